@@ -1,0 +1,16 @@
+/*
+ * cmd — the sluice CLI's subcommands.  client/main.c dispatches on argv[1];
+ * each command lives in its own file (client/cmd_<name>.c), parses its own
+ * flags from argv (argv[0] is the command name) and returns the process exit
+ * code: 0 success, 1 the operation failed, 2 usage error.
+ */
+#ifndef SLUICE_CMD_H
+#define SLUICE_CMD_H
+
+int cmd_run(int argc, char **argv);	/* sluice run FILE ... */
+int cmd_up(int argc, char **argv);	/* sluice up [--workers N] */
+int cmd_scan(int argc, char **argv);	/* sluice scan [--mode M] [--json] [FILE|-] */
+int cmd_assess(int argc, char **argv);	/* sluice assess FILE [--json] */
+int cmd_audit(int argc, char **argv);	/* sluice audit tail|export|verify */
+
+#endif
