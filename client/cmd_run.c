@@ -21,6 +21,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: sluice run FILE [--broker EP] [--session S] [--timeout MS] [--memory MB]\n"
 	    "                  [--pids N] [--workspace MB] [--output-bytes N] [--json]\n"
+	    "                  [--tenant T] [--key K] [--priority 0-9]\n"
 	    "  FILE is TypeScript (.ts) or JavaScript (.js, .mjs); '-' reads stdin as TypeScript.\n");
 }
 
@@ -45,6 +46,9 @@ cmd_run(int argc, char **argv)
 		{ "workspace", required_argument, NULL, 'w' },
 		{ "output-bytes", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "tenant", required_argument, NULL, 'T' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "priority", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,6 +94,19 @@ cmd_run(int argc, char **argv)
 			}
 			break;
 		case 'j': json = true; break;
+		case 'T':
+		case 'k':
+			if (msg_set_str(sub, ch == 'T' ? MSG_F_TENANT : MSG_F_KEY, optarg) != ERR_OK) {
+				fprintf(stderr, "sluice run: --%s too long\n", ch == 'T' ? "tenant" : "key");
+				goto usage;
+			}
+			break;
+		case 'P':
+			if (!util_parse_u64(optarg, 0, 9, &v) || msg_set_u64(sub, MSG_F_PRIORITY, v) != ERR_OK) {
+				fprintf(stderr, "sluice run: --priority wants 0..9\n");
+				goto usage;
+			}
+			break;
 		case 'h': usage(); rc = 0; goto out;
 		default: goto usage;
 		}

@@ -4,6 +4,7 @@
  * least N workers are registered (used by `sluice up` and the tests).
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <czmq.h>
 #include <stdlib.h>
@@ -94,13 +95,23 @@ cmd_status(int argc, char **argv)
 		msg_destroy(&r);
 		zclock_sleep(50);
 	}
-	if (json)
-		printf("{\"queued\":%llu,\"running\":%llu,\"workers\":%llu,\"free_slots\":%llu,\"done\":%llu}\n",
-		    (unsigned long long)msg_u64(r, MSG_F_QUEUED, 0),
-		    (unsigned long long)msg_u64(r, MSG_F_RUNNING, 0),
-		    (unsigned long long)msg_u64(r, MSG_F_WORKERS, 0),
-		    (unsigned long long)msg_u64(r, MSG_F_FREE, 0),
-		    (unsigned long long)msg_u64(r, MSG_F_DONE_COUNT, 0));
+	if (json) {
+		json_t *o = json_loads(msg_str(r, MSG_F_DETAILS, "{}"), 0, NULL);
+		char *txt;
+		if (!json_is_object(o)) {
+			json_decref(o);
+			o = json_object();
+		}
+		json_object_set_new(o, "queued", json_integer((json_int_t)msg_u64(r, MSG_F_QUEUED, 0)));
+		json_object_set_new(o, "running", json_integer((json_int_t)msg_u64(r, MSG_F_RUNNING, 0)));
+		json_object_set_new(o, "workers", json_integer((json_int_t)msg_u64(r, MSG_F_WORKERS, 0)));
+		json_object_set_new(o, "free_slots", json_integer((json_int_t)msg_u64(r, MSG_F_FREE, 0)));
+		json_object_set_new(o, "done", json_integer((json_int_t)msg_u64(r, MSG_F_DONE_COUNT, 0)));
+		if ((txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) != NULL)
+			printf("%s\n", txt);
+		free(txt);
+		json_decref(o);
+	}
 	else
 		printf("workers %llu, free slots %llu, queued %llu, running %llu, done %llu\n",
 		    (unsigned long long)msg_u64(r, MSG_F_WORKERS, 0),

@@ -14,6 +14,9 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run, "run FILE            submit a program, print its output" },
 	{ "up", cmd_up, "up [--workers N]    start a local farm (broker + workers)" },
+	{ "batch", cmd_batch, "batch FILE.jsonl --out R.jsonl [--concurrency N]  run many jobs" },
+	{ "result", cmd_result, "result ID [--json]  fetch a job's result (or its state)" },
+	{ "cancel", cmd_cancel, "cancel ID           cancel a queued or running job" },
 	{ "status", cmd_status, "status [--json]     queue depth, workers, free slots" },
 };
 

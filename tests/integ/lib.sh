@@ -24,7 +24,7 @@ cleanup() {
 		echo "--- logs of the failed run ($T)"
 		tail -n 30 "$T"/*.log 2>/dev/null
 	fi
-	rm -rf "$T"
+	[ -n "${SLUICE_KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
 
@@ -38,7 +38,7 @@ require() { local n=$1; shift; if "$@"; then ok "$n"; else notok "$n" "cannot go
 
 # start_broker [extra flags]: broker on $FRONT/$BACK, pid in BROKER_PID.
 start_broker() {
-	"$BIN/sluice-broker" --front "$FRONT" --back "$BACK" --data "$T/broker" \
+	${SLUICE_BROKER_WRAP:-} "$BIN/sluice-broker" --front "$FRONT" --back "$BACK" --data "$T/broker" \
 		--heartbeat-ms 200 "$@" >>"$T/broker.log" 2>&1 &
 	BROKER_PID=$!
 	PIDS+=("$BROKER_PID")
