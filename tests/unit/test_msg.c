@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dlfcn.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1106,6 +1107,68 @@ test_copy_fields(void **state)
 	}
 }
 
+/* ---- allocation failure ---- */
+
+/* Fault injection: while realloc_countdown is >= 0, each realloc counts it
+ * down and the one that finds it at 0 fails.  -1: never fail.  Replaces the
+ * C library's realloc in this test binary only. */
+static long realloc_countdown = -1;
+
+void *
+realloc(void *p, size_t n)
+{
+	static void *(*real_realloc)(void *, size_t);
+
+	if (real_realloc == NULL)
+		real_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+	if (realloc_countdown == 0)
+		return NULL;
+	if (realloc_countdown > 0)
+		realloc_countdown--;
+	return real_realloc(p, n);
+}
+
+/* msg_encode under a failing realloc at every point: each result is either
+ * ERR_NOMEM or a body that decodes to the same message, never a torn one. */
+static void
+test_encode_out_of_memory(void **state)
+{
+	struct msg *m = msg_new(MSG_SUBMIT);
+	size_t big = 300000;
+	unsigned char *code = malloc(big);
+	bool injected = true;
+
+	(void)state;
+	assert_non_null(code);
+	memset(code, 'c', big);
+	assert_int_equal(msg_set_str(m, MSG_F_REQ, "r-1"), ERR_OK);
+	assert_int_equal(msg_set_bin(m, MSG_F_CODE, code, big), ERR_OK);
+	assert_int_equal(msg_set_raw(m, MSG_F_FILES, raw_sample, sizeof(raw_sample)), ERR_OK);
+	assert_int_equal(msg_set_str(m, MSG_F_SESSION, "s-1"), ERR_OK);
+	for (long k = 0; injected; k++) {
+		struct encoded enc = { .body = NULL };
+		struct msg *back = NULL;
+		char why[256] = "";
+		enum err e;
+
+		realloc_countdown = k;
+		e = msg_encode(m, enc.hdr, &enc.body, &enc.len);
+		injected = realloc_countdown == 0;
+		realloc_countdown = -1;
+		if (e == ERR_NOMEM)
+			continue;
+		assert_int_equal(e, ERR_OK);
+		if (decode(&enc, &back, why, sizeof(why)) != ERR_OK)
+			fail_msg("realloc #%ld failed, msg_encode said ok, body refused: %s", k,
+			    why);
+		assert_same_fields(m, back);
+		msg_destroy(&back);
+		free(enc.body);
+	}
+	free(code);
+	msg_destroy(&m);
+}
+
 /* ---- documentation ---- */
 
 static bool
@@ -1194,6 +1257,7 @@ main(void)
 		cmocka_unit_test(test_setters_replace),
 		cmocka_unit_test(test_encode_missing),
 		cmocka_unit_test(test_copy_fields),
+		cmocka_unit_test(test_encode_out_of_memory),
 		cmocka_unit_test(test_every_key_documented),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
