@@ -298,6 +298,7 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	unsigned n = 0;
+	int rc = 0;
 
 	for (int f = 0; f < MSG_F__COUNT; f++)
 		if ((m->def->required >> f & 1) && !m->v[f].present)
@@ -305,44 +306,44 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 	for (int f = 0; f < MSG_F__COUNT; f++)
 		n += m->v[f].present;
 
+	/* Every msgpack-c write returns -1 when its realloc failed; the buffer
+	 * then misses those bytes while later, smaller writes may still fit, so
+	 * any failure anywhere voids the whole body. */
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, n);
+	rc |= msgpack_pack_map(&pk, n);
 	for (int f = 0; f < MSG_F__COUNT; f++) {
 		const struct msg_value *v = &m->v[f];
 		size_t klen = strlen(fields[f].key);
 
 		if (!v->present)
 			continue;
-		msgpack_pack_str(&pk, klen);
-		msgpack_pack_str_body(&pk, fields[f].key, klen);
+		rc |= msgpack_pack_str(&pk, klen);
+		rc |= msgpack_pack_str_body(&pk, fields[f].key, klen);
 		switch (fields[f].type) {
 		case MSG_T_U64:
-			msgpack_pack_uint64(&pk, v->u);
+			rc |= msgpack_pack_uint64(&pk, v->u);
 			break;
 		case MSG_T_I64:
-			msgpack_pack_int64(&pk, v->i);
+			rc |= msgpack_pack_int64(&pk, v->i);
 			break;
 		case MSG_T_BOOL:
-			if (v->u)
-				msgpack_pack_true(&pk);
-			else
-				msgpack_pack_false(&pk);
+			rc |= v->u ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
 			break;
 		case MSG_T_STR:
-			msgpack_pack_str(&pk, v->len);
-			msgpack_pack_str_body(&pk, v->bytes, v->len);
+			rc |= msgpack_pack_str(&pk, v->len);
+			rc |= msgpack_pack_str_body(&pk, v->bytes, v->len);
 			break;
 		case MSG_T_BIN:
-			msgpack_pack_bin(&pk, v->len);
-			msgpack_pack_bin_body(&pk, v->bytes, v->len);
+			rc |= msgpack_pack_bin(&pk, v->len);
+			rc |= msgpack_pack_bin_body(&pk, v->bytes, v->len);
 			break;
 		case MSG_T_RAW:
-			msgpack_sbuffer_write(&sb, (const char *)v->bytes, v->len);
+			rc |= msgpack_sbuffer_write(&sb, (const char *)v->bytes, v->len);
 			break;
 		}
 	}
-	if (sb.data == NULL) {	/* msgpack-c reports allocation failure this way */
+	if (rc != 0 || sb.data == NULL) {
 		msgpack_sbuffer_destroy(&sb);
 		return ERR_NOMEM;
 	}

@@ -87,7 +87,7 @@ util_read_file(const char *path, size_t max, char **out, size_t *len)
 			char *nb;
 			if (buf != NULL)
 				cap *= 2;
-			if (cap > max + 2)
+			if (max < SIZE_MAX - 2 && cap > max + 2)
 				cap = max + 2;
 			if ((nb = realloc(buf, cap)) == NULL) {
 				e = ERR_NOMEM;
