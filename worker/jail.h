@@ -27,6 +27,16 @@
 
 #include "common/err.h"
 
+/* The job runs as uid/gid 1000 inside the jail, which is this id on the host
+ * (the owner the workspace must be given).  Setup inside the jail runs as
+ * root-in-the-namespace, mapped to JAIL_HOST_UID - 1000; it never execs. */
+#define JAIL_HOST_UID	101000u
+#define JAIL_HOST_GID	101000u
+
+/* Where the runtime is found inside the jail.  argv[0] equal to
+ * conf->runtime (or "deno") starts this file. */
+#define JAIL_RUNTIME_PATH "/usr/bin/deno"
+
 struct jail_limits {
 	uint32_t memory_mb;	/* cgroup memory (+swap) limit */
 	uint32_t pids;		/* cgroup pids limit */
