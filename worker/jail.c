@@ -20,7 +20,12 @@
  *
  *   FAIL    errno + step name: a setup step failed; the jail is dead.
  *   STARTED the job's execve succeeded (init saw its exec-check pipe close).
- *   EXIT    the job's wait status (init exits right after).
+ *   EXIT    the job's wait status and the syscall seccomp denied, if one
+ *           was (init exits right after).
+ *
+ * Seccomp: the job hands its filter's user-notification fd to init over a
+ * socketpair before execve; a denied syscall wakes init, which kills the
+ * whole pid namespace and records the syscall (see jail_seccomp.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +38,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,7 +51,8 @@ struct jail_msg {
 	int type;
 	int err;		/* FAIL: errno */
 	int status;		/* EXIT: wait status of the job */
-	char step[52];		/* FAIL: which step */
+	int sysnr;		/* EXIT: syscall denied by seccomp, or -1 */
+	char step[48];		/* FAIL: which step */
 };
 
 #define JAIL_DEFAULT_MEMORY_MB	512
@@ -71,13 +78,14 @@ jail_child_fail(int fd, const char *step, int e)
 }
 
 static void
-jail_send(int fd, int type, int status)
+jail_send(int fd, int type, int status, int sysnr)
 {
 	struct jail_msg m;
 
 	memset(&m, 0, sizeof(m));
 	m.type = type;
 	m.status = status;
+	m.sysnr = sysnr;
 	(void)!write(fd, &m, sizeof(m));
 }
 
@@ -231,6 +239,60 @@ fail:
 	return NULL;
 }
 
+/* Sends fd over the unix socket `sock` (SCM_RIGHTS). */
+static int
+jail_send_fd(int sock, int fd)
+{
+	char c = 'L', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : errno;
+}
+
+/* Receives one fd from `sock`; -1 on EOF (the job never got that far). */
+static int
+jail_recv_fd(int sock)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	int fd = -1;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) == -1 && errno == EINTR)
+		;
+	if (n != 1 || (cm = CMSG_FIRSTHDR(&mh)) == NULL || cm->cmsg_level != SOL_SOCKET ||
+	    cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+static void
+jail_init_sigchld(int sig)
+{
+	(void)sig;		/* only wakes ppoll */
+}
+
 static void
 jail_init_forward(int sig)
 {
@@ -257,11 +319,11 @@ jail_stdio(int in_fd, int out_fd, int err_fd, const char **step)
 /* The job process: the last steps, in this order, then execve. */
 static void __attribute__((noreturn))
 jail_job_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
-    int fail_fd)
+    int fail_fd, int notify_sock)
 {
 	const char *step = "start";
 	sigset_t none;
-	int e;
+	int e, listener;
 
 	sigemptyset(&none);
 	for (int s = 1; s < NSIG; s++)
@@ -291,9 +353,16 @@ jail_job_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, i
 	/* 6. every fd above 2 is closed by the execve */
 	if ((e = jail_priv_close_fds(&step)) != 0)
 		jail_child_fail(fail_fd, step, e);
-	/* 7. seccomp, last */
-	if (!j->insecure && (e = jail_seccomp_enter(j, &step)) != 0)
-		jail_child_fail(fail_fd, step, e);
+	/* 7. seccomp, last; its notification fd goes to init */
+	if (!j->insecure) {
+		if ((e = jail_seccomp_enter(j, &listener, &step)) != 0)
+			jail_child_fail(fail_fd, step, e);
+		if (listener != -1) {
+			if ((e = jail_send_fd(notify_sock, listener)) != 0)
+				jail_child_fail(fail_fd, "pass seccomp listener", e);
+			close(listener);
+		}
+	}
 	execve(j->exec_path, argv, j->env);
 	jail_child_fail(fail_fd, "execve runtime", errno);
 }
@@ -306,7 +375,10 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	const char *step = "start";
 	struct jail_msg m;
 	struct sigaction sa;
-	int e, ep[2], st, job_status = 0;
+	struct pollfd pfd;
+	sigset_t chld, orig;
+	int e, ep[2], sv[2], st, job_status = 0, listener, sysnr = -1;
+	bool job_done = false;
 	char go;
 	pid_t pid;
 	ssize_t n;
@@ -327,27 +399,39 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	if ((e = jail_mnt_enter(j, &step)) != 0)
 		jail_child_fail(status_fd, step, e);
 	/* 4. the job */
-	if (pipe2(ep, O_CLOEXEC) == -1)
+	if (pipe2(ep, O_CLOEXEC) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		jail_child_fail(status_fd, "pipe", errno);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = jail_init_forward;
+	sa.sa_handler = jail_init_sigchld;
 	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &orig);
+	sigdelset(&orig, SIGCHLD);
+	sa.sa_handler = jail_init_forward;
 	sa.sa_flags = SA_RESTART;
 	if ((pid = fork()) == -1)
 		jail_child_fail(status_fd, "fork job", errno);
 	if (pid == 0) {
 		close(ep[0]);
-		jail_job_main(j, argv, in_fd, out_fd, err_fd, ep[1]);
+		close(sv[0]);
+		jail_job_main(j, argv, in_fd, out_fd, err_fd, ep[1], sv[1]);
 	}
 	jail_init_child = pid;
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP)
 			sigaction(s, &sa, NULL);
 	close(ep[1]);
+	close(sv[1]);
 	close(in_fd);
 	close(out_fd);
 	close(err_fd);
-	/* 5. exec check: a FAIL record, or EOF when execve closed the pipe */
+	/* 5. the seccomp listener (EOF if the job failed before), then the
+	 *    exec check: a FAIL record, or EOF when execve closed the pipe */
+	listener = jail_recv_fd(sv[0]);
+	close(sv[0]);
 	while ((n = read(ep[0], &m, sizeof(m))) == -1 && errno == EINTR)
 		;
 	if (n == (ssize_t)sizeof(m)) {
@@ -356,21 +440,37 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 		_exit(125);
 	}
 	close(ep[0]);
-	jail_send(status_fd, JAIL_MSG_STARTED, 0);
-	/* 6. reap until the job ends, then kill the rest of the namespace */
-	for (;;) {
-		pid_t w = waitpid(-1, &st, 0);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
+	jail_send(status_fd, JAIL_MSG_STARTED, 0, -1);
+	/* 6. serve seccomp notifications and reap until the job ends; then
+	 *    kill the rest of the namespace and reap it */
+	pfd.fd = listener;
+	pfd.events = POLLIN;
+	while (!job_done) {
+		pid_t w;
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+			if (w == pid) {
+				job_status = st;
+				job_done = true;
+			}
+		if (job_done || (w == -1 && errno == ECHILD))
 			break;
-		if (w == pid) {
-			job_status = st;
-			jail_init_child = 0;
-			kill(-1, SIGKILL);
+		if (ppoll(&pfd, pfd.fd == -1 ? 0 : 1, NULL, &orig) <= 0)
+			continue;	/* EINTR: SIGCHLD */
+		if (pfd.revents & POLLIN) {
+			int nr = jail_seccomp_handle(pfd.fd);
+			if (nr >= 0 && sysnr < 0) {
+				sysnr = nr;
+				kill(-1, SIGKILL);
+			}
+		} else if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			pfd.fd = -1;	/* no process uses the filter any more */
 		}
 	}
-	jail_send(status_fd, JAIL_MSG_EXIT, job_status);
+	jail_init_child = 0;
+	kill(-1, SIGKILL);
+	while (waitpid(-1, &st, 0) != -1 || errno == EINTR)
+		;
+	jail_send(status_fd, JAIL_MSG_EXIT, job_status, sysnr);
 	_exit(0);
 }
 
@@ -449,7 +549,7 @@ jail_start(struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd
 	if (j->pid == 0) {
 		close(sp[0]);
 		if (j->insecure)
-			jail_job_main(j, argv, in_fd, out_fd, err_fd, sp[1]);
+			jail_job_main(j, argv, in_fd, out_fd, err_fd, sp[1], -1);
 		close(gp[1]);
 		jail_init_main(j, argv, in_fd, out_fd, err_fd, sp[1], gp[0]);
 	}
@@ -518,7 +618,7 @@ jail_reap(struct jail *j, bool block, struct jail_outcome *out)
 {
 	struct rusage ru;
 	struct jail_msg m;
-	int st, job_status;
+	int st, job_status, sysnr = -1;
 	bool have_exit = false;
 	pid_t w;
 
@@ -543,6 +643,7 @@ jail_reap(struct jail *j, bool block, struct jail_outcome *out)
 		while (jail_recv(j->status_fd, &m))
 			if (m.type == JAIL_MSG_EXIT) {
 				job_status = m.status;
+				sysnr = m.sysnr;
 				have_exit = true;
 			}
 		if (!have_exit && WIFEXITED(st))
@@ -560,9 +661,11 @@ jail_reap(struct jail *j, bool block, struct jail_outcome *out)
 	j->outcome.max_rss_kb = (uint64_t)ru.ru_maxrss;
 	if (!j->insecure) {
 		jail_cgroup_outcome(j, &j->outcome);
-		if (j->outcome.term_signal == SIGSYS) {
+		if (sysnr >= 0 || j->outcome.term_signal == SIGSYS) {
 			j->outcome.seccomp_kill = true;
-			jail_seccomp_name(-1, j->outcome.violation, sizeof(j->outcome.violation));
+			j->outcome.exited = false;
+			j->outcome.term_signal = SIGSYS;
+			jail_seccomp_name(sysnr, j->outcome.violation, sizeof(j->outcome.violation));
 		}
 	}
 	*out = j->outcome;

@@ -68,6 +68,7 @@ struct jail {
 	/* jail_seccomp: the filter, compiled by the parent */
 	struct sock_filter *bpf;
 	unsigned short bpf_len;
+	bool seccomp_notify;		/* deny = user notification, else kill */
 
 	/* jail: process state */
 	pid_t pid;			/* host pid of the jail's init (or the process) */
@@ -114,7 +115,8 @@ int jail_priv_close_fds(const char **step);
 
 /* jail_seccomp: syscall filter, compiled in the parent, installed last. */
 enum err jail_seccomp_prepare(struct jail *j, char *why, size_t whysz);
-int jail_seccomp_enter(const struct jail *j, const char **step);
+int jail_seccomp_enter(const struct jail *j, int *listener, const char **step);
+int jail_seccomp_handle(int listener);
 void jail_seccomp_cleanup(struct jail *j);
 void jail_seccomp_name(int nr, char *out, size_t outsz);
 

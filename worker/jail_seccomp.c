@@ -7,7 +7,7 @@
  * last step before execve, after no_new_privs.
  *
  * Policy: default allow (Deno needs a broad, version-dependent set), and
- *   - kill the process (SIGSYS) for syscalls a job never needs and that
+ *   - end the job for syscalls a job never needs and that
  *     widen the kernel attack surface or reach outside the jail: ptrace,
  *     mount APIs, pivot_root, chroot, module loading, kexec, bpf,
  *     perf_event_open, keyrings, userfaultfd, unshare, setns, namespace
@@ -20,6 +20,14 @@
  *   - io_uring_* fail with ENOSYS (io_uring work is not seen by seccomp);
  *   - ioctl TIOCSTI / TIOCLINUX fail with EPERM (terminal injection).
  * Syscalls of other ABIs (i386, x32) are killed by the arch check.
+ *
+ * "End the job" is a user notification (SECCOMP_RET_USER_NOTIF) when the
+ * kernel has it: the job hands the listener fd to the jail's init before
+ * execve; init receives the notification (which names the syscall), kills
+ * every process of the jail and answers EPERM.  The denied syscall never
+ * runs: if init were gone the kernel would fail it with ENOSYS.  Without
+ * user notification the action is SCMP_ACT_KILL_PROCESS and the syscall is
+ * reported as "unknown".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +42,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "worker/jail_int.h"
@@ -67,14 +76,14 @@ static const unsigned long jail_seccomp_ns_flags[] = {
 };
 
 static int
-jail_seccomp_rules(scmp_filter_ctx ctx)
+jail_seccomp_rules(scmp_filter_ctx ctx, uint32_t deny)
 {
 	int nr, rc;
 
 	for (size_t i = 0; i < sizeof(jail_seccomp_kill) / sizeof(jail_seccomp_kill[0]); i++) {
 		if ((nr = seccomp_syscall_resolve_name(jail_seccomp_kill[i])) == __NR_SCMP_ERROR)
 			continue;	/* not on this architecture */
-		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 0)) < 0)
+		if ((rc = seccomp_rule_add(ctx, deny, nr, 0)) < 0)
 			return rc;
 	}
 	for (size_t i = 0; i < sizeof(jail_seccomp_enosys) / sizeof(jail_seccomp_enosys[0]); i++) {
@@ -85,7 +94,7 @@ jail_seccomp_rules(scmp_filter_ctx ctx)
 	}
 	for (size_t i = 0; i < sizeof(jail_seccomp_ns_flags) / sizeof(jail_seccomp_ns_flags[0]); i++) {
 		unsigned long f = jail_seccomp_ns_flags[i];
-		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 1,
+		if ((rc = seccomp_rule_add(ctx, deny, SCMP_SYS(clone), 1,
 		    SCMP_A0(SCMP_CMP_MASKED_EQ, f, f))) < 0)
 			return rc;
 	}
@@ -109,11 +118,15 @@ jail_seccomp_prepare(struct jail *j, char *why, size_t whysz)
 	int fd = -1, rc;
 	enum err e = ERR_JAIL;
 
+	uint32_t notif = SECCOMP_RET_USER_NOTIF;
+
+	j->seccomp_notify = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &notif) == 0;
 	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
 		snprintf(why, whysz, "seccomp_init failed");
 		return ERR_JAIL;
 	}
-	if ((rc = jail_seccomp_rules(ctx)) < 0) {
+	if ((rc = jail_seccomp_rules(ctx, j->seccomp_notify ? SCMP_ACT_NOTIFY :
+	    SCMP_ACT_KILL_PROCESS)) < 0) {
 		snprintf(why, whysz, "seccomp rule: %s", strerror(-rc));
 		goto out_ctx;
 	}
@@ -150,16 +163,42 @@ out_ctx:
 	return e;
 }
 
-/* Job process, last step before execve: installs the filter. */
+/* Job process, last step before execve: installs the filter.  *listener
+ * is the user-notification fd (to hand to init), or -1. */
 int
-jail_seccomp_enter(const struct jail *j, const char **step)
+jail_seccomp_enter(const struct jail *j, int *listener, const char **step)
 {
 	struct sock_fprog prog = { j->bpf_len, j->bpf };
+	long fd;
 
 	*step = "install seccomp filter";
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == -1)
+	*listener = -1;
+	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+	    j->seccomp_notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &prog);
+	if (fd == -1)
 		return errno;
+	if (j->seccomp_notify)
+		*listener = (int)fd;
 	return 0;
+}
+
+/* Init: takes one notification from `listener`, answers EPERM and returns
+ * the syscall number, or -1 when there was none (spurious wakeup, the
+ * process died meanwhile). */
+int
+jail_seccomp_handle(int listener)
+{
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+
+	memset(&req, 0, sizeof(req));
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) == -1)
+		return -1;
+	memset(&resp, 0, sizeof(resp));
+	resp.id = req.id;
+	resp.error = -EPERM;
+	(void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	return req.data.nr;
 }
 
 /* Frees the compiled program. */
