@@ -457,10 +457,13 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 		if (ppoll(&pfd, pfd.fd == -1 ? 0 : 1, NULL, &orig) <= 0)
 			continue;	/* EINTR: SIGCHLD */
 		if (pfd.revents & POLLIN) {
-			int nr = jail_seccomp_handle(pfd.fd);
-			if (nr >= 0 && sysnr < 0) {
-				sysnr = nr;
-				kill(-1, SIGKILL);
+			uint64_t id;
+			int nr = jail_seccomp_take(pfd.fd, &id);
+			if (nr >= 0) {
+				if (sysnr < 0)
+					sysnr = nr;
+				kill(-1, SIGKILL);	/* first: the job must not go on */
+				jail_seccomp_deny(pfd.fd, id);
 			}
 		} else if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
 			pfd.fd = -1;	/* no process uses the filter any more */
