@@ -367,6 +367,31 @@ jail_job_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, i
 	jail_child_fail(fail_fd, "execve runtime", errno);
 }
 
+/* Closes every fd but 0..2 and those in keep[] (init does not exec, so the
+ * worker's other fds, e.g. pipes of concurrent jobs, must go explicitly). */
+static void
+jail_close_except(const int *keep, int n)
+{
+	int lo = 3;
+
+	for (;;) {
+		int next = -1;
+		for (int i = 0; i < n; i++)	/* smallest kept fd >= lo */
+			if (keep[i] >= lo && (next == -1 || keep[i] < next))
+				next = keep[i];
+		if (next == -1) {
+			if (syscall(SYS_close_range, (unsigned)lo, ~0U, 0) == -1)
+				for (int fd = lo; fd < 4096; fd++)
+					close(fd);
+			return;
+		}
+		if (next > lo && syscall(SYS_close_range, (unsigned)lo, (unsigned)next - 1, 0) == -1)
+			for (int fd = lo; fd < next; fd++)
+				close(fd);
+		lo = next + 1;
+	}
+}
+
 /* The jail's init (pid 1 of the new pid namespace).  Never returns. */
 static void __attribute__((noreturn))
 jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
@@ -377,7 +402,7 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	struct sigaction sa;
 	struct pollfd pfd;
 	sigset_t chld, orig;
-	int e, ep[2], sv[2], st, job_status = 0, listener, sysnr = -1;
+	int e, ep[2], sv[2], st, job_status = 0, listener, sysnr = -1, keep[4];
 	bool job_done = false;
 	char go;
 	pid_t pid;
@@ -389,6 +414,11 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	if (read(sync_fd, &go, 1) != 1)
 		_exit(126);
 	close(sync_fd);
+	keep[0] = in_fd;
+	keep[1] = out_fd;
+	keep[2] = err_fd;
+	keep[3] = status_fd;
+	jail_close_except(keep, 4);
 	/* 1. root of the new user namespace, no host groups */
 	if ((e = jail_user_enter(j, &step)) != 0)
 		jail_child_fail(status_fd, step, e);
@@ -412,7 +442,9 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	sigdelset(&orig, SIGCHLD);
 	sa.sa_handler = jail_init_forward;
 	sa.sa_flags = SA_RESTART;
-	if ((pid = fork()) == -1)
+	/* a raw clone, not fork(): glibc's fork handlers would take locks that
+	 * another thread of the worker may have held when we were cloned */
+	if ((pid = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0)) == -1)
 		jail_child_fail(status_fd, "fork job", errno);
 	if (pid == 0) {
 		close(ep[0]);

@@ -248,9 +248,17 @@ jail_cgroup_prepare(struct jail *j, char *why, size_t whysz)
 {
 	static const char *const v2[] = { JAIL_CG_ROOT, JAIL_CG_ROOT "/unified" };
 
-	for (size_t i = 0; i < 2; i++)
-		if (jail_cgroup_v2_usable(v2[i]))
-			return jail_cgroup_prepare_v2(j, v2[i], why, whysz);
+	for (size_t i = 0; i < 2; i++) {
+		if (!jail_cgroup_v2_usable(v2[i]))
+			continue;
+		if (jail_cgroup_prepare_v2(j, v2[i], why, whysz) == ERR_OK)
+			return ERR_OK;
+		/* e.g. the controllers are not delegated to our group: try v1 */
+		if (!jail_cgroup_is_fs(JAIL_CG_ROOT "/memory", CGROUP_SUPER_MAGIC))
+			return ERR_JAIL;
+		log_warnx("%s; falling back to cgroup v1", why);
+		break;
+	}
 	return jail_cgroup_prepare_v1(j, why, whysz);
 }
 

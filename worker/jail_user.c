@@ -7,12 +7,17 @@
  * JAIL_HOST_UID/GID, which owns the workspace.  Nothing else is mapped, so
  * host files owned by real root are "nobody" inside and only their "other"
  * permission bits apply.  Trusts nothing from the child.
+ *
+ * The id changes use raw syscalls: glibc's wrappers broadcast them to every
+ * thread it believes exists (__nptl_setxid) and, in a child cloned from the
+ * threaded worker, wait forever for threads that are not there.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "worker/jail_int.h"
@@ -62,13 +67,13 @@ jail_user_enter(const struct jail *j, const char **step)
 {
 	(void)j;
 	*step = "setgroups";
-	if (setgroups(0, NULL) == -1)
+	if (syscall(SYS_setgroups, 0, NULL) == -1)
 		return errno;
 	*step = "setresgid(0)";
-	if (setresgid(0, 0, 0) == -1)
+	if (syscall(SYS_setresgid, 0, 0, 0) == -1)
 		return errno;
 	*step = "setresuid(0)";
-	if (setresuid(0, 0, 0) == -1)
+	if (syscall(SYS_setresuid, 0, 0, 0) == -1)
 		return errno;
 	return 0;
 }
@@ -80,10 +85,10 @@ jail_user_drop(const struct jail *j, const char **step)
 {
 	(void)j;
 	*step = "setresgid(job)";
-	if (setresgid(JAIL_INSIDE_GID, JAIL_INSIDE_GID, JAIL_INSIDE_GID) == -1)
+	if (syscall(SYS_setresgid, JAIL_INSIDE_GID, JAIL_INSIDE_GID, JAIL_INSIDE_GID) == -1)
 		return errno;
 	*step = "setresuid(job)";
-	if (setresuid(JAIL_INSIDE_UID, JAIL_INSIDE_UID, JAIL_INSIDE_UID) == -1)
+	if (syscall(SYS_setresuid, JAIL_INSIDE_UID, JAIL_INSIDE_UID, JAIL_INSIDE_UID) == -1)
 		return errno;
 	return 0;
 }

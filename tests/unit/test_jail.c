@@ -8,6 +8,8 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +28,14 @@ static const char *env[] = { "DENO_DIR=/tmp/deno-dir", "NO_COLOR=1", NULL };
 static int
 setup(void **state)
 {
-	const char *root = getenv("SLUICE_ROOT");
+	const char *root = getenv("SLUICE_ROOT"), *override = getenv("SLUICE_DENO");
 	char p[PATH_MAX];
 
 	(void)state;
-	snprintf(p, sizeof(p), "%s/node_modules/deno/deno", root ? root : ".");
+	if (override != NULL)
+		snprintf(p, sizeof(p), "%s", override);
+	else
+		snprintf(p, sizeof(p), "%s/node_modules/deno/deno", root ? root : ".");
 	if (realpath(p, deno) == NULL)
 		deno[0] = '\0';
 	snprintf(parent, sizeof(parent), "/tmp/sluice-test-jail.XXXXXX");
@@ -55,7 +60,7 @@ need_root_and_deno(const char *name)
 		skip();
 	}
 	if (deno[0] == '\0') {
-		fprintf(stderr, "SKIP %s: node_modules/deno/deno not found\n", name);
+		fprintf(stderr, "SKIP %s: deno not found ($SLUICE_DENO or node_modules/deno/deno)\n", name);
 		skip();
 	}
 }
@@ -415,6 +420,87 @@ test_jail_insecure_runs(void **state)
 	workspace_destroy(&ws);
 }
 
+/* init does not exec: it must not keep the worker's other fds (e.g. the
+ * output pipe of a concurrent job) open for the life of the jail. */
+static void
+test_jail_does_not_hold_worker_fds(void **state)
+{
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail *j;
+	struct pollfd pfd;
+	char why[256], buf[8], *argv[] = { "deno", "eval", "setInterval(() => {}, 1000)", NULL };
+	int other[2], plain[2], nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	enum err e;
+	(void)state;
+
+	need_root_and_deno("test_jail_does_not_hold_worker_fds");
+	assert_int_equal(pipe(plain), 0);		/* not even CLOEXEC */
+	assert_int_equal(pipe2(other, O_CLOEXEC), 0);
+	ws = ws_new("fds", true);
+	c = conf_for(workspace_path(ws), "fds");
+	j = jail_new(&c, &e, why, sizeof(why));
+	assert_non_null(j);
+	assert_int_equal(jail_start(j, argv, nul, nul, nul, why, sizeof(why)), ERR_OK);
+	close(other[1]);
+	close(plain[1]);
+	for (int i = 0; i < 2; i++) {
+		pfd.fd = i ? plain[0] : other[0];
+		pfd.events = POLLIN;
+		assert_int_equal(poll(&pfd, 1, 2000), 1);	/* EOF, not a timeout */
+		assert_int_equal(read(pfd.fd, buf, sizeof(buf)), 0);
+	}
+	jail_kill(j);
+	jail_destroy(&j);
+	workspace_destroy(&ws);
+	close(other[0]);
+	close(plain[0]);
+	close(nul);
+}
+
+static volatile bool churn_stop;
+
+static void *
+churn(void *arg)
+{
+	(void)arg;
+	while (!churn_stop) {
+		void *p = malloc(4096);
+		free(p);
+	}
+	return NULL;
+}
+
+/* The worker has threads (ZeroMQ): building jails while other threads hold
+ * the malloc lock must not deadlock the child. */
+static void
+test_jail_from_threaded_process(void **state)
+{
+	pthread_t t[2];
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail_outcome oc;
+	char out[512], id[32], *argv[] = { deno, "--version", NULL };
+	(void)state;
+
+	need_root_and_deno("test_jail_from_threaded_process");
+	churn_stop = false;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, churn, NULL), 0);
+	for (int i = 0; i < 8; i++) {
+		snprintf(id, sizeof(id), "threaded-%d", i);
+		ws = ws_new(id, true);
+		c = conf_for(workspace_path(ws), id);
+		oc = run(&c, argv, out, sizeof(out));
+		assert_true(oc.exited);
+		assert_int_equal(oc.exit_code, 0);
+		workspace_destroy(&ws);
+	}
+	churn_stop = true;
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+}
+
 static void
 test_jail_probe(void **state)
 {
@@ -443,6 +529,8 @@ main(void)
 		cmocka_unit_test(test_jail_exec_failure_reported),
 		cmocka_unit_test(test_jail_kill_and_reap),
 		cmocka_unit_test(test_jail_insecure_runs),
+		cmocka_unit_test(test_jail_does_not_hold_worker_fds),
+		cmocka_unit_test(test_jail_from_threaded_process),
 		cmocka_unit_test(test_jail_probe),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
