@@ -187,7 +187,19 @@ out=$(run "$ESC/ffi_dlopen_work.ts" -- -A)
 printf '%s\n' "$out" | grep -q '^BLOCKED: dlopen' && no_escape "$out"
 check "escape: a .so written to /work cannot be loaded (noexec)" $? "$out"
 
-# 5. nothing is left behind
+# 5. jails side by side
+pids=()
+for i in 1 2 3 4; do
+	run "$TMP/prog.ts" -- -A >"$TMP/par.$i" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+good=0
+for i in 1 2 3 4; do grep -q 'answer=42 uid=1000 host=sluice pids=1,2' "$TMP/par.$i" && good=$((good + 1)); done
+[ "$good" -eq 4 ]
+check "jail: four jails run side by side, each sees only its own pids" $? "$(cat "$TMP"/par.*)"
+
+# 6. nothing is left behind
 left=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'jailrun-*' 2>/dev/null; ls "$TMP" | grep jailrun-)
 [ -z "$left" ]
 check "jail: cgroups and workspaces removed after every run" $? "$left"

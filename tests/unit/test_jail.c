@@ -332,6 +332,42 @@ test_jail_oom(void **state)
 }
 
 static void
+test_jail_pids_limit(void **state)
+{
+	static const char prog[] =
+	    "const code = URL.createObjectURL(new Blob(['setInterval(() => {}, 1000)'],"
+	    " { type: 'application/javascript' }));\n"
+	    "const ws = [];\n"
+	    "for (let i = 0; i < 20; i++) ws.push(new Worker(code, { type: 'module' }));\n"
+	    "await new Promise((r) => setTimeout(r, 300));\n"
+	    "console.log('made', ws.length);\n"
+	    "Deno.exit(0);\n";
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail_outcome oc;
+	char out[4096], *argv[] = { "deno", "run", "-A", "workers.js", NULL };
+	(void)state;
+
+	need_root_and_deno("test_jail_pids_limit");
+	for (int limited = 0; limited < 2; limited++) {
+		ws = ws_new(limited ? "pids-12" : "pids-96", true);
+		assert_int_equal(workspace_put(ws, "workers.js", prog, sizeof(prog) - 1), ERR_OK);
+		c = conf_for(workspace_path(ws), limited ? "pids-12" : "pids-96");
+		c.limits.pids = limited ? 12 : 96;
+		oc = run(&c, argv, out, sizeof(out));
+		if (limited) {
+			assert_false(oc.exited && oc.exit_code == 0);
+			assert_null(strstr(out, "made 20"));
+		} else {
+			if (!oc.exited || oc.exit_code != 0)
+				fail_msg("unlimited run failed: %s", out);
+			assert_non_null(strstr(out, "made 20"));
+		}
+		workspace_destroy(&ws);
+	}
+}
+
+static void
 test_jail_exec_failure_reported(void **state)
 {
 	struct workspace *ws;
@@ -526,6 +562,7 @@ main(void)
 		cmocka_unit_test(test_jail_version),
 		cmocka_unit_test(test_jail_typescript),
 		cmocka_unit_test(test_jail_oom),
+		cmocka_unit_test(test_jail_pids_limit),
 		cmocka_unit_test(test_jail_exec_failure_reported),
 		cmocka_unit_test(test_jail_kill_and_reap),
 		cmocka_unit_test(test_jail_insecure_runs),
