@@ -331,6 +331,36 @@ test_jail_oom(void **state)
 	workspace_destroy(&ws);
 }
 
+/* A mount that fails in the child reaches jail_start as ERR_JAIL with the
+ * step and errno: here the workspace sits under a 0700 directory that the
+ * jail's (unmapped) root cannot search. */
+static void
+test_jail_child_mount_error_reported(void **state)
+{
+	struct workspace_limits wl = { 4, 64, 4, 4096 };
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail *j;
+	char why[256], hidden[128], *argv[] = { deno, "--version", NULL };
+	enum err e;
+	(void)state;
+
+	need_root_and_deno("test_jail_child_mount_error_reported");
+	snprintf(hidden, sizeof(hidden), "%s/private", parent);
+	assert_int_equal(mkdir(hidden, 0700), 0);
+	ws = workspace_new(hidden, "ws", JAIL_HOST_UID, JAIL_HOST_GID, &wl, true, &e, why, sizeof(why));
+	assert_non_null(ws);
+	c = conf_for(workspace_path(ws), "mounterr");
+	j = jail_new(&c, &e, why, sizeof(why));
+	assert_non_null(j);
+	assert_int_equal(jail_start(j, argv, 0, 1, 2, why, sizeof(why)), ERR_JAIL);
+	assert_non_null(strstr(why, "bind /work"));
+	assert_non_null(strstr(why, "Permission denied"));
+	jail_destroy(&j);
+	workspace_destroy(&ws);
+	rmdir(hidden);
+}
+
 static void
 test_jail_pids_limit(void **state)
 {
@@ -562,6 +592,7 @@ main(void)
 		cmocka_unit_test(test_jail_version),
 		cmocka_unit_test(test_jail_typescript),
 		cmocka_unit_test(test_jail_oom),
+		cmocka_unit_test(test_jail_child_mount_error_reported),
 		cmocka_unit_test(test_jail_pids_limit),
 		cmocka_unit_test(test_jail_exec_failure_reported),
 		cmocka_unit_test(test_jail_kill_and_reap),
