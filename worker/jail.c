@@ -617,7 +617,9 @@ jail_start(struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd
 	if (m.type == JAIL_MSG_STARTED)
 		return ERR_OK;
 child_failed:
-	snprintf(why, whysz, "jail setup failed at \"%s\": %s", m.step, strerror(m.err));
+	snprintf(why, whysz, "jail setup failed at \"%s\": %s%s", m.step, strerror(m.err),
+	    m.err == EACCES && strncmp(m.step, "bind", 4) == 0 ?
+	    " (every directory above it must be searchable by others, o+x)" : "");
 	e = ERR_JAIL;
 fail:
 	kill(j->pid, SIGKILL);
