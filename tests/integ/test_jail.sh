@@ -183,6 +183,14 @@ for s in ffi_syscall:unshare ffi_ptrace:ptrace ffi_mount:mount; do
 	check "escape: $sc through FFI is a seccomp violation named \"$sc\"" $? "$out"
 done
 
+out=$(run "$ESC/ffi_socket_families.ts" -- -A)
+[ "$(printf '%s\n' "$out" | grep -c '^BLOCKED: socket AF_.* errno 97$')" -eq 5 ] &&
+    printf '%s\n' "$out" | grep -q '^OK: socket AF_UNIX' &&
+    printf '%s\n' "$out" | grep -q '^BLOCKED: clone3 errno 38$' &&
+    printf '%s\n' "$out" | grep -q '^BLOCKED: io_uring_setup errno 38$' &&
+    [ "$(field "$out" seccomp_kill)" = 0 ] && [ "$(field "$out" exit_code)" = 0 ] && no_escape "$out"
+check "escape: only AF_UNIX sockets (others EAFNOSUPPORT), clone3/io_uring ENOSYS, job not killed" $? "$out"
+
 out=$(run "$ESC/ffi_dlopen_work.ts" -- -A)
 printf '%s\n' "$out" | grep -q '^BLOCKED: dlopen' && no_escape "$out"
 check "escape: a .so written to /work cannot be loaded (noexec)" $? "$out"
