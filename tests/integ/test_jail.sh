@@ -39,6 +39,18 @@ if [ ! -x "$JR" ] || [ ! -x "$(realpath "$SLUICE_DENO" 2>/dev/null)" ]; then
 	exit 0
 fi
 
+# Host features the jail needs; a missing one skips everything (loudly).
+missing=""
+unshare -Urpmnui --fork true 2>/dev/null || missing="user/pid/mount/net/ipc/uts namespaces (unshare failed)"
+if [ ! -d /sys/fs/cgroup/memory ] && ! grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null &&
+    ! grep -qw memory /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
+	missing="${missing:+$missing, }a memory cgroup controller (v1 or v2)"
+fi
+if [ -n "$missing" ]; then
+	for n in $NAMES; do skip "$n" "host lacks $missing"; done
+	exit 0
+fi
+
 # run FILE [jailrun options...] -- [deno run options...] [-- script args...]
 run() {
 	local f=$1; shift
