@@ -6,7 +6,8 @@
  * parent reads the runtime's ELF headers to find the shared libraries it
  * needs (DT_NEEDED, resolved in the standard library dirs, recursively); the
  * child bind-mounts them read-only by path.  The child resolves those paths
- * as root of its user namespace, i.e. as an unmapped host uid: every dir on
+ * as root of its user namespace, i.e. as host uid JAIL_ROOT_HOST_UID, which
+ * owns nothing on the host and has no capability there: every dir on
  * the way to the runtime, its libraries and the workspace must be searchable
  * by "others" (mode o+x).  (Binding from fds the parent opened is not
  * possible: those mounts belong to the parent's mount namespace.)
@@ -215,8 +216,8 @@ out_close:
 	return e;
 }
 
-/* Parent: picks the mount point of the new root, opens the workspace and
- * every file the runtime needs.  Returns ERR_OK, or ERR_NOTFOUND / ERR_JAIL
+/* Parent: picks the mount point of the new root and lists every file the
+ * runtime needs.  Returns ERR_OK, or ERR_NOTFOUND / ERR_JAIL
  * with a reason. */
 enum err
 jail_mnt_prepare(struct jail *j, char *why, size_t whysz)
