@@ -74,7 +74,10 @@ struct jail *jail_new(const struct jail_conf *conf, enum err *err, char *why, si
 
 /* Starts argv[0] (resolved inside the jail) with stdin/stdout/stderr on the
  * given fds; every other fd is closed in the child.  Returns ERR_OK or an
- * error with a reason in `why`.  At most once per jail. */
+ * error with a reason in `why`.  At most once per jail.  Returns once the
+ * runtime's execve succeeded; a step that failed in the child comes back as
+ * ERR_JAIL with the step and errno in `why`.  The jail dies with the calling
+ * thread (PR_SET_PDEATHSIG): call it from a thread that outlives the job. */
 enum err jail_start(struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
     char *why, size_t whysz);
 
