@@ -30,8 +30,8 @@
 /* The job runs as uid/gid 1000 inside the jail, which is this id on the host
  * (the owner the workspace must be given).  Setup inside the jail runs as
  * root-in-the-namespace, mapped to JAIL_HOST_UID - 1000; it never execs. */
-#define JAIL_HOST_UID	101000u
-#define JAIL_HOST_GID	101000u
+#define JAIL_HOST_UID	100000u
+#define JAIL_HOST_GID	100000u
 
 /* Where the runtime is found inside the jail.  argv[0] equal to
  * conf->runtime (or "deno") starts this file. */

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +56,13 @@ workspace_new(const char *parent, const char *id, uid_t uid, gid_t gid,
     const struct workspace_limits *lim, bool use_tmpfs, enum err *err, char *why, size_t whysz)
 {
 	struct workspace *ws;
-	char opts[128];
+	char opts[128], abs_parent[PATH_MAX];
 	size_t len;
 
+	/* the jail needs an absolute path: resolve a relative state dir */
+	if (parent != NULL && parent[0] != '/' && parent[0] != '\0' &&
+	    realpath(parent, abs_parent) != NULL)
+		parent = abs_parent;
 	if (parent == NULL || parent[0] != '/' || id == NULL || !workspace_name_is_safe(id) ||
 	    lim->size_mb == 0 || lim->inodes == 0 || lim->size_mb > (1u << 20)) {
 		snprintf(why, whysz, "bad workspace parent, id or limits");

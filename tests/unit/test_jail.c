@@ -333,7 +333,7 @@ test_jail_oom(void **state)
 
 /* A mount that fails in the child reaches jail_start as ERR_JAIL with the
  * step and errno: here the workspace sits under a 0700 directory that the
- * jail's root (host uid 100000) cannot search. */
+ * jail's root (host uid 99000) cannot search. */
 static void
 test_jail_child_mount_error_reported(void **state)
 {

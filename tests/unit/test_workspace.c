@@ -59,7 +59,8 @@ test_workspace_new_errors(void **state)
 	assert_int_equal(e, ERR_INVAL);
 	assert_null(workspace_new(parent, "a/b", 0, 0, &lim, false, &e, why, sizeof(why)));
 	assert_int_equal(e, ERR_INVAL);
-	assert_null(workspace_new("relative", "id", 0, 0, &lim, false, &e, why, sizeof(why)));
+	assert_null(workspace_new("relative-nonexistent", "id", 0, 0, &lim, false, &e, why,
+	    sizeof(why)));
 	assert_int_equal(e, ERR_INVAL);
 	assert_null(workspace_new(parent, "id", 0, 0, &zero, false, &e, why, sizeof(why)));
 	assert_int_equal(e, ERR_INVAL);
@@ -67,6 +68,14 @@ test_workspace_new_errors(void **state)
 	    sizeof(why)));
 	assert_int_equal(e, ERR_IO);
 	assert_non_null(strstr(why, "mkdir"));
+	/* a relative parent that exists is resolved to an absolute path */
+	assert_int_equal(chdir(parent), 0);
+	ws = workspace_new(".", "rel", getuid(), getgid(), &lim, false, &e, why, sizeof(why));
+	assert_non_null(ws);
+	assert_int_equal(workspace_path(ws)[0], '/');
+	assert_int_equal(strncmp(workspace_path(ws), parent, strlen(parent)), 0);
+	workspace_destroy(&ws);
+	assert_int_equal(chdir("/"), 0);
 	ws = plain("dup");
 	assert_null(workspace_new(parent, "dup", 0, 0, &lim, false, &e, why, sizeof(why)));
 	assert_int_equal(e, ERR_DUPLICATE);
@@ -215,12 +224,12 @@ test_workspace_tmpfs_limits(void **state)
 		fprintf(stderr, "SKIP test_workspace_tmpfs_limits: needs root to mount tmpfs\n");
 		skip();
 	}
-	ws = workspace_new(parent, "tmpfs", 101000, 101000, &small, true, &e, why, sizeof(why));
+	ws = workspace_new(parent, "tmpfs", 100000, 100000, &small, true, &e, why, sizeof(why));
 	assert_non_null(ws);
 	snprintf(path, sizeof(path), "%s", workspace_path(ws));
 	assert_true(mounted(path));
 	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_uid, 101000);
+	assert_int_equal(st.st_uid, 100000);
 	mb = calloc(1, 2u << 20);
 	assert_non_null(mb);
 	assert_int_equal(workspace_put(ws, "big", mb, 2u << 20), ERR_TOOBIG);	/* size=1m */
