@@ -419,16 +419,20 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	keep[2] = err_fd;
 	keep[3] = status_fd;
 	jail_close_except(keep, 4);
-	/* 1. root of the new user namespace, no host groups */
+	/* 1. private mounts; workspace and runtime staged while we are still
+	 *    the worker's uid 0 on the host (their dirs may be root-only) */
+	if ((e = jail_mnt_stage(j, &step)) != 0)
+		jail_child_fail(status_fd, step, e);
+	/* 2. root of the new user namespace, no host groups */
 	if ((e = jail_user_enter(j, &step)) != 0)
 		jail_child_fail(status_fd, step, e);
-	/* 2. hostname, cgroup namespace */
+	/* 3. hostname, cgroup namespace */
 	if ((e = jail_ns_enter(j, &step)) != 0)
 		jail_child_fail(status_fd, step, e);
-	/* 3. the new root: binds, /work, /tmp, /dev, /etc, /proc; pivot_root */
+	/* 4. the new root: binds, /work, /tmp, /dev, /etc, /proc; pivot_root */
 	if ((e = jail_mnt_enter(j, &step)) != 0)
 		jail_child_fail(status_fd, step, e);
-	/* 4. the job */
+	/* 5. the job */
 	if (pipe2(ep, O_CLOEXEC) == -1 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		jail_child_fail(status_fd, "pipe", errno);
@@ -460,7 +464,7 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	close(in_fd);
 	close(out_fd);
 	close(err_fd);
-	/* 5. the seccomp listener (EOF if the job failed before), then the
+	/* 6. the seccomp listener (EOF if the job failed before), then the
 	 *    exec check: a FAIL record, or EOF when execve closed the pipe */
 	listener = jail_recv_fd(sv[0]);
 	close(sv[0]);
@@ -473,7 +477,7 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	}
 	close(ep[0]);
 	jail_send(status_fd, JAIL_MSG_STARTED, 0, -1);
-	/* 6. serve seccomp notifications and reap until the job ends; then
+	/* 7. serve seccomp notifications and reap until the job ends; then
 	 *    kill the rest of the namespace and reap it */
 	pfd.fd = listener;
 	pfd.events = POLLIN;

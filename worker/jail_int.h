@@ -56,6 +56,8 @@ struct jail {
 
 	/* jail_mnt */
 	char *newroot;			/* empty host dir the new root is mounted on */
+	char *stage_work;		/* empty host dir: the workspace is staged here */
+	char *stage_runtime;		/* empty host file: the runtime is staged here */
 	struct jail_bind binds[JAIL_MAX_BINDS];
 	size_t nbinds;
 
@@ -96,6 +98,7 @@ int jail_ns_enter(const struct jail *j, const char **step);
 
 /* jail_mnt: minimal root on a tmpfs, pivot_root. */
 enum err jail_mnt_prepare(struct jail *j, char *why, size_t whysz);
+int jail_mnt_stage(const struct jail *j, const char **step);
 int jail_mnt_enter(const struct jail *j, const char **step);
 void jail_mnt_cleanup(struct jail *j);
 

@@ -5,12 +5,16 @@
  * root of the jail's user namespace, in its private mount namespace).  The
  * parent reads the runtime's ELF headers to find the shared libraries it
  * needs (DT_NEEDED, resolved in the standard library dirs, recursively); the
- * child bind-mounts them read-only by path.  The child resolves those paths
- * as root of its user namespace, i.e. as host uid JAIL_ROOT_HOST_UID, which
- * owns nothing on the host and has no capability there: every dir on
- * the way to the runtime, its libraries and the workspace must be searchable
- * by "others" (mode o+x).  (Binding from fds the parent opened is not
- * possible: those mounts belong to the parent's mount namespace.)
+ * child bind-mounts them read-only by path.
+ *
+ * Paths and permissions: the workspace and the runtime may sit below
+ * root-only (0700) dirs, e.g. the worker's state dir.  So the child binds
+ * them onto staging points (<base>/work, <base>/runtime) first, while its
+ * fsuid is still the worker's host uid 0 (jail_mnt_stage); later, as root of
+ * its user namespace (host uid JAIL_ROOT_HOST_UID, owner of nothing on the
+ * host), it only walks <base> (0755) and the library dirs.  Binding from fds
+ * the parent opened is not possible: those mounts belong to the parent's
+ * mount namespace.
  *
  * The new root, after pivot_root, holds only:
  *
@@ -38,8 +42,8 @@
 
 #include "worker/jail_int.h"
 
-#define JAIL_MNT_NEWROOT	"/run/sluice-newroot"
-#define JAIL_MNT_NEWROOT_ALT	"/tmp/.sluice-newroot"
+#define JAIL_MNT_BASE		"/run/sluice-jail"
+#define JAIL_MNT_BASE_ALT	"/tmp/.sluice-jail"
 #define JAIL_MNT_TMP_OPTS	"size=64m,nr_inodes=4096,mode=1777"
 #define JAIL_MNT_ROOT_OPTS	"size=8m,nr_inodes=512,mode=0755"
 #define JAIL_MNT_DEV_OPTS	"size=64k,nr_inodes=64,mode=0755"
@@ -216,30 +220,53 @@ out_close:
 	return e;
 }
 
-/* Parent: picks the mount point of the new root and lists every file the
- * runtime needs.  Returns ERR_OK, or ERR_NOTFOUND / ERR_JAIL
- * with a reason. */
+/* Makes (or checks) <base>/name, a root-owned directory or empty file that
+ * is only ever a mount point inside private mount namespaces. */
+static bool
+jail_mnt_point(const char *base, const char *name, bool dir, char **out)
+{
+	char path[JAIL_PATH_MAX];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", base, name);
+	if (dir) {
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			return false;
+	} else if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) != -1) {
+		close(fd);
+	}
+	if (lstat(path, &st) == -1 || st.st_uid != 0 ||
+	    (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
+		return false;
+	return (*out = strdup(path)) != NULL;
+}
+
+/* Parent: picks the host mount points (the new root, and the staging points
+ * of the workspace and the runtime) and lists every file the runtime needs.
+ * Returns ERR_OK, or ERR_NOTFOUND / ERR_JAIL / ERR_NOMEM with a reason. */
 enum err
 jail_mnt_prepare(struct jail *j, char *why, size_t whysz)
 {
 	struct stat st;
-	const char *dirs[] = { JAIL_MNT_NEWROOT, JAIL_MNT_NEWROOT_ALT };
+	const char *bases[] = { JAIL_MNT_BASE, JAIL_MNT_BASE_ALT };
 	enum err e;
 
 	if ((e = jail_mnt_add_elf(j, j->runtime, 0, why, whysz)) != ERR_OK)
 		return e;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (mkdir(dirs[i], 0700) == -1 && errno != EEXIST)
+	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		if (mkdir(bases[i], 0755) == -1 && errno != EEXIST)
 			continue;
-		if (lstat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0) {
-			if ((j->newroot = strdup(dirs[i])) == NULL) {
-				snprintf(why, whysz, "out of memory");
-				return ERR_NOMEM;
-			}
+		if (lstat(bases[i], &st) == -1 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+		    (st.st_mode & 0022) != 0)
+			continue;
+		if (jail_mnt_point(bases[i], "newroot", true, &j->newroot) &&
+		    jail_mnt_point(bases[i], "work", true, &j->stage_work) &&
+		    jail_mnt_point(bases[i], "runtime", false, &j->stage_runtime))
 			return ERR_OK;
-		}
+		jail_mnt_cleanup(j);
 	}
-	snprintf(why, whysz, "no usable mount point for the jail root (%s)", JAIL_MNT_NEWROOT);
+	snprintf(why, whysz, "no usable mount points for the jail (%s)", JAIL_MNT_BASE);
 	return ERR_JAIL;
 }
 
@@ -253,7 +280,9 @@ jail_mnt_cleanup(struct jail *j)
 	}
 	j->nbinds = 0;
 	free(j->newroot);
-	j->newroot = NULL;
+	free(j->stage_work);
+	free(j->stage_runtime);
+	j->newroot = j->stage_work = j->stage_runtime = NULL;
 }
 
 /* Mount flags the kernel locks on a mount made in a less privileged user
@@ -379,6 +408,25 @@ jail_mnt_dev(const char **step)
 	return 0;
 }
 
+/* Child (jail init), first thing, while it still has the worker's host
+ * uid 0 (owner of the worker's state dirs, so a 0700 dir on the way is
+ * fine): makes its mounts private and binds the workspace and the runtime
+ * on their staging points. */
+int
+jail_mnt_stage(const struct jail *j, const char **step)
+{
+	*step = "make mounts private";
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		return errno;
+	*step = "stage /work";
+	if (mount(j->workspace, j->stage_work, NULL, MS_BIND, NULL) == -1)
+		return errno;
+	*step = "stage runtime";
+	if (mount(j->runtime, j->stage_runtime, NULL, MS_BIND, NULL) == -1)
+		return errno;
+	return 0;
+}
+
 /* Child (jail init, root of its user namespace): builds the new root and
  * pivots into it; the cwd ends up at /work. */
 int
@@ -386,9 +434,6 @@ jail_mnt_enter(const struct jail *j, const char **step)
 {
 	int e;
 
-	*step = "make mounts private";
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
-		return errno;
 	*step = "mount root tmpfs";
 	if (mount("tmpfs", j->newroot, "tmpfs", MS_NOSUID | MS_NODEV, JAIL_MNT_ROOT_OPTS) == -1)
 		return errno;
@@ -397,7 +442,7 @@ jail_mnt_enter(const struct jail *j, const char **step)
 		return errno;
 
 	*step = "bind /work";
-	if ((e = jail_mnt_bind(j->workspace, "work", true,
+	if ((e = jail_mnt_bind(j->stage_work, "work", true,
 	    MS_NOSUID | MS_NODEV | MS_NOEXEC)) != 0)
 		return e;
 	*step = "mount /tmp";
@@ -408,7 +453,8 @@ jail_mnt_enter(const struct jail *j, const char **step)
 		return e;
 	*step = "bind runtime files";
 	for (size_t i = 0; i < j->nbinds; i++)
-		if ((e = jail_mnt_bind(j->binds[i].host, j->binds[i].inside + 1, false,
+		if ((e = jail_mnt_bind(i == 0 ? j->stage_runtime : j->binds[i].host,
+		    j->binds[i].inside + 1, false,
 		    MS_RDONLY | MS_NOSUID | MS_NODEV)) != 0)
 			return e;
 	*step = "write /etc";

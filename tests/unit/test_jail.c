@@ -331,34 +331,55 @@ test_jail_oom(void **state)
 	workspace_destroy(&ws);
 }
 
-/* A mount that fails in the child reaches jail_start as ERR_JAIL with the
- * step and errno: here the workspace sits under a 0700 directory that the
- * jail's root (host uid 99000) cannot search. */
+/* The workspace may sit below a root-only (0700) state dir: the jail
+ * stages it while it still has the worker's host uid. */
 static void
-test_jail_child_mount_error_reported(void **state)
+test_jail_workspace_below_private_dir(void **state)
 {
 	struct workspace_limits wl = { 4, 64, 4, 4096 };
 	struct workspace *ws;
 	struct jail_conf c;
-	struct jail *j;
-	char why[256], hidden[128], *argv[] = { deno, "--version", NULL };
+	struct jail_outcome oc;
+	char why[256], hidden[128], out[512], *argv[] = { deno, "--version", NULL };
 	enum err e;
 	(void)state;
 
-	need_root_and_deno("test_jail_child_mount_error_reported");
+	need_root_and_deno("test_jail_workspace_below_private_dir");
 	snprintf(hidden, sizeof(hidden), "%s/private", parent);
 	assert_int_equal(mkdir(hidden, 0700), 0);
 	ws = workspace_new(hidden, "ws", JAIL_HOST_UID, JAIL_HOST_GID, &wl, true, &e, why, sizeof(why));
 	assert_non_null(ws);
-	c = conf_for(workspace_path(ws), "mounterr");
-	j = jail_new(&c, &e, why, sizeof(why));
-	assert_non_null(j);
-	assert_int_equal(jail_start(j, argv, 0, 1, 2, why, sizeof(why)), ERR_JAIL);
-	assert_non_null(strstr(why, "bind /work"));
-	assert_non_null(strstr(why, "Permission denied"));
-	jail_destroy(&j);
+	c = conf_for(workspace_path(ws), "private");
+	oc = run(&c, argv, out, sizeof(out));
+	assert_true(oc.exited);
+	assert_int_equal(oc.exit_code, 0);
 	workspace_destroy(&ws);
 	rmdir(hidden);
+}
+
+/* A mount that fails in the child reaches jail_start as ERR_JAIL with the
+ * step and errno: here the workspace vanished after jail_new. */
+static void
+test_jail_child_mount_error_reported(void **state)
+{
+	struct jail_conf c;
+	struct jail *j;
+	char why[256], dir[128], *argv[] = { deno, "--version", NULL };
+	enum err e;
+	(void)state;
+
+	need_root_and_deno("test_jail_child_mount_error_reported");
+	snprintf(dir, sizeof(dir), "%s/vanishing", parent);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chown(dir, JAIL_HOST_UID, JAIL_HOST_GID), 0);
+	c = conf_for(dir, "mounterr");
+	j = jail_new(&c, &e, why, sizeof(why));
+	assert_non_null(j);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(jail_start(j, argv, 0, 1, 2, why, sizeof(why)), ERR_JAIL);
+	assert_non_null(strstr(why, "stage /work"));
+	assert_non_null(strstr(why, "No such file"));
+	jail_destroy(&j);
 }
 
 static void
@@ -592,6 +613,7 @@ main(void)
 		cmocka_unit_test(test_jail_version),
 		cmocka_unit_test(test_jail_typescript),
 		cmocka_unit_test(test_jail_oom),
+		cmocka_unit_test(test_jail_workspace_below_private_dir),
 		cmocka_unit_test(test_jail_child_mount_error_reported),
 		cmocka_unit_test(test_jail_pids_limit),
 		cmocka_unit_test(test_jail_exec_failure_reported),
