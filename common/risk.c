@@ -19,9 +19,10 @@
  *   4. score: noisy-OR over distinct rules, 1 - prod(1 - w_rule), where
  *      w_rule is the largest effective weight among that rule's matches;
  *      then category floors; clamp to [0,1]; level from thresholds.
- * A match is dropped when its first (last) byte is an identifier byte glued
- * to an identifier byte before (after) it, so `myeval(`, `$eval(` and
- * `Deno.envelope` never count as `eval(` / `Deno.env`.
+ * A match is dropped when its first byte is an identifier byte glued to an
+ * identifier byte before it ([A-Za-z0-9_$]: `myeval(`, `$eval(`), and, for
+ * patterns ending in \b, when its last byte is glued to one after it
+ * (`Deno.env$x`); \b alone already rejects `Deno.envelope`.
  * Matches inside comments are kept at comment_discount x weight and do not
  * trigger floors, except deceptive_compliance and hardcoded_secret, which
  * count fully wherever they are (prompt injection lives in comments).
@@ -59,6 +60,7 @@ struct risk_rule {
 	enum risk_category cat;
 	double weight;
 	unsigned line;			/* in the rules file */
+	bool end_guard;			/* pattern ends in \b: JS-aware end */
 };
 
 /* Idle Hyperscan scratches; risk_assess takes one or clones the prototype. */
@@ -426,6 +428,8 @@ risk_parse_rule(struct risk *r, char *line, unsigned lineno, char **patterns,
 	if (patterns[r->nrules] == NULL)
 		return ERR_NOMEM;
 	rule->line = lineno;
+	rule->end_guard = strlen(f[3]) >= 2 &&
+	    strcmp(f[3] + strlen(f[3]) - 2, "\\b") == 0;
 	r->nrules++;
 	return ERR_OK;
 }
@@ -1040,10 +1044,10 @@ risk_on_match(unsigned int id, unsigned long long from,
 	if (risk_is_ident(sc->buf[from]) && from > 0 &&
 	    risk_is_ident(sc->buf[from - 1]))
 		return 0;
-	if (risk_is_ident(sc->buf[to - 1]) && to < sc->len &&
-	    risk_is_ident(sc->buf[to]))
-		return 0;
 	rule = &sc->r->rules[id];
+	if (rule->end_guard && risk_is_ident(sc->buf[to - 1]) &&
+	    to < sc->len && risk_is_ident(sc->buf[to]))
+		return 0;
 	st = &sc->st[id];
 	if (sc->map != NULL && st->raw)
 		return 0;	/* the raw pass has this rule already */
