@@ -1103,8 +1103,12 @@ risk_mask(const struct risk_scan *sc, size_t base, unsigned char *win,
 
 	for (size_t k = 0; k < sc->nsecrets; k++) {
 		const struct risk_span *sp = &sc->secrets[k];
+		size_t end = sp->end;
 
-		for (size_t p = sp->off + 4; p < sp->end; p++) {
+		/* patterns match a fixed-length prefix: mask the whole token */
+		while (end < sc->rawlen && risk_is_token(sc->raw[end]))
+			end++;
+		for (size_t p = sp->off + 4; p < end; p++) {
 			if (p >= base && p < base + n)
 				win[p - base] = '*';
 		}
