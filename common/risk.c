@@ -45,7 +45,10 @@
 #define RISK_RULES_FILE_MAX	(1u << 20)	/* bytes of a rules file */
 #define RISK_CONF_FILE_MAX	(64u << 10)	/* bytes of a config file */
 #define RISK_LINE_MAX		4096		/* bytes of one rules line */
-#define RISK_POOL_MAX		16		/* idle scratches kept */
+#define RISK_POOL_MAX		16		/* idle workspaces kept */
+#define RISK_WORK_KEEP		(1u << 20)	/* larger buffers are not kept */
+#define RISK_CHANGES_MAX	256		/* rewritten regions tracked */
+#define RISK_CHANGE_WINDOW	256		/* context scanned around one */
 #define RISK_SECRETS_MAX	64		/* secret spans remembered */
 #define RISK_DECODE_MAX		4096		/* bytes of one atob literal */
 
@@ -63,12 +66,17 @@ struct risk_rule {
 	bool end_guard;			/* pattern ends in \b: JS-aware end */
 };
 
-/* Idle Hyperscan scratches; risk_assess takes one or clones the prototype. */
+struct risk_work;
+
+/* Idle workspaces (Hyperscan scratch plus buffers); risk_assess takes one
+ * or builds one from the prototype scratch. */
 struct risk_pool {
 	pthread_mutex_t lock;
-	hs_scratch_t *idle[RISK_POOL_MAX];
+	struct risk_work *idle[RISK_POOL_MAX];
 	size_t nidle;
 };
+
+static void risk_work_free(struct risk_work *w);
 
 struct risk {
 	struct risk_conf conf;
@@ -600,7 +608,7 @@ risk_destroy(struct risk **rp)
 	r = *rp;
 	if (r->pool != NULL) {
 		for (size_t i = 0; i < r->pool->nidle; i++)
-			hs_free_scratch(r->pool->idle[i]);
+			risk_work_free(r->pool->idle[i]);
 		pthread_mutex_destroy(&r->pool->lock);
 		free(r->pool);
 	}
@@ -615,32 +623,6 @@ size_t
 risk_rule_count(const struct risk *r)
 {
 	return r == NULL ? 0 : r->nrules;
-}
-
-static hs_scratch_t *
-risk_scratch_take(const struct risk *r)
-{
-	hs_scratch_t *s = NULL;
-
-	pthread_mutex_lock(&r->pool->lock);
-	if (r->pool->nidle > 0)
-		s = r->pool->idle[--r->pool->nidle];
-	pthread_mutex_unlock(&r->pool->lock);
-	if (s == NULL && hs_clone_scratch(r->proto, &s) != HS_SUCCESS)
-		return NULL;
-	return s;
-}
-
-static void
-risk_scratch_give(const struct risk *r, hs_scratch_t *s)
-{
-	pthread_mutex_lock(&r->pool->lock);
-	if (r->pool->nidle < RISK_POOL_MAX) {
-		r->pool->idle[r->pool->nidle++] = s;
-		s = NULL;
-	}
-	pthread_mutex_unlock(&r->pool->lock);
-	hs_free_scratch(s);
 }
 
 /* ---- lexing: which bytes are comments ---------------------------------- */
@@ -660,64 +642,91 @@ risk_slash_is_regex(unsigned char prev)
 	return prev == 0 || strchr("(,=:[!&|?{};+-*%<>~^", prev) != NULL;
 }
 
+/* Bytes the comment lexer stops at; everything else is skipped in bulk. */
+static const unsigned char risk_lex_special[256] = {
+	['/'] = 1, ['\''] = 1, ['"'] = 1, ['`'] = 1,
+};
+
+/* The last non-blank byte before s[i], or 0 at the start. */
+static unsigned char
+risk_prev_byte(const unsigned char *s, size_t i)
+{
+	while (i > 0) {
+		unsigned char c = s[--i];
+
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			return c;
+	}
+	return 0;
+}
+
+/* Index after the string literal opened by the quote at s[i]. */
+static size_t
+risk_skip_string(const unsigned char *s, size_t len, size_t i)
+{
+	unsigned char q = s[i];
+	size_t j;
+
+	for (j = i + 1; j < len && s[j] != q; j++) {
+		if (s[j] == '\\')
+			j++;
+		else if (s[j] == '\n' && q != '`')
+			break;
+	}
+	return j < len ? j + 1 : len;
+}
+
+/* Index after the regex literal opened by the slash at s[i]. */
+static size_t
+risk_skip_regex(const unsigned char *s, size_t len, size_t i)
+{
+	bool cls = false;
+	size_t j;
+
+	for (j = i + 1; j < len && s[j] != '\n'; j++) {
+		if (s[j] == '\\')
+			j++;
+		else if (s[j] == '[')
+			cls = true;
+		else if (s[j] == ']')
+			cls = false;
+		else if (s[j] == '/' && !cls)
+			break;
+	}
+	return j < len ? j + 1 : len;
+}
+
 /* Sets cmt[i] = 1 for every byte of a // or block comment in `s`. */
 static void
 risk_mark_comments(const unsigned char *s, size_t len, unsigned char *cmt)
 {
-	unsigned char prev = 0, q;
+	const unsigned char *p;
 	size_t i = 0, j;
 
 	memset(cmt, 0, len);
 	while (i < len) {
-		unsigned char c = s[i];
-
-		if (c == '/' && i + 1 < len && s[i + 1] == '/') {
-			for (j = i; j < len && s[j] != '\n'; j++)
-				cmt[j] = 1;
-			i = j;
+		while (i < len && !risk_lex_special[s[i]])
+			i++;
+		if (i == len)
+			break;
+		if (s[i] == '/' && i + 1 < len && s[i + 1] == '/') {
+			p = memchr(s + i, '\n', len - i);
+			j = p != NULL ? (size_t)(p - s) : len;
+		} else if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
+			p = memmem(s + i + 2, len - i - 2, "*/", 2);
+			j = p != NULL ? (size_t)(p - s) + 2 : len;
+		} else if (s[i] != '/') {
+			i = risk_skip_string(s, len, i);
+			continue;
+		} else if (risk_slash_is_regex(risk_prev_byte(s, i))) {
+			i = risk_skip_regex(s, len, i);
+			continue;
+		} else {
+			i++;
 			continue;
 		}
-		if (c == '/' && i + 1 < len && s[i + 1] == '*') {
-			for (j = i + 2; j + 1 < len &&
-			    !(s[j] == '*' && s[j + 1] == '/'); j++)
-				;
-			j = j + 1 < len ? j + 2 : len;
-			memset(cmt + i, 1, j - i);
-			i = j;
-			continue;
-		}
-		if (c == '\'' || c == '"' || c == '`') {
-			q = c;
-			for (j = i + 1; j < len && s[j] != q; j++) {
-				if (s[j] == '\\')
-					j++;
-				else if (s[j] == '\n' && q != '`')
-					break;
-			}
-			i = j < len ? j + 1 : len;
-			prev = q;
-			continue;
-		}
-		if (c == '/' && risk_slash_is_regex(prev)) {
-			bool cls = false;
-
-			for (j = i + 1; j < len && s[j] != '\n'; j++) {
-				if (s[j] == '\\')
-					j++;
-				else if (s[j] == '[')
-					cls = true;
-				else if (s[j] == ']')
-					cls = false;
-				else if (s[j] == '/' && !cls)
-					break;
-			}
-			i = j < len ? j + 1 : len;
-			prev = '/';
-			continue;
-		}
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-			prev = c;
-		i++;
+		memset(cmt + i, 1, j - i);
+		i = j;
 	}
 }
 
@@ -768,11 +777,35 @@ risk_is_quote(unsigned char c)
 
 /* Output of the normaliser: bytes plus, per byte, its raw offset.  The
  * output never grows past the input (every rewrite shrinks). */
+struct risk_span {
+	size_t off, end;
+};
+
 struct risk_norm {
 	unsigned char *out;
 	uint32_t *map;
 	size_t n;
+	struct risk_span *chg;	/* rewritten output regions, merged */
+	size_t nchg;
+	bool chg_all;		/* too many regions: scan everything */
 };
+
+/* Records that output bytes [from, nm->n) came from a rewrite. */
+static void
+risk_norm_changed(struct risk_norm *nm, size_t from)
+{
+	struct risk_span *last = nm->nchg ? &nm->chg[nm->nchg - 1] : NULL;
+
+	if (last != NULL && from <= last->end + 2 * RISK_CHANGE_WINDOW) {
+		last->end = nm->n;
+		return;
+	}
+	if (nm->nchg == RISK_CHANGES_MAX) {
+		nm->chg_all = true;
+		return;
+	}
+	nm->chg[nm->nchg++] = (struct risk_span){ from, nm->n };
+}
 
 static void
 risk_norm_put(struct risk_norm *nm, unsigned char c, size_t raw)
@@ -926,42 +959,80 @@ risk_norm_atob(const unsigned char *s, size_t len, size_t i,
 	return k + 1 - i;
 }
 
+/* Bytes where a rewrite may start (or, for '(', end its name). */
+static const unsigned char risk_norm_special[256] = {
+	['\''] = 1, ['"'] = 1, ['`'] = 1, ['\\'] = 1, ['('] = 1,
+};
+
+/* At the '(' in s[p], if the output ends with a verbatim copy of `name`
+ * (an identifier of its own), retracts it and returns its raw start. */
+static bool
+risk_norm_named(const unsigned char *s, size_t p, struct risk_norm *nm,
+    const char *name, size_t *start)
+{
+	size_t n = strlen(name);
+
+	if (p < n || nm->n < n || memcmp(s + p - n, name, n) != 0 ||
+	    nm->map[nm->n - n] != p - n || nm->map[nm->n - 1] != p - 1 ||
+	    (p > n && risk_is_ident(s[p - n - 1])))
+		return false;
+	*start = p - n;
+	nm->n -= n;
+	return true;
+}
+
 /* Builds the normalised copy; returns true if it differs from the input. */
 static bool
 risk_normalise(const unsigned char *s, size_t len, struct risk_norm *nm)
 {
-	size_t i = 0, used;
-	bool changed = false;
+	size_t i = 0, j, used, at, start, keep;
 	unsigned char c;
 
 	nm->n = 0;
+	nm->nchg = 0;
+	nm->chg_all = false;
 	while (i < len) {
+		for (j = i; j < len && !risk_norm_special[s[j]]; j++)
+			;
+		memcpy(nm->out + nm->n, s + i, j - i);
+		for (size_t k = i; k < j; k++)
+			nm->map[nm->n + k - i] = (uint32_t)k;
+		nm->n += j - i;
+		i = j;
+		if (i == len)
+			break;
+		at = nm->n;
+		used = 0;
 		if (risk_is_quote(s[i]) &&
-		    (used = risk_norm_join(s, len, i)) != 0) {
-			i = used;
-			changed = true;
-			continue;
-		}
-		if (s[i] == '\\' && (used = risk_norm_escape(s, len, i, &c))) {
+		    (used = risk_norm_join(s, len, i)) != 0)
+			used -= i;
+		else if (s[i] == '\\' &&
+		    (used = risk_norm_escape(s, len, i, &c)) != 0)
 			risk_norm_put(nm, c, i);
-			i += used;
-			changed = true;
-			continue;
+		else if (s[i] == '(') {
+			keep = nm->n;
+			if (risk_norm_named(s, i, nm, "String.fromCharCode",
+			    &start) && (used = risk_norm_charcode(s, len, start,
+			    nm)) != 0)
+				used -= i - start;
+			else if ((nm->n = keep, risk_norm_named(s, i, nm, "atob",
+			    &start)) && (used = risk_norm_atob(s, len, start,
+			    nm)) != 0)
+				used -= i - start;
+			else
+				nm->n = keep;
+			if (used != 0)	/* the change starts at the name */
+				at = keep - (i - start);
 		}
-		if (s[i] == 'S' && (used = risk_norm_charcode(s, len, i, nm))) {
+		if (used != 0) {
 			i += used;
-			changed = true;
-			continue;
-		}
-		if (s[i] == 'a' && (used = risk_norm_atob(s, len, i, nm))) {
-			i += used;
-			changed = true;
+			risk_norm_changed(nm, at);
 			continue;
 		}
 		risk_norm_put(nm, s[i], i);
 		i++;
 	}
-	return changed;
+	return nm->nchg > 0 || nm->chg_all;
 }
 
 /* ---- scanning ---------------------------------------------------------- */
@@ -981,10 +1052,6 @@ struct risk_hit {
 	bool comment, deob, repeat;
 };
 
-struct risk_span {
-	size_t off, end;
-};
-
 struct risk_scan {
 	const struct risk *r;
 	const unsigned char *raw;
@@ -993,6 +1060,7 @@ struct risk_scan {
 	const unsigned char *buf;	/* the buffer being scanned */
 	size_t len;
 	const uint32_t *map;		/* NULL in the raw pass */
+	size_t base;			/* offset of the scanned slice in buf */
 	struct risk_rule_state *st;
 	struct risk_hit hits[RISK_FINDINGS_MAX];
 	size_t nhits;
@@ -1038,6 +1106,8 @@ risk_on_match(unsigned int id, unsigned long long from,
 	double w;
 
 	(void)flags;
+	from += sc->base;
+	to += sc->base;
 	if (id >= sc->r->nrules || from >= to || to > sc->len)
 		return 0;
 	/* token boundaries the regex could not express */
@@ -1279,14 +1349,135 @@ risk_fail_closed(struct risk_verdict *v)
 	v->level = RISK_L4;
 }
 
+/* ---- workspaces ------------------------------------------------------- */
+
+/* Everything one assessment needs besides the input, reused across calls
+ * through the pool so that the hot path does not allocate. */
+struct risk_work {
+	hs_scratch_t *scratch;
+	struct risk_scan sc;
+	struct risk_rule_state *st;	/* nrules entries */
+	struct risk_span chg[RISK_CHANGES_MAX];
+	unsigned char *cmt;		/* cap bytes */
+	unsigned char *norm;		/* cap bytes */
+	uint32_t *map;			/* cap entries */
+	size_t cap;
+};
+
+static void
+risk_work_drop_buffers(struct risk_work *w)
+{
+	free(w->cmt);
+	free(w->norm);
+	free(w->map);
+	w->cmt = w->norm = NULL;
+	w->map = NULL;
+	w->cap = 0;
+}
+
+static void
+risk_work_free(struct risk_work *w)
+{
+	if (w == NULL)
+		return;
+	risk_work_drop_buffers(w);
+	hs_free_scratch(w->scratch);
+	free(w->st);
+	free(w);
+}
+
+/* Takes an idle workspace or builds one; sized for `len` input bytes. */
+static struct risk_work *
+risk_work_take(const struct risk *r, size_t len)
+{
+	struct risk_work *w = NULL;
+
+	pthread_mutex_lock(&r->pool->lock);
+	if (r->pool->nidle > 0)
+		w = r->pool->idle[--r->pool->nidle];
+	pthread_mutex_unlock(&r->pool->lock);
+	if (w == NULL) {
+		w = calloc(1, sizeof(*w));
+		if (w == NULL)
+			return NULL;
+		w->st = calloc(r->nrules, sizeof(*w->st));
+		if (w->st == NULL ||
+		    hs_clone_scratch(r->proto, &w->scratch) != HS_SUCCESS) {
+			risk_work_free(w);
+			return NULL;
+		}
+	}
+	if (w->cap < len + 1) {
+		risk_work_drop_buffers(w);
+		w->cmt = malloc(len + 1);
+		w->norm = malloc(len + 1);
+		w->map = malloc((len + 1) * sizeof(*w->map));
+		if (w->cmt == NULL || w->norm == NULL || w->map == NULL) {
+			risk_work_free(w);
+			return NULL;
+		}
+		w->cap = len + 1;
+	}
+	memset(&w->sc, 0, sizeof(w->sc));
+	memset(w->st, 0, r->nrules * sizeof(*w->st));
+	return w;
+}
+
+/* Returns `w` to the pool (large buffers are released first). */
+static void
+risk_work_give(const struct risk *r, struct risk_work *w)
+{
+	if (w->cap > RISK_WORK_KEEP)
+		risk_work_drop_buffers(w);
+	pthread_mutex_lock(&r->pool->lock);
+	if (r->pool->nidle < RISK_POOL_MAX) {
+		r->pool->idle[r->pool->nidle++] = w;
+		w = NULL;
+	}
+	pthread_mutex_unlock(&r->pool->lock);
+	risk_work_free(w);
+}
+
+/* Scans the rewritten regions of the normalised copy (each with
+ * RISK_CHANGE_WINDOW bytes of context), or all of it if there are many. */
+static bool
+risk_scan_norm(const struct risk *r, struct risk_work *w,
+    const struct risk_norm *nm)
+{
+	struct risk_scan *sc = &w->sc;
+	size_t a, b;
+
+	sc->buf = nm->out;
+	sc->len = nm->n;
+	sc->map = nm->map;
+	if (nm->chg_all) {
+		sc->base = 0;
+		return hs_scan(r->db, (const char *)nm->out, (unsigned)nm->n, 0,
+		    w->scratch, risk_on_match, sc) == HS_SUCCESS;
+	}
+	for (size_t i = 0; i < nm->nchg; i++) {
+		a = nm->chg[i].off > RISK_CHANGE_WINDOW ?
+		    nm->chg[i].off - RISK_CHANGE_WINDOW : 0;
+		b = nm->chg[i].end + RISK_CHANGE_WINDOW;
+		if (b > nm->n)
+			b = nm->n;
+		if (a >= b)
+			continue;
+		sc->base = a;
+		if (hs_scan(r->db, (const char *)nm->out + a, (unsigned)(b - a),
+		    0, w->scratch, risk_on_match, sc) != HS_SUCCESS)
+			return false;
+	}
+	return true;
+}
+
 enum err
 risk_assess(const struct risk *r, const char *code, size_t len,
     struct risk_verdict *out)
 {
-	struct risk_scan *sc = NULL;
-	struct risk_norm nm = { NULL, NULL, 0 };
-	unsigned char *cmt = NULL;
-	hs_scratch_t *scratch = NULL;
+	struct risk_work *w;
+	struct risk_scan *sc;
+	struct risk_norm nm;
 	enum err e = ERR_OK;
 	/* hs_scan wants a non-NULL pointer even for 0 bytes */
 	static const char empty[1] = "";
@@ -1304,60 +1495,36 @@ risk_assess(const struct risk *r, const char *code, size_t len,
 	if (code == NULL)
 		code = empty;
 	risk_verdict_clear(out);
-	sc = calloc(1, sizeof(*sc));
-	cmt = malloc(len + 1);
-	if (sc == NULL || cmt == NULL ||
-	    (sc->st = calloc(r->nrules, sizeof(*sc->st))) == NULL) {
-		e = ERR_NOMEM;
-		goto out;
+	w = risk_work_take(r, len);
+	if (w == NULL) {
+		risk_fail_closed(out);
+		return ERR_NOMEM;
 	}
-	scratch = risk_scratch_take(r);
-	if (scratch == NULL) {
-		e = ERR_NOMEM;
-		goto out;
-	}
+	sc = &w->sc;
 	sc->r = r;
+	sc->st = w->st;
 	sc->raw = (const unsigned char *)code;
 	sc->rawlen = len;
-	sc->cmt = cmt;
-	risk_mark_comments(sc->raw, len, cmt);
+	sc->cmt = w->cmt;
+	risk_mark_comments(sc->raw, len, w->cmt);
 
 	sc->buf = sc->raw;
 	sc->len = len;
-	if (hs_scan(r->db, code, (unsigned)len, 0, scratch, risk_on_match,
+	if (hs_scan(r->db, code, (unsigned)len, 0, w->scratch, risk_on_match,
 	    sc) != HS_SUCCESS) {
 		e = ERR_INTERNAL;
 		goto out;
 	}
-
-	nm.out = malloc(len + 1);
-	nm.map = malloc((len + 1) * sizeof(*nm.map));
-	if (nm.out == NULL || nm.map == NULL) {
-		e = ERR_NOMEM;
+	nm = (struct risk_norm){ .out = w->norm, .map = w->map, .chg = w->chg };
+	if (risk_normalise(sc->raw, len, &nm) && !risk_scan_norm(r, w, &nm)) {
+		e = ERR_INTERNAL;
 		goto out;
-	}
-	if (risk_normalise(sc->raw, len, &nm)) {
-		sc->buf = nm.out;
-		sc->len = nm.n;
-		sc->map = nm.map;
-		if (hs_scan(r->db, (const char *)nm.out, (unsigned)nm.n, 0,
-		    scratch, risk_on_match, sc) != HS_SUCCESS) {
-			e = ERR_INTERNAL;
-			goto out;
-		}
 	}
 	risk_score(sc, out);
 	risk_findings(sc, out);
 	out->total = sc->total;
 out:
-	if (scratch != NULL)
-		risk_scratch_give(r, scratch);
-	free(nm.out);
-	free(nm.map);
-	free(cmt);
-	if (sc != NULL)
-		free(sc->st);
-	free(sc);
+	risk_work_give(r, w);
 	if (e != ERR_OK)
 		risk_fail_closed(out);
 	return e;
