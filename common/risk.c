@@ -28,6 +28,7 @@
  * count fully wherever they are (prompt injection lives in comments).
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -49,6 +50,8 @@
 #define RISK_WORK_KEEP		(1u << 20)	/* larger buffers are not kept */
 #define RISK_CHANGES_MAX	256		/* rewritten regions tracked */
 #define RISK_CHANGE_WINDOW	256		/* context scanned around one */
+#define RISK_SOM_WINDOW_SMALL	256		/* bytes rescanned for a start */
+#define RISK_SOM_WINDOW_LARGE	8192		/* ... if the first is too short */
 #define RISK_SECRETS_MAX	64		/* secret spans remembered */
 #define RISK_DECODE_MAX		4096		/* bytes of one atob literal */
 
@@ -82,7 +85,8 @@ struct risk {
 	struct risk_conf conf;
 	struct risk_rule *rules;
 	size_t nrules;
-	hs_database_t *db;
+	hs_database_t *db;		/* all rules, end offsets only */
+	hs_database_t **som;		/* per rule, leftmost start */
 	hs_scratch_t *proto;
 	struct risk_pool *pool;
 };
@@ -500,8 +504,22 @@ risk_compile(struct risk *r, char *text, size_t len, char *why, size_t whysz)
 		e = ERR_NOMEM;
 		goto out;
 	}
+	r->som = calloc(r->nrules, sizeof(*r->som));
+	if (r->som == NULL) {
+		e = ERR_NOMEM;
+		goto out;
+	}
 	for (unsigned i = 0; i < r->nrules; i++) {
-		flags[i] = HS_FLAG_SOM_LEFTMOST | HS_FLAG_MULTILINE;
+		if (hs_compile(patterns[i], HS_FLAG_SOM_LEFTMOST |
+		    HS_FLAG_MULTILINE, HS_MODE_BLOCK, NULL, &r->som[i], &cerr) !=
+		    HS_SUCCESS) {
+			risk_why(why, whysz, "rules line %u (%s): pattern: %s",
+			    r->rules[i].line, r->rules[i].id, cerr->message);
+			hs_free_compile_error(cerr);
+			e = ERR_CONFIG;
+			goto out;
+		}
+		flags[i] = HS_FLAG_MULTILINE;
 		ids[i] = i;
 	}
 	if (hs_compile_multi((const char *const *)patterns, flags, ids,
@@ -520,9 +538,18 @@ risk_compile(struct risk *r, char *text, size_t len, char *why, size_t whysz)
 		e = ERR_CONFIG;
 		goto out;
 	}
+	/* one scratch fits the multi-rule and every per-rule database */
 	if (hs_alloc_scratch(r->db, &r->proto) != HS_SUCCESS) {
 		risk_why(why, whysz, "rules: cannot allocate scratch");
 		e = ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < r->nrules; i++) {
+		if (hs_alloc_scratch(r->som[i], &r->proto) != HS_SUCCESS) {
+			risk_why(why, whysz, "rules: cannot allocate scratch");
+			e = ERR_NOMEM;
+			goto out;
+		}
 	}
 out:
 	if (patterns != NULL) {
@@ -614,6 +641,11 @@ risk_destroy(struct risk **rp)
 	}
 	hs_free_scratch(r->proto);
 	hs_free_database(r->db);
+	if (r->som != NULL) {
+		for (size_t i = 0; i < r->nrules; i++)
+			hs_free_database(r->som[i]);
+		free(r->som);
+	}
 	free(r->rules);
 	free(r);
 	*rp = NULL;
@@ -1043,6 +1075,8 @@ struct risk_rule_state {
 	bool seen;		/* matched at all */
 	bool counted;		/* matched outside a comment */
 	bool raw;		/* matched in the raw pass */
+	bool saturated;		/* full weight in the raw pass: repeats add
+				   nothing but a count */
 };
 
 struct risk_hit {
@@ -1061,6 +1095,7 @@ struct risk_scan {
 	size_t len;
 	const uint32_t *map;		/* NULL in the raw pass */
 	size_t base;			/* offset of the scanned slice in buf */
+	hs_scratch_t *som_scratch;	/* for the start-of-match rescans */
 	struct risk_rule_state *st;
 	struct risk_hit hits[RISK_FINDINGS_MAX];
 	size_t nhits;
@@ -1095,6 +1130,49 @@ risk_keep_hit(struct risk_scan *sc, const struct risk_hit *h)
 	}
 }
 
+/* Start-of-match search: the leftmost start of a match ending at `want`. */
+struct risk_som {
+	unsigned long long want, best;
+};
+
+static int
+risk_on_start(unsigned int id, unsigned long long from,
+    unsigned long long to, unsigned int flags, void *ctx)
+{
+	struct risk_som *som = ctx;
+
+	(void)id;
+	(void)flags;
+	if (to == som->want && from < som->best)
+		som->best = from;
+	return 0;
+}
+
+/* Finds where the match of rule `id` ending at `to` starts by rescanning a
+ * short window before it with the rule's SOM database (a small window
+ * first, a large one if the match may begin before it).  Returns `to` if
+ * no start is found (the match is then dropped). */
+static size_t
+risk_find_start(struct risk_scan *sc, unsigned int id, size_t to)
+{
+	static const size_t windows[] = { RISK_SOM_WINDOW_SMALL,
+	    RISK_SOM_WINDOW_LARGE };
+	struct risk_som som;
+	size_t ws = 0;
+
+	for (size_t k = 0; k < 2; k++) {
+		ws = to > windows[k] ? to - windows[k] : 0;
+		som = (struct risk_som){ to - ws, ULLONG_MAX };
+		if (hs_scan(sc->r->som[id], (const char *)sc->buf + ws,
+		    (unsigned)(to - ws), 0, sc->som_scratch, risk_on_start,
+		    &som) != HS_SUCCESS)
+			return to;
+		if (som.best != ULLONG_MAX && (som.best > 0 || ws == 0))
+			break;
+	}
+	return som.best == ULLONG_MAX ? to : ws + (size_t)som.best;
+}
+
 static int
 risk_on_match(unsigned int id, unsigned long long from,
     unsigned long long to, unsigned int flags, void *ctx)
@@ -1106,21 +1184,30 @@ risk_on_match(unsigned int id, unsigned long long from,
 	double w;
 
 	(void)flags;
-	from += sc->base;
+	(void)from;		/* the fast database reports ends only */
 	to += sc->base;
-	if (id >= sc->r->nrules || from >= to || to > sc->len)
+	if (id >= sc->r->nrules || to == 0 || to > sc->len)
+		return 0;
+	rule = &sc->r->rules[id];
+	st = &sc->st[id];
+	if (sc->map != NULL && st->raw)
+		return 0;	/* the raw pass has this rule already */
+	if (rule->end_guard && risk_is_ident(sc->buf[to - 1]) &&
+	    to < sc->len && risk_is_ident(sc->buf[to]))
+		return 0;
+	if (st->saturated && sc->nhits == RISK_FINDINGS_MAX) {
+		/* a repeat that can change neither the score, the floors nor
+		 * the list: count it without the start-of-match rescan */
+		sc->total++;
+		return 0;
+	}
+	from = risk_find_start(sc, id, to);
+	if (from >= to)
 		return 0;
 	/* token boundaries the regex could not express */
 	if (risk_is_ident(sc->buf[from]) && from > 0 &&
 	    risk_is_ident(sc->buf[from - 1]))
 		return 0;
-	rule = &sc->r->rules[id];
-	if (rule->end_guard && risk_is_ident(sc->buf[to - 1]) &&
-	    to < sc->len && risk_is_ident(sc->buf[to]))
-		return 0;
-	st = &sc->st[id];
-	if (sc->map != NULL && st->raw)
-		return 0;	/* the raw pass has this rule already */
 	memset(&h, 0, sizeof(h));
 	h.rule = id;
 	h.off = sc->map != NULL ? sc->map[from] : from;
@@ -1138,6 +1225,8 @@ risk_on_match(unsigned int id, unsigned long long from,
 		st->best = h.weight;
 	if (!h.comment)
 		st->counted = true;
+	st->saturated = !h.comment && sc->map == NULL &&
+	    rule->cat != RISK_CAT_HARDCODED_SECRET;
 	st->seen = true;
 	st->raw = st->raw || sc->map == NULL;
 	st->last_from = h.off;
@@ -1355,6 +1444,7 @@ risk_fail_closed(struct risk_verdict *v)
  * through the pool so that the hot path does not allocate. */
 struct risk_work {
 	hs_scratch_t *scratch;
+	hs_scratch_t *som_scratch;
 	struct risk_scan sc;
 	struct risk_rule_state *st;	/* nrules entries */
 	struct risk_span chg[RISK_CHANGES_MAX];
@@ -1382,6 +1472,7 @@ risk_work_free(struct risk_work *w)
 		return;
 	risk_work_drop_buffers(w);
 	hs_free_scratch(w->scratch);
+	hs_free_scratch(w->som_scratch);
 	free(w->st);
 	free(w);
 }
@@ -1402,7 +1493,8 @@ risk_work_take(const struct risk *r, size_t len)
 			return NULL;
 		w->st = calloc(r->nrules, sizeof(*w->st));
 		if (w->st == NULL ||
-		    hs_clone_scratch(r->proto, &w->scratch) != HS_SUCCESS) {
+		    hs_clone_scratch(r->proto, &w->scratch) != HS_SUCCESS ||
+		    hs_clone_scratch(r->proto, &w->som_scratch) != HS_SUCCESS) {
 			risk_work_free(w);
 			return NULL;
 		}
@@ -1503,6 +1595,7 @@ risk_assess(const struct risk *r, const char *code, size_t len,
 	sc = &w->sc;
 	sc->r = r;
 	sc->st = w->st;
+	sc->som_scratch = w->som_scratch;
 	sc->raw = (const unsigned char *)code;
 	sc->rawlen = len;
 	sc->cmt = w->cmt;
