@@ -1150,10 +1150,12 @@ risk_on_start(unsigned int id, unsigned long long from,
 
 /* Finds where the match of rule `id` ending at `to` starts by rescanning a
  * short window before it with the rule's SOM database (a small window
- * first, a large one if the match may begin before it).  Returns `to` if
- * no start is found (the match is then dropped). */
+ * first, a large one if the match may begin before it).  If the start
+ * lies before the large window, returns the window's start and clears
+ * *exact. */
 static size_t
-risk_find_start(struct risk_scan *sc, unsigned int id, size_t to)
+risk_find_start(struct risk_scan *sc, unsigned int id, size_t to,
+    bool *exact)
 {
 	static const size_t windows[] = { RISK_SOM_WINDOW_SMALL,
 	    RISK_SOM_WINDOW_LARGE };
@@ -1170,7 +1172,9 @@ risk_find_start(struct risk_scan *sc, unsigned int id, size_t to)
 		if (som.best != ULLONG_MAX && (som.best > 0 || ws == 0))
 			break;
 	}
-	return som.best == ULLONG_MAX ? to : ws + (size_t)som.best;
+	/* not found: the match begins before the window; report it there */
+	*exact = som.best != ULLONG_MAX;
+	return som.best == ULLONG_MAX ? ws : ws + (size_t)som.best;
 }
 
 static int
@@ -1181,6 +1185,7 @@ risk_on_match(unsigned int id, unsigned long long from,
 	const struct risk_rule *rule;
 	struct risk_rule_state *st;
 	struct risk_hit h;
+	bool exact = true;
 	double w;
 
 	(void)flags;
@@ -1201,11 +1206,11 @@ risk_on_match(unsigned int id, unsigned long long from,
 		sc->total++;
 		return 0;
 	}
-	from = risk_find_start(sc, id, to);
+	from = risk_find_start(sc, id, to, &exact);
 	if (from >= to)
 		return 0;
 	/* token boundaries the regex could not express */
-	if (risk_is_ident(sc->buf[from]) && from > 0 &&
+	if (exact && risk_is_ident(sc->buf[from]) && from > 0 &&
 	    risk_is_ident(sc->buf[from - 1]))
 		return 0;
 	memset(&h, 0, sizeof(h));

@@ -671,6 +671,21 @@ test_excerpt_and_position(void **state)
 	assert_non_null(strstr(f->excerpt, "fetch(u)"));
 	assert_non_null(strstr(f->excerpt, "..."));
 
+	/* a match longer than the start-of-match window is still reported */
+	{
+		char *lng = malloc(10000);
+
+		assert_non_null(lng);
+		memcpy(lng, "fetch(", 6);
+		memset(lng + 6, 'a', 9000);
+		snprintf(lng + 9006, 100, " Deno.env.get(1))");
+		f = find_rule(assess(lng), "ex.post_env");
+		assert_non_null(f);
+		assert_int_equal(f->line, 1);
+		assert_true(f->col > 1 && f->col < 9006);
+		free(lng);
+	}
+
 	/* CRLF line endings and tabs */
 	v = assess("a;\r\n\tfetch(u)\r\n");
 	f = find_rule(v, "net.fetch");
