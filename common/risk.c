@@ -1,5 +1,5 @@
 /*
- * risk — CARS risk assessment: rules file -> one Hyperscan database ->
+ * risk — CARS risk assessment: rules file -> Hyperscan databases ->
  * findings -> noisy-OR score -> level.
  *
  * Runs in the broker (every submission) and in the `sluice assess` CLI.
@@ -11,11 +11,16 @@
  *   1. lex the raw code once to mark bytes inside // and block comments
  *      (strings, template literals and regex literals are skipped so that
  *      "http://" does not open a comment);
- *   2. scan the raw code;
+ *   2. scan the raw code with the multi-rule database, which reports
+ *      match ends only (fast); for each match that can still change the
+ *      verdict, rescan a short window before its end with that rule's own
+ *      SOM_LEFTMOST database to find where it starts (line:col, boundary
+ *      and comment checks);
  *   3. build a normalised copy (string concatenations joined, \x / \u
  *      escapes, String.fromCharCode(...) and atob("...") literals decoded)
- *      with a map back to raw offsets, and scan it too if it differs; only
- *      rules that did not match the raw code are taken from it;
+ *      with a map back to raw offsets, and scan the rewritten regions of it
+ *      the same way; only rules that did not match the raw code are taken
+ *      from it;
  *   4. score: noisy-OR over distinct rules, 1 - prod(1 - w_rule), where
  *      w_rule is the largest effective weight among that rule's matches;
  *      then category floors; clamp to [0,1]; level from thresholds.

@@ -8,7 +8,8 @@
  * rules format, the score formula, floors and known limits.
  *
  * A compiled `struct risk` is immutable: risk_assess() may be called from
- * several threads at once (Hyperscan scratch comes from a locked pool).
+ * several threads at once (Hyperscan scratch and buffers come from a
+ * locked pool of workspaces).
  */
 #ifndef SLUICE_RISK_H
 #define SLUICE_RISK_H
@@ -74,7 +75,9 @@ struct risk_verdict {
 	double score;			/* [0,1] */
 	enum risk_level level;
 	size_t nfindings;		/* entries used in findings[] */
-	size_t total;			/* all matches, kept or not */
+	size_t total;			/* all matches, kept or not (approximate
+					   beyond RISK_FINDINGS_MAX: see
+					   docs/RISK.md) */
 	struct risk_finding findings[RISK_FINDINGS_MAX];	/* by position */
 };
 
