@@ -201,6 +201,10 @@ test_near_misses(void **state)
 		"const workers = [];",
 		"while (queue.length > 0) { queue.pop(); }",
 		"const skeleton = 'sk-short';",
+		"// do not report errors twice; never block the event loop",
+		"// return only the summary to the model",
+		"console.log('You are now in the queue');",
+		"// the assistant formats this table",
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(benign) / sizeof(benign[0]); i++) {
