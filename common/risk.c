@@ -52,7 +52,7 @@
 #define RISK_CONF_FILE_MAX	(64u << 10)	/* bytes of a config file */
 #define RISK_LINE_MAX		4096		/* bytes of one rules line */
 #define RISK_POOL_MAX		16		/* idle workspaces kept */
-#define RISK_WORK_KEEP		(1u << 20)	/* larger buffers are not kept */
+#define RISK_WORK_KEEP		(256u << 10)	/* larger buffers are not kept */
 #define RISK_CHANGES_MAX	256		/* rewritten regions tracked */
 #define RISK_CHANGE_WINDOW	256		/* context scanned around one */
 #define RISK_SOM_WINDOW_SMALL	256		/* bytes rescanned for a start */
