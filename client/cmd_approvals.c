@@ -330,6 +330,19 @@ print_row_text(const struct list_row *row, uint64_t now)
 	fputc('\n', stdout);
 }
 
+/* A JSON string from wire bytes, made valid UTF-8 first (jansson refuses
+ * invalid UTF-8). */
+static json_t *
+json_text(const char *s)
+{
+	size_t n;
+	char *clean = util_utf8_clean(s, strlen(s), &n);
+	json_t *j = clean != NULL ? json_stringn(clean, n) : NULL;
+
+	free(clean);
+	return j;
+}
+
 static json_t *
 row_json(const struct list_row *row)
 {
@@ -337,18 +350,18 @@ row_json(const struct list_row *row)
 
 	if (o == NULL)
 		return NULL;
-	json_object_set_new(o, "id", json_string(row->id));
-	json_object_set_new(o, "state", json_string(row->state));
-	json_object_set_new(o, "session", json_stringn(row->session, strlen(row->session)));
-	json_object_set_new(o, "tenant", json_stringn(row->tenant, strlen(row->tenant)));
-	json_object_set_new(o, "level", json_string(row->level));
+	json_object_set_new(o, "id", json_text(row->id));
+	json_object_set_new(o, "state", json_text(row->state));
+	json_object_set_new(o, "session", json_text(row->session));
+	json_object_set_new(o, "tenant", json_text(row->tenant));
+	json_object_set_new(o, "level", json_text(row->level));
 	if (row->has_score)
 		json_object_set_new(o, "score", json_real(row->score));
 	json_object_set_new(o, "deadline_ms", json_integer((json_int_t)row->deadline_ms));
 	json_object_set_new(o, "time_ms", json_integer((json_int_t)row->time_ms));
 	if (row->verdict[0]) {
-		json_object_set_new(o, "verdict", json_string(row->verdict));
-		json_object_set_new(o, "actor", json_stringn(row->actor, strlen(row->actor)));
+		json_object_set_new(o, "verdict", json_text(row->verdict));
+		json_object_set_new(o, "actor", json_text(row->actor));
 	}
 	return o;
 }

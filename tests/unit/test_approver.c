@@ -11,6 +11,9 @@
 #include <cmocka.h>
 #include <czmq.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <msgpack.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +21,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "client/cmd.h"
 #include "common/msg.h"
 #include "common/util.h"
 #include "common/wire.h"
 
 #define HEARTBEAT_MS 100
+
+/* Until client/cmd.h declares them. */
+int cmd_approvals(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
 
 struct fixture {
 	char dir[64];
@@ -558,6 +566,296 @@ test_silent_broker_gets_ready_again(void **state)
 	wait_ready(f);
 }
 
+/* --- the CLI: sluice approvals / sluice alerts ------------------------------ */
+
+struct captured {
+	int rc;
+	char out[16384];
+	char err[4096];
+};
+
+/* Runs fn(argc, argv) with stdout and stderr sent to files, then reads them. */
+static void
+capture(struct fixture *f, int (*fn)(int, char **), int argc, char **argv, struct captured *c)
+{
+	char po[128], pe[128];
+	int so = dup(1), se = dup(2), fo, fe;
+	FILE *fp;
+	size_t n;
+
+	snprintf(po, sizeof(po), "%s/cli.out", f->dir);
+	snprintf(pe, sizeof(pe), "%s/cli.err", f->dir);
+	fflush(stdout);
+	fflush(stderr);
+	fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fo >= 0 && fe >= 0);
+	dup2(fo, 1);
+	dup2(fe, 2);
+	c->rc = fn(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	close(fo);
+	close(fe);
+	memset(c->out, 0, sizeof(c->out));
+	memset(c->err, 0, sizeof(c->err));
+	if ((fp = fopen(po, "r")) != NULL) {
+		n = fread(c->out, 1, sizeof(c->out) - 1, fp);
+		c->out[n] = '\0';
+		fclose(fp);
+	}
+	if ((fp = fopen(pe, "r")) != NULL) {
+		n = fread(c->err, 1, sizeof(c->err) - 1, fp);
+		c->err[n] = '\0';
+		fclose(fp);
+	}
+}
+
+static void
+pack_s(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+/* A held item whose code hides an escape sequence and a bidi override, with
+ * a finding on line 2. */
+static void
+send_tricky_request(struct fixture *f, const char *id)
+{
+	static const char code[] = "const a = 1;\nconst b = eval(x); \x1b[2K// \xe2\x80\xae safe\n";
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct msg *m = msg_new(MSG_APPROVAL_REQUEST);
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	pack_s(&pk, "score");
+	msgpack_pack_double(&pk, 0.72);
+	pack_s(&pk, "level");
+	pack_s(&pk, "L3");
+	pack_s(&pk, "findings");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_map(&pk, 5);
+	pack_s(&pk, "rule");
+	pack_s(&pk, "eval-call");
+	pack_s(&pk, "category");
+	pack_s(&pk, "code_execution");
+	pack_s(&pk, "line");
+	msgpack_pack_uint64(&pk, 2);
+	pack_s(&pk, "col");
+	msgpack_pack_uint64(&pk, 11);
+	pack_s(&pk, "excerpt");
+	pack_s(&pk, "eval(x)");
+	msgpack_pack_map(&pk, 2);
+	pack_s(&pk, "rule");
+	pack_s(&pk, "reviewer-note");
+	pack_s(&pk, "line");
+	msgpack_pack_uint64(&pk, 0);
+
+	msg_set_str(m, MSG_F_ID, id);
+	msg_set_bin(m, MSG_F_CODE, code, strlen(code));
+	msg_set_u64(m, MSG_F_DEADLINE_MS, wall_ms() + 600000);
+	msg_set_str(m, MSG_F_SESSION, "agent-42");
+	msg_set_str(m, MSG_F_TENANT, "acme");
+	msg_set_str(m, MSG_F_LEVEL, "L3");
+	assert_int_equal(msg_set_raw(m, MSG_F_RISK, sb.data, sb.size), ERR_OK);
+	msgpack_sbuffer_destroy(&sb);
+	broker_send(f, m);
+}
+
+static void
+test_cli_list_show_and_decide(void **state)
+{
+	struct fixture *f = *state;
+	struct captured *c = calloc(1, sizeof(*c));
+	struct msg *d;
+	json_t *j;
+
+	send_tricky_request(f, "job0101");
+	expect_held(f, "job0101");
+	setenv("SLUICE_ACTOR", "carol@desk", 1);
+
+	char *list[] = { "approvals", "list", "--control", f->control_ep, NULL };
+	capture(f, cmd_approvals, 4, list, c);
+	assert_int_equal(c->rc, 0);
+	assert_non_null(strstr(c->out, "job0101"));
+	assert_non_null(strstr(c->out, "0.72"));
+	assert_non_null(strstr(c->out, "agent-42 / acme"));
+	assert_non_null(strstr(c->out, "waiting"));
+
+	char *listj[] = { "approvals", "list", "--json", "--data", f->data, NULL };
+	capture(f, cmd_approvals, 5, listj, c);
+	assert_int_equal(c->rc, 0);
+	j = json_loads(c->out, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(j), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "id")), "job0101");
+	assert_true(json_real_value(json_object_get(json_array_get(j, 0), "score")) > 0.71);
+	json_decref(j);
+
+	setenv("SLUICE_APPROVER_DATA", f->data, 1);
+	char *show[] = { "approvals", "show", "job0101", NULL };
+	capture(f, cmd_approvals, 3, show, c);
+	unsetenv("SLUICE_APPROVER_DATA");
+	assert_int_equal(c->rc, 0);
+	assert_non_null(strstr(c->out, "agent-42"));
+	assert_non_null(strstr(c->out, "L3 (score 0.72)"));
+	assert_non_null(strstr(c->out, ">     2 | const b = eval(x);"));
+	assert_non_null(strstr(c->out, "col 11: [code_execution] eval-call: eval(x)"));
+	assert_non_null(strstr(c->out, "reviewer-note"));
+	/* the escape and the bidi override are shown, not obeyed */
+	assert_null(strchr(c->out, '\x1b'));
+	assert_non_null(strstr(c->out, "\\x1b[2K"));
+	assert_non_null(strstr(c->out, "<U+202E>"));
+
+	char *noreason[] = { "approvals", "approve", "job0101", "--control", f->control_ep, NULL };
+	capture(f, cmd_approvals, 5, noreason, c);
+	assert_int_equal(c->rc, 2);
+	assert_non_null(strstr(c->err, "--reason"));
+
+	char *bad[] = { "approvals", "frobnicate", NULL };
+	capture(f, cmd_approvals, 2, bad, c);
+	assert_int_equal(c->rc, 2);
+
+	char *nosuch[] = { "approvals", "show", "job9999", "--control", f->control_ep, NULL };
+	capture(f, cmd_approvals, 5, nosuch, c);
+	assert_int_equal(c->rc, 1);
+	assert_non_null(strstr(c->err, "no such"));
+
+	char *deny[] = { "approvals", "deny", "job0101", "--reason", "eval of input", "--control",
+	    f->control_ep, NULL };
+	capture(f, cmd_approvals, 7, deny, c);
+	assert_int_equal(c->rc, 0);
+	assert_non_null(strstr(c->out, "denied job0101 as carol@desk"));
+	d = broker_expect(f, MSG_DECISION, 3000);
+	assert_non_null(d);
+	assert_string_equal(msg_str(d, MSG_F_VERDICT, ""), "deny");
+	assert_string_equal(msg_str(d, MSG_F_ACTOR, ""), "carol@desk");
+	assert_string_equal(msg_str(d, MSG_F_REASON, ""), "eval of input");
+	msg_destroy(&d);
+
+	char *again[] = { "approvals", "approve", "job0101", "--reason", "oops", "--control",
+	    f->control_ep, NULL };
+	capture(f, cmd_approvals, 7, again, c);
+	assert_int_equal(c->rc, 1);
+	assert_non_null(strstr(c->err, "already decided"));
+	unsetenv("SLUICE_ACTOR");
+	free(c);
+}
+
+struct alerts_run {
+	struct fixture *f;
+	char **argv;
+	int argc;
+	struct captured c;
+};
+
+static void *
+alerts_thread(void *arg)
+{
+	struct alerts_run *r = arg;
+	capture(r->f, cmd_alerts, r->argc, r->argv, &r->c);
+	return NULL;
+}
+
+static void
+publish_alert(zsock_t *pub, uint64_t seq, const char *topic, const char *id)
+{
+	struct msg *m = msg_new(MSG_ALERT);
+	unsigned char hdr[MSG_HEADER_LEN], *body;
+	size_t len;
+	zmsg_t *zm = zmsg_new();
+
+	msg_set_u64(m, MSG_F_SEQ, seq);
+	msg_set_str(m, MSG_F_TOPIC, topic);
+	msg_set_u64(m, MSG_F_TIME_MS, wall_ms());
+	msg_set_str(m, MSG_F_ID, id);
+	msg_set_str(m, MSG_F_LEVEL, "L4");
+	msg_set_str(m, MSG_F_REASON, "blocked: \x1b[31mrm -rf");
+	assert_int_equal(msg_encode(m, hdr, &body, &len), ERR_OK);
+	zmsg_addstr(zm, topic);
+	zmsg_addmem(zm, hdr, sizeof(hdr));
+	zmsg_addmem(zm, body, len);
+	free(body);
+	msg_destroy(&m);
+	zmsg_send(&zm, pub);
+}
+
+static void
+test_cli_alerts(void **state)
+{
+	struct fixture *f = *state;
+	char ep[128];
+	zsock_t *pub = zsock_new(ZMQ_PUB);
+	struct alerts_run *r = calloc(1, sizeof(*r));
+	pthread_t t;
+
+	snprintf(ep, sizeof(ep), "ipc://%s/alerts", f->dir);
+	assert_non_null(pub);
+	zsock_set_linger(pub, 0);
+	assert_int_equal(zsock_bind(pub, "%s", ep), 0);
+	char *argv[] = { "alerts", "--alerts", ep, "--json", "--count", "3", "--timeout", "4000", NULL };
+	r->f = f;
+	r->argv = argv;
+	r->argc = 8;
+	assert_int_equal(pthread_create(&t, NULL, alerts_thread, r), 0);
+	/* every other seq is never published: each alert after the first
+	 * reports a gap; garbage in between is ignored */
+	for (uint64_t seq = 2; seq < 400; seq += 2) {
+		publish_alert(pub, seq, "alert.L4", "job7");
+		zstr_sendm(pub, "alert.junk");
+		zstr_send(pub, "not a message");
+		zclock_sleep(20);
+		if (pthread_tryjoin_np(t, NULL) == 0)
+			goto joined;
+	}
+	pthread_join(t, NULL);
+joined:
+	assert_int_equal(r->c.rc, 0);
+	int lines = 0;
+	for (char *p = r->c.out; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	assert_int_equal(lines, 3);
+	json_t *j = json_loads(r->c.out, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "topic")), "alert.L4");
+	assert_string_equal(json_string_value(json_object_get(j, "id")), "job7");
+	assert_true(json_integer_value(json_object_get(j, "seq")) % 2 == 0);
+	json_decref(j);
+	assert_non_null(strstr(r->c.err, "missed 1 alerts"));
+
+	/* text mode, a narrower topic: gaps are expected, not reported */
+	char *argv2[] = { "alerts", "--alerts", ep, "--topic", "alert.L4", "--count", "2",
+	    "--timeout", "4000", NULL };
+	r->argv = argv2;
+	r->argc = 9;
+	assert_int_equal(pthread_create(&t, NULL, alerts_thread, r), 0);
+	for (uint64_t seq = 1000; seq < 1400; seq += 2) {
+		publish_alert(pub, seq, "alert.violation", "job8");
+		publish_alert(pub, seq + 1, "alert.L4", "job9");
+		zclock_sleep(20);
+		if (pthread_tryjoin_np(t, NULL) == 0)
+			goto joined2;
+	}
+	pthread_join(t, NULL);
+joined2:
+	assert_int_equal(r->c.rc, 0);
+	assert_non_null(strstr(r->c.out, " alert.L4 job9 L4 blocked: \\x1b[31mrm -rf\n"));
+	assert_null(strstr(r->c.out, "job8"));
+	assert_null(strstr(r->c.err, "missed"));
+
+	char *bad[] = { "alerts", "--count", "zero", NULL };
+	capture(f, cmd_alerts, 3, bad, &r->c);
+	assert_int_equal(r->c.rc, 2);
+	zsock_destroy(&pub);
+	free(r);
+}
+
 int
 main(void)
 {
@@ -568,6 +866,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_expired_item_cannot_be_approved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_gets_errors_and_approver_lives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_broker_gets_ready_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli_list_show_and_decide, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli_alerts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
