@@ -49,6 +49,7 @@ struct approver {
 	int64_t next_heartbeat_ms;
 	int64_t broker_seen_ms;
 	int64_t next_resend_ms;
+	int64_t next_expire_ms;
 	struct log_limit bad_broker, bad_control, db;
 };
 
@@ -573,6 +574,11 @@ heartbeat(struct approver *a)
 	}
 	if (now >= a->next_resend_ms)
 		resend_decisions(a);
+	if (now < a->next_expire_ms)
+		return;
+	/* a full scan of the store: once a minute is plenty for a day-long keep */
+	a->next_expire_ms = now + (a->conf->expired_keep_ms < 60000 ?
+	    (int64_t)a->conf->expired_keep_ms + a->conf->heartbeat_ms : 60000);
 	if (pending_expire(a->store, wall_ms(), a->conf->expired_keep_ms, &moved, why,
 	    sizeof(why)) != ERR_OK)
 		log_limited(&a->db, 60, "store: cannot file expired items: %s", why);

@@ -280,7 +280,8 @@ teardown(void **state)
 	zsock_destroy(&f->control);
 	zsock_destroy(&f->broker);
 	zframe_destroy(&f->approver);
-	if (f->dir[0] && fork() == 0) {
+	/* SLUICE_TEST_KEEP=1 keeps the temp dir (approver.log) for a look */
+	if (f->dir[0] && getenv("SLUICE_TEST_KEEP") == NULL && fork() == 0) {
 		execlp("rm", "rm", "-rf", f->dir, (char *)NULL);
 		_exit(127);
 	}
