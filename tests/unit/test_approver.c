@@ -39,6 +39,7 @@ struct fixture {
 	char control_ep[128];
 	char bin[512];
 	pid_t pid;
+	const char *keep_s;	/* --expired-keep-s, when set */
 	zsock_t *broker;	/* the fake broker's approvals ROUTER */
 	zframe_t *approver;	/* routing id of the approver, once READY */
 	zsock_t *control;	/* a CLI-like DEALER */
@@ -65,7 +66,8 @@ start_approver(struct fixture *f)
 		if (fd >= 0)
 			dup2(fd, 2);
 		execl(f->bin, f->bin, "--broker", f->broker_ep, "--data", f->data, "--heartbeat-ms", hb,
-		    "--log-level", "debug", (char *)NULL);
+		    "--log-level", "debug", f->keep_s ? "--expired-keep-s" : (char *)NULL, f->keep_s,
+		    (char *)NULL);
 		_exit(127);
 	}
 }
@@ -470,6 +472,41 @@ test_expired_item_cannot_be_approved(void **state)
 	assert_null(broker_expect(f, MSG_DECISION, 300));
 }
 
+static void
+test_expired_item_filed_after_keep(void **state)
+{
+	struct fixture *f = *state;
+	struct msg *r, *q;
+	unsigned n = 1;
+
+	send_request(f, "job0007", wall_ms() - 5000);
+	expect_held(f, "job0007");
+	send_request(f, "job0008", wall_ms() + 60000);
+	expect_held(f, "job0008");
+	kill_approver(f, SIGTERM);
+	f->keep_s = "0";
+	start_approver(f);
+	wait_ready(f);
+	connect_control(f);
+	for (int i = 0; i < 100; i++) {
+		r = ap_list(f);
+		n = list_count(r);
+		if (n == 1)
+			assert_true(list_has(r, "job0008"));
+		msg_destroy(&r);
+		if (n == 1)
+			break;
+		zclock_sleep(20);
+	}
+	assert_int_equal(n, 1);
+	q = msg_new(MSG_AP_SHOW);
+	msg_set_str(q, MSG_F_ID, "job0007");
+	r = control_call(f, q);
+	assert_int_equal(msg_cmd(r), MSG_ERROR);
+	assert_non_null(strstr(msg_str(r, MSG_F_MESSAGE, ""), "expired undecided"));
+	msg_destroy(&r);
+}
+
 /* Sends raw frames on a fresh DEALER and returns the reply, or NULL. */
 static struct msg *
 raw_call(struct fixture *f, const void *hdr, size_t hlen, const void *body, size_t blen,
@@ -865,6 +902,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_decision_reaches_broker_and_ack_files_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keeps_pending_items, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_item_cannot_be_approved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expired_item_filed_after_keep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_gets_errors_and_approver_lives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_broker_gets_ready_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_list_show_and_decide, setup, teardown),
