@@ -477,7 +477,7 @@ test_expired_item_filed_after_keep(void **state)
 {
 	struct fixture *f = *state;
 	struct msg *r, *q;
-	unsigned n = 1;
+	unsigned n = 0;
 
 	send_request(f, "job0007", wall_ms() - 5000);
 	expect_held(f, "job0007");
@@ -783,6 +783,16 @@ test_cli_list_show_and_decide(void **state)
 	assert_int_equal(c->rc, 1);
 	assert_non_null(strstr(c->err, "already decided"));
 	unsetenv("SLUICE_ACTOR");
+
+	/* nobody at the endpoint: a clear failure after 5 s, not a hang */
+	char nobody[160];
+	snprintf(nobody, sizeof(nobody), "ipc://%s/nobody", f->dir);
+	char *lonely[] = { "approvals", "list", "--control", nobody, NULL };
+	int64_t t0 = util_now_ms();
+	capture(f, cmd_approvals, 4, lonely, c);
+	assert_int_equal(c->rc, 1);
+	assert_non_null(strstr(c->err, "did not answer"));
+	assert_true(util_now_ms() - t0 < 7000);
 	free(c);
 }
 
