@@ -33,18 +33,20 @@
 #include <string.h>
 
 #include "broker/broker.h"
+#include "broker/gate.h"
 #include "broker/jobstore.h"
 #include "broker/queue.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/paths.h"
+#include "common/risk.h"
 #include "common/util.h"
 #include "common/wire.h"
 
 #define DEFAULT_TENANT "default"
 #define ORPHAN_GRACE_MS 10000
 
-enum job_state { JOB_QUEUED, JOB_LEASED, JOB_RUNNING, JOB_ORPHAN };
+enum job_state { JOB_QUEUED, JOB_LEASED, JOB_RUNNING, JOB_ORPHAN, JOB_HELD };
 
 struct worker;
 
@@ -59,6 +61,9 @@ struct job {
 	struct msg *result;		/* the RESULT waiting for its commit (owned) */
 	enum job_state state;
 	bool cancel_requested;
+	bool approval_held;		/* the approver acknowledged the request */
+	int64_t approval_deadline_ms;	/* wall clock, for JOB_HELD */
+	char level[4];			/* risk level, "L1".."L4" */
 	struct worker *worker;		/* when LEASED or RUNNING */
 	int64_t accepted_ms;		/* wall clock */
 	int64_t orphan_deadline_ms;	/* monotonic, for JOB_ORPHAN */
@@ -75,7 +80,11 @@ struct worker {
 
 struct broker {
 	const struct broker_conf *conf;
-	zsock_t *front, *back;
+	zsock_t *front, *back, *approvals;
+	struct alerts *alerts;
+	struct risk *risk;
+	zframe_t *approver;		/* routing id of the connected approver */
+	int64_t approver_seen_ms;
 	struct jobstore *store;
 	zhashx_t *jobs;			/* id -> struct job (owned) */
 	zhashx_t *keys;			/* "tenant/key" -> struct job */
@@ -87,7 +96,7 @@ struct broker {
 	int64_t next_heartbeat_ms;
 	int64_t next_expire_ms;
 	bool draining;
-	struct log_limit bad_front, bad_back, lost_client;
+	struct log_limit bad_front, bad_back, bad_approvals, lost_client;
 };
 
 static volatile sig_atomic_t broker_stop;
@@ -105,7 +114,10 @@ broker_conf_default(struct broker_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->front = "tcp://127.0.0.1:5555";
 	c->back = "tcp://127.0.0.1:5556";
+	c->alerts = "tcp://127.0.0.1:5557";
+	c->approvals = "tcp://127.0.0.1:5558";
 	c->data = "sluice-data/broker";
+	c->approval_timeout_ms = 900000;
 	c->heartbeat_ms = 1000;
 	c->queue_max = 100000;
 	c->tenant_queue_max = 50000;
@@ -200,6 +212,10 @@ job_finish(struct broker *b, struct job *j, const struct msg *src, enum job_stat
 	}
 	if (src != NULL)
 		msg_copy_fields(r, src);
+	size_t risklen;
+	const void *risk = msg_bin(j->job, MSG_F_RISK, &risklen);
+	if (risk != NULL)
+		msg_set_raw(r, MSG_F_RISK, risk, risklen);
 	msg_set_str(r, MSG_F_ID, j->id);
 	if (src == NULL || !msg_has(src, MSG_F_STATUS))
 		msg_set_str(r, MSG_F_STATUS, job_status_name(st));
@@ -245,6 +261,129 @@ dispatch(struct broker *b)
 		w->busy++;
 		log_debug("job %s leased to %s", j->id, w->host);
 	}
+}
+
+/* --- approvals (L3) ------------------------------------------------------ */
+
+static void
+send_approval_request(struct broker *b, struct job *j)
+{
+	struct msg *m;
+
+	if (b->approver == NULL || (m = msg_new(MSG_APPROVAL_REQUEST)) == NULL)
+		return;
+	msg_copy_fields(m, j->job);	/* id, code, session, tenant, risk, level, lang */
+	msg_set_u64(m, MSG_F_DEADLINE_MS, (uint64_t)j->approval_deadline_ms);
+	if (wire_send(b->approvals, b->approver, m) != ERR_OK)
+		log_limited(&b->bad_approvals, 10, "approval request for job %s not delivered", j->id);
+	msg_destroy(&m);
+}
+
+static void
+decision_ack(struct broker *b, zframe_t *rid, const char *id, const char *status, const char *text)
+{
+	struct msg *m = msg_new(MSG_DECISION_ACK);
+	if (m == NULL)
+		return;
+	msg_set_str(m, MSG_F_ID, id);
+	if (status)
+		msg_set_str(m, MSG_F_STATUS, status);
+	if (text)
+		msg_set_str(m, MSG_F_MESSAGE, text);
+	wire_send(b->approvals, rid, m);
+	msg_destroy(&m);
+}
+
+static void
+on_decision(struct broker *b, zframe_t *rid, const struct msg *m)
+{
+	const char *id = msg_str(m, MSG_F_ID, ""), *verdict = msg_str(m, MSG_F_VERDICT, "");
+	const char *actor = msg_str(m, MSG_F_ACTOR, "?"), *why = msg_str(m, MSG_F_REASON, "");
+	struct job *j = zhashx_lookup(b->jobs, id);
+	char reason[1024];
+
+	if (j == NULL || j->state != JOB_HELD || j->result != NULL) {
+		decision_ack(b, rid, id, NULL, "no effect: the job is not waiting for approval "
+		    "(decided already, timed out, cancelled or unknown)");
+		return;
+	}
+	if (strcmp(verdict, "approve") == 0) {
+		j->state = JOB_QUEUED;
+		if (jobstore_put_job(b->store, j->id, JOBSTORE_QUEUED, j->accepted_ms, j->job) != ERR_OK ||
+		    !queue_push(b->queue, j->tenant, j->priority, j, false)) {
+			job_finish(b, j, NULL, JOB_ERROR, "broker could not queue the approved job");
+			decision_ack(b, rid, id, NULL, "approved, but the job could not be queued");
+			return;
+		}
+		log_info("job %s approved by %s", j->id, actor);
+		decision_ack(b, rid, id, "approved", NULL);
+	} else if (strcmp(verdict, "deny") == 0) {
+		snprintf(reason, sizeof(reason), "denied by %s: %s", actor, why);
+		job_finish(b, j, NULL, JOB_DENIED, reason);
+		log_info("job %s denied by %s", j->id, actor);
+		decision_ack(b, rid, id, "denied", NULL);
+	} else {
+		decision_ack(b, rid, id, NULL, "no effect: verdict must be approve or deny");
+	}
+}
+
+static void
+on_approvals(struct broker *b)
+{
+	zframe_t *rid = NULL;
+	struct msg *m = NULL;
+	struct job *j;
+	char why[256];
+	enum err e = wire_recv(b->approvals, true, &rid, &m, why, sizeof(why));
+
+	if (e != ERR_OK) {
+		log_limited(&b->bad_approvals, 10, "approvals: rejected message: %s", why);
+		if (rid != NULL)
+			wire_send_error(b->approvals, rid, e, NULL, why);
+		zframe_destroy(&rid);
+		return;
+	}
+	if (msg_cmd(m) == MSG_APPROVER_READY) {
+		zframe_destroy(&b->approver);
+		b->approver = zframe_dup(rid);
+		b->approver_seen_ms = util_now_ms();
+		log_info("approver %s connected", msg_str(m, MSG_F_HOST, "?"));
+		/* A new approver connection: resend every pending request. */
+		for (j = zhashx_first(b->jobs); j; j = zhashx_next(b->jobs)) {
+			if (j->state == JOB_HELD && j->result == NULL) {
+				j->approval_held = false;
+				send_approval_request(b, j);
+			}
+		}
+		goto out;
+	}
+	if (b->approver == NULL || !zframe_eq(rid, b->approver)) {
+		wire_send_error(b->approvals, rid, ERR_PROTO, NULL, "not registered");
+		goto out;
+	}
+	b->approver_seen_ms = util_now_ms();
+	switch (msg_cmd(m)) {
+	case MSG_HEARTBEAT:
+		break;
+	case MSG_APPROVAL_HELD:
+		if ((j = zhashx_lookup(b->jobs, msg_str(m, MSG_F_ID, ""))) != NULL && j->state == JOB_HELD)
+			j->approval_held = true;
+		break;
+	case MSG_DECISION:
+		on_decision(b, rid, m);
+		break;
+	case MSG_ERROR:
+		log_limited(&b->bad_approvals, 10, "approver refused a request: %s",
+		    msg_str(m, MSG_F_MESSAGE, "?"));
+		break;
+	default:
+		log_limited(&b->bad_approvals, 10, "approvals: %s is not an approver command",
+		    msg_cmd_name(msg_cmd(m)));
+		wire_send_error(b->approvals, rid, ERR_PROTO, NULL, "not an approver command");
+	}
+out:
+	msg_destroy(&m);
+	zframe_destroy(&rid);
 }
 
 /* --- the front socket ---------------------------------------------------- */
@@ -319,6 +458,34 @@ resubmission(struct broker *b, zframe_t *client, const char *req, const char *te
 	return true;
 }
 
+/* Scores the job's code and decides its route: L1/L2 queue, L3 held for an
+ * approver, L4 blocked.  Sets j->level, j->state and the job's `risk`.
+ * False only on out-of-memory. */
+static bool
+assess(struct broker *b, struct job *j, const struct msg *in)
+{
+	struct risk_verdict v;
+	unsigned char *raw = NULL;
+	size_t rawlen, codelen;
+	const char *code = msg_bin(in, MSG_F_CODE, &codelen);
+	bool ok;
+
+	/* risk_assess fails closed: an error yields L4. */
+	if (risk_assess(b->risk, code, codelen, &v) != ERR_OK)
+		log_warnx("job %s: risk assessment failed; treated as L4", j->id);
+	snprintf(j->level, sizeof(j->level), "%s", risk_level_name(v.level));
+	if (v.level == RISK_L3) {
+		j->state = JOB_HELD;
+		j->approval_deadline_ms = j->accepted_ms + (int64_t)b->conf->approval_timeout_ms;
+	}
+	ok = gate_verdict_pack(&v, &raw, &rawlen) == ERR_OK &&
+	    msg_set_raw(j->job, MSG_F_RISK, raw, rawlen) == ERR_OK &&
+	    msg_set_str(j->job, MSG_F_LEVEL, j->level) == ERR_OK;
+	free(raw);
+	risk_verdict_clear(&v);
+	return ok;
+}
+
 static void
 on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 {
@@ -391,7 +558,15 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 	j->client = zframe_dup(client);
 	j->state = JOB_QUEUED;
 	j->accepted_ms = util_wall_ns() / 1000000;
-	if ((e = jobstore_put_job(b->store, j->id, JOBSTORE_QUEUED, j->accepted_ms, jm)) != ERR_OK ||
+	if (!assess(b, j, in)) {
+		job_free((void **)&j);
+		wire_send_error(b->front, client, ERR_NOMEM, req, "could not assess the job");
+		return;
+	}
+	if (j->state == JOB_HELD)
+		msg_set_u64(jm, MSG_F_DEADLINE_MS, (uint64_t)j->approval_deadline_ms);
+	if ((e = jobstore_put_job(b->store, j->id, j->state == JOB_HELD ? JOBSTORE_HELD : JOBSTORE_QUEUED,
+	    j->accepted_ms, jm)) != ERR_OK ||
 	    (j->key[0] && (e = jobstore_put_key(b->store, tenant, j->key, j->id)) != ERR_OK)) {
 		job_free((void **)&j);
 		if (e == ERR_BUSY)
@@ -407,6 +582,15 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 		zhashx_insert(b->keys, name, j);
 	}
 	zlistx_add_end(b->accepting, j);	/* ACCEPTED + queueing after the commit */
+	if (strcmp(j->level, "L4") == 0) {
+		size_t rl;
+		const void *risk = msg_bin(jm, MSG_F_RISK, &rl);
+		job_finish(b, j, NULL, JOB_BLOCKED, "risk level L4: blocked");
+		alerts_publish(b->alerts, "alert.L4", j->id, "L4", "risk level L4: blocked",
+		    msg_str(jm, MSG_F_SESSION, NULL), j->tenant, NULL, risk, rl);
+	} else if (strcmp(j->level, "L2") == 0) {
+		log_info("job %s: risk L2, dispatched with logging (tenant %s)", j->id, j->tenant);
+	}
 }
 
 static void
@@ -421,7 +605,7 @@ on_fetch(struct broker *b, zframe_t *client, const struct msg *in)
 	struct msg *r = NULL;
 
 	if (j != NULL && strcmp(j->tenant, tenant) == 0) {
-		static const char *const names[] = { "queued", "leased", "running", "running" };
+		static const char *const names[] = { "queued", "leased", "running", "running", "held" };
 		send_job_state(b, client, req, id, j->result ? "finishing" : names[j->state]);
 		return;
 	}
@@ -457,8 +641,9 @@ on_cancel(struct broker *b, zframe_t *client, const struct msg *in)
 		send_job_state(b, client, req, id, "cancelling");
 		return;
 	}
-	if (j->state == JOB_ORPHAN) {
-		job_finish(b, j, NULL, JOB_CANCELLED, "cancelled after a broker restart");
+	if (j->state == JOB_ORPHAN || j->state == JOB_HELD) {
+		job_finish(b, j, NULL, JOB_CANCELLED, j->state == JOB_HELD ?
+		    "cancelled while waiting for approval" : "cancelled after a broker restart");
 		send_job_state(b, client, req, id, "cancelled");
 		return;
 	}
@@ -540,6 +725,10 @@ worker_lost(struct broker *b, struct worker *w, const char *why)
 		} else {
 			job_finish(b, j, NULL, j->cancel_requested ? JOB_CANCELLED : JOB_WORKER_LOST,
 			    "the worker running the job was lost");
+			if (!j->cancel_requested)
+				alerts_publish(b->alerts, "alert.worker_lost", j->id, j->level,
+				    "the worker running the job was lost", msg_str(j->job, MSG_F_SESSION, NULL),
+				    j->tenant, w->host, NULL, 0);
 		}
 	}
 	zlistx_destroy(&lost);
@@ -634,6 +823,10 @@ on_back(struct broker *b)
 		}
 		if (w != NULL && j->state == JOB_ORPHAN && w->busy > 0)
 			w->busy--;
+		if (strcmp(msg_str(m, MSG_F_STATUS, ""), "violation") == 0)
+			alerts_publish(b->alerts, "alert.violation", j->id, j->level,
+			    msg_str(m, MSG_F_REASON, "sandbox violation"), msg_str(j->job, MSG_F_SESSION, NULL),
+			    j->tenant, w ? w->host : NULL, NULL, 0);
 		job_finish(b, j, m, JOB_ERROR, NULL);
 		break;
 	case MSG_EVENT:
@@ -684,14 +877,19 @@ on_status(struct broker *b, zframe_t *client, const struct msg *in)
 		free_slots += w->slots > w->busy ? w->slots - w->busy : 0;
 		workers++;
 	}
+	uint64_t held = 0;
 	for (struct job *j = zhashx_first(b->jobs); j; j = zhashx_next(b->jobs)) {
-		if (j->state != JOB_QUEUED)
+		if (j->state == JOB_HELD)
+			held++;
+		else if (j->state != JOB_QUEUED)
 			running++;
 		else if (oldest == 0 || j->accepted_ms < oldest)
 			oldest = j->accepted_ms;
 	}
-	off += (size_t)snprintf(details, sizeof(details), "{\"oldest_queued_ms\":%lld,\"tenants\":{",
-	    (long long)(oldest ? now - oldest : 0));
+	off += (size_t)snprintf(details, sizeof(details),
+	    "{\"oldest_queued_ms\":%lld,\"approval_backlog\":%llu,\"approver_connected\":%s,\"tenants\":{",
+	    (long long)(oldest ? now - oldest : 0), (unsigned long long)held,
+	    b->approver ? "true" : "false");
 	struct tenant_acc acc = { details, &off, sizeof(details), true };
 	queue_each_tenant(b->queue, tenant_line, &acc);
 	snprintf(details + off, sizeof(details) - off, "}}");
@@ -731,6 +929,37 @@ heartbeat(struct broker *b, int64_t now)
 		worker_lost(b, w, "no heartbeat");
 	zlistx_destroy(&dead);
 	msg_destroy(&hb);
+
+	/* The approver: heartbeat, or forget it after 3 silent intervals. */
+	if (b->approver != NULL) {
+		if (now - b->approver_seen_ms > 3 * (int64_t)b->conf->heartbeat_ms) {
+			log_warnx("approver silent; waiting for it to reconnect");
+			zframe_destroy(&b->approver);
+		} else if ((hb = msg_new(MSG_HEARTBEAT)) != NULL) {
+			wire_send(b->approvals, b->approver, hb);
+			msg_destroy(&hb);
+		}
+	}
+	/* Held jobs: resend unacknowledged requests; fail closed at the deadline. */
+	int64_t wall = util_wall_ns() / 1000000;
+	zlistx_t *expired = zlistx_new();
+	for (struct job *j = zhashx_first(b->jobs); j && expired; j = zhashx_next(b->jobs)) {
+		if (j->state != JOB_HELD || j->result != NULL)
+			continue;
+		if (wall >= j->approval_deadline_ms)
+			zlistx_add_end(expired, j);
+		else if (!j->approval_held)
+			send_approval_request(b, j);
+	}
+	for (struct job *j = expired ? zlistx_first(expired) : NULL; j; j = zlistx_next(expired)) {
+		char reason[128];
+		snprintf(reason, sizeof(reason), "no approval decision within %u ms (fail closed)",
+		    b->conf->approval_timeout_ms);
+		job_finish(b, j, NULL, JOB_DENIED, reason);
+		alerts_publish(b->alerts, "alert.approval_timeout", j->id, j->level, reason,
+		    msg_str(j->job, MSG_F_SESSION, NULL), j->tenant, NULL, NULL, 0);
+	}
+	zlistx_destroy(&expired);
 
 	/* Orphans from before a restart that no worker claimed in time. */
 	zlistx_t *late = zlistx_new();
@@ -785,8 +1014,12 @@ commit(struct broker *b)
 			send_front(b, j->client, ack);
 			msg_destroy(&ack);
 		}
+		if (j->result != NULL)
+			continue;	/* blocked: its RESULT follows below */
 		if (j->cancel_requested)
 			job_finish(b, j, NULL, JOB_CANCELLED, "cancelled while queued");
+		else if (j->state == JOB_HELD)
+			send_approval_request(b, j);
 		else if (!queue_push(b->queue, j->tenant, j->priority, j, false))
 			job_finish(b, j, NULL, JOB_ERROR, "broker out of memory");
 	}
@@ -824,13 +1057,17 @@ recover_job(void *arg, const char *id, enum jobstore_state st, int64_t accepted_
 	snprintf(j->key, sizeof(j->key), "%s", msg_str(jm, MSG_F_KEY, ""));
 	j->priority = (unsigned)msg_u64(jm, MSG_F_PRIORITY, 4);
 	j->accepted_ms = accepted_ms;
+	snprintf(j->level, sizeof(j->level), "%s", msg_str(jm, MSG_F_LEVEL, "L1"));
 	zhashx_insert(b->jobs, j->id, j);
 	if (j->key[0]) {
 		char name[200];
 		key_name(name, sizeof(name), j->tenant, j->key);
 		zhashx_insert(b->keys, name, j);
 	}
-	if (st == JOBSTORE_RUNNING) {
+	if (st == JOBSTORE_HELD) {
+		j->state = JOB_HELD;
+		j->approval_deadline_ms = (int64_t)msg_u64(jm, MSG_F_DEADLINE_MS, 0);
+	} else if (st == JOBSTORE_RUNNING) {
 		j->state = JOB_ORPHAN;
 		j->orphan_deadline_ms = util_now_ms() + (int64_t)msg_u64(jm, MSG_F_TIMEOUT_MS, 0) +
 		    ORPHAN_GRACE_MS;
@@ -899,9 +1136,22 @@ broker_run(const struct broker_conf *conf)
 	if (zhashx_size(b.jobs) > 0)
 		log_info("recovered %zu queued jobs and %zu that were running",
 		    queue_size(b.queue), zhashx_size(b.jobs) - queue_size(b.queue));
-	if ((b.front = bind_router(conf->front)) == NULL || (b.back = bind_router(conf->back)) == NULL)
+	struct risk_conf rconf;
+	if (conf->risk_config != NULL && risk_conf_load(conf->risk_config, &rconf, why, sizeof(why)) != ERR_OK) {
+		log_error("risk config %s: %s", conf->risk_config, why);
 		goto out;
-	log_info("listening: front %s, back %s, data %s", conf->front, conf->back, conf->data);
+	}
+	if ((b.risk = risk_new(conf->risk_rules, conf->risk_config ? &rconf : NULL, &e, why,
+	    sizeof(why))) == NULL) {
+		log_error("risk rules: %s", why);
+		goto out;
+	}
+	if ((b.front = bind_router(conf->front)) == NULL || (b.back = bind_router(conf->back)) == NULL ||
+	    (b.approvals = bind_router(conf->approvals)) == NULL ||
+	    (b.alerts = alerts_new(conf->alerts)) == NULL)
+		goto out;
+	log_info("listening: front %s, back %s, approvals %s, alerts %s, data %s", conf->front,
+	    conf->back, conf->approvals, conf->alerts, conf->data);
 
 	for (;;) {
 		int64_t now = util_now_ms();
@@ -920,9 +1170,10 @@ broker_run(const struct broker_conf *conf)
 		zmq_pollitem_t items[] = {
 			{ zsock_resolve(b.front), 0, ZMQ_POLLIN, 0 },
 			{ zsock_resolve(b.back), 0, ZMQ_POLLIN, 0 },
+			{ zsock_resolve(b.approvals), 0, ZMQ_POLLIN, 0 },
 		};
 		int64_t wait = b.next_heartbeat_ms - now;
-		int n = zmq_poll(items, 2, wait < 0 ? 0 : (long)(b.draining && wait > 100 ? 100 : wait));
+		int n = zmq_poll(items, 3, wait < 0 ? 0 : (long)(b.draining && wait > 100 ? 100 : wait));
 
 		if (n < 0 && errno != EINTR) {
 			log_warn("poll");
@@ -934,6 +1185,8 @@ broker_run(const struct broker_conf *conf)
 			on_back(&b);
 		for (int k = 0; k < 512 && n > 0 && (zsock_events(b.front) & ZMQ_POLLIN); k++)
 			on_front(&b);
+		for (int k = 0; k < 64 && n > 0 && (zsock_events(b.approvals) & ZMQ_POLLIN); k++)
+			on_approvals(&b);
 		heartbeat(&b, util_now_ms());
 		commit(&b);
 		dispatch(&b);
@@ -945,6 +1198,10 @@ broker_run(const struct broker_conf *conf)
 out:
 	zsock_destroy(&b.front);
 	zsock_destroy(&b.back);
+	zsock_destroy(&b.approvals);
+	zframe_destroy(&b.approver);
+	alerts_destroy(&b.alerts);
+	risk_destroy(&b.risk);
 	zlistx_destroy(&b.accepting);
 	zlistx_destroy(&b.finishing);
 	queue_destroy(&b.queue);

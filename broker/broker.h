@@ -14,6 +14,11 @@ struct broker_conf {
 	const char *front;		/* client endpoint, e.g. tcp://127.0.0.1:5555 */
 	const char *back;		/* worker endpoint */
 	const char *data;		/* data directory */
+	const char *approvals;		/* approver endpoint (ROUTER) */
+	const char *alerts;		/* alert endpoint (PUB) */
+	const char *risk_rules;		/* NULL: the embedded default rules */
+	const char *risk_config;	/* NULL: default thresholds and weights */
+	uint32_t approval_timeout_ms;	/* L3 jobs not decided by then are denied */
 	uint32_t heartbeat_ms;		/* interval; a worker silent 3x this is lost */
 	uint32_t queue_max;		/* queued jobs beyond this get BUSY */
 	uint32_t tenant_queue_max;	/* queued jobs of one tenant beyond this get BUSY */

@@ -274,7 +274,7 @@ jobstore_each_job(struct jobstore *s,
 		if (klen < 2 || memcmp(k, "j/", 2) != 0)
 			break;
 		snprintf(id, sizeof(id), "%.*s", (int)(klen - 2), k + 2);
-		if (vlen < 9 || (v[0] != JOBSTORE_QUEUED && v[0] != JOBSTORE_RUNNING) ||
+		if (vlen < 9 || (v[0] < JOBSTORE_QUEUED || v[0] > JOBSTORE_HELD) ||
 		    decode_stored(v, vlen, 9, &m) != ERR_OK || msg_cmd(m) != MSG_JOB) {
 			log_limited(&lim, 10, "job store: corrupt record for job %s skipped", id);
 			msg_destroy(&m);

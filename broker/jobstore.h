@@ -26,7 +26,7 @@
 #include "common/err.h"
 #include "common/msg.h"
 
-enum jobstore_state { JOBSTORE_QUEUED = 1, JOBSTORE_RUNNING = 2 };
+enum jobstore_state { JOBSTORE_QUEUED = 1, JOBSTORE_RUNNING = 2, JOBSTORE_HELD = 3 };
 
 struct jobstore;
 

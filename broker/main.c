@@ -13,13 +13,19 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: sluice-broker [--front EP] [--back EP] [--data DIR]\n"
+	    "usage: sluice-broker [--front EP] [--back EP] [--approvals EP] [--alerts EP] [--data DIR]\n"
 	    "                     [--heartbeat-ms N] [--queue-max N] [--log-level L]\n"
 	    "  --front EP        client endpoint (default tcp://127.0.0.1:5555)\n"
 	    "  --back EP         worker endpoint (default tcp://127.0.0.1:5556)\n"
 	    "  --data DIR        data directory (default sluice-data/broker)\n"
 	    "  --heartbeat-ms N  heartbeat interval; 3 missed = worker lost (default 1000)\n"
 	    "  --queue-max N     queued jobs before clients get BUSY (default 10000)\n"
+	    "  --approvals EP    approver endpoint (default tcp://127.0.0.1:5558)\n"
+	    "  --alerts EP       alert PUB endpoint (default tcp://127.0.0.1:5557)\n"
+	    "  --approval-timeout-ms N  L3 jobs undecided by then are denied (default 900000)\n"
+	    "  --risk-rules FILE rules TSV (default: the built-in schemas/risk_rules.tsv)\n"
+	    "  --risk-config FILE thresholds, multipliers, floors (docs/RISK.md)\n"
+	    "  --tenant-running-max N  jobs of one tenant running at once (default 0: no limit)\n"
 	    "  --log-level L     error|warn|info|debug (default info)\n");
 }
 
@@ -33,6 +39,12 @@ main(int argc, char **argv)
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "queue-max", required_argument, NULL, 'q' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "approvals", required_argument, NULL, 'a' },
+		{ "alerts", required_argument, NULL, 'A' },
+		{ "approval-timeout-ms", required_argument, NULL, 'T' },
+		{ "risk-rules", required_argument, NULL, 'r' },
+		{ "risk-config", required_argument, NULL, 'R' },
+		{ "tenant-running-max", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -47,6 +59,24 @@ main(int argc, char **argv)
 		case 'f': conf.front = optarg; break;
 		case 'b': conf.back = optarg; break;
 		case 'd': conf.data = optarg; break;
+		case 'a': conf.approvals = optarg; break;
+		case 'A': conf.alerts = optarg; break;
+		case 'r': conf.risk_rules = optarg; break;
+		case 'R': conf.risk_config = optarg; break;
+		case 'T':
+			if (!util_parse_u64(optarg, 100, 604800000, &v)) {
+				fprintf(stderr, "sluice-broker: --approval-timeout-ms wants 100..604800000\n");
+				return 2;
+			}
+			conf.approval_timeout_ms = (uint32_t)v;
+			break;
+		case 'm':
+			if (!util_parse_u64(optarg, 0, 100000, &v)) {
+				fprintf(stderr, "sluice-broker: --tenant-running-max wants 0..100000\n");
+				return 2;
+			}
+			conf.tenant_running_max = (uint32_t)v;
+			break;
 		case 'H':
 			if (!util_parse_u64(optarg, 10, 600000, &v)) {
 				fprintf(stderr, "sluice-broker: --heartbeat-ms wants 10..600000\n");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "client/result.h"
+#include "common/mpjson.h"
 #include "common/util.h"
 
 static json_t *
@@ -46,5 +47,15 @@ result_json(const struct msg *r)
 	json_object_set_new(metrics, "max_rss_kb",
 	    json_integer((json_int_t)msg_u64(r, MSG_F_MAX_RSS_KB, 0)));
 	json_object_set_new(o, "metrics", metrics);
+	static const struct { const char *name; enum msg_field f; } raws[] = {
+		{ "risk", MSG_F_RISK }, { "privacy", MSG_F_PRIVACY },
+	};
+	for (size_t i = 0; i < sizeof(raws) / sizeof(raws[0]); i++) {
+		size_t len;
+		const void *p = msg_bin(r, raws[i].f, &len);
+		json_t *v = p ? mpjson_decode(p, len) : NULL;
+		if (v != NULL)
+			json_object_set_new(o, raws[i].name, v);
+	}
 	return o;
 }

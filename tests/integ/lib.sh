@@ -10,6 +10,9 @@ TOOLS=$BUILD/test
 T=$(mktemp -d /tmp/sluice-integ.XXXXXX)
 FRONT=ipc://$T/front
 BACK=ipc://$T/back
+APPROVALS=ipc://$T/approvals
+ALERTS=ipc://$T/alerts
+export SLUICE_ALERTS=$ALERTS SLUICE_APPROVER_DATA=$T/approver
 export SLUICE_BROKER=$FRONT
 PIDS=()
 FAILS=0
@@ -41,6 +44,7 @@ require() { local n=$1; shift; if "$@"; then ok "$n"; else notok "$n" "cannot go
 # start_broker [extra flags]: broker on $FRONT/$BACK, pid in BROKER_PID.
 start_broker() {
 	${SLUICE_BROKER_WRAP:-} "$BIN/sluice-broker" --front "$FRONT" --back "$BACK" --data "$T/broker" \
+		--approvals "$APPROVALS" --alerts "$ALERTS" \
 		--heartbeat-ms 500 "$@" >>"$T/broker.log" 2>&1 &
 	BROKER_PID=$!
 	PIDS+=("$BROKER_PID")
@@ -54,6 +58,14 @@ start_worker() {
 	WORKER_PID=$!
 	PIDS+=("$WORKER_PID")
 	printf -v "W_$name" '%s' "$WORKER_PID"
+}
+
+# start_approver [extra flags]: pid in APPROVER_PID; control socket in $T/approver.
+start_approver() {
+	"$BIN/sluice-approver" --broker "$APPROVALS" --data "$T/approver" --heartbeat-ms 500 "$@" \
+		>>"$T/approver.log" 2>&1 &
+	APPROVER_PID=$!
+	PIDS+=("$APPROVER_PID")
 }
 
 # wait_workers N: until the broker has N workers (10 s at most).
