@@ -43,6 +43,8 @@
 #define WINDOW		(CTX + CARRY + PIECE)
 #define MAX_CANDS	(1u << 18)	/* raw matches per round */
 #define TOKEN_TEXT_MAX	64
+#define MAX_REPEAT_VALUES 64		/* secrets per round searched for copies */
+#define MAX_REPEAT_HITS	256		/* copies per secret per round */
 
 /* ---- the database -------------------------------------------------------- */
 
@@ -80,9 +82,9 @@ db_compile(void)
 		ids[i] = (unsigned)i;
 	}
 	if (hs_compile_multi(exprs, flags, ids, (unsigned)nrules,
-	    HS_MODE_BLOCK | HS_MODE_SOM_HORIZON_LARGE, NULL, &db, &cerr) != HS_SUCCESS) {
-		log_warnx("privacy: rule %d does not compile: %s", cerr->expression,
-		    cerr->message);
+	    HS_MODE_BLOCK, NULL, &db, &cerr) != HS_SUCCESS) {
+		log_warnx("privacy: rule %d (%s) does not compile: %s", cerr->expression,
+		    cerr->expression >= 0 ? rules[cerr->expression].type : "-", cerr->message);
 		hs_free_compile_error(cerr);
 		db_err = ERR_INTERNAL;
 		goto free_arrays;
@@ -482,11 +484,60 @@ span_beats(const struct span *a, const struct span *b)
 	return a->rule < b->rule;
 }
 
+static int
+push_span(struct privacy_stream *s, const struct span *sp)
+{
+	if (s->nspans == s->capspans) {
+		size_t ncap = s->capspans < 64 ? 64 : s->capspans * 2;
+		struct span *n = realloc(s->spans, ncap * sizeof(*n));
+		if (n == NULL)
+			return ERR_NOMEM;
+		s->spans = n;
+		s->capspans = ncap;
+	}
+	s->spans[s->nspans++] = *sp;
+	return ERR_OK;
+}
+
+/* A secret found once is hidden wherever else it appears in the window
+ * (`token = 'abc...' | 'abc...'`): other copies become findings too. */
+static int
+add_repeats(struct privacy_stream *s)
+{
+	size_t n = s->nspans, secrets = 0;
+
+	for (size_t i = 0; i < n && secrets < MAX_REPEAT_VALUES; i++) {
+		struct span sp = s->spans[i];
+		size_t vlen = sp.end - sp.start, hits = 0;
+		const uint8_t *p = s->pend + s->ctx_len, *end = s->pend + s->pend_len;
+		if (rules[sp.rule].kind != PRIVACY_KIND_SECRET || vlen < 8)
+			continue;
+		secrets++;
+		while (p < end && hits < MAX_REPEAT_HITS) {
+			const uint8_t *m = memmem(p, (size_t)(end - p), s->pend + sp.start, vlen);
+			struct span rep = sp;
+			int rc;
+			if (m == NULL)
+				break;
+			rep.start = (uint32_t)(m - s->pend);
+			rep.end = (uint32_t)(rep.start + vlen);
+			p = m + vlen;
+			if (rep.start == sp.start)
+				continue;
+			if ((rc = push_span(s, &rep)) != ERR_OK)
+				return rc;
+			hits++;
+		}
+	}
+	return ERR_OK;
+}
+
 /* Scans the window and leaves the accepted findings, sorted, in s->spans. */
 static int
 find_spans(struct privacy_stream *s)
 {
 	size_t kept = 0;
+	int rc;
 
 	s->ncands = 0;
 	s->nspans = 0;
@@ -514,6 +565,8 @@ find_spans(struct privacy_stream *s)
 		s->spans[s->nspans++] = (struct span){ c->rule, (uint32_t)sp.start,
 		    (uint32_t)sp.end, sp.type };
 	}
+	if ((rc = add_repeats(s)) != ERR_OK)
+		return rc;
 	qsort(s->spans, s->nspans, sizeof(*s->spans), span_cmp);
 	for (size_t i = 0; i < s->nspans; i++) {
 		struct span *cur = &s->spans[i];

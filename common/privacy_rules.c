@@ -20,6 +20,7 @@
 
 #define TOKEN_MAX	512	/* longest single token (API key, password) */
 #define IDENT_MAX	64	/* longest identifier before an assignment */
+#define VALUE_MAX	2048	/* longest assigned value (session tokens) */
 
 /* ---- character classes -------------------------------------------------- */
 
@@ -162,7 +163,7 @@ ext_token_mixed(const uint8_t *b, size_t len, size_t from, size_t to, struct pri
 {
 	size_t e = extend(b, len, to, is_tok, TOKEN_MAX);
 
-	if (!span_ok(b, from, e, 16) || privacy_validate_classes(b + from, e - from) < 3)
+	if (!span_ok(b, from, e, 16) || privacy_validate_classes(b + from + 2, e - from - 2) < 3)
 		return false;
 	return set(sp, from, e);
 }
@@ -233,14 +234,14 @@ ext_slack(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_s
 {
 	size_t e = extend(b, len, to, is_tok, TOKEN_MAX), dashes = 0, run = 0, maxrun = 0;
 
-	for (size_t i = from + 5; i < e; i++) {
+	for (size_t i = from + 4; i < e; i++) {
 		if (b[i] == '-')
 			dashes++;
 		run = is_digit(b[i]) ? run + 1 : 0;
 		if (run > maxrun)
 			maxrun = run;
 	}
-	if (e - from < 24 || dashes < 2 || maxrun < 8 || !span_ok(b, from, e, 24))
+	if (e - from < 24 || dashes < 2 || maxrun < 5 || !span_ok(b, from, e, 24))
 		return false;
 	return set(sp, from, e);
 }
@@ -379,6 +380,8 @@ ext_cli_user(const uint8_t *b, size_t len, size_t from, size_t to, struct privac
 	size_t s = to, e, colon = 0, us, ue, ps, pe;
 
 	(void)from;
+	if (s < len && (b[s] == '<' || b[s] == '['))
+		return false;
 	e = s;
 	while (e < len && e - s < TOKEN_MAX && !is_space(b[e]))
 		e++;
@@ -478,7 +481,7 @@ ident_excluded(const uint8_t *id, size_t n)
 		"required", "hint", "label", "policy", "endpoint", "algorithm", "selector",
 		"chars", "min", "max", "env", "key_id", "keyid", "ref", "dir", "location",
 		"provider", "method", "scope", "user", "username", "store", "manager",
-		"service", "class", "input", "button", "form", "event", "handler",
+		"class", "input", "button", "form", "event", "handler",
 	};
 
 	if (contains_ci(id, n, "public") || contains_ci(id, n, "pubkey"))
@@ -531,15 +534,46 @@ keyword_type(const uint8_t *id, size_t n)
 	return "secret_assignment";
 }
 
-/* Finds the value of an assignment whose identifier spans [is, ie). */
+/* Unquoted value up to the end of the line, without trailing , ; quotes. */
+static size_t
+rest_of_line(const uint8_t *b, size_t len, size_t i)
+{
+	size_t e = i;
+
+	while (e < len && e - i < VALUE_MAX && b[e] != '\n' && b[e] != '\r' && b[e] != 0)
+		e++;
+	while (e > i && (b[e - 1] == ',' || b[e - 1] == ';' || is_quote(b[e - 1]) ||
+	    is_space(b[e - 1])))
+		e--;
+	return e;
+}
+
+/* Finds the value of an assignment whose identifier spans [is, ie):
+ *   name = value, name: value, name := "v", name == "v", name("v"),
+ *   name { "v" }, "name", "v", name "v", <name>v</name>. */
 static bool
-assignment_value(const uint8_t *b, size_t len, size_t ie, size_t *vs, size_t *ve,
-    bool *quoted)
+assignment_value(const uint8_t *b, size_t len, size_t is, size_t ie, size_t *vs,
+    size_t *ve, bool *quoted)
 {
 	size_t i = ie, ws = 0;
-	bool op = false, open = false, weak = false;
+	bool colon = false, eq = false, open = false, weak = false;
 	uint8_t q;
 
+	if (is > 0 && b[is - 1] == '<' && i < len && b[i] == '>') {	/* XML element */
+		size_t k = i + 1;
+		while (k < len && k - i < VALUE_MAX && b[k] != '<' && b[k] != '\n')
+			k++;
+		if (k >= len || b[k] != '<')
+			return false;
+		*vs = i + 1;
+		*ve = k;
+		while (*vs < *ve && (b[*vs] == '{' || is_space(b[*vs])))
+			(*vs)++;
+		while (*ve > *vs && (b[*ve - 1] == '}' || is_space(b[*ve - 1])))
+			(*ve)--;
+		*quoted = true;
+		return *ve > *vs;
+	}
 	if (i < len && (b[i] == '"' || b[i] == '\''))
 		i++;
 	if (i < len && b[i] == '[') {	/* char secret[25] = */
@@ -548,21 +582,19 @@ assignment_value(const uint8_t *b, size_t len, size_t ie, size_t *vs, size_t *ve
 		if (i < len && b[i] == ']')
 			i++;
 	}
-	if (i + 7 <= len && memcmp(b + i, ".assign", 7) == 0)
-		i += 7;
 	while (i < len && ws < 16 && is_space(b[i])) {
 		i++;
 		ws++;
 	}
 	if (i >= len)
 		return false;
-	if (b[i] == ':' && i + 1 < len && b[i + 1] == '=') {
-		i += 2;
-		op = true;
+	if (b[i] == ':' && !(i + 1 < len && b[i + 1] == '=')) {
+		i++;
+		colon = true;
 	} else if (b[i] == '=' || b[i] == ':' || b[i] == '!') {
 		while (i < len && (b[i] == '=' || b[i] == ':' || b[i] == '!' || b[i] == '>'))
 			i++;
-		op = true;
+		eq = true;
 	} else if (b[i] == '(' || b[i] == '{' || b[i] == ',') {
 		i++;
 		open = true;
@@ -575,9 +607,7 @@ assignment_value(const uint8_t *b, size_t len, size_t ie, size_t *vs, size_t *ve
 		return false;
 	}
 	ws = 0;
-	while (i < len && ws < 32 && (b[i] == ' ' || b[i] == '\t' ||
-	    ((open || b[i - 1] == '=') && is_space(b[i]) && b[i] != '\n' && false) ||
-	    (open && is_space(b[i])))) {
+	while (i < len && ws < 32 && (b[i] == ' ' || b[i] == '\t' || (open && is_space(b[i])))) {
 		i++;
 		ws++;
 	}
@@ -588,7 +618,7 @@ assignment_value(const uint8_t *b, size_t len, size_t ie, size_t *vs, size_t *ve
 	q = b[i];
 	if (is_quote(q)) {
 		size_t k = i + 1;
-		while (k < len && k - i <= TOKEN_MAX && b[k] != q && b[k] != '\n')
+		while (k < len && k - i <= VALUE_MAX && b[k] != q && b[k] != '\n')
 			k++;
 		if (k >= len || b[k] != q)
 			return false;
@@ -597,15 +627,19 @@ assignment_value(const uint8_t *b, size_t len, size_t ie, size_t *vs, size_t *ve
 		*quoted = true;
 		return true;
 	}
-	if (open || weak || !op)
+	if (open || weak || !(colon || eq) || b[i] == '\n' || b[i] == '\r')
 		return false;
 	*vs = i;
+	*quoted = false;
+	if (colon) {		/* YAML-ish: the rest of the line */
+		*ve = rest_of_line(b, len, i);
+		return *ve > *vs;
+	}
 	*ve = i;
 	while (*ve < len && *ve - i < TOKEN_MAX && !is_space(b[*ve]) && b[*ve] != 0)
 		(*ve)++;
 	while (*ve > *vs && (b[*ve - 1] == ',' || b[*ve - 1] == ';' || is_quote(b[*ve - 1])))
 		(*ve)--;
-	*quoted = false;
 	return *ve > *vs;
 }
 
@@ -618,7 +652,7 @@ reverse_value(const uint8_t *b, size_t is, size_t *vs, size_t *ve)
 
 	while (i > 0 && b[i - 1] == ' ')
 		i--;
-	if (i < 2 || b[i - 1] != '=' || b[i - 2] != '=')
+	if (i < 2 || b[i - 1] != '=' || (b[i - 2] != '=' && b[i - 2] != '!'))
 		return false;
 	while (i > 0 && (b[i - 1] == '=' || b[i - 1] == '!'))
 		i--;
@@ -661,7 +695,7 @@ ext_keyword(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy
 	idn = ie - is;
 	if (ident_excluded(id, idn))
 		return false;
-	if (!assignment_value(b, len, ie, &vs, &ve, &quoted)) {
+	if (!assignment_value(b, len, is, ie, &vs, &ve, &quoted)) {
 		size_t qs = is;
 		if (qs > 0 && is_quote(b[qs - 1]))
 			qs--;
@@ -680,10 +714,17 @@ ext_keyword(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy
 	}
 	if (privacy_validate_is_benign_id(b + vs, ve - vs) || value_is_code(b, vs, ve, id, idn))
 		return false;
+	/* An unquoted call or constructor is code: getPassword(), new Foo(). */
+	if (!quoted && (b[ve - 1] == ')' || has_prefix_ci(b, ve, vs, "new ")))
+		return false;
 	sp->type = keyword_type(id, idn);
 	if (strcmp(sp->type, "password_assignment") != 0) {
 		/* API keys and tokens are random: ask for length and entropy. */
-		if (ve - vs < 8 || privacy_validate_entropy(b + vs, ve - vs) < 3.0)
+		if (ve - vs < 16 || privacy_validate_entropy(b + vs, ve - vs) < 3.0)
+			return false;
+		/* "session" alone is a common word: only long, random values. */
+		if (contains_ci(id, idn, "session") && (ve - vs < 32 ||
+		    privacy_validate_entropy(b + vs, ve - vs) < 4.5))
 			return false;
 	}
 	if (!quoted && ve - vs < 6)
@@ -694,12 +735,39 @@ ext_keyword(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy
 /* ---- PII ---------------------------------------------------------------- */
 
 static bool
+is_local(uint8_t c)
+{
+	return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+
+static bool
+is_domain(uint8_t c)
+{
+	return is_alnum(c) || c == '.' || c == '-';
+}
+
+/* Anchor "x@y": local part to the left, domain with a TLD to the right. */
+static bool
 ext_email(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
-	(void)len;
-	if (b[from] == '.' || b[to - 1] == '-')
+	size_t at = from + 1, s = at, e, lastdot = 0;
+
+	(void)to;
+	while (s > 0 && at - s < 64 && is_local(b[s - 1]))
+		s--;
+	while (s < at && b[s] == '.')
+		s++;
+	if (s == at || (s > 0 && is_local(b[s - 1])))
 		return false;
-	return set(sp, from, to);
+	e = extend(b, len, at + 1, is_domain, 253);
+	while (e > at + 1 && (b[e - 1] == '.' || b[e - 1] == '-'))
+		e--;
+	for (size_t i = at + 1; i < e; i++)
+		if (b[i] == '.')
+			lastdot = i;
+	if (lastdot == 0 || e - lastdot - 1 < 2 || !is_alpha(b[lastdot + 1]))
+		return false;
+	return set(sp, s, e);
 }
 
 static bool
@@ -891,7 +959,8 @@ ext_iban(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_sp
 				ends[ne++] = i;
 			continue;
 		}
-		if (b[i] == ' ' && i + 1 < len && (is_digit(b[i + 1]) || is_upper(b[i + 1])) && ne < 39) {
+		if ((b[i] == ' ' || b[i] == '-') && i + 1 < len &&
+		    (is_digit(b[i + 1]) || is_upper(b[i + 1])) && ne < 39) {
 			i++;
 			continue;
 		}
@@ -1281,18 +1350,17 @@ static const struct privacy_rule rules[] = {
 	{ "bearer_token", SECRET, "(?i)\\bbearer\\s+", ext_bearer },
 	{ "secret_assignment", SECRET,
 	    "(?i)(pass(wd|word)?|pwd|secrete?|token|api[_-]?key|access[_-]?key|account[_-]?key"
-	    "|private[_-]?key|credentials?|creds|auth)", ext_keyword },
+	    "|private[_-]?key|credentials?|creds|auth|session)", ext_keyword },
 	/* PII */
 	{ "email", PII,
-	    "\\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63}){0,8}\\.[A-Za-z][A-Za-z0-9-]{1,23}\\b",
-	    ext_email },
+"[A-Za-z0-9._%+-]@[A-Za-z0-9]", ext_email },
 	{ "phone", PII, "(\\+1[ .-]?)?(\\(\\d{3}\\)[ .-]?|\\b\\d{3}[ .-])\\d{3}[ .-]\\d{4}\\b", ext_phone_us },
 	{ "phone", PII, "\\+[1-9]\\d{0,2}[ .-]?(\\(\\d{1,4}\\)[ .-]?)?\\d{1,5}([ .-]?\\d{1,5}){1,5}", ext_phone_intl },
 	{ "phone", PII, "(?i)\\b(phone|tel|telephone|mobile|cell|fax|number|whatsapp)\\b", ext_phone_ctx },
 	{ "us_ssn", PII, "\\b\\d{3}-\\d{2}-\\d{4}\\b|\\b\\d{3}\\.\\d{2}\\.\\d{4}\\b|\\b\\d{3} \\d{2} \\d{4}\\b", ext_ssn },
 	{ "us_ssn", PII, "(?i)\\b(ssn|social security( number)?)\\b", ext_ssn_ctx },
 	{ "credit_card", PII, "\\b\\d{4}[ -]?\\d{2}", ext_card },
-	{ "iban", PII, "\\b[A-Z]{2}\\d{2} ?[A-Z0-9]{4}", ext_iban },
+	{ "iban", PII, "\\b[A-Z]{2}\\d{2}[ -]?[A-Z0-9]{4}", ext_iban },
 	{ "ipv4", PII,
 	    "\\b(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}\\b", ext_ipv4 },
 	{ "ipv6", PII, "::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:", ext_ipv6 },

@@ -66,7 +66,7 @@ privacy_validate_iban(const uint8_t *s, size_t len)
 	unsigned rem = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == ' ')
+		if (s[i] == ' ' || s[i] == '-')
 			continue;
 		if (n == sizeof(v))
 			return false;
@@ -255,9 +255,8 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 {
 	static const char *const words[] = {
 		"your_", "your-", "yourapi", "changeme", "change_me", "placeholder",
-		"example_key", "redacted", "dummy", "<", "${", "{{", "%(", "****",
-		"xxxxx", "akiaiosfodnn7example", "wjalrxutnfemi/k7mdeng/bpxrficyexamplekey",
-		"insert_", "replace_me", "todo_replace",
+		"example_key", "redacted", "dummy", "****", "xxxxx", "akiaiosfodnn7example",
+		"wjalrxutnfemi/k7mdeng/bpxrficyexamplekey", "insert_", "replace_me",
 	};
 	bool seen[256] = { false };
 	int distinct = 0;
@@ -267,7 +266,9 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (contains_ci(s, len, words[i]))
 			return true;
-	if (s[0] == '$' || s[0] == '%')
+	/* Variables and templates: $VAR, ${VAR}, %(name)s, {{ v }}, <token>. */
+	if (s[0] == '$' || s[0] == '%' || (len >= 2 && s[0] == '{' && s[1] == '{') ||
+	    (s[0] == '<' && s[len - 1] == '>') || (s[0] == '[' && s[len - 1] == ']'))
 		return true;
 	for (size_t i = 0; i < len; i++) {
 		if (!seen[s[i]]) {
@@ -308,16 +309,22 @@ privacy_validate_is_uuid(const uint8_t *s, size_t len)
 }
 
 bool
+privacy_validate_is_git_sha(const uint8_t *s, size_t len)
+{
+	size_t i;
+
+	if (len != 40 && len != 64)
+		return false;
+	for (i = 0; i < len && is_hex(s[i]) && !is_upper(s[i]); i++)
+		;
+	return i == len;
+}
+
+bool
 privacy_validate_is_benign_id(const uint8_t *s, size_t len)
 {
 	size_t i, digits = 0, dots = 0;
 
-	if (len == 40 || len == 64) {
-		for (i = 0; i < len && is_hex(s[i]) && !is_upper(s[i]); i++)
-			;
-		if (i == len)
-			return true;	/* git SHA-1 / SHA-256 */
-	}
 	/* Version strings: v1.2.3, 1.2.3-rc1, rc0.13.0_20230412_0712-SNAPSHOT. */
 	i = 0;
 	while (i < len && (is_lower(s[i]) || is_upper(s[i])) && i < 3)

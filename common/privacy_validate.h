@@ -25,12 +25,14 @@ bool privacy_validate_jwt(const uint8_t *s, size_t len);
 /* Shannon entropy of `s` in bits per byte (0 for an empty string). */
 double privacy_validate_entropy(const uint8_t *s, size_t len);
 /* True for obvious non-secrets: placeholders (YOUR_API_KEY, xxxx, <token>,
- * ${VAR}, {{ v }}, changeme, ***), values with fewer than 3 distinct
+ * $VAR, {{ v }}, [VALUE], changeme, ***), values with fewer than 3 distinct
  * characters and documented example values (AKIAIOSFODNN7EXAMPLE). */
 bool privacy_validate_is_placeholder(const uint8_t *s, size_t len);
-/* True for values that look like identifiers rather than secrets: 40/64-hex
- * lower-case git SHAs, version strings, ISO timestamps. */
+/* True for values that look like versions or times rather than secrets:
+ * 1.2.3, v2.0.1-rc1, rc0.13.0_2023..., ISO timestamps. */
 bool privacy_validate_is_benign_id(const uint8_t *s, size_t len);
+/* True for a 40- or 64-hex lower-case digest (git SHA-1 / SHA-256). */
+bool privacy_validate_is_git_sha(const uint8_t *s, size_t len);
 /* True for a canonical UUID (36 chars, one letter case). */
 bool privacy_validate_is_uuid(const uint8_t *s, size_t len);
 /* Number of character classes (lower, upper, digit, other) present. */
