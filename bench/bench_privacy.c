@@ -204,7 +204,7 @@ speed(void)
 	if (big == NULL || corpus_len == 0)
 		return;
 	while (len < BIG_MIN) {
-		for (int k = 0; k < 8 && len + sizeof(filler) < cap; k++) {
+		for (size_t k = 0; k < corpus_len * 4 / sizeof(filler) && len + sizeof(filler) < cap; k++) {
 			memcpy(big + len, filler, sizeof(filler) - 1);
 			len += sizeof(filler) - 1;
 		}

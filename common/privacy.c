@@ -45,6 +45,7 @@
 #define TOKEN_TEXT_MAX	64
 #define MAX_REPEAT_VALUES 64		/* secrets per round searched for copies */
 #define MAX_REPEAT_HITS	256		/* copies per secret per round */
+#define REPEAT_RADIUS	2048		/* how far from a secret copies are sought */
 
 /* ---- the database -------------------------------------------------------- */
 
@@ -499,8 +500,9 @@ push_span(struct privacy_stream *s, const struct span *sp)
 	return ERR_OK;
 }
 
-/* A secret found once is hidden wherever else it appears in the window
- * (`token = 'abc...' | 'abc...'`): other copies become findings too. */
+/* A secret found once is hidden wherever else it appears nearby
+ * (`token = 'abc...' | 'abc...'`): copies within REPEAT_RADIUS bytes become
+ * findings too. */
 static int
 add_repeats(struct privacy_stream *s)
 {
@@ -509,9 +511,13 @@ add_repeats(struct privacy_stream *s)
 	for (size_t i = 0; i < n && secrets < MAX_REPEAT_VALUES; i++) {
 		struct span sp = s->spans[i];
 		size_t vlen = sp.end - sp.start, hits = 0;
-		const uint8_t *p = s->pend + s->ctx_len, *end = s->pend + s->pend_len;
+		const uint8_t *p, *end;
 		if (rules[sp.rule].kind != PRIVACY_KIND_SECRET || vlen < 8)
 			continue;
+		p = s->pend + (sp.start > s->ctx_len + REPEAT_RADIUS ? sp.start - REPEAT_RADIUS :
+		    s->ctx_len);
+		end = s->pend + (s->pend_len - sp.end > REPEAT_RADIUS ? sp.end + REPEAT_RADIUS :
+		    s->pend_len);
 		secrets++;
 		while (p < end && hits < MAX_REPEAT_HITS) {
 			const uint8_t *m = memmem(p, (size_t)(end - p), s->pend + sp.start, vlen);

@@ -379,7 +379,8 @@ ext_cli_user(const uint8_t *b, size_t len, size_t from, size_t to, struct privac
 {
 	size_t s = to, e, colon = 0, us, ue, ps, pe;
 
-	(void)from;
+	if (from > 0 && !is_space(b[from - 1]) && !is_quote(b[from - 1]))
+		return false;
 	if (s < len && (b[s] == '<' || b[s] == '['))
 		return false;
 	e = s;
@@ -750,7 +751,7 @@ is_domain(uint8_t c)
 static bool
 ext_email(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
-	size_t at = from + 1, s = at, e, lastdot = 0;
+	size_t at = from, s = at, e, lastdot = 0;
 
 	(void)to;
 	while (s > 0 && at - s < 64 && is_local(b[s - 1]))
@@ -1176,9 +1177,8 @@ static bool
 ext_zip_state(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
 	(void)len;
-	if (from < 2 || b[from - 1] != ' ' || b[from - 2] != ',')
-		return false;
-	return set(sp, from + 3, to);
+	(void)b;
+	return set(sp, from + 5, to);
 }
 
 static bool
@@ -1343,17 +1343,18 @@ static const struct privacy_rule rules[] = {
 	{ "azure_storage_key", SECRET, "\\b[A-Za-z0-9+/]{86}==", ext_match },
 	/* secrets: credentials in URLs, command lines, headers, assignments */
 	{ "url_password", SECRET, "[A-Za-z0-9]://", ext_url_auth },
-	{ "basic_auth", SECRET, "(^|[\\s\"'])(-u|--user)\\s+", ext_cli_user },
+	{ "basic_auth", SECRET, "(-u|--user)[ \\t]+", ext_cli_user },
 	{ "bearer_token", SECRET, "(?i)\\bauthorization\"?\\s*[:=]\\s*\"?", ext_header },
 	{ "bearer_token", SECRET,
 	    "(?i)(-H|--header)\\s+['\"][A-Za-z0-9-]{0,40}(key|token)[A-Za-z0-9-]{0,20}\\s*:", ext_header },
 	{ "bearer_token", SECRET, "(?i)\\bbearer\\s+", ext_bearer },
 	{ "secret_assignment", SECRET,
-	    "(?i)(pass(wd|word)?|pwd|secrete?|token|api[_-]?key|access[_-]?key|account[_-]?key"
-	    "|private[_-]?key|credentials?|creds|auth|session)", ext_keyword },
+	    "(?i)(pass|passwd|password|pwd|secret|secrete|token|apikey|api_key|api-key|accesskey"
+	    "|access_key|access-key|accountkey|account_key|privatekey|private_key|private-key"
+	    "|credential|credentials|creds|auth|session)", ext_keyword },
 	/* PII */
 	{ "email", PII,
-"[A-Za-z0-9._%+-]@[A-Za-z0-9]", ext_email },
+"@[A-Za-z0-9]", ext_email },
 	{ "phone", PII, "(\\+1[ .-]?)?(\\(\\d{3}\\)[ .-]?|\\b\\d{3}[ .-])\\d{3}[ .-]\\d{4}\\b", ext_phone_us },
 	{ "phone", PII, "\\+[1-9]\\d{0,2}[ .-]?(\\(\\d{1,4}\\)[ .-]?)?\\d{1,5}([ .-]?\\d{1,5}){1,5}", ext_phone_intl },
 	{ "phone", PII, "(?i)\\b(phone|tel|telephone|mobile|cell|fax|number|whatsapp)\\b", ext_phone_ctx },
@@ -1380,7 +1381,7 @@ static const struct privacy_rule rules[] = {
 	    "|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq)\\b\\.?", ext_address },
 	{ "zip_code", PII, "(?i)\\b(zip( ?code)?|postal code|post ?code)\\b", ext_zip },
 	{ "zip_code", PII,
-	    "\\b(A[LKZR]|C[AOT]|D[EC]|FL|GA|HI|I[DLNA]|K[SY]|LA|M[EDAINSOT]|N[EVHJMYCD]|O[HKR]|PA|RI"
+	    ", (A[LKZR]|C[AOT]|D[EC]|FL|GA|HI|I[DLNA]|K[SY]|LA|M[EDAINSOT]|N[EVHJMYCD]|O[HKR]|PA|RI"
 	    "|S[CD]|T[NX]|UT|V[TA]|W[AVIY]) \\d{5}(-\\d{4})?\\b", ext_zip_state },
 };
 

@@ -234,20 +234,15 @@ privacy_validate_classes(const uint8_t *s, size_t len)
 	return lo + up + dg + ot;
 }
 
-/* Case-insensitive search for a NUL-terminated needle. */
 static bool
-contains_ci(const uint8_t *s, size_t len, const char *needle)
+starts_ci(const uint8_t *s, size_t len, const char *w)
 {
-	size_t nl = strlen(needle);
+	size_t k = 0;
 
-	for (size_t i = 0; i + nl <= len; i++) {
-		size_t k = 0;
-		while (k < nl && to_lower(s[i + k]) == (uint8_t)needle[k])
-			k++;
-		if (k == nl)
-			return true;
-	}
-	return false;
+	for (; w[k] != '\0'; k++)
+		if (k >= len || to_lower(s[k]) != (uint8_t)w[k])
+			return false;
+	return true;
 }
 
 bool
@@ -263,9 +258,16 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 
 	if (len == 0)
 		return true;
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (contains_ci(s, len, words[i]))
-			return true;
+	/* One pass: only positions whose byte starts some word are compared. */
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = to_lower(s[i]);
+		if (!(c == 'y' || c == 'c' || c == 'p' || c == 'e' || c == 'r' || c == 'd' ||
+		    c == '*' || c == 'x' || c == 'a' || c == 'w' || c == 'i'))
+			continue;
+		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+			if ((uint8_t)words[k][0] == c && starts_ci(s + i, len - i, words[k]))
+				return true;
+	}
 	/* Variables and templates: $VAR, ${VAR}, %(name)s, {{ v }}, <token>. */
 	if (s[0] == '$' || s[0] == '%' || (len >= 2 && s[0] == '{' && s[1] == '{') ||
 	    (s[0] == '<' && s[len - 1] == '>') || (s[0] == '[' && s[len - 1] == ']'))
