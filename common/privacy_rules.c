@@ -489,6 +489,8 @@ ident_excluded(const uint8_t *id, size_t n)
 		return true;
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		size_t sl = strlen(suffixes[i]);
+		if (sl > n || lower(id[n - 1]) != (uint8_t)suffixes[i][sl - 1])
+			continue;
 		if (ends_with_ci(id, n, suffixes[i]) &&
 		    (n == sl || !is_lower(id[n - sl]) || !is_lower(id[n - sl - 1]) ||
 		    id[n - sl - 1] == '_' || sl >= 4))
@@ -694,8 +696,6 @@ ext_keyword(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy
 		ie--;
 	id = b + is;
 	idn = ie - is;
-	if (ident_excluded(id, idn))
-		return false;
 	if (!assignment_value(b, len, is, ie, &vs, &ve, &quoted)) {
 		size_t qs = is;
 		if (qs > 0 && is_quote(b[qs - 1]))
@@ -704,6 +704,8 @@ ext_keyword(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy
 			return false;
 		quoted = true;
 	}
+	if (ident_excluded(id, idn))
+		return false;
 	if (ve - vs < 4 || !span_ok(b, vs, ve, 4))
 		return false;
 	{

@@ -253,6 +253,11 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 		"example_key", "redacted", "dummy", "****", "xxxxx", "akiaiosfodnn7example",
 		"wjalrxutnfemi/k7mdeng/bpxrficyexamplekey", "insert_", "replace_me",
 	};
+	static const bool first[256] = {
+		['y'] = true, ['c'] = true, ['p'] = true, ['e'] = true, ['r'] = true,
+		['d'] = true, ['*'] = true, ['x'] = true, ['a'] = true, ['w'] = true,
+		['i'] = true,
+	};
 	bool seen[256] = { false };
 	int distinct = 0;
 
@@ -261,8 +266,7 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 	/* One pass: only positions whose byte starts some word are compared. */
 	for (size_t i = 0; i < len; i++) {
 		uint8_t c = to_lower(s[i]);
-		if (!(c == 'y' || c == 'c' || c == 'p' || c == 'e' || c == 'r' || c == 'd' ||
-		    c == '*' || c == 'x' || c == 'a' || c == 'w' || c == 'i'))
+		if (!first[c])
 			continue;
 		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
 			if ((uint8_t)words[k][0] == c && starts_ci(s + i, len - i, words[k]))
