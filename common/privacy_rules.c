@@ -1148,7 +1148,7 @@ static bool
 ext_licence(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
 	(void)from;
-	return id_after(b, len, to, 32, 5, 16, 4, sp);
+	return id_after(b, len, to, 32, 5, 20, 4, sp);
 }
 
 static bool
@@ -1171,8 +1171,25 @@ ext_zip(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_spa
 	if (digits_after(b, len, to, 16, "-", &s, &e, &n) && (n == 5 || n == 9) &&
 	    (n == 5 ? e - s == 5 : e - s == 10))
 		return set(sp, s, e);
-	/* UK / Canadian postcodes: A1A 1A1, SW1A 1AA. */
-	return id_after(b, len, to, 16, 5, 8, 2, sp);
+	/* UK / Canadian postcodes: SW1A 1AA, K1A 0B1. */
+	for (size_t i = to; i < len && i - to < 16 && b[i] != '\n'; i++) {
+		size_t a = i, d1 = 0, d2 = 0, k;
+		if (!is_upper(b[i]) || (i > 0 && is_alnum(b[i - 1])))
+			continue;
+		for (k = a; k < len && k - a < 5 && (is_upper(b[k]) || is_digit(b[k])); k++)
+			d1 += is_digit(b[k]);
+		if (k - a < 2 || k - a > 4 || d1 == 0 || k + 4 > len || b[k] != ' ')
+			continue;
+		for (size_t j = k + 1; j < k + 4; j++) {
+			if (!is_upper(b[j]) && !is_digit(b[j]))
+				return false;
+			d2 += is_digit(b[j]);
+		}
+		if (d2 == 0 || (k + 4 < len && is_alnum(b[k + 4])))
+			return false;
+		return set(sp, a, k + 4);
+	}
+	return false;
 }
 
 static bool
