@@ -342,6 +342,9 @@ ext_url_auth(const uint8_t *b, size_t len, size_t from, size_t to, struct privac
 	if (!span_ok(b, colon + 1, at, 3) || b[colon + 1] == '[')
 		return false;
 	s0 = from;
+	while (s0 > 0 && from - s0 < 24 && (is_alnum(b[s0 - 1]) || b[s0 - 1] == '+' ||
+	    b[s0 - 1] == '.' || b[s0 - 1] == '-' || b[s0 - 1] == ':'))
+		s0--;
 	sp->type = "url_password";
 	for (size_t k = 0; k < sizeof(db) / sizeof(db[0]); k++)
 		if (contains_ci(b + s0, to - s0, db[k]))
@@ -981,10 +984,28 @@ ext_iban(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_sp
 	return false;
 }
 
+/* True when the word before `at` (skipping blanks, ':' and '=') is a
+ * version marker: "version 1.2.3.4", "v=10.0.0.1". */
+static bool
+after_version_word(const uint8_t *b, size_t at)
+{
+	size_t e = at, s;
+
+	while (e > 0 && at - e < 4 && (b[e - 1] == ' ' || b[e - 1] == ':' || b[e - 1] == '='))
+		e--;
+	s = e;
+	while (s > 0 && e - s < 8 && is_alpha(b[s - 1]))
+		s--;
+	return (e - s == 1 && lower(b[s]) == 'v') || (e - s == 3 && has_prefix_ci(b, e, s, "ver")) ||
+	    (e - s == 7 && has_prefix_ci(b, e, s, "version"));
+}
+
 static bool
 ext_ipv4(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
 	(void)len;
+	if (after_version_word(b, from))
+		return false;
 	if (from > 0 && (b[from - 1] == '.' || is_alnum(b[from - 1])) &&
 	    !(from >= 2 && b[from - 1] == ':'))
 		if (b[from - 1] == '.' && from >= 2 && is_digit(b[from - 2]))
