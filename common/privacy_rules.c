@@ -15,124 +15,13 @@
  */
 #include <string.h>
 
+#include "common/privacy_pii.h"
 #include "common/privacy_rules.h"
-#include "common/privacy_validate.h"
+#include "common/privacy_text.h"
 
 #define TOKEN_MAX	512	/* longest single token (API key, password) */
 #define IDENT_MAX	64	/* longest identifier before an assignment */
 #define VALUE_MAX	2048	/* longest assigned value (session tokens) */
-
-/* ---- character classes -------------------------------------------------- */
-
-static bool
-is_digit(uint8_t c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_alpha(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_alnum(uint8_t c)
-{
-	return is_digit(c) || is_alpha(c);
-}
-
-static bool
-is_upper(uint8_t c)
-{
-	return c >= 'A' && c <= 'Z';
-}
-
-static bool
-is_lower(uint8_t c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static bool
-is_hex(uint8_t c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static bool
-is_word(uint8_t c)
-{
-	return is_alnum(c) || c == '_';
-}
-
-static bool
-is_tok(uint8_t c)
-{
-	return is_alnum(c) || c == '_' || c == '-';
-}
-
-static bool
-is_space(uint8_t c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static uint8_t
-lower(uint8_t c)
-{
-	return is_upper(c) ? (uint8_t)(c + 32) : c;
-}
-
-/* Extends from `i` while `pred` holds, at most `max` bytes. */
-static size_t
-extend(const uint8_t *b, size_t len, size_t i, bool (*pred)(uint8_t), size_t max)
-{
-	size_t lim = len - i > max ? i + max : len;
-
-	while (i < lim && pred(b[i]))
-		i++;
-	return i;
-}
-
-static bool
-has_prefix_ci(const uint8_t *b, size_t len, size_t i, const char *p)
-{
-	size_t n = strlen(p);
-
-	if (len - i < n || i > len)
-		return false;
-	for (size_t k = 0; k < n; k++)
-		if (lower(b[i + k]) != (uint8_t)p[k])
-			return false;
-	return true;
-}
-
-static bool
-contains_ci(const uint8_t *s, size_t len, const char *needle)
-{
-	size_t nl = strlen(needle);
-
-	for (size_t i = 0; i + nl <= len; i++)
-		if (has_prefix_ci(s, len, i, needle))
-			return true;
-	return false;
-}
-
-/* A token is a secret candidate when it is no placeholder. */
-static bool
-span_ok(const uint8_t *b, size_t s, size_t e, size_t minlen)
-{
-	return e > s && e - s >= minlen && !privacy_validate_is_placeholder(b + s, e - s);
-}
-
-static bool
-set(struct privacy_span *sp, size_t s, size_t e)
-{
-	sp->start = s;
-	sp->end = e;
-	return true;
-}
 
 /* ---- generic extents ---------------------------------------------------- */
 
@@ -141,31 +30,31 @@ static bool
 ext_match(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
 	(void)len;
-	if (!span_ok(b, from, to, 8))
+	if (!privacy_rules_span_ok(b, from, to, 8))
 		return false;
-	return set(sp, from, to);
+	return privacy_rules_set(sp, from, to);
 }
 
 /* The match extended over token characters (prefix tokens of any length). */
 static bool
 ext_token(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
-	size_t e = extend(b, len, to, is_tok, TOKEN_MAX);
+	size_t e = privacy_text_extend(b, len, to, privacy_text_is_tok, TOKEN_MAX);
 
-	if (!span_ok(b, from, e, 16))
+	if (!privacy_rules_span_ok(b, from, e, 16))
 		return false;
-	return set(sp, from, e);
+	return privacy_rules_set(sp, from, e);
 }
 
 /* Like ext_token, and the random part must mix character classes. */
 static bool
 ext_token_mixed(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
-	size_t e = extend(b, len, to, is_tok, TOKEN_MAX);
+	size_t e = privacy_text_extend(b, len, to, privacy_text_is_tok, TOKEN_MAX);
 
-	if (!span_ok(b, from, e, 16) || privacy_validate_classes(b + from + 2, e - from - 2) < 3)
+	if (!privacy_rules_span_ok(b, from, e, 16) || privacy_validate_classes(b + from + 2, e - from - 2) < 3)
 		return false;
-	return set(sp, from, e);
+	return privacy_rules_set(sp, from, e);
 }
 
 /* ---- secrets ------------------------------------------------------------ */
@@ -186,9 +75,9 @@ ext_pem(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_spa
 				e = k + 5;
 			break;
 		}
-		if (is_alnum(b[i]) || b[i] == '+' || b[i] == '/')
+		if (privacy_text_is_alnum(b[i]) || b[i] == '+' || b[i] == '/')
 			body++;
-		else if (!is_space(b[i]) && b[i] != '=' && b[i] != '\\' && b[i] != ':' &&
+		else if (!privacy_text_is_space(b[i]) && b[i] != '=' && b[i] != '\\' && b[i] != ':' &&
 		    b[i] != ',' && b[i] != '-' && b[i] != '.')
 			break;
 	}
@@ -197,12 +86,12 @@ ext_pem(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_spa
 	if (e == 0)
 		e = i;
 	sp->type = "private_key";
-	if (contains_ci(b + from, to - from, "openssh"))
+	if (privacy_text_contains_ci(b + from, to - from, "openssh"))
 		sp->type = "openssh_private_key";
-	else if (from >= 4 && contains_ci(b + (from > 48 ? from - 48 : 0),
+	else if (from >= 4 && privacy_text_contains_ci(b + (from > 48 ? from - 48 : 0),
 	    from - (from > 48 ? from - 48 : 0), "private_key\""))
 		sp->type = "google_service_account_key";
-	return set(sp, from, e);
+	return privacy_rules_set(sp, from, e);
 }
 
 static bool
@@ -212,7 +101,7 @@ ext_aws_id(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_
 	if (privacy_validate_is_placeholder(b + from, to - from) ||
 	    privacy_validate_is_placeholder(b + from + 4, to - from - 4))
 		return false;
-	return set(sp, from, to);
+	return privacy_rules_set(sp, from, to);
 }
 
 static bool
@@ -220,30 +109,30 @@ ext_gitlab(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_
 {
 	size_t e = to;
 
-	while (e < len && e - from < TOKEN_MAX && (is_tok(b[e]) || b[e] == '.'))
+	while (e < len && e - from < TOKEN_MAX && (privacy_text_is_tok(b[e]) || b[e] == '.'))
 		e++;
 	while (e > to && b[e - 1] == '.')
 		e--;
-	if (!span_ok(b, from, e, 20))
+	if (!privacy_rules_span_ok(b, from, e, 20))
 		return false;
-	return set(sp, from, e);
+	return privacy_rules_set(sp, from, e);
 }
 
 static bool
 ext_slack(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
-	size_t e = extend(b, len, to, is_tok, TOKEN_MAX), dashes = 0, run = 0, maxrun = 0;
+	size_t e = privacy_text_extend(b, len, to, privacy_text_is_tok, TOKEN_MAX), dashes = 0, run = 0, maxrun = 0;
 
 	for (size_t i = from + 4; i < e; i++) {
 		if (b[i] == '-')
 			dashes++;
-		run = is_digit(b[i]) ? run + 1 : 0;
+		run = privacy_text_is_digit(b[i]) ? run + 1 : 0;
 		if (run > maxrun)
 			maxrun = run;
 	}
-	if (e - from < 24 || dashes < 2 || maxrun < 5 || !span_ok(b, from, e, 24))
+	if (e - from < 24 || dashes < 2 || maxrun < 5 || !privacy_rules_span_ok(b, from, e, 24))
 		return false;
-	return set(sp, from, e);
+	return privacy_rules_set(sp, from, e);
 }
 
 static bool
@@ -252,35 +141,35 @@ ext_after_match(const uint8_t *b, size_t len, size_t from, size_t to, struct pri
 	size_t e = to;
 
 	(void)from;
-	while (e < len && e - to < TOKEN_MAX && (is_tok(b[e]) || b[e] == '/' || b[e] == '+'))
+	while (e < len && e - to < TOKEN_MAX && (privacy_text_is_tok(b[e]) || b[e] == '/' || b[e] == '+'))
 		e++;
-	if (!span_ok(b, to, e, 16))
+	if (!privacy_rules_span_ok(b, to, e, 16))
 		return false;
-	return set(sp, to, e);
+	return privacy_rules_set(sp, to, e);
 }
 
 static bool
 ext_openai(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
-	size_t e = extend(b, len, to, is_tok, TOKEN_MAX);
+	size_t e = privacy_text_extend(b, len, to, privacy_text_is_tok, TOKEN_MAX);
 
-	if (has_prefix_ci(b, len, from, "sk-ant-") || !span_ok(b, from, e, 20))
+	if (privacy_text_prefix_ci(b, len, from, "sk-ant-") || !privacy_rules_span_ok(b, from, e, 20))
 		return false;
 	if (e - from >= 8 && memmem(b + from, e - from, "T3BlbkFJ", 8) != NULL)
-		return set(sp, from, e);
+		return privacy_rules_set(sp, from, e);
 	if (e - from < 40 || privacy_validate_classes(b + from + 3, e - from - 3) < 3)
 		return false;
-	return set(sp, from, e);
+	return privacy_rules_set(sp, from, e);
 }
 
 static bool
 ext_anthropic(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
-	size_t e = extend(b, len, to, is_tok, TOKEN_MAX);
+	size_t e = privacy_text_extend(b, len, to, privacy_text_is_tok, TOKEN_MAX);
 
-	if (e - from < 90 || !span_ok(b, from, e, 90))
+	if (e - from < 90 || !privacy_rules_span_ok(b, from, e, 90))
 		return false;
-	return set(sp, from, e);
+	return privacy_rules_set(sp, from, e);
 }
 
 static bool
@@ -291,17 +180,17 @@ ext_jwt(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_spa
 
 	while (e < len && e - from < PRIVACY_MAX_MATCH) {
 		if (b[e] == '.') {
-			if (dots == 2 || e + 1 >= len || !is_tok(b[e + 1]))
+			if (dots == 2 || e + 1 >= len || !privacy_text_is_tok(b[e + 1]))
 				break;
 			dots++;
-		} else if (!is_tok(b[e])) {
+		} else if (!privacy_text_is_tok(b[e])) {
 			break;
 		}
 		e++;
 	}
 	if (!privacy_validate_jwt(b + from, e - from))
 		return false;
-	return set(sp, from, e);
+	return privacy_rules_set(sp, from, e);
 }
 
 static bool
@@ -309,9 +198,9 @@ ext_hf(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span
 {
 	(void)len;
 	if (privacy_validate_classes(b + from + 3, to - from - 3) < 2 ||
-	    !span_ok(b, from, to, 20))
+	    !privacy_rules_span_ok(b, from, to, 20))
 		return false;
-	return set(sp, from, to);
+	return privacy_rules_set(sp, from, to);
 }
 
 /* "scheme://user:password@host" -> the password (or a lone user key). */
@@ -330,7 +219,7 @@ ext_url_auth(const uint8_t *b, size_t len, size_t from, size_t to, struct privac
 			at = i;
 			break;
 		}
-		if (c == '/' || is_space(c) || c == '"' || c == '\'' || c == '<' || c == '>' ||
+		if (c == '/' || privacy_text_is_space(c) || c == '"' || c == '\'' || c == '<' || c == '>' ||
 		    c == '`' || c == 0)
 			return false;
 		if (c == ':' && colon == 0)
@@ -339,32 +228,26 @@ ext_url_auth(const uint8_t *b, size_t len, size_t from, size_t to, struct privac
 	}
 	if (at == 0 || colon == 0 || colon + 1 >= at || colon == to)
 		return false;
-	if (!span_ok(b, colon + 1, at, 3) || b[colon + 1] == '[')
+	if (!privacy_rules_span_ok(b, colon + 1, at, 3) || b[colon + 1] == '[')
 		return false;
 	s0 = from;
-	while (s0 > 0 && from - s0 < 24 && (is_alnum(b[s0 - 1]) || b[s0 - 1] == '+' ||
+	while (s0 > 0 && from - s0 < 24 && (privacy_text_is_alnum(b[s0 - 1]) || b[s0 - 1] == '+' ||
 	    b[s0 - 1] == '.' || b[s0 - 1] == '-' || b[s0 - 1] == ':'))
 		s0--;
 	sp->type = "url_password";
 	for (size_t k = 0; k < sizeof(db) / sizeof(db[0]); k++)
-		if (contains_ci(b + s0, to - s0, db[k]))
+		if (privacy_text_contains_ci(b + s0, to - s0, db[k]))
 			sp->type = "database_url_password";
-	return set(sp, colon + 1, at);
-}
-
-static bool
-is_quote(uint8_t c)
-{
-	return c == '"' || c == '\'' || c == '`';
+	return privacy_rules_set(sp, colon + 1, at);
 }
 
 /* Strips quotes and braces from both ends of [*s, *e). */
 static void
 strip_wrap(const uint8_t *b, size_t *s, size_t *e)
 {
-	while (*s < *e && (is_quote(b[*s]) || b[*s] == '{'))
+	while (*s < *e && (privacy_text_is_quote(b[*s]) || b[*s] == '{'))
 		(*s)++;
-	while (*e > *s && (is_quote(b[*e - 1]) || b[*e - 1] == '}'))
+	while (*e > *s && (privacy_text_is_quote(b[*e - 1]) || b[*e - 1] == '}'))
 		(*e)--;
 }
 
@@ -373,7 +256,7 @@ cred_value_ok(const uint8_t *b, size_t s, size_t e)
 {
 	if (e <= s || e - s < 4 || b[s] == '[' || b[s] == '<' || b[s] == '$')
 		return false;
-	return span_ok(b, s, e, 4);
+	return privacy_rules_span_ok(b, s, e, 4);
 }
 
 /* curl -u / --user USER:PASS -> PASS (or USER when PASS is empty). */
@@ -382,12 +265,12 @@ ext_cli_user(const uint8_t *b, size_t len, size_t from, size_t to, struct privac
 {
 	size_t s = to, e, colon = 0, us, ue, ps, pe;
 
-	if (from > 0 && !is_space(b[from - 1]) && !is_quote(b[from - 1]))
+	if (from > 0 && !privacy_text_is_space(b[from - 1]) && !privacy_text_is_quote(b[from - 1]))
 		return false;
 	if (s < len && (b[s] == '<' || b[s] == '['))
 		return false;
 	e = s;
-	while (e < len && e - s < TOKEN_MAX && !is_space(b[e]))
+	while (e < len && e - s < TOKEN_MAX && !privacy_text_is_space(b[e]))
 		e++;
 	for (size_t i = s; i < e; i++) {
 		if (b[i] == ':') {
@@ -404,14 +287,14 @@ ext_cli_user(const uint8_t *b, size_t len, size_t from, size_t to, struct privac
 	strip_wrap(b, &us, &ue);
 	strip_wrap(b, &ps, &pe);
 	if (pe > ps)
-		return cred_value_ok(b, ps, pe) ? set(sp, ps, pe) : false;
-	return cred_value_ok(b, us, ue) ? set(sp, us, ue) : false;
+		return cred_value_ok(b, ps, pe) ? privacy_rules_set(sp, ps, pe) : false;
+	return cred_value_ok(b, us, ue) ? privacy_rules_set(sp, us, ue) : false;
 }
 
 static bool
 is_header_value(uint8_t c)
 {
-	return !is_space(c) && c != '"' && c != '\'' && c != ',' && c != ';' && c != '\\' &&
+	return !privacy_text_is_space(c) && c != '"' && c != '\'' && c != ',' && c != ';' && c != '\\' &&
 	    c != 0;
 }
 
@@ -424,38 +307,38 @@ ext_header(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_
 	(void)from;
 	while (s < len && (b[s] == ' ' || b[s] == '\t' || b[s] == '"'))
 		s++;
-	e = extend(b, len, s, is_header_value, TOKEN_MAX);
+	e = privacy_text_extend(b, len, s, is_header_value, TOKEN_MAX);
 	/* "Bearer xyz", "Basic xyz", "Token xyz": a word then a space and more. */
 	if (e < len && b[e] == ' ' && e - s <= 12) {
 		size_t v = e;
-		bool basic = e - s == 5 && has_prefix_ci(b, len, s, "basic");
+		bool basic = e - s == 5 && privacy_text_prefix_ci(b, len, s, "basic");
 		while (v < len && b[v] == ' ')
 			v++;
 		if (v < len && is_header_value(b[v])) {
-			size_t ve = extend(b, len, v, is_header_value, TOKEN_MAX);
+			size_t ve = privacy_text_extend(b, len, v, is_header_value, TOKEN_MAX);
 			sp->type = basic ? "basic_auth" : "bearer_token";
 			if (ve - v < 8 || privacy_validate_classes(b + v, ve - v) < 2 ||
 			    !cred_value_ok(b, v, ve))
 				return false;
-			return set(sp, v, ve);
+			return privacy_rules_set(sp, v, ve);
 		}
 	}
 	if (e - s < 8 || privacy_validate_classes(b + s, e - s) < 2 || !cred_value_ok(b, s, e))
 		return false;
-	return set(sp, s, e);
+	return privacy_rules_set(sp, s, e);
 }
 
 /* "Bearer <token>" anywhere. */
 static bool
 ext_bearer(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
 {
-	size_t e = extend(b, len, to, is_header_value, TOKEN_MAX);
+	size_t e = privacy_text_extend(b, len, to, is_header_value, TOKEN_MAX);
 
 	(void)from;
 	if (e - to < 16 || privacy_validate_classes(b + to, e - to) < 2 ||
 	    !cred_value_ok(b, to, e))
 		return false;
-	return set(sp, to, e);
+	return privacy_rules_set(sp, to, e);
 }
 
 /* ---- keyword assignments: password = "...", apiKey: ..., ----------------- */
@@ -463,7 +346,7 @@ ext_bearer(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_
 static bool
 is_ident(uint8_t c)
 {
-	return is_word(c) || c == '-' || c == '.';
+	return privacy_text_is_word(c) || c == '-' || c == '.';
 }
 
 static bool
@@ -471,7 +354,7 @@ ends_with_ci(const uint8_t *s, size_t len, const char *suffix)
 {
 	size_t n = strlen(suffix);
 
-	return len >= n && has_prefix_ci(s, len, len - n, suffix);
+	return len >= n && privacy_text_prefix_ci(s, len, len - n, suffix);
 }
 
 /* Identifiers that name something about a secret, not the secret. */
@@ -488,14 +371,14 @@ ident_excluded(const uint8_t *id, size_t n)
 		"class", "input", "button", "form", "event", "handler",
 	};
 
-	if (contains_ci(id, n, "public") || contains_ci(id, n, "pubkey"))
+	if (privacy_text_contains_ci(id, n, "public") || privacy_text_contains_ci(id, n, "pubkey"))
 		return true;
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		size_t sl = strlen(suffixes[i]);
-		if (sl > n || lower(id[n - 1]) != (uint8_t)suffixes[i][sl - 1])
+		if (sl > n || privacy_text_lower(id[n - 1]) != (uint8_t)suffixes[i][sl - 1])
 			continue;
 		if (ends_with_ci(id, n, suffixes[i]) &&
-		    (n == sl || !is_lower(id[n - sl]) || !is_lower(id[n - sl - 1]) ||
+		    (n == sl || !privacy_text_is_lower(id[n - sl]) || !privacy_text_is_lower(id[n - sl - 1]) ||
 		    id[n - sl - 1] == '_' || sl >= 4))
 			return true;
 	}
@@ -513,14 +396,14 @@ value_is_code(const uint8_t *b, size_t s, size_t e, const uint8_t *id, size_t id
 	size_t n = e - s;
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (n == strlen(words[i]) && has_prefix_ci(b, e, s, words[i]))
+		if (n == strlen(words[i]) && privacy_text_prefix_ci(b, e, s, words[i]))
 			return true;
 	/* x = Foo.secret_length: the value repeats the identifier. */
 	if (idn >= 4) {
 		for (size_t i = 0; i + idn <= n; i++)
-			if (has_prefix_ci(b, e, s + i, "") && n >= idn) {
+			if (privacy_text_prefix_ci(b, e, s + i, "") && n >= idn) {
 				size_t k = 0;
-				while (k < idn && lower(b[s + i + k]) == lower(id[k]))
+				while (k < idn && privacy_text_lower(b[s + i + k]) == privacy_text_lower(id[k]))
 					k++;
 				if (k == idn)
 					return true;
@@ -532,10 +415,10 @@ value_is_code(const uint8_t *b, size_t s, size_t e, const uint8_t *id, size_t id
 static const char *
 keyword_type(const uint8_t *id, size_t n)
 {
-	if (contains_ci(id, n, "aws") && contains_ci(id, n, "secret"))
+	if (privacy_text_contains_ci(id, n, "aws") && privacy_text_contains_ci(id, n, "secret"))
 		return "aws_secret_access_key";
-	if (contains_ci(id, n, "pass") || contains_ci(id, n, "pwd") ||
-	    contains_ci(id, n, "secret"))
+	if (privacy_text_contains_ci(id, n, "pass") || privacy_text_contains_ci(id, n, "pwd") ||
+	    privacy_text_contains_ci(id, n, "secret"))
 		return "password_assignment";
 	return "secret_assignment";
 }
@@ -548,8 +431,8 @@ rest_of_line(const uint8_t *b, size_t len, size_t i)
 
 	while (e < len && e - i < VALUE_MAX && b[e] != '\n' && b[e] != '\r' && b[e] != 0)
 		e++;
-	while (e > i && (b[e - 1] == ',' || b[e - 1] == ';' || is_quote(b[e - 1]) ||
-	    is_space(b[e - 1])))
+	while (e > i && (b[e - 1] == ',' || b[e - 1] == ';' || privacy_text_is_quote(b[e - 1]) ||
+	    privacy_text_is_space(b[e - 1])))
 		e--;
 	return e;
 }
@@ -573,9 +456,9 @@ assignment_value(const uint8_t *b, size_t len, size_t is, size_t ie, size_t *vs,
 			return false;
 		*vs = i + 1;
 		*ve = k;
-		while (*vs < *ve && (b[*vs] == '{' || is_space(b[*vs])))
+		while (*vs < *ve && (b[*vs] == '{' || privacy_text_is_space(b[*vs])))
 			(*vs)++;
-		while (*ve > *vs && (b[*ve - 1] == '}' || is_space(b[*ve - 1])))
+		while (*ve > *vs && (b[*ve - 1] == '}' || privacy_text_is_space(b[*ve - 1])))
 			(*ve)--;
 		*quoted = true;
 		return *ve > *vs;
@@ -588,7 +471,7 @@ assignment_value(const uint8_t *b, size_t len, size_t is, size_t ie, size_t *vs,
 		if (i < len && b[i] == ']')
 			i++;
 	}
-	while (i < len && ws < 16 && is_space(b[i])) {
+	while (i < len && ws < 16 && privacy_text_is_space(b[i])) {
 		i++;
 		ws++;
 	}
@@ -607,13 +490,13 @@ assignment_value(const uint8_t *b, size_t len, size_t is, size_t ie, size_t *vs,
 	} else if (b[i] == '-' && ws > 0 && i + 1 < len && b[i + 1] == ' ') {
 		i++;
 		weak = true;
-	} else if (ws > 0 && is_quote(b[i])) {
+	} else if (ws > 0 && privacy_text_is_quote(b[i])) {
 		weak = true;
 	} else {
 		return false;
 	}
 	ws = 0;
-	while (i < len && ws < 32 && (b[i] == ' ' || b[i] == '\t' || (open && is_space(b[i])))) {
+	while (i < len && ws < 32 && (b[i] == ' ' || b[i] == '\t' || (open && privacy_text_is_space(b[i])))) {
 		i++;
 		ws++;
 	}
@@ -622,7 +505,7 @@ assignment_value(const uint8_t *b, size_t len, size_t is, size_t ie, size_t *vs,
 	if (i >= len)
 		return false;
 	q = b[i];
-	if (is_quote(q)) {
+	if (privacy_text_is_quote(q)) {
 		size_t k = i + 1;
 		while (k < len && k - i <= VALUE_MAX && b[k] != q && b[k] != '\n')
 			k++;
@@ -642,9 +525,9 @@ assignment_value(const uint8_t *b, size_t len, size_t is, size_t ie, size_t *vs,
 		return *ve > *vs;
 	}
 	*ve = i;
-	while (*ve < len && *ve - i < TOKEN_MAX && !is_space(b[*ve]) && b[*ve] != 0)
+	while (*ve < len && *ve - i < TOKEN_MAX && !privacy_text_is_space(b[*ve]) && b[*ve] != 0)
 		(*ve)++;
-	while (*ve > *vs && (b[*ve - 1] == ',' || b[*ve - 1] == ';' || is_quote(b[*ve - 1])))
+	while (*ve > *vs && (b[*ve - 1] == ',' || b[*ve - 1] == ';' || privacy_text_is_quote(b[*ve - 1])))
 		(*ve)--;
 	return *ve > *vs;
 }
@@ -664,7 +547,7 @@ reverse_value(const uint8_t *b, size_t is, size_t *vs, size_t *ve)
 		i--;
 	while (i > 0 && b[i - 1] == ' ')
 		i--;
-	if (i == 0 || !is_quote(b[i - 1]))
+	if (i == 0 || !privacy_text_is_quote(b[i - 1]))
 		return false;
 	q = b[i - 1];
 	*ve = i - 1;
@@ -685,11 +568,11 @@ ext_keyword(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy
 	const uint8_t *id;
 
 	/* The keyword must sit at a component boundary of its identifier. */
-	if (from > 0 && is_lower(b[from - 1]) && !is_upper(b[from]))
+	if (from > 0 && privacy_text_is_lower(b[from - 1]) && !privacy_text_is_upper(b[from]))
 		return false;
-	if (from > 0 && is_lower(b[from - 1]) && is_upper(b[from]) == false)
+	if (from > 0 && privacy_text_is_lower(b[from - 1]) && privacy_text_is_upper(b[from]) == false)
 		return false;
-	if (to < len && is_lower(b[to]))
+	if (to < len && privacy_text_is_lower(b[to]))
 		return false;
 	while (is > 0 && from - is < IDENT_MAX && is_ident(b[is - 1]))
 		is--;
@@ -701,7 +584,7 @@ ext_keyword(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy
 	idn = ie - is;
 	if (!assignment_value(b, len, is, ie, &vs, &ve, &quoted)) {
 		size_t qs = is;
-		if (qs > 0 && is_quote(b[qs - 1]))
+		if (qs > 0 && privacy_text_is_quote(b[qs - 1]))
 			qs--;
 		if (!reverse_value(b, qs, &vs, &ve))
 			return false;
@@ -709,19 +592,19 @@ ext_keyword(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy
 	}
 	if (ident_excluded(id, idn))
 		return false;
-	if (ve - vs < 4 || !span_ok(b, vs, ve, 4))
+	if (ve - vs < 4 || !privacy_rules_span_ok(b, vs, ve, 4))
 		return false;
 	{
 		bool alnum = false;
 		for (size_t i = vs; i < ve; i++)
-			alnum |= is_alnum(b[i]);
+			alnum |= privacy_text_is_alnum(b[i]);
 		if (!alnum)
 			return false;
 	}
 	if (privacy_validate_is_benign_id(b + vs, ve - vs) || value_is_code(b, vs, ve, id, idn))
 		return false;
 	/* An unquoted call or constructor is code: getPassword(), new Foo(). */
-	if (!quoted && (b[ve - 1] == ')' || has_prefix_ci(b, ve, vs, "new ")))
+	if (!quoted && (b[ve - 1] == ')' || privacy_text_prefix_ci(b, ve, vs, "new ")))
 		return false;
 	sp->type = keyword_type(id, idn);
 	if (strcmp(sp->type, "password_assignment") != 0) {
@@ -729,613 +612,13 @@ ext_keyword(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy
 		if (ve - vs < 16 || privacy_validate_entropy(b + vs, ve - vs) < 3.0)
 			return false;
 		/* "session" alone is a common word: only long, random values. */
-		if (contains_ci(id, idn, "session") && (ve - vs < 32 ||
+		if (privacy_text_contains_ci(id, idn, "session") && (ve - vs < 32 ||
 		    privacy_validate_entropy(b + vs, ve - vs) < 4.5))
 			return false;
 	}
 	if (!quoted && ve - vs < 6)
 		return false;
-	return set(sp, vs, ve);
-}
-
-/* ---- PII ---------------------------------------------------------------- */
-
-static bool
-is_local(uint8_t c)
-{
-	return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
-}
-
-static bool
-is_domain(uint8_t c)
-{
-	return is_alnum(c) || c == '.' || c == '-';
-}
-
-/* Anchor "x@y": local part to the left, domain with a TLD to the right. */
-static bool
-ext_email(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	size_t at = from, s = at, e, lastdot = 0;
-
-	(void)to;
-	while (s > 0 && at - s < 64 && is_local(b[s - 1]))
-		s--;
-	while (s < at && b[s] == '.')
-		s++;
-	if (s == at || (s > 0 && is_local(b[s - 1])))
-		return false;
-	e = extend(b, len, at + 1, is_domain, 253);
-	while (e > at + 1 && (b[e - 1] == '.' || b[e - 1] == '-'))
-		e--;
-	for (size_t i = at + 1; i < e; i++)
-		if (b[i] == '.')
-			lastdot = i;
-	if (lastdot == 0 || e - lastdot - 1 < 2 || !is_alpha(b[lastdot + 1]))
-		return false;
-	return set(sp, s, e);
-}
-
-static bool
-ext_phone_us(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	size_t d = 0, first = 0;
-
-	(void)len;
-	for (size_t i = from; i < to; i++) {
-		if (!is_digit(b[i]))
-			continue;
-		if (d == 0 && b[i] == '1' && (from + 1 < to) && b[from] == '+') {
-			d++;
-			continue;
-		}
-		if (first == 0)
-			first = i;
-		d++;
-	}
-	if (first == 0 || b[first] < '2')
-		return false;
-	if (from > 0 && (is_alnum(b[from - 1]) || b[from - 1] == '-' || b[from - 1] == '.'))
-		return false;
-	return set(sp, from, to);
-}
-
-static bool
-ext_phone_intl(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	size_t d = 0;
-
-	if (to < len && is_alnum(b[to]))
-		return false;
-	while (to > from && !is_digit(b[to - 1]))
-		to--;
-	for (size_t i = from; i < to; i++)
-		d += is_digit(b[i]);
-	if (d < 8 || d > 15)
-		return false;
-	return set(sp, from, to);
-}
-
-/* After a context word: skip up to `skip` non-digit bytes on the same line,
- * then take a run of digits and the separators in `seps`. */
-static bool
-digits_after(const uint8_t *b, size_t len, size_t to, size_t skip, const char *seps,
-    size_t *s, size_t *e, size_t *ndigits)
-{
-	size_t i = to, n = 0;
-
-	while (i < len && i - to < skip && !is_digit(b[i]) && b[i] != '\n')
-		i++;
-	if (i >= len || !is_digit(b[i]) || (i > 0 && is_alpha(b[i - 1])))
-		return false;
-	*s = i;
-	while (i < len && i - *s < 40) {
-		if (is_digit(b[i]))
-			n++;
-		else if (!(b[i] != 0 && strchr(seps, b[i]) != NULL && i + 1 < len &&
-		    is_digit(b[i + 1])))
-			break;
-		i++;
-	}
-	if (i < len && is_alpha(b[i]))
-		return false;
-	*e = i;
-	*ndigits = n;
-	return true;
-}
-
-static bool
-ext_phone_ctx(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	static const char *const not_phone[] = {
-		"card", "account", "passport", "licen", "routing", "serial", "ssn",
-		"social", "order", "invoice", "tracking", "version", "iban",
-	};
-	size_t s, e, n, w0 = from > 24 ? from - 24 : 0;
-
-	for (size_t i = 0; i < sizeof(not_phone) / sizeof(not_phone[0]); i++)
-		if (contains_ci(b + w0, from - w0, not_phone[i]))
-			return false;
-	if (!digits_after(b, len, to, 16, " -.()", &s, &e, &n) || n < 7 || n > 12)
-		return false;
-	if (s > 0 && b[s - 1] == '+')
-		s--;
-	return set(sp, s, e);
-}
-
-static bool
-ext_ssn(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	(void)len;
-	if (!privacy_validate_ssn(b + from, to - from))
-		return false;
-	return set(sp, from, to);
-}
-
-static bool
-ext_ssn_ctx(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	size_t s, e, n;
-
-	(void)from;
-	if (!digits_after(b, len, to, 20, "- .", &s, &e, &n) || n != 9 ||
-	    !privacy_validate_ssn(b + s, e - s))
-		return false;
-	sp->type = "us_ssn";
-	return set(sp, s, e);
-}
-
-static bool
-card_prefix_ok(const char *d, size_t n)
-{
-	int p2 = (d[0] - '0') * 10 + (d[1] - '0');
-
-	switch (d[0]) {
-	case '1':	/* UATP */
-		return n == 15;
-	case '2':	/* Mastercard 2221-2720 */
-		return n == 16;
-	case '3':	/* Amex 34/37, Diners 30/36/38/39, JCB 35 */
-		return (p2 == 34 || p2 == 37) ? n == 15 : (p2 == 35 ? n >= 16 : n >= 14);
-	case '4':	/* Visa */
-		return n == 13 || n == 16 || n == 19;
-	case '5':	/* Mastercard 51-55, Maestro and others 50, 56-58 */
-		return n >= 12;
-	case '6':	/* Discover, UnionPay, Maestro */
-		return n >= 12;
-	default:
-		return false;
-	}
-}
-
-static bool
-ext_card(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	char d[20];
-	size_t pos[20], n = 0, i = from;
-	uint8_t sep = 0;
-
-	(void)to;
-	if (from > 0 && (is_alnum(b[from - 1]) || b[from - 1] == '+' || b[from - 1] == '-' ||
-	    b[from - 1] == '.'))
-		return false;
-	while (i < len && n < 20) {
-		if (is_digit(b[i])) {
-			d[n] = (char)b[i];
-			pos[n++] = i + 1;
-			i++;
-			continue;
-		}
-		if ((b[i] == ' ' || b[i] == '-') && i + 1 < len && is_digit(b[i + 1]) &&
-		    (sep == 0 || sep == b[i])) {
-			sep = b[i];
-			i++;
-			continue;
-		}
-		break;
-	}
-	/* Longest candidate first; it must end where the digits stop or at a
-	 * separator. */
-	for (size_t k = n > 19 ? 19 : n; k >= 12; k--) {
-		size_t e = pos[k - 1];
-		if (e < len && is_alnum(b[e]))
-			continue;
-		if (e < len && k < n && !(b[e] == ' ' || b[e] == '-'))
-			continue;
-		if (!card_prefix_ok(d, k) || !privacy_validate_luhn(b + from, e - from))
-			continue;
-		return set(sp, from, e);
-	}
-	return false;
-}
-
-static bool
-ext_iban(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	size_t ends[40], ne = 0, i = from, n = 0;
-
-	(void)to;
-	if (from > 0 && is_alnum(b[from - 1]))
-		return false;
-	while (i < len && n < 34) {
-		if (is_digit(b[i]) || is_upper(b[i])) {
-			n++;
-			i++;
-			if (i >= len || !(is_digit(b[i]) || is_upper(b[i])))
-				ends[ne++] = i;
-			continue;
-		}
-		if ((b[i] == ' ' || b[i] == '-') && i + 1 < len &&
-		    (is_digit(b[i + 1]) || is_upper(b[i + 1])) && ne < 39) {
-			i++;
-			continue;
-		}
-		break;
-	}
-	if (i < len && n < 34 && is_alnum(b[i]))
-		ends[ne++] = i;
-	while (ne-- > 0) {
-		size_t e = ends[ne];
-		if (e < len && (is_lower(b[e]) || ((is_digit(b[e]) || is_upper(b[e])) && e == i && n < 34)))
-			continue;
-		if (privacy_validate_iban(b + from, e - from))
-			return set(sp, from, e);
-	}
-	return false;
-}
-
-/* True when the word before `at` (skipping blanks, ':' and '=') is a
- * version marker: "version 1.2.3.4", "v=10.0.0.1". */
-static bool
-after_version_word(const uint8_t *b, size_t at)
-{
-	size_t e = at, s;
-
-	while (e > 0 && at - e < 4 && (b[e - 1] == ' ' || b[e - 1] == ':' || b[e - 1] == '='))
-		e--;
-	s = e;
-	while (s > 0 && e - s < 8 && is_alpha(b[s - 1]))
-		s--;
-	return (e - s == 1 && lower(b[s]) == 'v') || (e - s == 3 && has_prefix_ci(b, e, s, "ver")) ||
-	    (e - s == 7 && has_prefix_ci(b, e, s, "version"));
-}
-
-static bool
-ext_ipv4(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	(void)len;
-	if (after_version_word(b, from))
-		return false;
-	if (from > 0 && (b[from - 1] == '.' || is_alnum(b[from - 1])) &&
-	    !(from >= 2 && b[from - 1] == ':'))
-		if (b[from - 1] == '.' && from >= 2 && is_digit(b[from - 2]))
-			return false;
-	return set(sp, from, to);
-}
-
-static bool
-is_v6char(uint8_t c)
-{
-	return is_hex(c) || c == ':' || c == '.';
-}
-
-/* Parses an IPv6 address (with an optional dotted IPv4 tail). */
-static bool
-ipv6_parse(const uint8_t *s, size_t n)
-{
-	size_t groups = 0, i = 0;
-	bool dcolon = false;
-
-	if (n < 2)
-		return false;
-	if (s[0] == ':') {
-		if (s[1] != ':')
-			return false;
-		dcolon = true;
-		i = 2;
-		if (i == n)
-			return false;
-	}
-	while (i < n) {
-		size_t k = i, hex = 0;
-		while (k < n && is_hex(s[k]) && hex < 5) {
-			k++;
-			hex++;
-		}
-		if (k < n && s[k] == '.') {	/* IPv4 tail */
-			int parts = 0;
-			size_t j = i;
-			while (j < n) {
-				int v = 0, nd = 0;
-				while (j < n && is_digit(s[j]) && nd < 4) {
-					v = v * 10 + (s[j] - '0');
-					j++;
-					nd++;
-				}
-				if (nd == 0 || nd > 3 || v > 255)
-					return false;
-				parts++;
-				if (j < n && s[j] == '.')
-					j++;
-				else
-					break;
-			}
-			if (parts != 4 || j != n)
-				return false;
-			groups += 2;
-			i = n;
-			break;
-		}
-		if (hex == 0 || hex > 4)
-			return false;
-		groups++;
-		i = k;
-		if (i == n)
-			break;
-		if (s[i] != ':')
-			return false;
-		i++;
-		if (i < n && s[i] == ':') {
-			if (dcolon)
-				return false;
-			dcolon = true;
-			i++;
-			if (i == n)
-				break;
-		} else if (i == n) {
-			return false;
-		}
-	}
-	return dcolon ? groups <= 7 && groups >= 1 : groups == 8;
-}
-
-static bool
-ext_ipv6(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	size_t s = from, e = to, z;
-
-	while (s > 0 && from - s < 48 && is_v6char(b[s - 1]))
-		s--;
-	while (e < len && e - s < 48 && is_v6char(b[e]))
-		e++;
-	/* A letter or '_' glued to either end: an identifier (std::cout). */
-	if ((s > 0 && (is_word(b[s - 1]))) || (e < len && (is_alpha(b[e]) || b[e] == '_')))
-		return false;
-	while (e > s && b[e - 1] == '.')
-		e--;
-	if (!ipv6_parse(b + s, e - s))
-		return false;
-	z = e;
-	if (z < len && b[z] == '%') {	/* zone index: fe80::1%eth0 */
-		size_t k = extend(b, len, z + 1, is_word, 16);
-		if (k > z + 1)
-			e = k;
-	}
-	return set(sp, s, e);
-}
-
-static bool
-ext_mac(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	bool zero = true, ff = true;
-
-	(void)len;
-	for (size_t i = from; i < to; i++) {
-		if (!is_hex(b[i]))
-			continue;
-		zero &= b[i] == '0';
-		ff &= b[i] == 'f' || b[i] == 'F';
-	}
-	if (zero || ff)
-		return false;
-	return set(sp, from, to);
-}
-
-/* After a context word, the first token of 5..20 [A-Z0-9-] bytes with at
- * least `mindigits` digits within `skip` bytes on the same line. */
-static bool
-id_after(const uint8_t *b, size_t len, size_t to, size_t skip, size_t minlen, size_t maxlen,
-    size_t mindigits, struct privacy_span *sp)
-{
-	size_t i = to;
-
-	while (i < len && i - to < skip && b[i] != '\n') {
-		size_t e = i, dg = 0;
-		if (!is_alnum(b[i]) || (i > 0 && is_alnum(b[i - 1]))) {
-			i++;
-			continue;
-		}
-		while (e < len && e - i <= maxlen && (is_digit(b[e]) || is_upper(b[e]) ||
-		    (b[e] == '-' && e + 1 < len && is_alnum(b[e + 1])))) {
-			dg += is_digit(b[e]);
-			e++;
-		}
-		if (e - i >= minlen && e - i <= maxlen && dg >= mindigits &&
-		    (e >= len || !is_alnum(b[e])))
-			return set(sp, i, e);
-		i = e > i ? e : i + 1;
-	}
-	return false;
-}
-
-static bool
-ext_passport(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	(void)from;
-	return id_after(b, len, to, 32, 6, 9, 5, sp);
-}
-
-static bool
-ext_licence(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	(void)from;
-	return id_after(b, len, to, 32, 5, 20, 4, sp);
-}
-
-static bool
-ext_bank(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	size_t s, e, n;
-
-	(void)from;
-	if (!digits_after(b, len, to, 24, "- ", &s, &e, &n) || n < 8 || n > 17)
-		return false;
-	return set(sp, s, e);
-}
-
-static bool
-ext_zip(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	size_t s, e, n;
-
-	(void)from;
-	if (digits_after(b, len, to, 16, "-", &s, &e, &n) && (n == 5 || n == 9) &&
-	    (n == 5 ? e - s == 5 : e - s == 10))
-		return set(sp, s, e);
-	/* UK / Canadian postcodes: SW1A 1AA, K1A 0B1. */
-	for (size_t i = to; i < len && i - to < 16 && b[i] != '\n'; i++) {
-		size_t a = i, d1 = 0, d2 = 0, k;
-		if (!is_upper(b[i]) || (i > 0 && is_alnum(b[i - 1])))
-			continue;
-		for (k = a; k < len && k - a < 5 && (is_upper(b[k]) || is_digit(b[k])); k++)
-			d1 += is_digit(b[k]);
-		if (k - a < 2 || k - a > 4 || d1 == 0 || k + 4 > len || b[k] != ' ')
-			continue;
-		for (size_t j = k + 1; j < k + 4; j++) {
-			if (!is_upper(b[j]) && !is_digit(b[j]))
-				return false;
-			d2 += is_digit(b[j]);
-		}
-		if (d2 == 0 || (k + 4 < len && is_alnum(b[k + 4])))
-			return false;
-		return set(sp, a, k + 4);
-	}
-	return false;
-}
-
-static bool
-ext_zip_state(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	(void)len;
-	(void)b;
-	return set(sp, from + 5, to);
-}
-
-static bool
-date_ok(int y, int m, int d)
-{
-	return y >= 1900 && y <= 2100 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
-}
-
-static int
-num_at(const uint8_t *b, size_t len, size_t *i, int maxd)
-{
-	int v = 0, n = 0;
-
-	while (*i < len && is_digit(b[*i]) && n < maxd) {
-		v = v * 10 + (b[*i] - '0');
-		(*i)++;
-		n++;
-	}
-	return n == 0 ? -1 : v;
-}
-
-static int
-month_name(const uint8_t *b, size_t len, size_t *i)
-{
-	static const char *const m[] = {
-		"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-	};
-
-	for (int k = 0; k < 12; k++) {
-		if (has_prefix_ci(b, len, *i, m[k])) {
-			*i += 3;
-			while (*i < len && is_alpha(b[*i]))
-				(*i)++;
-			if (*i < len && b[*i] == '.')
-				(*i)++;
-			return k + 1;
-		}
-	}
-	return -1;
-}
-
-/* A date at b[i]: 1990-05-17, 05/17/1990, 17.05.1990, May 17, 1990, 17 May 1990. */
-static bool
-date_at(const uint8_t *b, size_t len, size_t i, size_t *end)
-{
-	size_t k = i;
-	int a, c, d;
-
-	if (is_alpha(b[i])) {
-		int m = month_name(b, len, &k);
-		if (m < 0 || k >= len || b[k] != ' ')
-			return false;
-		k++;
-		d = num_at(b, len, &k, 2);
-		if (k < len && b[k] == ',')
-			k++;
-		while (k < len && b[k] == ' ')
-			k++;
-		a = num_at(b, len, &k, 4);
-		if (!date_ok(a, m, d))
-			return false;
-		*end = k;
-		return true;
-	}
-	a = num_at(b, len, &k, 4);
-	if (a < 0 || k >= len)
-		return false;
-	if (b[k] == ' ' && k - i <= 2) {	/* 17 May 1990 */
-		size_t j = k + 1;
-		int m = month_name(b, len, &j);
-		if (m < 0 || j >= len || b[j] != ' ')
-			return false;
-		j++;
-		c = num_at(b, len, &j, 4);
-		if (!date_ok(c, m, a))
-			return false;
-		*end = j;
-		return true;
-	}
-	if (b[k] != '-' && b[k] != '/' && b[k] != '.')
-		return false;
-	k++;
-	c = num_at(b, len, &k, 2);
-	if (c < 0 || k >= len || (b[k] != '-' && b[k] != '/' && b[k] != '.'))
-		return false;
-	k++;
-	d = num_at(b, len, &k, 4);
-	if (d < 0 || (k < len && is_digit(b[k])))
-		return false;
-	if (a >= 1000 ? !date_ok(a, c, d) : !(date_ok(d < 100 ? d + 1900 : d, a, c) ||
-	    date_ok(d < 100 ? d + 1900 : d, c, a)))
-		return false;
-	*end = k;
-	return true;
-}
-
-static bool
-ext_dob(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	(void)from;
-	for (size_t i = to; i < len && i - to < 24 && b[i] != '\n'; i++) {
-		size_t e;
-		if (i > 0 && is_alnum(b[i - 1]))
-			continue;
-		if (is_alnum(b[i]) && date_at(b, len, i, &e))
-			return set(sp, i, e);
-	}
-	return false;
-}
-
-static bool
-ext_address(const uint8_t *b, size_t len, size_t from, size_t to, struct privacy_span *sp)
-{
-	(void)len;
-	if (from > 0 && (is_alnum(b[from - 1]) || b[from - 1] == '.' || b[from - 1] == '-'))
-		return false;
-	return set(sp, from, to);
+	return privacy_rules_set(sp, vs, ve);
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -1394,35 +677,35 @@ static const struct privacy_rule rules[] = {
 	    "|credential|credentials|creds|auth|session)", ext_keyword },
 	/* PII */
 	{ "email", PII,
-"@[A-Za-z0-9]", ext_email },
-	{ "phone", PII, "(\\+1[ .-]?)?(\\(\\d{3}\\)[ .-]?|\\b\\d{3}[ .-])\\d{3}[ .-]\\d{4}\\b", ext_phone_us },
-	{ "phone", PII, "\\+[1-9]\\d{0,2}[ .-]?(\\(\\d{1,4}\\)[ .-]?)?\\d{1,5}([ .-]?\\d{1,5}){1,5}", ext_phone_intl },
-	{ "phone", PII, "(?i)\\b(phone|tel|telephone|mobile|cell|fax|number|whatsapp)\\b", ext_phone_ctx },
-	{ "us_ssn", PII, "\\b\\d{3}-\\d{2}-\\d{4}\\b|\\b\\d{3}\\.\\d{2}\\.\\d{4}\\b|\\b\\d{3} \\d{2} \\d{4}\\b", ext_ssn },
-	{ "us_ssn", PII, "(?i)\\b(ssn|social security( number)?)\\b", ext_ssn_ctx },
-	{ "credit_card", PII, "\\b\\d{4}[ -]?\\d{2}", ext_card },
-	{ "iban", PII, "\\b[A-Z]{2}\\d{2}[ -]?[A-Z0-9]{4}", ext_iban },
+"@[A-Za-z0-9]", privacy_pii_email },
+	{ "phone", PII, "(\\+1[ .-]?)?(\\(\\d{3}\\)[ .-]?|\\b\\d{3}[ .-])\\d{3}[ .-]\\d{4}\\b", privacy_pii_phone_us },
+	{ "phone", PII, "\\+[1-9]\\d{0,2}[ .-]?(\\(\\d{1,4}\\)[ .-]?)?\\d{1,5}([ .-]?\\d{1,5}){1,5}", privacy_pii_phone_intl },
+	{ "phone", PII, "(?i)\\b(phone|tel|telephone|mobile|cell|fax|number|whatsapp)\\b", privacy_pii_phone_ctx },
+	{ "us_ssn", PII, "\\b\\d{3}-\\d{2}-\\d{4}\\b|\\b\\d{3}\\.\\d{2}\\.\\d{4}\\b|\\b\\d{3} \\d{2} \\d{4}\\b", privacy_pii_ssn },
+	{ "us_ssn", PII, "(?i)\\b(ssn|social security( number)?)\\b", privacy_pii_ssn_ctx },
+	{ "credit_card", PII, "\\b\\d{4}[ -]?\\d{2}", privacy_pii_card },
+	{ "iban", PII, "\\b[A-Z]{2}\\d{2}[ -]?[A-Z0-9]{4}", privacy_pii_iban },
 	{ "ipv4", PII,
-	    "\\b(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}\\b", ext_ipv4 },
-	{ "ipv6", PII, "::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:", ext_ipv6 },
+	    "\\b(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}\\b", privacy_pii_ipv4 },
+	{ "ipv6", PII, "::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:", privacy_pii_ipv6 },
 	{ "mac_address", PII,
 	    "\\b[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}\\b|\\b[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){5}\\b"
-	    "|\\b[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\b", ext_mac },
-	{ "passport", PII, "(?i)\\b(passport|travel document)", ext_passport },
+	    "|\\b[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\b", privacy_pii_mac },
+	{ "passport", PII, "(?i)\\b(passport|travel document)", privacy_pii_passport },
 	{ "drivers_licence", PII,
-	    "(?i)\\b(driver'?s?[ -]?licen[cs]e|driving licen[cs]e|DL (number|no\\.?|#))", ext_licence },
+	    "(?i)\\b(driver'?s?[ -]?licen[cs]e|driving licen[cs]e|DL (number|no\\.?|#))", privacy_pii_licence },
 	{ "bank_account", PII,
 	    "(?i)\\b(bank account|account (number|no\\.?|#)|acct\\.?( no\\.?| #| number)?|routing number)",
-	    ext_bank },
+	    privacy_pii_bank },
 	{ "date_of_birth", PII,
-	    "(?i)\\b(date of birth|dob|d\\.o\\.b\\.?|birth ?date|birthday|born( on)?)\\b", ext_dob },
+	    "(?i)\\b(date of birth|dob|d\\.o\\.b\\.?|birth ?date|birthday|born( on)?)\\b", privacy_pii_dob },
 	{ "street_address", PII,
 	    "\\b\\d{1,6} ([A-Z][a-z]+ ){1,4}(Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr"
-	    "|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq)\\b\\.?", ext_address },
-	{ "zip_code", PII, "(?i)\\b(zip( ?code)?|postal code|post ?code)\\b", ext_zip },
+	    "|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq)\\b\\.?", privacy_pii_address },
+	{ "zip_code", PII, "(?i)\\b(zip( ?code)?|postal code|post ?code)\\b", privacy_pii_zip },
 	{ "zip_code", PII,
 	    ", (A[LKZR]|C[AOT]|D[EC]|FL|GA|HI|I[DLNA]|K[SY]|LA|M[EDAINSOT]|N[EVHJMYCD]|O[HKR]|PA|RI"
-	    "|S[CD]|T[NX]|UT|V[TA]|W[AVIY]) \\d{5}(-\\d{4})?\\b", ext_zip_state },
+	    "|S[CD]|T[NX]|UT|V[TA]|W[AVIY]) \\d{5}(-\\d{4})?\\b", privacy_pii_zip_state },
 };
 
 const struct privacy_rule *

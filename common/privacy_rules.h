@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/privacy.h"
+#include "common/privacy_validate.h"
 
 /* A validated span; `type` starts as the rule's type and may be refined. */
 struct privacy_span {
@@ -30,6 +31,22 @@ struct privacy_rule {
 	bool (*extent)(const uint8_t *buf, size_t len, size_t from, size_t to,
 	    struct privacy_span *sp);
 };
+
+/* Fills `sp` with [s, e); returns true (for `return privacy_rules_set(...)`). */
+static inline bool
+privacy_rules_set(struct privacy_span *sp, size_t s, size_t e)
+{
+	sp->start = s;
+	sp->end = e;
+	return true;
+}
+
+/* True when [s, e) is at least `minlen` bytes and no placeholder. */
+static inline bool
+privacy_rules_span_ok(const uint8_t *b, size_t s, size_t e, size_t minlen)
+{
+	return e > s && e - s >= minlen && !privacy_validate_is_placeholder(b + s, e - s);
+}
 
 /* Returns the static rule table and its length in *n. */
 const struct privacy_rule *privacy_rules_table(size_t *n);

@@ -9,31 +9,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/privacy_text.h"
 #include "common/privacy_validate.h"
-
-static bool
-is_digit(uint8_t c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_upper(uint8_t c)
-{
-	return c >= 'A' && c <= 'Z';
-}
-
-static bool
-is_lower(uint8_t c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static uint8_t
-to_lower(uint8_t c)
-{
-	return is_upper(c) ? (uint8_t)(c + 32) : c;
-}
 
 bool
 privacy_validate_luhn(const uint8_t *s, size_t len)
@@ -43,7 +20,7 @@ privacy_validate_luhn(const uint8_t *s, size_t len)
 
 	for (size_t i = len; i-- > 0;) {
 		int d;
-		if (!is_digit(s[i]))
+		if (!privacy_text_is_digit(s[i]))
 			continue;
 		d = s[i] - '0';
 		if (dbl) {
@@ -70,17 +47,17 @@ privacy_validate_iban(const uint8_t *s, size_t len)
 			continue;
 		if (n == sizeof(v))
 			return false;
-		if (!is_digit(s[i]) && !is_upper(s[i]))
+		if (!privacy_text_is_digit(s[i]) && !privacy_text_is_upper(s[i]))
 			return false;
 		v[n++] = s[i];
 	}
-	if (n < 15 || n > 34 || !is_upper(v[0]) || !is_upper(v[1]) ||
-	    !is_digit(v[2]) || !is_digit(v[3]))
+	if (n < 15 || n > 34 || !privacy_text_is_upper(v[0]) || !privacy_text_is_upper(v[1]) ||
+	    !privacy_text_is_digit(v[2]) || !privacy_text_is_digit(v[3]))
 		return false;
 	/* Move the first four characters to the end, letters become 10..35. */
 	for (size_t k = 0; k < n; k++) {
 		uint8_t c = v[(k + 4) % n];
-		if (is_digit(c))
+		if (privacy_text_is_digit(c))
 			rem = (rem * 10 + (unsigned)(c - '0')) % 97;
 		else
 			rem = (rem * 100 + (unsigned)(c - 'A' + 10)) % 97;
@@ -96,7 +73,7 @@ privacy_validate_ssn(const uint8_t *s, size_t len)
 	int area, group, serial;
 
 	for (size_t i = 0; i < len; i++) {
-		if (!is_digit(s[i]))
+		if (!privacy_text_is_digit(s[i]))
 			continue;
 		if (n == sizeof(d))
 			return false;
@@ -121,11 +98,11 @@ privacy_validate_ssn(const uint8_t *s, size_t len)
 static int
 b64url_value(uint8_t c)
 {
-	if (is_upper(c))
+	if (privacy_text_is_upper(c))
 		return c - 'A';
-	if (is_lower(c))
+	if (privacy_text_is_lower(c))
 		return c - 'a' + 26;
-	if (is_digit(c))
+	if (privacy_text_is_digit(c))
 		return c - '0' + 52;
 	if (c == '-' || c == '+')
 		return 62;
@@ -222,11 +199,11 @@ privacy_validate_classes(const uint8_t *s, size_t len)
 	bool lo = false, up = false, dg = false, ot = false;
 
 	for (size_t i = 0; i < len; i++) {
-		if (is_lower(s[i]))
+		if (privacy_text_is_lower(s[i]))
 			lo = true;
-		else if (is_upper(s[i]))
+		else if (privacy_text_is_upper(s[i]))
 			up = true;
-		else if (is_digit(s[i]))
+		else if (privacy_text_is_digit(s[i]))
 			dg = true;
 		else
 			ot = true;
@@ -240,7 +217,7 @@ starts_ci(const uint8_t *s, size_t len, const char *w)
 	size_t k = 0;
 
 	for (; w[k] != '\0'; k++)
-		if (k >= len || to_lower(s[k]) != (uint8_t)w[k])
+		if (k >= len || privacy_text_lower(s[k]) != (uint8_t)w[k])
 			return false;
 	return true;
 }
@@ -265,7 +242,7 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 		return true;
 	/* One pass: only positions whose byte starts some word are compared. */
 	for (size_t i = 0; i < len; i++) {
-		uint8_t c = to_lower(s[i]);
+		uint8_t c = privacy_text_lower(s[i]);
 		if (!first[c])
 			continue;
 		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
@@ -285,12 +262,6 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 	return distinct < 3;
 }
 
-static bool
-is_hex(uint8_t c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 bool
 privacy_validate_is_uuid(const uint8_t *s, size_t len)
 {
@@ -302,11 +273,11 @@ privacy_validate_is_uuid(const uint8_t *s, size_t len)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return false;
-		} else if (!is_hex(s[i])) {
+		} else if (!privacy_text_is_hex(s[i])) {
 			return false;
-		} else if (is_lower(s[i])) {
+		} else if (privacy_text_is_lower(s[i])) {
 			lo = true;
-		} else if (is_upper(s[i])) {
+		} else if (privacy_text_is_upper(s[i])) {
 			up = true;
 		}
 	}
@@ -321,7 +292,7 @@ privacy_validate_is_git_sha(const uint8_t *s, size_t len)
 
 	if (len != 40 && len != 64)
 		return false;
-	for (i = 0; i < len && is_hex(s[i]) && !is_upper(s[i]); i++)
+	for (i = 0; i < len && privacy_text_is_hex(s[i]) && !privacy_text_is_upper(s[i]); i++)
 		;
 	return i == len;
 }
@@ -333,19 +304,19 @@ privacy_validate_is_benign_id(const uint8_t *s, size_t len)
 
 	/* Version strings: v1.2.3, 1.2.3-rc1, rc0.13.0_20230412_0712-SNAPSHOT. */
 	i = 0;
-	while (i < len && (is_lower(s[i]) || is_upper(s[i])) && i < 3)
+	while (i < len && (privacy_text_is_lower(s[i]) || privacy_text_is_upper(s[i])) && i < 3)
 		i++;
-	if (i < len && is_digit(s[i])) {
+	if (i < len && privacy_text_is_digit(s[i])) {
 		size_t j;
-		for (j = i; j < len && (is_digit(s[j]) || s[j] == '.'); j++) {
-			digits += is_digit(s[j]);
+		for (j = i; j < len && (privacy_text_is_digit(s[j]) || s[j] == '.'); j++) {
+			digits += privacy_text_is_digit(s[j]);
 			dots += s[j] == '.';
 		}
 		if (dots >= 2 && digits >= 3)
 			return true;
 	}
 	/* ISO timestamps: 2024-01-02T03:04:05... */
-	if (len >= 19 && is_digit(s[0]) && is_digit(s[3]) && s[4] == '-' && s[7] == '-' &&
+	if (len >= 19 && privacy_text_is_digit(s[0]) && privacy_text_is_digit(s[3]) && s[4] == '-' && s[7] == '-' &&
 	    (s[10] == 'T' || s[10] == ' ') && s[13] == ':')
 		return true;
 	return false;
