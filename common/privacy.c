@@ -342,6 +342,8 @@ struct privacy_stream {
 
 	struct span *spans;
 	size_t nspans, capspans;
+	struct span *tmp;	/* merge sort scratch */
+	size_t captmp;
 
 	struct privacy_finding *findings;
 	size_t nfindings, capfindings;
@@ -418,6 +420,7 @@ privacy_stream_destroy(struct privacy_stream **sp)
 	free(s->last);
 	free(s->cands);
 	free(s->spans);
+	free(s->tmp);
 	free(s->findings);
 	free(s);
 	*sp = NULL;
@@ -472,6 +475,44 @@ span_cmp(const void *a, const void *b)
 	if (x->end != y->end)
 		return x->end > y->end ? -1 : 1;
 	return x->rule < y->rule ? -1 : (x->rule > y->rule);
+}
+
+/* Sorts s->spans by span_cmp: a bottom-up merge sort over a scratch array
+ * kept by the stream (glibc's qsort allocates on every call). */
+static int
+sort_spans(struct privacy_stream *s)
+{
+	struct span *a = s->spans, *b;
+	size_t n = s->nspans;
+
+	if (n < 2)
+		return ERR_OK;
+	if (s->captmp < n) {
+		struct span *t = realloc(s->tmp, n * sizeof(*t));
+		if (t == NULL)
+			return ERR_NOMEM;
+		s->tmp = t;
+		s->captmp = n;
+	}
+	b = s->tmp;
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, k = lo;
+			while (i < mid && j < hi)
+				b[k++] = span_cmp(&a[j], &a[i]) < 0 ? a[j++] : a[i++];
+			while (i < mid)
+				b[k++] = a[i++];
+			while (j < hi)
+				b[k++] = a[j++];
+		}
+		struct span *t = a;
+		a = b;
+		b = t;
+	}
+	if (a != s->spans)
+		memcpy(s->spans, a, n * sizeof(*a));
+	return ERR_OK;
 }
 
 /* True when `a` beats `b` under the overlap rule. */
@@ -573,7 +614,8 @@ find_spans(struct privacy_stream *s)
 	}
 	if ((rc = add_repeats(s)) != ERR_OK)
 		return rc;
-	qsort(s->spans, s->nspans, sizeof(*s->spans), span_cmp);
+	if ((rc = sort_spans(s)) != ERR_OK)
+		return rc;
 	for (size_t i = 0; i < s->nspans; i++) {
 		struct span *cur = &s->spans[i];
 		if (kept > 0 && cur->start < s->spans[kept - 1].end) {

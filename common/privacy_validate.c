@@ -12,6 +12,8 @@
 #include "common/privacy_text.h"
 #include "common/privacy_validate.h"
 
+#define PLACEHOLDER_SCAN 256	/* bytes of a value searched for placeholder words */
+
 bool
 privacy_validate_luhn(const uint8_t *s, size_t len)
 {
@@ -211,17 +213,6 @@ privacy_validate_classes(const uint8_t *s, size_t len)
 	return lo + up + dg + ot;
 }
 
-static bool
-starts_ci(const uint8_t *s, size_t len, const char *w)
-{
-	size_t k = 0;
-
-	for (; w[k] != '\0'; k++)
-		if (k >= len || privacy_text_lower(s[k]) != (uint8_t)w[k])
-			return false;
-	return true;
-}
-
 bool
 privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 {
@@ -230,25 +221,19 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 		"example_key", "redacted", "dummy", "****", "xxxxx", "akiaiosfodnn7example",
 		"wjalrxutnfemi/k7mdeng/bpxrficyexamplekey", "insert_", "replace_me",
 	};
-	static const bool first[256] = {
-		['y'] = true, ['c'] = true, ['p'] = true, ['e'] = true, ['r'] = true,
-		['d'] = true, ['*'] = true, ['x'] = true, ['a'] = true, ['w'] = true,
-		['i'] = true,
-	};
+	uint8_t low[PLACEHOLDER_SCAN];
+	size_t n = len < sizeof(low) ? len : sizeof(low);
 	bool seen[256] = { false };
 	int distinct = 0;
 
 	if (len == 0)
 		return true;
-	/* One pass: only positions whose byte starts some word are compared. */
-	for (size_t i = 0; i < len; i++) {
-		uint8_t c = privacy_text_lower(s[i]);
-		if (!first[c])
-			continue;
-		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-			if ((uint8_t)words[k][0] == c && starts_ci(s + i, len - i, words[k]))
-				return true;
-	}
+	/* The words are looked for in (the start of) a lower-case copy. */
+	for (size_t i = 0; i < n; i++)
+		low[i] = privacy_text_lower(s[i]);
+	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+		if (memmem(low, n, words[k], strlen(words[k])) != NULL)
+			return true;
 	/* Variables and templates: $VAR, ${VAR}, %(name)s, {{ v }}, <token>. */
 	if (s[0] == '$' || s[0] == '%' || (len >= 2 && s[0] == '{' && s[1] == '{') ||
 	    (s[0] == '<' && s[len - 1] == '>') || (s[0] == '[' && s[len - 1] == ']'))
