@@ -221,6 +221,11 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 		"example_key", "redacted", "dummy", "****", "xxxxx", "akiaiosfodnn7example",
 		"wjalrxutnfemi/k7mdeng/bpxrficyexamplekey", "insert_", "replace_me",
 	};
+	static const bool first_letter[256] = {
+		['y'] = true, ['c'] = true, ['p'] = true, ['e'] = true, ['r'] = true,
+		['d'] = true, ['*'] = true, ['x'] = true, ['a'] = true, ['w'] = true,
+		['i'] = true,
+	};
 	uint8_t low[PLACEHOLDER_SCAN];
 	size_t n = len < sizeof(low) ? len : sizeof(low);
 	bool seen[256] = { false };
@@ -231,9 +236,16 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 	/* The words are looked for in (the start of) a lower-case copy. */
 	for (size_t i = 0; i < n; i++)
 		low[i] = privacy_text_lower(s[i]);
-	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-		if (memmem(low, n, words[k], strlen(words[k])) != NULL)
-			return true;
+	for (size_t i = 0; i < n; i++) {
+		if (!first_letter[low[i]])
+			continue;
+		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
+			size_t wl = strlen(words[k]);
+			if ((uint8_t)words[k][0] == low[i] && wl <= n - i &&
+			    memcmp(low + i, words[k], wl) == 0)
+				return true;
+		}
+	}
 	/* Variables and templates: $VAR, ${VAR}, %(name)s, {{ v }}, <token>. */
 	if (s[0] == '$' || s[0] == '%' || (len >= 2 && s[0] == '{' && s[1] == '{') ||
 	    (s[0] == '<' && s[len - 1] == '>') || (s[0] == '[' && s[len - 1] == ']'))
