@@ -676,8 +676,7 @@ static const struct privacy_rule rules[] = {
 	    "|access_key|access-key|accountkey|account_key|privatekey|private_key|private-key"
 	    "|credential|credentials|creds|auth|session)", ext_keyword },
 	/* PII */
-	{ "email", PII,
-"@[A-Za-z0-9]", privacy_pii_email },
+	{ "email", PII, "@[A-Za-z0-9]", privacy_pii_email },
 	{ "phone", PII, "(\\+1[ .-]?)?(\\(\\d{3}\\)[ .-]?|\\b\\d{3}[ .-])\\d{3}[ .-]\\d{4}\\b", privacy_pii_phone_us },
 	{ "phone", PII, "\\+[1-9]\\d{0,2}[ .-]?(\\(\\d{1,4}\\)[ .-]?)?\\d{1,5}([ .-]?\\d{1,5}){1,5}", privacy_pii_phone_intl },
 	{ "phone", PII, "(?i)\\b(phone|tel|telephone|mobile|cell|fax|number|whatsapp)\\b", privacy_pii_phone_ctx },
