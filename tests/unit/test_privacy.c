@@ -316,6 +316,41 @@ stream_chunks(const char *in, size_t len, const size_t *cuts, size_t ncuts, stru
 	assert_null(s);
 }
 
+static int
+sink_refuse(void *arg, const void *bytes, size_t len)
+{
+	(void)arg;
+	(void)bytes;
+	(void)len;
+	return ERR_IO;
+}
+
+static void
+test_stream_errors(void **state)
+{
+	struct privacy_config cfg = { .mode = PRIVACY_MODE_REDACT };
+	struct privacy_stream *s;
+	struct sink out = { NULL, 0, 0 };
+	int err;
+
+	(void)state;
+	assert_null(privacy_stream_new(NULL, &err));
+	assert_int_equal(err, ERR_INVAL);
+	s = privacy_stream_new(&cfg, &err);
+	assert_non_null(s);
+	assert_int_equal(privacy_stream_feed(s, "x", 1, NULL, NULL), ERR_INVAL);
+	assert_int_equal(privacy_stream_feed(s, NULL, 3, sink_append, &out), ERR_INVAL);
+	assert_int_equal(privacy_stream_feed(s, "a@example.com", 13, sink_append, &out), ERR_OK);
+	/* The sink's error comes back, and the stream stays failed. */
+	assert_int_equal(privacy_stream_finish(s, sink_refuse, NULL), ERR_IO);
+	assert_int_equal(privacy_stream_feed(s, "more", 4, sink_append, &out), ERR_IO);
+	assert_int_equal(privacy_stream_finish(s, sink_append, &out), ERR_IO);
+	privacy_stream_destroy(&s);
+	privacy_stream_destroy(&s);
+	privacy_stream_destroy(NULL);
+	free(out.p);
+}
+
 static void
 test_stream_every_split(void **state)
 {
@@ -680,6 +715,7 @@ main(void)
 		cmocka_unit_test(test_utf8_offsets),
 		cmocka_unit_test(test_binary_input),
 		cmocka_unit_test(test_empty_input),
+		cmocka_unit_test(test_stream_errors),
 		cmocka_unit_test(test_stream_every_split),
 		cmocka_unit_test(test_stream_long_boundaries),
 		cmocka_unit_test(test_large_input),
