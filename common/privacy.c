@@ -37,14 +37,12 @@
 #include "common/privacy.h"
 #include "common/privacy_rules.h"
 
-#define CTX		256		/* left context kept after emitting */
+#define CTX		4096		/* left context kept after emitting */
 #define CARRY		PRIVACY_MAX_MATCH
-#define PIECE		(64 * 1024)	/* new bytes per round */
+#define PIECE		(256 * 1024)	/* new bytes per round */
 #define WINDOW		(CTX + CARRY + PIECE)
 #define MAX_CANDS	(1u << 18)	/* raw matches per round */
 #define TOKEN_TEXT_MAX	64
-#define MAX_REPEAT_VALUES 64		/* secrets per round searched for copies */
-#define MAX_REPEAT_HITS	256		/* copies per secret per round */
 #define REPEAT_RADIUS	2048		/* how far from a secret copies are sought */
 
 /* ---- the database -------------------------------------------------------- */
@@ -543,24 +541,23 @@ push_span(struct privacy_stream *s, const struct span *sp)
 
 /* A secret found once is hidden wherever else it appears nearby
  * (`token = 'abc...' | 'abc...'`): copies within REPEAT_RADIUS bytes become
- * findings too. */
+ * findings too.  CTX >= 2 * REPEAT_RADIUS keeps this independent of where
+ * the window falls: a copy's source is always inside the window. */
 static int
 add_repeats(struct privacy_stream *s)
 {
-	size_t n = s->nspans, secrets = 0;
+	size_t n = s->nspans;
 
-	for (size_t i = 0; i < n && secrets < MAX_REPEAT_VALUES; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct span sp = s->spans[i];
-		size_t vlen = sp.end - sp.start, hits = 0;
+		size_t vlen = sp.end - sp.start;
 		const uint8_t *p, *end;
 		if (rules[sp.rule].kind != PRIVACY_KIND_SECRET || vlen < 8)
 			continue;
-		p = s->pend + (sp.start > s->ctx_len + REPEAT_RADIUS ? sp.start - REPEAT_RADIUS :
-		    s->ctx_len);
+		p = s->pend + (sp.start > REPEAT_RADIUS ? sp.start - REPEAT_RADIUS : 0);
 		end = s->pend + (s->pend_len - sp.end > REPEAT_RADIUS ? sp.end + REPEAT_RADIUS :
 		    s->pend_len);
-		secrets++;
-		while (p < end && hits < MAX_REPEAT_HITS) {
+		while (p < end) {
 			const uint8_t *m = memmem(p, (size_t)(end - p), s->pend + sp.start, vlen);
 			struct span rep = sp;
 			int rc;
@@ -569,11 +566,10 @@ add_repeats(struct privacy_stream *s)
 			rep.start = (uint32_t)(m - s->pend);
 			rep.end = (uint32_t)(rep.start + vlen);
 			p = m + vlen;
-			if (rep.start == sp.start)
+			if (rep.start == sp.start || rep.start < s->ctx_len)
 				continue;
 			if ((rc = push_span(s, &rep)) != ERR_OK)
 				return rc;
-			hits++;
 		}
 	}
 	return ERR_OK;
@@ -607,13 +603,20 @@ find_spans(struct privacy_stream *s)
 		struct privacy_span sp = { 0, 0, rules[c->rule].type };
 		if (!rules[c->rule].extent(s->pend, s->pend_len, c->from, c->to, &sp))
 			continue;
-		if (sp.start < s->ctx_len || sp.end <= sp.start || sp.end > s->pend_len)
+		if (sp.end <= sp.start || sp.end > s->pend_len)
 			continue;
 		s->spans[s->nspans++] = (struct span){ c->rule, (uint32_t)sp.start,
 		    (uint32_t)sp.end, sp.type };
 	}
+	/* Findings in the context were handled last round; they still name
+	 * secrets whose nearby copies must be hidden. */
 	if ((rc = add_repeats(s)) != ERR_OK)
 		return rc;
+	for (size_t i = 0; i < s->nspans; i++)
+		if (s->spans[i].start >= s->ctx_len)
+			s->spans[kept++] = s->spans[i];
+	s->nspans = kept;
+	kept = 0;
 	if ((rc = sort_spans(s)) != ERR_OK)
 		return rc;
 	for (size_t i = 0; i < s->nspans; i++) {

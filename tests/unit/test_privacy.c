@@ -401,6 +401,60 @@ test_stream_long_boundaries(void **state)
 	free(big);
 }
 
+/* Where the internal window falls must not change what is found: the same
+ * text behind prefixes of different lengths gives the same findings. */
+static void
+test_window_placement(void **state)
+{
+	const char *root = getenv("SLUICE_ROOT");
+	char path[4096], *line = NULL, *text;
+	size_t cap = 0, len = 0, tcap = 1 << 20, ref_n = 0;
+	struct privacy_finding *ref = NULL;
+	const size_t prefixes[] = { 0, 1, 777, 4095, 65536, 262143 };
+	struct privacy_config cfg = { .mode = PRIVACY_MODE_REPORT };
+	FILE *f;
+	ssize_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/tests/data/privacy-extra.jsonl", root != NULL ? root : ".");
+	f = fopen(path, "r");
+	assert_non_null(f);
+	text = malloc(tcap + 300000);
+	assert_non_null(text);
+	memset(text, ' ', 300000);
+	/* The raw JSON lines (escaped keys and all) repeated past several windows. */
+	while (len < 900 * 1024) {
+		while (len < 900 * 1024 && (n = getline(&line, &cap, f)) > 0) {
+			memcpy(text + 300000 + len, line, (size_t)n);
+			len += (size_t)n;
+		}
+		rewind(f);
+	}
+	fclose(f);
+	free(line);
+	for (size_t k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
+		struct privacy_result r;
+		size_t off = 300000 - prefixes[k];
+		assert_int_equal(privacy_scan(&cfg, text + off, len + prefixes[k], &r), ERR_OK);
+		if (k == 0) {
+			assert_true(r.nfindings > 1000);
+			ref = r.findings;
+			ref_n = r.nfindings;
+			r.findings = NULL;
+		} else {
+			assert_int_equal(r.nfindings, ref_n);
+			for (size_t i = 0; i < ref_n; i++) {
+				assert_int_equal(r.findings[i].start, ref[i].start + prefixes[k]);
+				assert_int_equal(r.findings[i].end, ref[i].end + prefixes[k]);
+				assert_string_equal(r.findings[i].type, ref[i].type);
+			}
+		}
+		privacy_result_clear(&r);
+	}
+	free(ref);
+	free(text);
+}
+
 static void
 test_large_input(void **state)
 {
@@ -718,6 +772,7 @@ main(void)
 		cmocka_unit_test(test_stream_errors),
 		cmocka_unit_test(test_stream_every_split),
 		cmocka_unit_test(test_stream_long_boundaries),
+		cmocka_unit_test(test_window_placement),
 		cmocka_unit_test(test_large_input),
 		cmocka_unit_test(test_tokenize),
 		cmocka_unit_test(test_tokens_full),
