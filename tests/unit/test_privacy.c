@@ -408,7 +408,7 @@ test_window_placement(void **state)
 {
 	const char *root = getenv("SLUICE_ROOT");
 	char path[4096], *line = NULL, *text;
-	size_t cap = 0, len = 0, tcap = 1 << 20, ref_n = 0;
+	size_t cap = 0, len = 0, tcap = 2 << 20, ref_n = 0;
 	struct privacy_finding *ref = NULL;
 	const size_t prefixes[] = { 0, 1, 777, 4095, 65536, 262143 };
 	struct privacy_config cfg = { .mode = PRIVACY_MODE_REPORT };
@@ -432,6 +432,19 @@ test_window_placement(void **state)
 	}
 	fclose(f);
 	free(line);
+	/* Secrets whose copies follow 0..2000 bytes later (the nearby-copy rule). */
+	for (unsigned i = 0; i < 300; i++) {
+		char head[96];
+		int hl = snprintf(head, sizeof(head), "api_token = 'Q7w9E2r4T6y8U1i3O5p7A9s2D4f6%05u'\n", i);
+		size_t gap = (i * 397) % 2000;
+		memcpy(text + 300000 + len, head, (size_t)hl);
+		len += (size_t)hl;
+		memset(text + 300000 + len, '.', gap);
+		len += gap;
+		memcpy(text + 300000 + len, head + 13, 33);
+		len += 33;
+		text[300000 + len++] = '\n';
+	}
 	for (size_t k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
 		struct privacy_result r;
 		size_t off = 300000 - prefixes[k];
