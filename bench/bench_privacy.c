@@ -1,7 +1,11 @@
 /*
  * bench_privacy — quality and speed of the privacy filter.
  *
- *   build/bench/bench_privacy [-v | -s] CORPUS.jsonl...   (-s: speed only)
+ *   build/bench/bench_privacy [-v | -s] [CORPUS.jsonl...]   (-s: speed only)
+ *
+ * Without corpus arguments it reads ../shared/privacy-corpus/corpus.jsonl (or
+ * ../../shared/... from a worktree) and tests/data/privacy-extra.jsonl,
+ * relative to the current directory (bench/run.sh runs from the root).
  *
  * Quality: every corpus line is scanned in report mode; a gold span counts as
  * found when a finding overlaps it (corpus spans are Unicode character
@@ -254,7 +258,7 @@ int
 main(int argc, char **argv)
 {
 	bool verbose = false;
-	unsigned kg[2] = { 0 }, kf[2] = { 0 };
+	unsigned kg[2] = { 0 }, kf[2] = { 0 }, nfiles = 0;
 
 	if (privacy_init() != ERR_OK) {
 		fprintf(stderr, "privacy_init failed\n");
@@ -265,8 +269,26 @@ main(int argc, char **argv)
 			verbose = true;
 		else if (strcmp(argv[i], "-s") == 0)
 			speed_only = true;
-		else
-			eval_file(argv[i], verbose);
+		else if (eval_file(argv[i], verbose) == 0)
+			nfiles++;
+	}
+	if (nfiles == 0) {
+		/* Run from the repository root (bench/run.sh): the default corpora. */
+		static const char *const defaults[] = {
+			"../shared/privacy-corpus/corpus.jsonl",
+			"../../shared/privacy-corpus/corpus.jsonl",
+			"tests/data/privacy-extra.jsonl",
+		};
+		for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+			FILE *f = fopen(defaults[i], "r");
+			if (f == NULL)
+				continue;
+			fclose(f);
+			printf("corpus: %s\n", defaults[i]);
+			eval_file(defaults[i], verbose);
+			if (i == 0)
+				i++;	/* found the shared corpus: skip the other guess */
+		}
 	}
 	printf("%-28s %-7s %6s %6s %8s\n", "type", "kind", "gold", "found", "recall");
 	for (size_t i = 0; i < ntallies; i++) {
