@@ -328,7 +328,8 @@ struct privacy_stream {
 	size_t hash_key_len;
 	hs_scratch_t *scratch;
 
-	uint8_t *pend;		/* WINDOW bytes */
+	uint8_t *pend;		/* grows to WINDOW bytes as input arrives */
+	size_t pend_cap;
 	size_t pend_len;
 	size_t ctx_len;		/* leading bytes already emitted */
 	uint64_t base;		/* stream offset of pend[0] */
@@ -382,7 +383,8 @@ privacy_stream_new(const struct privacy_config *cfg, int *err)
 		memcpy(s->hash_key, cfg->hash_key, cfg->hash_key_len);
 		s->hash_key_len = cfg->hash_key_len;
 	}
-	s->pend = malloc(WINDOW);
+	s->pend_cap = 4096;
+	s->pend = malloc(s->pend_cap);
 	s->last = calloc(nrules, sizeof(*s->last));
 	if (s->pend == NULL || s->last == NULL)
 		goto free_stream;
@@ -412,7 +414,7 @@ privacy_stream_destroy(struct privacy_stream **sp)
 	if (s->scratch != NULL)
 		hs_free_scratch(s->scratch);
 	if (s->pend != NULL)
-		sodium_memzero(s->pend, WINDOW);
+		sodium_memzero(s->pend, s->pend_cap);
 	sodium_memzero(s->hash_key, sizeof(s->hash_key));
 	free(s->pend);
 	free(s->last);
@@ -750,6 +752,24 @@ privacy_stream_feed(struct privacy_stream *s, const void *bytes, size_t len,
 		size_t n = WINDOW - s->pend_len;
 		if (n > len)
 			n = len;
+		if (s->pend_len + n > s->pend_cap) {
+			/* Small inputs stay small: grow (and wipe the old copy). */
+			size_t ncap = s->pend_cap;
+			uint8_t *np;
+			while (ncap < s->pend_len + n)
+				ncap *= 2;
+			if (ncap > WINDOW)
+				ncap = WINDOW;
+			if ((np = malloc(ncap)) == NULL) {
+				s->failed = ERR_NOMEM;
+				return ERR_NOMEM;
+			}
+			memcpy(np, s->pend, s->pend_len);
+			sodium_memzero(s->pend, s->pend_cap);
+			free(s->pend);
+			s->pend = np;
+			s->pend_cap = ncap;
+		}
 		memcpy(s->pend + s->pend_len, p, n);
 		s->pend_len += n;
 		p += n;
