@@ -43,7 +43,7 @@
 #define WINDOW		(CTX + CARRY + PIECE)
 #define MAX_CANDS	(1u << 18)	/* raw matches per round */
 #define TOKEN_TEXT_MAX	64
-#define REPEAT_RADIUS	2048		/* how far from a secret copies are sought */
+#define REPEAT_RADIUS	1024		/* how far from a secret copies are sought */
 
 /* ---- the database -------------------------------------------------------- */
 

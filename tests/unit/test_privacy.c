@@ -432,11 +432,11 @@ test_window_placement(void **state)
 	}
 	fclose(f);
 	free(line);
-	/* Secrets whose copies follow 0..2000 bytes later (the nearby-copy rule). */
+	/* Secrets whose copies follow 0..1000 bytes later (the nearby-copy rule). */
 	for (unsigned i = 0; i < 300; i++) {
 		char head[96];
 		int hl = snprintf(head, sizeof(head), "api_token = 'Q7w9E2r4T6y8U1i3O5p7A9s2D4f6%05u'\n", i);
-		size_t gap = (i * 397) % 2000;
+		size_t gap = (i * 397) % 1000;
 		memcpy(text + 300000 + len, head, (size_t)hl);
 		len += (size_t)hl;
 		memset(text + 300000 + len, '.', gap);
