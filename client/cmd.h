@@ -9,6 +9,10 @@
 
 int cmd_run(int argc, char **argv);	/* sluice run FILE ... */
 int cmd_up(int argc, char **argv);	/* sluice up [--workers N] */
+int cmd_status(int argc, char **argv);	/* sluice status [--json] */
+int cmd_result(int argc, char **argv);	/* sluice result ID */
+int cmd_cancel(int argc, char **argv);	/* sluice cancel ID */
+int cmd_batch(int argc, char **argv);	/* sluice batch FILE.jsonl --out R.jsonl */
 int cmd_scan(int argc, char **argv);	/* sluice scan [--mode M] [--json] [FILE|-] */
 int cmd_assess(int argc, char **argv);	/* sluice assess FILE [--json] */
 int cmd_audit(int argc, char **argv);	/* sluice audit tail|export|verify */

@@ -1,1 +1,47 @@
-int main(void) { return 0; }
+/*
+ * sluice — the command-line client.  Dispatches to client/cmd_*.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "client/cmd.h"
+#include "common/log.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{ "run", cmd_run, "run FILE            submit a program, print its output" },
+	{ "up", cmd_up, "up [--workers N]    start a local farm (broker + workers)" },
+	{ "batch", cmd_batch, "batch FILE.jsonl --out R.jsonl [--concurrency N]  run many jobs" },
+	{ "result", cmd_result, "result ID [--json]  fetch a job's result (or its state)" },
+	{ "cancel", cmd_cancel, "cancel ID           cancel a queued or running job" },
+	{ "status", cmd_status, "status [--json]     queue depth, workers, free slots" },
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: sluice COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, "  sluice %s\n", commands[i].help);
+	fprintf(stderr, "\nThe broker endpoint comes from --broker or SLUICE_BROKER "
+	    "(default tcp://127.0.0.1:5555).\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("sluice", LOG_LEVEL_WARN);
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage();
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "sluice: unknown command '%s'\n", argv[1]);
+	usage();
+	return 2;
+}

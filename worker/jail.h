@@ -27,6 +27,16 @@
 
 #include "common/err.h"
 
+/* The job runs as uid/gid 1000 inside the jail, which is this id on the host
+ * (the owner the workspace must be given).  Setup inside the jail runs as
+ * root-in-the-namespace, mapped to JAIL_HOST_UID - 1000; it never execs. */
+#define JAIL_HOST_UID	100000u
+#define JAIL_HOST_GID	100000u
+
+/* Where the runtime is found inside the jail.  argv[0] equal to
+ * conf->runtime (or "deno") starts this file. */
+#define JAIL_RUNTIME_PATH "/usr/bin/deno"
+
 struct jail_limits {
 	uint32_t memory_mb;	/* cgroup memory (+swap) limit */
 	uint32_t pids;		/* cgroup pids limit */
@@ -64,7 +74,10 @@ struct jail *jail_new(const struct jail_conf *conf, enum err *err, char *why, si
 
 /* Starts argv[0] (resolved inside the jail) with stdin/stdout/stderr on the
  * given fds; every other fd is closed in the child.  Returns ERR_OK or an
- * error with a reason in `why`.  At most once per jail. */
+ * error with a reason in `why`.  At most once per jail.  Returns once the
+ * runtime's execve succeeded; a step that failed in the child comes back as
+ * ERR_JAIL with the step and errno in `why`.  The jail dies with the calling
+ * thread (PR_SET_PDEATHSIG): call it from a thread that outlives the job. */
 enum err jail_start(struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
     char *why, size_t whysz);
 

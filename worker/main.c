@@ -1,1 +1,129 @@
-int main(void) { return 0; }
+/*
+ * sluice-worker — flags, the startup jail check, then worker_run().
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/paths.h"
+#include "common/util.h"
+#include "worker/jail.h"
+#include "worker/worker.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: sluice-worker [--broker EP] [--slots N] [--state-dir DIR] [--host NAME]\n"
+	    "                     [--deno PATH] [--heartbeat-ms N] [--max-timeout-ms N]\n"
+	    "                     [--max-memory-mb N] [--insecure-no-jail] [--log-level L]\n"
+	    "  --broker EP          broker worker endpoint (default tcp://127.0.0.1:5556)\n"
+	    "  --slots N            jobs run at once (default 2)\n"
+	    "  --state-dir DIR      per-job workspaces (default sluice-data/worker)\n"
+	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n");
+}
+
+static bool
+opt_u64(const char *name, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (util_parse_u64(arg, min, max, out))
+		return true;
+	fprintf(stderr, "sluice-worker: --%s wants %llu..%llu\n", name, (unsigned long long)min,
+	    (unsigned long long)max);
+	return false;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "broker", required_argument, NULL, 'b' },
+		{ "slots", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "host", required_argument, NULL, 'n' },
+		{ "deno", required_argument, NULL, 'D' },
+		{ "heartbeat-ms", required_argument, NULL, 'H' },
+		{ "max-timeout-ms", required_argument, NULL, 'T' },
+		{ "max-memory-mb", required_argument, NULL, 'M' },
+		{ "insecure-no-jail", no_argument, NULL, 'I' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct worker_conf conf;
+	enum log_level level = LOG_LEVEL_INFO;
+	char deno[PATH_MAX], host[256], why[512];
+	const char *deno_arg = NULL;
+	uint64_t v;
+	int c;
+
+	worker_conf_default(&conf);
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "worker");
+	host[sizeof(host) - 1] = '\0';
+	conf.host = host;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': conf.broker = optarg; break;
+		case 's':
+			if (!opt_u64("slots", optarg, 1, 256, &v))
+				return 2;
+			conf.slots = (uint32_t)v;
+			break;
+		case 'S': conf.state_dir = optarg; break;
+		case 'n': conf.host = optarg; break;
+		case 'D': deno_arg = optarg; break;
+		case 'H':
+			if (!opt_u64("heartbeat-ms", optarg, 10, 600000, &v))
+				return 2;
+			conf.heartbeat_ms = (uint32_t)v;
+			break;
+		case 'T':
+			if (!opt_u64("max-timeout-ms", optarg, 1, job_limits_max.timeout_ms, &v))
+				return 2;
+			conf.max.timeout_ms = v;
+			break;
+		case 'M':
+			if (!opt_u64("max-memory-mb", optarg, 16, job_limits_max.memory_mb, &v))
+				return 2;
+			conf.max.memory_mb = v;
+			break;
+		case 'I': conf.insecure_no_jail = true; break;
+		case 'l':
+			if (!log_parse_level(optarg, &level)) {
+				fprintf(stderr, "sluice-worker: bad --log-level\n");
+				return 2;
+			}
+			break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return 2;
+	}
+	log_init("sluice-worker", level);
+	if (deno_arg != NULL)
+		setenv("SLUICE_DENO", deno_arg, 1);
+	if (!paths_deno(deno, sizeof(deno), why, sizeof(why))) {
+		log_error("%s", why);
+		return 1;
+	}
+	conf.deno = deno;
+	if (!paths_mkdirs(conf.state_dir)) {
+		log_warn("cannot create state dir %s", conf.state_dir);
+		return 1;
+	}
+	if (conf.insecure_no_jail) {
+		log_warnx("*** --insecure-no-jail: jobs run WITHOUT a sandbox; never use this with untrusted code ***");
+	} else if (!jail_probe(conf.deno, why, sizeof(why))) {
+		log_error("cannot build a jail on this host: %s (refusing to start; "
+		    "--insecure-no-jail runs without one)", why);
+		return 1;
+	}
+	return worker_run(&conf);
+}

@@ -1,0 +1,956 @@
+/*
+ * broker — sluice-broker's event loop (see broker.h, schemas/PROTOCOL.md).
+ *
+ * One thread.  Clients talk to `front`, workers to `back`; both are ROUTER
+ * sockets and every frame on them is untrusted: a malformed message gets an
+ * ERROR reply and a rate-limited log line.
+ *
+ * State:
+ *   jobs     id -> struct job             every job not yet finished
+ *   keys     tenant/key -> struct job     idempotency keys of those jobs
+ *   queue    per-tenant fair priority queue (broker/queue.c), bounded
+ *   workers  routing id -> struct worker  slots, busy count, last seen
+ *   store    RocksDB (broker/jobstore.c): jobs, results, keys
+ *
+ * Durability (group commit): handlers only *stage* store writes and park the
+ * replies that depend on them; once per loop iteration the store commits all
+ * staged writes in one synced batch, then the parked replies go out.  So a
+ * client sees ACCEPTED only for a job that is on disk, and a job's end is on
+ * disk before its RESULT leaves.
+ *
+ * Job states: QUEUED -> LEASED (JOB sent) -> RUNNING (STARTED seen) -> done.
+ * A worker silent for 3 heartbeats is lost: its LEASED jobs go back to the
+ * front of their queue, its RUNNING jobs end `worker_lost` — code with side
+ * effects is never silently run twice.  After a restart, stored QUEUED jobs
+ * are queued again and stored RUNNING jobs become orphans: a DONE from any
+ * worker still finishes them; if none arrives within their timeout plus a
+ * grace period they end `worker_lost`.
+ */
+#include <czmq.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/broker.h"
+#include "broker/jobstore.h"
+#include "broker/queue.h"
+#include "common/log.h"
+#include "common/msg.h"
+#include "common/paths.h"
+#include "common/util.h"
+#include "common/wire.h"
+
+#define DEFAULT_TENANT "default"
+#define ORPHAN_GRACE_MS 10000
+
+enum job_state { JOB_QUEUED, JOB_LEASED, JOB_RUNNING, JOB_ORPHAN };
+
+struct worker;
+
+struct job {
+	char id[33];
+	char req[65];
+	char tenant[65];
+	char key[129];
+	unsigned priority;
+	zframe_t *client;		/* routing id of the submitter (NULL after a restart) */
+	struct msg *job;		/* the JOB message to send (owned) */
+	struct msg *result;		/* the RESULT waiting for its commit (owned) */
+	enum job_state state;
+	bool cancel_requested;
+	struct worker *worker;		/* when LEASED or RUNNING */
+	int64_t accepted_ms;		/* wall clock */
+	int64_t orphan_deadline_ms;	/* monotonic, for JOB_ORPHAN */
+};
+
+struct worker {
+	char key[64];			/* hex of the routing id */
+	zframe_t *rid;
+	char host[256];
+	uint32_t slots;
+	uint32_t busy;
+	int64_t last_seen_ms;
+};
+
+struct broker {
+	const struct broker_conf *conf;
+	zsock_t *front, *back;
+	struct jobstore *store;
+	zhashx_t *jobs;			/* id -> struct job (owned) */
+	zhashx_t *keys;			/* "tenant/key" -> struct job */
+	struct queue *queue;
+	zhashx_t *workers;		/* key -> struct worker (owned) */
+	zlistx_t *accepting;		/* jobs staged, ACCEPTED after commit */
+	zlistx_t *finishing;		/* jobs with a staged result, RESULT after commit */
+	uint64_t done;
+	int64_t next_heartbeat_ms;
+	int64_t next_expire_ms;
+	bool draining;
+	struct log_limit bad_front, bad_back, lost_client;
+};
+
+static volatile sig_atomic_t broker_stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	broker_stop = 1;
+}
+
+void
+broker_conf_default(struct broker_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->front = "tcp://127.0.0.1:5555";
+	c->back = "tcp://127.0.0.1:5556";
+	c->data = "sluice-data/broker";
+	c->heartbeat_ms = 1000;
+	c->queue_max = 100000;
+	c->tenant_queue_max = 50000;
+	c->tenant_running_max = 0;
+	c->drain_ms = 10000;
+	c->result_ttl_s = 86400;
+	c->defaults = job_limits_default;
+	c->max = job_limits_max;
+}
+
+static void
+job_free(void **item)
+{
+	struct job *j = *item;
+	if (j == NULL)
+		return;
+	zframe_destroy(&j->client);
+	msg_destroy(&j->job);
+	msg_destroy(&j->result);
+	free(j);
+	*item = NULL;
+}
+
+static void
+worker_free(void **item)
+{
+	struct worker *w = *item;
+	if (w == NULL)
+		return;
+	zframe_destroy(&w->rid);
+	free(w);
+	*item = NULL;
+}
+
+static void
+key_name(char *out, size_t outsz, const char *tenant, const char *key)
+{
+	snprintf(out, outsz, "%s/%s", tenant, key);
+}
+
+/* Tenant names become store keys and log text: a safe alphabet only. */
+static bool
+tenant_ok(const char *t)
+{
+	return *t != '\0' && strlen(t) <= 64 &&
+	    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(t);
+}
+
+/* --- replies ------------------------------------------------------------- */
+
+static void
+send_front(struct broker *b, zframe_t *client, const struct msg *m)
+{
+	if (client == NULL)
+		return;
+	if (wire_send(b->front, client, m) != ERR_OK)
+		log_limited(&b->lost_client, 10, "client gone before its %s could be delivered",
+		    msg_cmd_name(msg_cmd(m)));
+}
+
+static void
+send_job_state(struct broker *b, zframe_t *client, const char *req, const char *id,
+    const char *state)
+{
+	struct msg *m = msg_new(MSG_JOB_STATE);
+	if (m == NULL)
+		return;
+	msg_set_str(m, MSG_F_REQ, req);
+	msg_set_str(m, MSG_F_ID, id);
+	msg_set_str(m, MSG_F_STATE, state);
+	send_front(b, client, m);
+	msg_destroy(&m);
+}
+
+/* Ends a job: builds its RESULT from `src` (a DONE, or NULL), stages it in the
+ * store and parks the job until the commit; the RESULT leaves after it. */
+static void
+job_finish(struct broker *b, struct job *j, const struct msg *src, enum job_status st,
+    const char *reason)
+{
+	struct msg *r = msg_new(MSG_RESULT);
+	enum err e;
+
+	if (j->state == JOB_LEASED || j->state == JOB_RUNNING)
+		queue_done(b->queue, j->tenant);
+	if (j->worker != NULL && j->worker->busy > 0)
+		j->worker->busy--;
+	j->worker = NULL;
+	if (r == NULL) {
+		log_error("out of memory finishing job %s", j->id);
+		return;
+	}
+	if (src != NULL)
+		msg_copy_fields(r, src);
+	msg_set_str(r, MSG_F_ID, j->id);
+	if (src == NULL || !msg_has(src, MSG_F_STATUS))
+		msg_set_str(r, MSG_F_STATUS, job_status_name(st));
+	if (reason != NULL)
+		msg_set_str(r, MSG_F_REASON, reason);
+	if ((e = jobstore_put_result(b->store, j->id, r)) != ERR_OK)
+		log_error("job %s: result not stored: %s", j->id, err_str(e));
+	msg_destroy(&j->result);
+	j->result = r;
+	zlistx_add_end(b->finishing, j);
+	b->done++;
+}
+
+/* --- dispatch ------------------------------------------------------------ */
+
+static struct worker *
+pick_worker(struct broker *b)
+{
+	struct worker *best = NULL;
+	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers))
+		if (w->busy < w->slots && (best == NULL || w->slots - w->busy > best->slots - best->busy))
+			best = w;
+	return best;
+}
+
+static void
+dispatch(struct broker *b)
+{
+	struct worker *w;
+	struct job *j;
+	char tenant[65];
+
+	while ((w = pick_worker(b)) != NULL && (j = queue_pop(b->queue, tenant, sizeof(tenant))) != NULL) {
+		if (wire_send(b->back, w->rid, j->job) != ERR_OK) {
+			log_warnx("worker %s unreachable; dropping it", w->host);
+			queue_done(b->queue, j->tenant);
+			queue_push(b->queue, j->tenant, j->priority, j, true);
+			w->slots = 0;	/* expires at the next heartbeat check */
+			continue;
+		}
+		j->state = JOB_LEASED;
+		j->worker = w;
+		w->busy++;
+		log_debug("job %s leased to %s", j->id, w->host);
+	}
+}
+
+/* --- the front socket ---------------------------------------------------- */
+
+/* Resolves one limit: absent -> default; above max -> rejection. */
+static bool
+limit(const struct msg *in, struct msg *out, enum msg_field f, uint64_t dflt, uint64_t max,
+    char *why, size_t whysz)
+{
+	uint64_t v = msg_u64(in, f, dflt);
+	if (v == 0 || v > max) {
+		snprintf(why, whysz, "%s %llu is outside 1..%llu", msg_field_key(f),
+		    (unsigned long long)v, (unsigned long long)max);
+		return false;
+	}
+	msg_set_u64(out, f, v);
+	return true;
+}
+
+static void
+send_busy(struct broker *b, zframe_t *client, const char *req, size_t depth)
+{
+	struct msg *busy = msg_new(MSG_BUSY);
+	if (busy == NULL)
+		return;
+	msg_set_str(busy, MSG_F_REQ, req);
+	msg_set_u64(busy, MSG_F_RETRY_MS, 100 + depth / 100 > 5000 ? 5000 : 100 + depth / 100);
+	send_front(b, client, busy);
+	msg_destroy(&busy);
+}
+
+/* A resubmitted idempotency key: answer with the original job. */
+static bool
+resubmission(struct broker *b, zframe_t *client, const char *req, const char *tenant,
+    const char *key)
+{
+	char name[200], id[65];
+	struct job *j;
+	struct msg *r = NULL;
+
+	key_name(name, sizeof(name), tenant, key);
+	if ((j = zhashx_lookup(b->keys, name)) != NULL) {
+		/* Still in flight: the new connection gets the answer. */
+		zframe_destroy(&j->client);
+		j->client = zframe_dup(client);
+		snprintf(j->req, sizeof(j->req), "%s", req);
+		if (j->result == NULL) {	/* not parked in `finishing` */
+			struct msg *ack = msg_new(MSG_ACCEPTED);
+			if (ack != NULL) {
+				msg_set_str(ack, MSG_F_REQ, req);
+				msg_set_str(ack, MSG_F_ID, j->id);
+				send_front(b, client, ack);
+				msg_destroy(&ack);
+			}
+		}
+		return true;
+	}
+	if (jobstore_get_key(b->store, tenant, key, id, sizeof(id)) != ERR_OK)
+		return false;
+	if (jobstore_get_result(b->store, id, &r, NULL) != ERR_OK)
+		return false;	/* expired: run it again as a new job */
+	struct msg *ack = msg_new(MSG_ACCEPTED);
+	if (ack != NULL) {
+		msg_set_str(ack, MSG_F_REQ, req);
+		msg_set_str(ack, MSG_F_ID, id);
+		send_front(b, client, ack);
+		msg_destroy(&ack);
+	}
+	msg_set_str(r, MSG_F_REQ, req);
+	send_front(b, client, r);
+	msg_destroy(&r);
+	return true;
+}
+
+static void
+on_submit(struct broker *b, zframe_t *client, const struct msg *in)
+{
+	const struct broker_conf *c = b->conf;
+	const char *req = msg_str(in, MSG_F_REQ, "");
+	const char *lang = msg_str(in, MSG_F_LANG, "ts");
+	const char *tenant = msg_str(in, MSG_F_TENANT, DEFAULT_TENANT);
+	const char *key = msg_str(in, MSG_F_KEY, NULL);
+	char why[256];
+	size_t codelen;
+	struct job *j;
+	struct msg *jm;
+	enum err e;
+
+	if (b->draining) {
+		wire_send_error(b->front, client, ERR_SHUTDOWN, req, "broker is shutting down; retry elsewhere or later");
+		return;
+	}
+	msg_bin(in, MSG_F_CODE, &codelen);
+	if (codelen == 0) {
+		wire_send_error(b->front, client, ERR_INVAL, req, "code is empty");
+		return;
+	}
+	if (strcmp(lang, "ts") != 0 && strcmp(lang, "js") != 0) {
+		wire_send_error(b->front, client, ERR_INVAL, req, "lang must be \"ts\" or \"js\"");
+		return;
+	}
+	if (!tenant_ok(tenant)) {
+		wire_send_error(b->front, client, ERR_INVAL, req, "tenant must be 1-64 of [A-Za-z0-9._-]");
+		return;
+	}
+	if (key != NULL && *key != '\0' && resubmission(b, client, req, tenant, key))
+		return;
+	if (queue_size(b->queue) >= c->queue_max) {
+		send_busy(b, client, req, queue_size(b->queue));
+		return;
+	}
+	if (queue_tenant_size(b->queue, tenant) >= c->tenant_queue_max) {
+		send_busy(b, client, req, queue_tenant_size(b->queue, tenant));
+		return;
+	}
+	if ((jm = msg_new(MSG_JOB)) == NULL || (j = calloc(1, sizeof(*j))) == NULL) {
+		msg_destroy(&jm);
+		wire_send_error(b->front, client, ERR_NOMEM, req, "out of memory");
+		return;
+	}
+	j->job = jm;
+	if (!limit(in, jm, MSG_F_TIMEOUT_MS, c->defaults.timeout_ms, c->max.timeout_ms, why, sizeof(why)) ||
+	    !limit(in, jm, MSG_F_MEMORY_MB, c->defaults.memory_mb, c->max.memory_mb, why, sizeof(why)) ||
+	    !limit(in, jm, MSG_F_PIDS, c->defaults.pids, c->max.pids, why, sizeof(why)) ||
+	    !limit(in, jm, MSG_F_WORKSPACE_MB, c->defaults.workspace_mb, c->max.workspace_mb, why, sizeof(why)) ||
+	    !limit(in, jm, MSG_F_OUTPUT_BYTES, c->defaults.output_bytes, c->max.output_bytes, why, sizeof(why))) {
+		job_free((void **)&j);
+		wire_send_error(b->front, client, ERR_INVAL, req, why);
+		return;
+	}
+	if (util_random_hex(j->id, 16) != ERR_OK ||
+	    msg_copy_fields(jm, in) != ERR_OK ||	/* code, lang, session, key, files */
+	    msg_set_str(jm, MSG_F_ID, j->id) != ERR_OK ||
+	    msg_set_str(jm, MSG_F_LANG, lang) != ERR_OK ||
+	    msg_set_str(jm, MSG_F_TENANT, tenant) != ERR_OK) {
+		job_free((void **)&j);
+		wire_send_error(b->front, client, ERR_NOMEM, req, "could not create job");
+		return;
+	}
+	snprintf(j->req, sizeof(j->req), "%s", req);
+	snprintf(j->tenant, sizeof(j->tenant), "%s", tenant);
+	snprintf(j->key, sizeof(j->key), "%s", key ? key : "");
+	j->priority = (unsigned)msg_u64(in, MSG_F_PRIORITY, 4);
+	j->client = zframe_dup(client);
+	j->state = JOB_QUEUED;
+	j->accepted_ms = util_wall_ns() / 1000000;
+	if ((e = jobstore_put_job(b->store, j->id, JOBSTORE_QUEUED, j->accepted_ms, jm)) != ERR_OK ||
+	    (j->key[0] && (e = jobstore_put_key(b->store, tenant, j->key, j->id)) != ERR_OK)) {
+		job_free((void **)&j);
+		if (e == ERR_BUSY)
+			send_busy(b, client, req, queue_size(b->queue));
+		else
+			wire_send_error(b->front, client, e, req, "could not store the job");
+		return;
+	}
+	zhashx_insert(b->jobs, j->id, j);
+	if (j->key[0]) {
+		char name[200];
+		key_name(name, sizeof(name), tenant, j->key);
+		zhashx_insert(b->keys, name, j);
+	}
+	zlistx_add_end(b->accepting, j);	/* ACCEPTED + queueing after the commit */
+}
+
+static void
+on_status(struct broker *b, zframe_t *client, const struct msg *in);
+
+static void
+on_fetch(struct broker *b, zframe_t *client, const struct msg *in)
+{
+	const char *req = msg_str(in, MSG_F_REQ, ""), *id = msg_str(in, MSG_F_ID, "");
+	const char *tenant = msg_str(in, MSG_F_TENANT, DEFAULT_TENANT);
+	struct job *j = zhashx_lookup(b->jobs, id);
+	struct msg *r = NULL;
+
+	if (j != NULL && strcmp(j->tenant, tenant) == 0) {
+		static const char *const names[] = { "queued", "leased", "running", "running" };
+		send_job_state(b, client, req, id, j->result ? "finishing" : names[j->state]);
+		return;
+	}
+	if (j == NULL && jobstore_get_result(b->store, id, &r, NULL) == ERR_OK) {
+		/* Results carry no tenant of their own: the job message did. */
+		msg_set_str(r, MSG_F_REQ, req);
+		send_front(b, client, r);
+		msg_destroy(&r);
+		return;
+	}
+	wire_send_error(b->front, client, ERR_NOTFOUND, req, "no such job (or its result expired)");
+}
+
+static void
+on_cancel(struct broker *b, zframe_t *client, const struct msg *in)
+{
+	const char *req = msg_str(in, MSG_F_REQ, ""), *id = msg_str(in, MSG_F_ID, "");
+	const char *tenant = msg_str(in, MSG_F_TENANT, DEFAULT_TENANT);
+	struct job *j = zhashx_lookup(b->jobs, id);
+
+	if (j == NULL || strcmp(j->tenant, tenant) != 0 || j->result != NULL) {
+		wire_send_error(b->front, client, ERR_NOTFOUND, req, "no such job running or queued");
+		return;
+	}
+	if (j->state == JOB_QUEUED) {
+		if (queue_remove(b->queue, j->tenant, j->priority, j)) {
+			job_finish(b, j, NULL, JOB_CANCELLED, "cancelled while queued");
+			send_job_state(b, client, req, id, "cancelled");
+			return;
+		}
+		/* Still waiting for its first commit: cancel right after it. */
+		j->cancel_requested = true;
+		send_job_state(b, client, req, id, "cancelling");
+		return;
+	}
+	if (j->state == JOB_ORPHAN) {
+		job_finish(b, j, NULL, JOB_CANCELLED, "cancelled after a broker restart");
+		send_job_state(b, client, req, id, "cancelled");
+		return;
+	}
+	j->cancel_requested = true;
+	struct msg *m = msg_new(MSG_CANCEL);
+	if (m != NULL && j->worker != NULL) {
+		msg_set_str(m, MSG_F_ID, j->id);
+		wire_send(b->back, j->worker->rid, m);
+	}
+	msg_destroy(&m);
+	send_job_state(b, client, req, id, "cancelling");
+	log_info("job %s: cancellation requested", j->id);
+}
+
+static void
+on_front(struct broker *b)
+{
+	zframe_t *client = NULL;
+	struct msg *m = NULL;
+	char why[256];
+	enum err e = wire_recv(b->front, true, &client, &m, why, sizeof(why));
+
+	if (e != ERR_OK) {
+		log_limited(&b->bad_front, 10, "front: rejected message: %s", why);
+		if (client != NULL)
+			wire_send_error(b->front, client, e, NULL, why);
+		zframe_destroy(&client);
+		return;
+	}
+	switch (msg_cmd(m)) {
+	case MSG_SUBMIT: on_submit(b, client, m); break;
+	case MSG_STATUS: on_status(b, client, m); break;
+	case MSG_FETCH: on_fetch(b, client, m); break;
+	case MSG_CANCEL_JOB: on_cancel(b, client, m); break;
+	default:
+		log_limited(&b->bad_front, 10, "front: %s is not a client command",
+		    msg_cmd_name(msg_cmd(m)));
+		wire_send_error(b->front, client, ERR_PROTO, msg_str(m, MSG_F_REQ, NULL),
+		    "not a client command");
+	}
+	msg_destroy(&m);
+	zframe_destroy(&client);
+}
+
+/* --- the back socket ----------------------------------------------------- */
+
+static void
+rid_key(zframe_t *rid, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = zframe_data(rid);
+	size_t n = zframe_size(rid), o = 0;
+
+	for (size_t i = 0; i < n && o + 3 <= outsz; i++) {
+		out[o++] = hex[p[i] >> 4];
+		out[o++] = hex[p[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/* Resolves a lost worker's jobs (see the top of this file) and forgets it. */
+static void
+worker_lost(struct broker *b, struct worker *w, const char *why)
+{
+	zlistx_t *lost = zlistx_new();
+	struct job *j;
+
+	log_warnx("worker %s lost (%s)", w->host, why);
+	for (j = zhashx_first(b->jobs); j; j = zhashx_next(b->jobs))
+		if (j->worker == w && j->result == NULL && lost)
+			zlistx_add_end(lost, j);
+	for (j = lost ? zlistx_first(lost) : NULL; j; j = zlistx_next(lost)) {
+		if (j->state == JOB_LEASED && !j->cancel_requested) {
+			queue_done(b->queue, j->tenant);
+			j->state = JOB_QUEUED;
+			j->worker = NULL;
+			queue_push(b->queue, j->tenant, j->priority, j, true);
+			log_info("job %s requeued: its worker had not started it", j->id);
+		} else {
+			job_finish(b, j, NULL, j->cancel_requested ? JOB_CANCELLED : JOB_WORKER_LOST,
+			    "the worker running the job was lost");
+		}
+	}
+	zlistx_destroy(&lost);
+	zhashx_delete(b->workers, w->key);
+}
+
+static void
+on_back(struct broker *b)
+{
+	zframe_t *rid = NULL;
+	struct msg *m = NULL;
+	struct worker *w;
+	struct job *j;
+	char why[256], key[64];
+	enum err e = wire_recv(b->back, true, &rid, &m, why, sizeof(why));
+
+	if (e != ERR_OK) {
+		log_limited(&b->bad_back, 10, "back: rejected message: %s", why);
+		if (rid != NULL)
+			wire_send_error(b->back, rid, e, NULL, why);
+		zframe_destroy(&rid);
+		return;
+	}
+	rid_key(rid, key, sizeof(key));
+	w = zhashx_lookup(b->workers, key);
+	if (msg_cmd(m) == MSG_READY) {
+		uint32_t slots = (uint32_t)msg_u64(m, MSG_F_SLOTS, 0);
+		uint32_t free_slots = (uint32_t)msg_u64(m, MSG_F_FREE, 0);
+		if (w != NULL) {
+			/* The same connection announcing again (after an ERROR
+			 * "not registered", or draining with 0 slots): update it,
+			 * its running jobs are unaffected. */
+			w->slots = slots;
+			w->busy = free_slots < slots ? slots - free_slots : w->busy;
+			w->last_seen_ms = util_now_ms();
+			if (slots == 0)
+				log_info("worker %s is draining", w->host);
+			goto out;
+		}
+		if ((w = calloc(1, sizeof(*w))) != NULL) {
+			snprintf(w->key, sizeof(w->key), "%s", key);
+			snprintf(w->host, sizeof(w->host), "%s", msg_str(m, MSG_F_HOST, "?"));
+			w->rid = zframe_dup(rid);
+			w->slots = slots;
+			/* Jobs it still runs from before (e.g. a broker restart). */
+			w->busy = free_slots < slots ? slots - free_slots : 0;
+			w->last_seen_ms = util_now_ms();
+			zhashx_insert(b->workers, w->key, w);
+			log_info("worker %s ready with %u slots (%u busy)", w->host, w->slots, w->busy);
+		}
+		goto out;
+	}
+	if (w == NULL) {
+		/* Not registered (e.g. the broker restarted): ask it to say READY. */
+		wire_send_error(b->back, rid, ERR_PROTO, NULL, "not registered");
+		/* Its DONE for an orphan still counts: the job finished. */
+		if (msg_cmd(m) != MSG_DONE)
+			goto out;
+	}
+	if (w != NULL)
+		w->last_seen_ms = util_now_ms();
+	j = zhashx_lookup(b->jobs, msg_str(m, MSG_F_ID, ""));
+	if (j != NULL && j->result != NULL)
+		j = NULL;	/* already finished */
+	switch (msg_cmd(m)) {
+	case MSG_HEARTBEAT:
+		break;
+	case MSG_STARTED:
+		if (j != NULL && j->state == JOB_QUEUED && queue_remove(b->queue, j->tenant, j->priority, j)) {
+			/* A lease from before a broker restart or a lost-worker
+			 * requeue did reach a worker after all: the code runs
+			 * there now and must not run twice. */
+			j->state = JOB_ORPHAN;
+			j->orphan_deadline_ms = util_now_ms() +
+			    (int64_t)msg_u64(j->job, MSG_F_TIMEOUT_MS, 0) + ORPHAN_GRACE_MS;
+		} else if (j != NULL && j->worker == w && j->state == JOB_LEASED) {
+			j->state = JOB_RUNNING;
+		} else {
+			break;
+		}
+		if (jobstore_put_job(b->store, j->id, JOBSTORE_RUNNING, j->accepted_ms, j->job) != ERR_OK)
+			log_error("job %s: running state not stored", j->id);
+		break;
+	case MSG_DONE:
+		if (j != NULL && j->state == JOB_QUEUED && queue_remove(b->queue, j->tenant, j->priority, j)) {
+			j->state = JOB_ORPHAN;	/* ran on a stale lease: its result stands */
+		} else if (j == NULL || (j->state != JOB_ORPHAN && (w == NULL || j->worker != w))) {
+			log_limited(&b->bad_back, 10, "back: DONE for a job this worker does not hold");
+			if (w != NULL && j == NULL && w->busy > 0)
+				w->busy--;	/* a job from before a restart */
+			break;
+		}
+		if (w != NULL && j->state == JOB_ORPHAN && w->busy > 0)
+			w->busy--;
+		job_finish(b, j, m, JOB_ERROR, NULL);
+		break;
+	case MSG_EVENT:
+		break;	/* audit events: stored by the audit module */
+	default:
+		log_limited(&b->bad_back, 10, "back: %s is not a worker command",
+		    msg_cmd_name(msg_cmd(m)));
+		if (w != NULL)
+			wire_send_error(b->back, rid, ERR_PROTO, NULL, "not a worker command");
+	}
+out:
+	msg_destroy(&m);
+	zframe_destroy(&rid);
+}
+
+struct tenant_acc {
+	char *buf;
+	size_t *off;
+	size_t cap;
+	bool first;
+};
+
+/* Appends one tenant's counts to the STATUS_REPLY details JSON. */
+static void
+tenant_line(void *arg, const char *t, size_t q, size_t run)
+{
+	struct tenant_acc *a = arg;
+
+	if (*a->off + 128 >= a->cap)
+		return;
+	*a->off += (size_t)snprintf(a->buf + *a->off, a->cap - *a->off,
+	    "%s\"%s\":{\"queued\":%zu,\"running\":%zu}", a->first ? "" : ",", t, q, run);
+	a->first = false;
+}
+
+static void
+on_status(struct broker *b, zframe_t *client, const struct msg *in)
+{
+	struct msg *r = msg_new(MSG_STATUS_REPLY);
+	uint64_t free_slots = 0, running = 0, workers = 0;
+	int64_t oldest = 0, now = util_wall_ns() / 1000000;
+	char details[8192];
+	size_t off = 0;
+
+	if (r == NULL)
+		return;
+	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
+		free_slots += w->slots > w->busy ? w->slots - w->busy : 0;
+		workers++;
+	}
+	for (struct job *j = zhashx_first(b->jobs); j; j = zhashx_next(b->jobs)) {
+		if (j->state != JOB_QUEUED)
+			running++;
+		else if (oldest == 0 || j->accepted_ms < oldest)
+			oldest = j->accepted_ms;
+	}
+	off += (size_t)snprintf(details, sizeof(details), "{\"oldest_queued_ms\":%lld,\"tenants\":{",
+	    (long long)(oldest ? now - oldest : 0));
+	struct tenant_acc acc = { details, &off, sizeof(details), true };
+	queue_each_tenant(b->queue, tenant_line, &acc);
+	snprintf(details + off, sizeof(details) - off, "}}");
+	msg_set_str(r, MSG_F_REQ, msg_str(in, MSG_F_REQ, ""));
+	msg_set_u64(r, MSG_F_QUEUED, queue_size(b->queue));
+	msg_set_u64(r, MSG_F_RUNNING, running);
+	msg_set_u64(r, MSG_F_WORKERS, workers);
+	msg_set_u64(r, MSG_F_FREE, free_slots > 1024 ? 1024 : free_slots);
+	msg_set_u64(r, MSG_F_DONE_COUNT, b->done);
+	msg_set_str(r, MSG_F_DETAILS, details);
+	send_front(b, client, r);
+	msg_destroy(&r);
+}
+
+/* --- timers -------------------------------------------------------------- */
+
+static void
+heartbeat(struct broker *b, int64_t now)
+{
+	struct msg *hb;
+	zlistx_t *dead;
+
+	if (now < b->next_heartbeat_ms)
+		return;
+	b->next_heartbeat_ms = now + b->conf->heartbeat_ms;
+	if ((dead = zlistx_new()) == NULL || (hb = msg_new(MSG_HEARTBEAT)) == NULL) {
+		zlistx_destroy(&dead);
+		return;
+	}
+	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
+		if (now - w->last_seen_ms > 3 * (int64_t)b->conf->heartbeat_ms)
+			zlistx_add_end(dead, w);
+		else
+			wire_send(b->back, w->rid, hb);
+	}
+	for (struct worker *w = zlistx_first(dead); w; w = zlistx_next(dead))
+		worker_lost(b, w, "no heartbeat");
+	zlistx_destroy(&dead);
+	msg_destroy(&hb);
+
+	/* Orphans from before a restart that no worker claimed in time. */
+	zlistx_t *late = zlistx_new();
+	for (struct job *j = zhashx_first(b->jobs); j && late; j = zhashx_next(b->jobs))
+		if (j->state == JOB_ORPHAN && j->result == NULL && now > j->orphan_deadline_ms)
+			zlistx_add_end(late, j);
+	for (struct job *j = late ? zlistx_first(late) : NULL; j; j = zlistx_next(late))
+		job_finish(b, j, NULL, JOB_WORKER_LOST, "the broker restarted while the job ran and no worker reported it");
+	zlistx_destroy(&late);
+
+	if (now >= b->next_expire_ms) {
+		size_t n = jobstore_expire(b->store, util_wall_ns() / 1000000 -
+		    (int64_t)b->conf->result_ttl_s * 1000);
+		if (n > 0)
+			log_info("expired %zu stored results", n);
+		b->next_expire_ms = now + 60000;
+	}
+}
+
+/* --- commit: make staged writes durable, then release replies ------------- */
+
+static void
+commit(struct broker *b)
+{
+	char why[256];
+	struct job *j;
+	enum err e;
+
+	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
+	    zlistx_size(b->finishing) == 0)
+		return;
+	e = jobstore_commit(b->store, why, sizeof(why));
+	if (e != ERR_OK)
+		log_error("%s", why);
+	while ((j = zlistx_first(b->accepting)) != NULL) {
+		zlistx_delete(b->accepting, zlistx_cursor(b->accepting));
+		if (e != ERR_OK) {
+			/* Not durable: the client must not think it was accepted. */
+			wire_send_error(b->front, j->client, ERR_DB, j->req, "job store write failed");
+			if (j->key[0]) {
+				char name[200];
+				key_name(name, sizeof(name), j->tenant, j->key);
+				zhashx_delete(b->keys, name);
+			}
+			zhashx_delete(b->jobs, j->id);
+			continue;
+		}
+		struct msg *ack = msg_new(MSG_ACCEPTED);
+		if (ack != NULL) {
+			msg_set_str(ack, MSG_F_REQ, j->req);
+			msg_set_str(ack, MSG_F_ID, j->id);
+			send_front(b, j->client, ack);
+			msg_destroy(&ack);
+		}
+		if (j->cancel_requested)
+			job_finish(b, j, NULL, JOB_CANCELLED, "cancelled while queued");
+		else if (!queue_push(b->queue, j->tenant, j->priority, j, false))
+			job_finish(b, j, NULL, JOB_ERROR, "broker out of memory");
+	}
+	if (jobstore_pending(b->store) > 0)	/* results staged by cancellations above */
+		jobstore_commit(b->store, why, sizeof(why));
+	while ((j = zlistx_first(b->finishing)) != NULL) {
+		zlistx_delete(b->finishing, zlistx_cursor(b->finishing));
+		if (j->req[0])
+			msg_set_str(j->result, MSG_F_REQ, j->req);
+		send_front(b, j->client, j->result);
+		if (j->key[0]) {
+			char name[200];
+			key_name(name, sizeof(name), j->tenant, j->key);
+			zhashx_delete(b->keys, name);
+		}
+		zhashx_delete(b->jobs, j->id);
+	}
+}
+
+/* --- recovery ------------------------------------------------------------ */
+
+static enum err
+recover_job(void *arg, const char *id, enum jobstore_state st, int64_t accepted_ms,
+    const struct msg *jm)
+{
+	struct broker *b = arg;
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL || (j->job = msg_new(MSG_JOB)) == NULL || msg_copy_fields(j->job, jm) != ERR_OK) {
+		job_free((void **)&j);
+		return ERR_NOMEM;
+	}
+	snprintf(j->id, sizeof(j->id), "%s", id);
+	snprintf(j->tenant, sizeof(j->tenant), "%s", msg_str(jm, MSG_F_TENANT, DEFAULT_TENANT));
+	snprintf(j->key, sizeof(j->key), "%s", msg_str(jm, MSG_F_KEY, ""));
+	j->priority = (unsigned)msg_u64(jm, MSG_F_PRIORITY, 4);
+	j->accepted_ms = accepted_ms;
+	zhashx_insert(b->jobs, j->id, j);
+	if (j->key[0]) {
+		char name[200];
+		key_name(name, sizeof(name), j->tenant, j->key);
+		zhashx_insert(b->keys, name, j);
+	}
+	if (st == JOBSTORE_RUNNING) {
+		j->state = JOB_ORPHAN;
+		j->orphan_deadline_ms = util_now_ms() + (int64_t)msg_u64(jm, MSG_F_TIMEOUT_MS, 0) +
+		    ORPHAN_GRACE_MS;
+	} else {
+		j->state = JOB_QUEUED;
+		queue_push(b->queue, j->tenant, j->priority, j, false);
+	}
+	return ERR_OK;
+}
+
+/* --- setup and loop ------------------------------------------------------ */
+
+static zsock_t *
+bind_router(const char *ep)
+{
+	zsock_t *s = zsock_new(ZMQ_ROUTER);
+	if (s == NULL)
+		return NULL;
+	wire_tune(s);
+	zsock_set_router_mandatory(s, 1);
+	if (zsock_bind(s, "%s", ep) < 0) {
+		log_warn("cannot bind %s", ep);
+		zsock_destroy(&s);
+	}
+	return s;
+}
+
+int
+broker_run(const struct broker_conf *conf)
+{
+	struct broker b = { .conf = conf };
+	struct sigaction sa = { .sa_handler = on_signal };
+	int64_t drain_deadline = 0;
+	char why[512];
+	enum err e;
+	int rc = 1;
+
+	zsys_handler_set(NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	broker_stop = 0;
+
+	b.jobs = zhashx_new();
+	b.keys = zhashx_new();
+	b.queue = queue_new(conf->tenant_running_max);
+	b.workers = zhashx_new();
+	b.accepting = zlistx_new();
+	b.finishing = zlistx_new();
+	if (!b.jobs || !b.keys || !b.queue || !b.workers || !b.accepting || !b.finishing)
+		goto out;
+	zhashx_set_destructor(b.jobs, job_free);
+	zhashx_set_destructor(b.workers, worker_free);
+	if (!paths_mkdirs(conf->data)) {
+		log_warn("cannot create data dir %s", conf->data);
+		goto out;
+	}
+	if ((b.store = jobstore_open(conf->data, &e, why, sizeof(why))) == NULL) {
+		log_error("%s", why);
+		goto out;
+	}
+	if (jobstore_each_job(b.store, recover_job, &b) != ERR_OK) {
+		log_error("could not recover the stored jobs");
+		goto out;
+	}
+	if (zhashx_size(b.jobs) > 0)
+		log_info("recovered %zu queued jobs and %zu that were running",
+		    queue_size(b.queue), zhashx_size(b.jobs) - queue_size(b.queue));
+	if ((b.front = bind_router(conf->front)) == NULL || (b.back = bind_router(conf->back)) == NULL)
+		goto out;
+	log_info("listening: front %s, back %s, data %s", conf->front, conf->back, conf->data);
+
+	for (;;) {
+		int64_t now = util_now_ms();
+		if (broker_stop && !b.draining) {
+			b.draining = true;
+			drain_deadline = now + conf->drain_ms;
+			log_info("draining: no new jobs; waiting up to %u ms for running jobs", conf->drain_ms);
+		}
+		if (b.draining) {
+			size_t running = 0;
+			for (struct job *j = zhashx_first(b.jobs); j; j = zhashx_next(b.jobs))
+				running += j->state == JOB_LEASED || j->state == JOB_RUNNING;
+			if (running == 0 || now >= drain_deadline)
+				break;
+		}
+		zmq_pollitem_t items[] = {
+			{ zsock_resolve(b.front), 0, ZMQ_POLLIN, 0 },
+			{ zsock_resolve(b.back), 0, ZMQ_POLLIN, 0 },
+		};
+		int64_t wait = b.next_heartbeat_ms - now;
+		int n = zmq_poll(items, 2, wait < 0 ? 0 : (long)(b.draining && wait > 100 ? 100 : wait));
+
+		if (n < 0 && errno != EINTR) {
+			log_warn("poll");
+			break;
+		}
+		/* Bounded bursts keep one busy socket from starving the other;
+		 * everything staged in a burst is committed together. */
+		for (int k = 0; k < 512 && n > 0 && (zsock_events(b.back) & ZMQ_POLLIN); k++)
+			on_back(&b);
+		for (int k = 0; k < 512 && n > 0 && (zsock_events(b.front) & ZMQ_POLLIN); k++)
+			on_front(&b);
+		heartbeat(&b, util_now_ms());
+		commit(&b);
+		dispatch(&b);
+	}
+	commit(&b);
+	log_info("stopped: %zu jobs queued (kept for the next start), %zu unanswered",
+	    queue_size(b.queue), zhashx_size(b.jobs));
+	rc = 0;
+out:
+	zsock_destroy(&b.front);
+	zsock_destroy(&b.back);
+	zlistx_destroy(&b.accepting);
+	zlistx_destroy(&b.finishing);
+	queue_destroy(&b.queue);
+	zhashx_destroy(&b.keys);
+	zhashx_destroy(&b.jobs);
+	zhashx_destroy(&b.workers);
+	jobstore_close(&b.store);
+	return rc;
+}

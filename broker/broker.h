@@ -1,0 +1,36 @@
+/*
+ * broker — the sluice-broker process: binds the client (front) and worker
+ * (back) ROUTER sockets, queues jobs, leases them to workers with free slots,
+ * tracks heartbeats and answers clients.
+ */
+#ifndef SLUICE_BROKER_H
+#define SLUICE_BROKER_H
+
+#include <stdint.h>
+
+#include "common/job.h"
+
+struct broker_conf {
+	const char *front;		/* client endpoint, e.g. tcp://127.0.0.1:5555 */
+	const char *back;		/* worker endpoint */
+	const char *data;		/* data directory */
+	uint32_t heartbeat_ms;		/* interval; a worker silent 3x this is lost */
+	uint32_t queue_max;		/* queued jobs beyond this get BUSY */
+	uint32_t tenant_queue_max;	/* queued jobs of one tenant beyond this get BUSY */
+	uint32_t tenant_running_max;	/* jobs of one tenant running at once (0: no limit) */
+	uint32_t drain_ms;		/* SIGTERM: wait this long for running jobs */
+	uint32_t result_ttl_s;		/* finished results are kept this long */
+	struct job_limits defaults;	/* applied when a job does not ask */
+	struct job_limits max;		/* a job asking for more is rejected */
+};
+
+/* Fills `c` with the documented defaults. */
+void broker_conf_default(struct broker_conf *c);
+
+/* Runs until SIGINT/SIGTERM, then drains: no new jobs, running jobs get up
+ * to drain_ms to finish, queued jobs stay in the store for the next start.
+ * Returns 0 on a clean stop, 1 when the store could not be opened or the
+ * sockets could not be bound (reason logged). */
+int broker_run(const struct broker_conf *c);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * jobstore — durable jobs, results and idempotency keys (see jobstore.h).
+ * Runs in sluice-broker, the only writer.  Values read back are decoded with
+ * the same strict codec as network input: a corrupt record is reported and
+ * skipped, never trusted.
+ */
+#include <rocksdb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/jobstore.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define JOBSTORE_BATCH_MAX 200000	/* staged operations before commit is forced */
+
+struct jobstore {
+	rocksdb_t *db;
+	rocksdb_options_t *opts;
+	rocksdb_writeoptions_t *wsync;
+	rocksdb_readoptions_t *ropts;
+	rocksdb_writebatch_t *batch;
+	size_t staged;
+};
+
+struct jobstore *
+jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
+{
+	struct jobstore *s = calloc(1, sizeof(*s));
+	char path[4096], *dberr = NULL;
+
+	if (s == NULL) {
+		*err = ERR_NOMEM;
+		snprintf(why, whysz, "out of memory");
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/jobs", dir);
+	s->opts = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(s->opts, 1);
+	rocksdb_options_set_max_open_files(s->opts, 256);
+	s->db = rocksdb_open(s->opts, path, &dberr);
+	if (s->db == NULL) {
+		*err = ERR_DB;
+		snprintf(why, whysz, "cannot open %s: %s", path, dberr ? dberr : "?");
+		free(dberr);
+		rocksdb_options_destroy(s->opts);
+		free(s);
+		return NULL;
+	}
+	s->wsync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(s->wsync, 1);
+	s->ropts = rocksdb_readoptions_create();
+	s->batch = rocksdb_writebatch_create();
+	return s;
+}
+
+void
+jobstore_close(struct jobstore **sp)
+{
+	struct jobstore *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	rocksdb_writebatch_destroy(s->batch);
+	rocksdb_readoptions_destroy(s->ropts);
+	rocksdb_writeoptions_destroy(s->wsync);
+	rocksdb_close(s->db);
+	rocksdb_options_destroy(s->opts);
+	free(s);
+	*sp = NULL;
+}
+
+/* Builds "p/" + id into buf; returns its length. */
+static size_t
+key_of(char *buf, size_t bufsz, char prefix, const char *id)
+{
+	int n = snprintf(buf, bufsz, "%c/%s", prefix, id);
+	return n < 0 || (size_t)n >= bufsz ? bufsz - 1 : (size_t)n;
+}
+
+static enum err
+stage_msg(struct jobstore *s, const char *key, size_t klen, const unsigned char *prefix,
+    size_t plen, const struct msg *m)
+{
+	unsigned char hdr[MSG_HEADER_LEN], *body, *val;
+	size_t blen;
+	enum err e;
+
+	if (s->staged >= JOBSTORE_BATCH_MAX)
+		return ERR_BUSY;
+	if ((e = msg_encode(m, hdr, &body, &blen)) != ERR_OK)
+		return e;
+	if ((val = malloc(plen + sizeof(hdr) + blen)) == NULL) {
+		free(body);
+		return ERR_NOMEM;
+	}
+	memcpy(val, prefix, plen);
+	memcpy(val + plen, hdr, sizeof(hdr));
+	memcpy(val + plen + sizeof(hdr), body, blen);
+	rocksdb_writebatch_put(s->batch, key, klen, (const char *)val, plen + sizeof(hdr) + blen);
+	s->staged++;
+	free(val);
+	free(body);
+	return ERR_OK;
+}
+
+static void
+put_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t
+get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+enum err
+jobstore_put_job(struct jobstore *s, const char *id, enum jobstore_state st, int64_t accepted_ms,
+    const struct msg *job)
+{
+	unsigned char prefix[9];
+	char key[80];
+	size_t klen = key_of(key, sizeof(key), 'j', id);
+
+	prefix[0] = (unsigned char)st;
+	put_be64(prefix + 1, (uint64_t)accepted_ms);
+	return stage_msg(s, key, klen, prefix, sizeof(prefix), job);
+}
+
+enum err
+jobstore_put_key(struct jobstore *s, const char *tenant, const char *key, const char *id)
+{
+	char k[256];
+	int n = snprintf(k, sizeof(k), "k/%s%c%s", tenant, '\0', key);
+
+	if (n < 0 || (size_t)n >= sizeof(k))
+		return ERR_TOOBIG;
+	rocksdb_writebatch_put(s->batch, k, (size_t)n, id, strlen(id));
+	s->staged++;
+	return ERR_OK;
+}
+
+enum err
+jobstore_put_result(struct jobstore *s, const char *id, const struct msg *result)
+{
+	unsigned char prefix[8];
+	char key[80];
+	size_t klen;
+	enum err e;
+
+	put_be64(prefix, (uint64_t)(util_wall_ns() / 1000000));
+	klen = key_of(key, sizeof(key), 'r', id);
+	if ((e = stage_msg(s, key, klen, prefix, sizeof(prefix), result)) != ERR_OK)
+		return e;
+	klen = key_of(key, sizeof(key), 'j', id);
+	rocksdb_writebatch_delete(s->batch, key, klen);
+	s->staged++;
+	return ERR_OK;
+}
+
+enum err
+jobstore_delete_result(struct jobstore *s, const char *id)
+{
+	char key[80];
+	size_t klen = key_of(key, sizeof(key), 'r', id);
+
+	rocksdb_writebatch_delete(s->batch, key, klen);
+	s->staged++;
+	return ERR_OK;
+}
+
+size_t
+jobstore_pending(const struct jobstore *s)
+{
+	return s->staged;
+}
+
+enum err
+jobstore_commit(struct jobstore *s, char *why, size_t whysz)
+{
+	char *dberr = NULL;
+
+	if (s->staged == 0)
+		return ERR_OK;
+	rocksdb_write(s->db, s->wsync, s->batch, &dberr);
+	rocksdb_writebatch_clear(s->batch);
+	s->staged = 0;
+	if (dberr != NULL) {
+		snprintf(why, whysz, "job store write failed: %s", dberr);
+		free(dberr);
+		return ERR_DB;
+	}
+	return ERR_OK;
+}
+
+enum err
+jobstore_get_key(struct jobstore *s, const char *tenant, const char *key, char *id, size_t idsz)
+{
+	char k[256], *val, *dberr = NULL;
+	size_t vlen;
+	int n = snprintf(k, sizeof(k), "k/%s%c%s", tenant, '\0', key);
+
+	if (n < 0 || (size_t)n >= sizeof(k))
+		return ERR_TOOBIG;
+	val = rocksdb_get(s->db, s->ropts, k, (size_t)n, &vlen, &dberr);
+	if (dberr != NULL) {
+		free(dberr);
+		return ERR_DB;
+	}
+	if (val == NULL)
+		return ERR_NOTFOUND;
+	snprintf(id, idsz, "%.*s", (int)vlen, val);
+	rocksdb_free(val);
+	return ERR_OK;
+}
+
+/* Decodes a stored message after `skip` prefix bytes. */
+static enum err
+decode_stored(const char *val, size_t vlen, size_t skip, struct msg **out)
+{
+	char why[128];
+
+	if (vlen < skip + MSG_HEADER_LEN)
+		return ERR_TRUNCATED;
+	return msg_decode(val + skip, MSG_HEADER_LEN, val + skip + MSG_HEADER_LEN,
+	    vlen - skip - MSG_HEADER_LEN, out, why, sizeof(why));
+}
+
+enum err
+jobstore_get_result(struct jobstore *s, const char *id, struct msg **out, int64_t *finished_ms)
+{
+	char key[80], *val, *dberr = NULL;
+	size_t vlen, klen = key_of(key, sizeof(key), 'r', id);
+	enum err e;
+
+	*out = NULL;
+	val = rocksdb_get(s->db, s->ropts, key, klen, &vlen, &dberr);
+	if (dberr != NULL) {
+		free(dberr);
+		return ERR_DB;
+	}
+	if (val == NULL)
+		return ERR_NOTFOUND;
+	e = decode_stored(val, vlen, 8, out);
+	if (e == ERR_OK && finished_ms != NULL)
+		*finished_ms = (int64_t)get_be64((const unsigned char *)val);
+	rocksdb_free(val);
+	return e;
+}
+
+enum err
+jobstore_each_job(struct jobstore *s,
+    enum err (*fn)(void *, const char *, enum jobstore_state, int64_t, const struct msg *),
+    void *arg)
+{
+	rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+	enum err e = ERR_OK;
+	struct log_limit lim = { 0 };
+
+	for (rocksdb_iter_seek(it, "j/", 2); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t klen, vlen;
+		const char *k = rocksdb_iter_key(it, &klen);
+		const char *v = rocksdb_iter_value(it, &vlen);
+		struct msg *m = NULL;
+		char id[80];
+
+		if (klen < 2 || memcmp(k, "j/", 2) != 0)
+			break;
+		snprintf(id, sizeof(id), "%.*s", (int)(klen - 2), k + 2);
+		if (vlen < 9 || (v[0] != JOBSTORE_QUEUED && v[0] != JOBSTORE_RUNNING) ||
+		    decode_stored(v, vlen, 9, &m) != ERR_OK || msg_cmd(m) != MSG_JOB) {
+			log_limited(&lim, 10, "job store: corrupt record for job %s skipped", id);
+			msg_destroy(&m);
+			continue;
+		}
+		e = fn(arg, id, (enum jobstore_state)v[0], (int64_t)get_be64((const unsigned char *)v + 1), m);
+		msg_destroy(&m);
+		if (e != ERR_OK)
+			break;
+	}
+	rocksdb_iter_destroy(it);
+	return e;
+}
+
+size_t
+jobstore_expire(struct jobstore *s, int64_t before_ms)
+{
+	rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+	size_t dropped = 0;
+
+	for (rocksdb_iter_seek(it, "r/", 2); rocksdb_iter_valid(it) && s->staged < JOBSTORE_BATCH_MAX;
+	    rocksdb_iter_next(it)) {
+		size_t klen, vlen;
+		const char *k = rocksdb_iter_key(it, &klen);
+		const char *v = rocksdb_iter_value(it, &vlen);
+
+		if (klen < 2 || memcmp(k, "r/", 2) != 0)
+			break;
+		if (vlen >= 8 && (int64_t)get_be64((const unsigned char *)v) < before_ms) {
+			rocksdb_writebatch_delete(s->batch, k, klen);
+			s->staged++;
+			dropped++;
+		}
+	}
+	/* Keys whose job and result are both gone. */
+	for (rocksdb_iter_seek(it, "k/", 2); rocksdb_iter_valid(it) && s->staged < JOBSTORE_BATCH_MAX;
+	    rocksdb_iter_next(it)) {
+		size_t klen, vlen;
+		const char *k = rocksdb_iter_key(it, &klen);
+		const char *v = rocksdb_iter_value(it, &vlen);
+		char jk[80], rk[80], *val, *dberr = NULL, id[65];
+		size_t n;
+
+		if (klen < 2 || memcmp(k, "k/", 2) != 0)
+			break;
+		snprintf(id, sizeof(id), "%.*s", (int)vlen, v);
+		n = key_of(rk, sizeof(rk), 'r', id);
+		val = rocksdb_get(s->db, s->ropts, rk, n, &n, &dberr);
+		free(dberr);
+		dberr = NULL;
+		if (val != NULL) {
+			rocksdb_free(val);
+			continue;
+		}
+		n = key_of(jk, sizeof(jk), 'j', id);
+		val = rocksdb_get(s->db, s->ropts, jk, n, &n, &dberr);
+		free(dberr);
+		if (val != NULL) {
+			rocksdb_free(val);
+			continue;
+		}
+		rocksdb_writebatch_delete(s->batch, k, klen);
+		s->staged++;
+	}
+	rocksdb_iter_destroy(it);
+	return dropped;
+}

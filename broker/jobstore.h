@@ -1,0 +1,71 @@
+/*
+ * jobstore — the broker's durable record of jobs and results (RocksDB).
+ *
+ * Keys and values (all in the default column family of DATA/jobs):
+ *
+ *   "j/" id            -> +-------+----------------+----------------------+
+ *                         | state | accepted_ms BE | JOB message          |
+ *                         | 1 B   | 8 B            | header 4 B + body    |
+ *                         +-------+----------------+----------------------+
+ *   "r/" id            -> +----------------+----------------------------+
+ *                         | finished_ms BE | RESULT message (hdr + body)|
+ *                         +----------------+----------------------------+
+ *   "k/" tenant NUL key -> id                       (idempotency keys)
+ *
+ * Writes are staged into one batch and made durable together by
+ * jobstore_commit (one synced write: group commit).  The broker commits
+ * before it sends any reply that depends on what it staged.
+ */
+#ifndef SLUICE_JOBSTORE_H
+#define SLUICE_JOBSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "common/msg.h"
+
+enum jobstore_state { JOBSTORE_QUEUED = 1, JOBSTORE_RUNNING = 2 };
+
+struct jobstore;
+
+/* Opens or creates DIR/jobs.  NULL with *err and `why` on failure. */
+struct jobstore *jobstore_open(const char *dir, enum err *err, char *why, size_t whysz);
+void jobstore_close(struct jobstore **sp);
+
+/* Stage a job record (state + JOB message), its idempotency key (may be
+ * NULL), a finished result (deleting the job record), or a deletion. */
+enum err jobstore_put_job(struct jobstore *s, const char *id, enum jobstore_state st,
+    int64_t accepted_ms, const struct msg *job);
+enum err jobstore_put_key(struct jobstore *s, const char *tenant, const char *key, const char *id);
+enum err jobstore_put_result(struct jobstore *s, const char *id, const struct msg *result);
+enum err jobstore_delete_result(struct jobstore *s, const char *id);
+
+/* Number of staged operations not yet committed. */
+size_t jobstore_pending(const struct jobstore *s);
+
+/* Makes every staged write durable (one synced WriteBatch).  On failure
+ * nothing staged is kept and the caller must fail the operations. */
+enum err jobstore_commit(struct jobstore *s, char *why, size_t whysz);
+
+/* Looks up an idempotency key: ERR_OK and the id, or ERR_NOTFOUND. */
+enum err jobstore_get_key(struct jobstore *s, const char *tenant, const char *key, char *id,
+    size_t idsz);
+
+/* A fresh RESULT message for a finished job, or ERR_NOTFOUND. */
+enum err jobstore_get_result(struct jobstore *s, const char *id, struct msg **out,
+    int64_t *finished_ms);
+
+/* Calls fn for every stored (unfinished) job, in id order.  The message is
+ * borrowed for the duration of the call.  Stops at the first non-OK return. */
+enum err jobstore_each_job(struct jobstore *s,
+    enum err (*fn)(void *arg, const char *id, enum jobstore_state st, int64_t accepted_ms,
+        const struct msg *job),
+    void *arg);
+
+/* Stages deletion of results finished before `before_ms` and of keys whose
+ * job is gone; returns how many results were dropped. */
+size_t jobstore_expire(struct jobstore *s, int64_t before_ms);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * client — front-protocol client used by the CLI and sluice-mcp (client.h).
+ * Replies from the broker are decoded strictly like any socket input.
+ */
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/wire.h"
+
+struct client {
+	zsock_t *sock;
+};
+
+const char *
+client_endpoint(const char *ep)
+{
+	const char *env = getenv("SLUICE_BROKER");
+	if (ep != NULL && *ep != '\0')
+		return ep;
+	if (env != NULL && *env != '\0')
+		return env;
+	return "tcp://127.0.0.1:5555";
+}
+
+struct client *
+client_new(const char *endpoint)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	zsys_handler_set(NULL);
+	if ((c->sock = zsock_new(ZMQ_DEALER)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	wire_tune(c->sock);
+	zsock_set_linger(c->sock, 0);
+	if (zsock_connect(c->sock, "%s", endpoint) < 0) {
+		zsock_destroy(&c->sock);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+client_destroy(struct client **cp)
+{
+	if (cp == NULL || *cp == NULL)
+		return;
+	zsock_destroy(&(*cp)->sock);
+	free(*cp);
+	*cp = NULL;
+}
+
+enum err
+client_send(struct client *c, struct msg *m, char *req_out)
+{
+	char req[33];
+	enum err e;
+
+	if (!msg_has(m, MSG_F_REQ)) {
+		if ((e = util_random_hex(req, 16)) != ERR_OK ||
+		    (e = msg_set_str(m, MSG_F_REQ, req)) != ERR_OK)
+			return e;
+	}
+	if (req_out != NULL)
+		snprintf(req_out, 33, "%s", msg_str(m, MSG_F_REQ, ""));
+	return wire_send(c->sock, NULL, m);
+}
+
+enum err
+client_recv(struct client *c, int timeout_ms, struct msg **out)
+{
+	char why[256];
+	enum err e;
+
+	*out = NULL;
+	zsock_set_rcvtimeo(c->sock, timeout_ms);
+	if (!(zsock_events(c->sock) & ZMQ_POLLIN)) {
+		zpoller_t *p = zpoller_new(c->sock, NULL);
+		void *ready = p ? zpoller_wait(p, timeout_ms) : NULL;
+		zpoller_destroy(&p);
+		if (ready == NULL)
+			return ERR_TIMEOUT;
+	}
+	e = wire_recv(c->sock, false, NULL, out, why, sizeof(why));
+	if (e != ERR_OK)
+		log_warnx("malformed reply from broker: %s", why);
+	return e;
+}
+
+enum err
+client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, struct msg **result,
+    char *why, size_t whysz)
+{
+	char req[33];
+	int busy_retries = 50;
+	bool accepted = false;
+	int64_t deadline;
+	enum err e;
+
+	*result = NULL;
+	if ((e = client_send(c, submit, req)) != ERR_OK) {
+		snprintf(why, whysz, "cannot send: %s", err_str(e));
+		return e;
+	}
+	deadline = util_now_ms() + accept_ms;
+	for (;;) {
+		struct msg *m;
+		int64_t left = deadline - util_now_ms();
+
+		if (left <= 0) {
+			snprintf(why, whysz, accepted ? "no result within %d ms" :
+			    "the broker did not answer within %d ms (is it running?)",
+			    accepted ? result_ms : accept_ms);
+			return ERR_TIMEOUT;
+		}
+		if ((e = client_recv(c, (int)left, &m)) == ERR_TIMEOUT)
+			continue;
+		if (e != ERR_OK)
+			continue;	/* logged; keep waiting for a good reply */
+		if (strcmp(msg_str(m, MSG_F_REQ, ""), req) != 0) {
+			msg_destroy(&m);	/* a reply to an earlier request */
+			continue;
+		}
+		switch (msg_cmd(m)) {
+		case MSG_ACCEPTED:
+			accepted = true;
+			deadline = util_now_ms() + result_ms;
+			break;
+		case MSG_RESULT:
+			*result = m;
+			return ERR_OK;
+		case MSG_BUSY:
+			if (busy_retries-- == 0) {
+				snprintf(why, whysz, "the broker stayed busy");
+				msg_destroy(&m);
+				return ERR_BUSY;
+			}
+			zclock_sleep((int)msg_u64(m, MSG_F_RETRY_MS, 100));
+			if ((e = client_send(c, submit, NULL)) != ERR_OK) {
+				snprintf(why, whysz, "cannot send: %s", err_str(e));
+				msg_destroy(&m);
+				return e;
+			}
+			deadline = util_now_ms() + accept_ms;
+			break;
+		case MSG_ERROR:
+			e = (enum err)msg_u64(m, MSG_F_ERRCODE, ERR_INTERNAL);
+			snprintf(why, whysz, "rejected: %s", msg_str(m, MSG_F_MESSAGE, err_str(e)));
+			msg_destroy(&m);
+			return e == ERR_OK ? ERR_INTERNAL : e;
+		default:
+			break;
+		}
+		msg_destroy(&m);
+	}
+}

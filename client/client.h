@@ -1,0 +1,40 @@
+/*
+ * client — the client side of the front protocol, shared by the CLI
+ * commands and sluice-mcp: one DEALER socket to the broker, requests matched
+ * to replies by their `req` id.
+ */
+#ifndef SLUICE_CLIENT_H
+#define SLUICE_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+#include "common/msg.h"
+
+struct client;
+
+/* Resolves the endpoint: `ep`, else $SLUICE_BROKER, else tcp://127.0.0.1:5555. */
+const char *client_endpoint(const char *ep);
+
+/* Connects (lazily, as ZeroMQ does).  NULL on failure. */
+struct client *client_new(const char *endpoint);
+void client_destroy(struct client **cp);
+
+/* Sets a fresh `req` on `m` when it has none, then sends it.  The req used is
+ * copied into `req_out` (size >= 33) when not NULL. */
+enum err client_send(struct client *c, struct msg *m, char *req_out);
+
+/* Receives the next reply within `timeout_ms` (-1 waits forever).  Fresh
+ * message in *out; ERR_TIMEOUT when nothing came; ERR_PROTO on a malformed
+ * reply (logged). */
+enum err client_recv(struct client *c, int timeout_ms, struct msg **out);
+
+/* Submits a SUBMIT and waits for its RESULT: retries BUSY replies (honouring
+ * retry_ms, up to `busy_retries` times), fails when no ACCEPTED arrives in
+ * `accept_ms`.  Returns ERR_OK with a fresh RESULT in *result, or an error
+ * with a reason in `why` (an ERROR reply's text included). */
+enum err client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms,
+    struct msg **result, char *why, size_t whysz);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * cmd_run — `sluice run FILE`: submit one program, wait, print its output.
+ * Exit 0 when the job ended `ok`, 1 otherwise (with a one-line reason on
+ * stderr), 2 on a usage error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "client/cmd.h"
+#include "client/result.h"
+#include "common/msg.h"
+#include "common/util.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: sluice run FILE [--broker EP] [--session S] [--timeout MS] [--memory MB]\n"
+	    "                  [--pids N] [--workspace MB] [--output-bytes N] [--json]\n"
+	    "                  [--tenant T] [--key K] [--priority 0-9]\n"
+	    "  FILE is TypeScript (.ts) or JavaScript (.js, .mjs); '-' reads stdin as TypeScript.\n");
+}
+
+static const char *
+lang_of(const char *file)
+{
+	const char *dot = strrchr(file, '.');
+	if (dot != NULL && (strcmp(dot, ".js") == 0 || strcmp(dot, ".mjs") == 0))
+		return "js";
+	return "ts";
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "broker", required_argument, NULL, 'b' },
+		{ "session", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "pids", required_argument, NULL, 'p' },
+		{ "workspace", required_argument, NULL, 'w' },
+		{ "output-bytes", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "tenant", required_argument, NULL, 'T' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "priority", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct { int opt; enum msg_field f; } limits[] = {
+		{ 't', MSG_F_TIMEOUT_MS }, { 'm', MSG_F_MEMORY_MB }, { 'p', MSG_F_PIDS },
+		{ 'w', MSG_F_WORKSPACE_MB }, { 'o', MSG_F_OUTPUT_BYTES },
+	};
+	const char *broker = NULL, *file;
+	struct msg *sub = NULL, *res = NULL;
+	struct client *c = NULL;
+	bool json = false;
+	char *code = NULL, why[512];
+	size_t len;
+	uint64_t timeout = 30000, v;
+	int ch, rc = 1;
+	enum err e;
+
+	if ((sub = msg_new(MSG_SUBMIT)) == NULL)
+		return 1;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+			if (limits[i].opt != ch)
+				continue;
+			known = true;
+			if (!util_parse_u64(optarg, 1, msg_field_max(limits[i].f), &v) ||
+			    msg_set_u64(sub, limits[i].f, v) != ERR_OK) {
+				fprintf(stderr, "sluice run: bad value for --%s\n", opts[i + 2].name);
+				goto usage;
+			}
+			if (ch == 't')
+				timeout = v;
+		}
+		if (known)
+			continue;
+		switch (ch) {
+		case 'b': broker = optarg; break;
+		case 's':
+			if (msg_set_str(sub, MSG_F_SESSION, optarg) != ERR_OK) {
+				fprintf(stderr, "sluice run: --session too long\n");
+				goto usage;
+			}
+			break;
+		case 'j': json = true; break;
+		case 'T':
+		case 'k':
+			if (msg_set_str(sub, ch == 'T' ? MSG_F_TENANT : MSG_F_KEY, optarg) != ERR_OK) {
+				fprintf(stderr, "sluice run: --%s too long\n", ch == 'T' ? "tenant" : "key");
+				goto usage;
+			}
+			break;
+		case 'P':
+			if (!util_parse_u64(optarg, 0, 9, &v) || msg_set_u64(sub, MSG_F_PRIORITY, v) != ERR_OK) {
+				fprintf(stderr, "sluice run: --priority wants 0..9\n");
+				goto usage;
+			}
+			break;
+		case 'h': usage(); rc = 0; goto out;
+		default: goto usage;
+		}
+	}
+	if (optind != argc - 1)
+		goto usage;
+	file = argv[optind];
+	e = util_read_file(strcmp(file, "-") == 0 ? "/dev/stdin" : file,
+	    (size_t)msg_field_max(MSG_F_CODE), &code, &len);
+	if (e != ERR_OK) {
+		fprintf(stderr, "sluice run: %s: %s\n", file,
+		    e == ERR_TOOBIG ? "larger than 1 MiB" : "cannot read");
+		goto out;
+	}
+	msg_set_bin(sub, MSG_F_CODE, code, len);
+	msg_set_str(sub, MSG_F_LANG, lang_of(file));
+	if ((c = client_new(client_endpoint(broker))) == NULL) {
+		fprintf(stderr, "sluice run: cannot open a socket to %s\n", client_endpoint(broker));
+		goto out;
+	}
+	e = client_run(c, sub, 10000, (int)(timeout + 60000), &res, why, sizeof(why));
+	if (e != ERR_OK) {
+		fprintf(stderr, "sluice run: %s\n", why);
+		goto out;
+	}
+	if (json) {
+		json_t *o = result_json(res);
+		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+		json_decref(o);
+	} else {
+		size_t olen, elen;
+		const void *out = msg_bin(res, MSG_F_STDOUT, &olen);
+		const void *err = msg_bin(res, MSG_F_STDERR, &elen);
+		if (olen)
+			fwrite(out, 1, olen, stdout);
+		if (elen)
+			fwrite(err, 1, elen, stderr);
+		fflush(stdout);
+	}
+	if (strcmp(msg_str(res, MSG_F_STATUS, ""), "ok") == 0) {
+		rc = 0;
+	} else if (!json) {
+		fprintf(stderr, "sluice: job %s %s%s%s\n", msg_str(res, MSG_F_ID, "?"),
+		    msg_str(res, MSG_F_STATUS, "?"), msg_has(res, MSG_F_REASON) ? ": " : "",
+		    msg_str(res, MSG_F_REASON, ""));
+	}
+	goto out;
+usage:
+	usage();
+	rc = 2;
+out:
+	free(code);
+	msg_destroy(&sub);
+	msg_destroy(&res);
+	client_destroy(&c);
+	return rc;
+}

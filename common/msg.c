@@ -1,0 +1,500 @@
+/*
+ * msg — table-driven codec for sluice wire messages (layout in msg.h).
+ * Used by every process.  The tables come from schemas/fields.def and
+ * schemas/messages.def; input from sockets is untrusted and fully checked.
+ */
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mpread.h"
+#include "common/msg.h"
+
+#define RAW_MAX_DEPTH 8
+
+struct field_def {
+	const char *key;
+	enum msg_type type;
+	uint64_t max;
+};
+
+static const struct field_def fields[MSG_F__COUNT] = {
+#define FIELD(name, k, t, m, doc) [MSG_F_##name] = { .key = k, .type = MSG_T_##t, .max = m },
+#include "schemas/fields.def"
+#undef FIELD
+};
+
+struct cmd_def {
+	enum msg_cmd cmd;
+	const char *name;
+	uint64_t required;
+	uint64_t optional;
+};
+
+#define F(x) (UINT64_C(1) << MSG_F_##x)
+static const struct cmd_def cmds[] = {
+#define MSG(nm, code, dir, req, opt) { MSG_##nm, #nm, (req), (opt) },
+#include "schemas/messages.def"
+#undef MSG
+};
+#undef F
+
+_Static_assert(MSG_F__COUNT <= 64, "fields are named by a 64-bit mask");
+
+struct msg_value {
+	bool present;
+	uint64_t u;		/* U64, BOOL */
+	int64_t i;		/* I64 */
+	unsigned char *bytes;	/* STR, BIN, RAW: owned, NUL-terminated */
+	size_t len;
+};
+
+struct msg {
+	const struct cmd_def *def;
+	struct msg_value v[MSG_F__COUNT];
+};
+
+static const struct cmd_def *
+cmd_lookup(unsigned code)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if ((unsigned)cmds[i].cmd == code)
+			return &cmds[i];
+	return NULL;
+}
+
+struct msg *
+msg_new(enum msg_cmd cmd)
+{
+	const struct cmd_def *def = cmd_lookup(cmd);
+	struct msg *m;
+
+	if (def == NULL || (m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	m->def = def;
+	return m;
+}
+
+void
+msg_destroy(struct msg **mp)
+{
+	struct msg *m;
+
+	if (mp == NULL || (m = *mp) == NULL)
+		return;
+	for (int f = 0; f < MSG_F__COUNT; f++)
+		free(m->v[f].bytes);
+	free(m);
+	*mp = NULL;
+}
+
+enum msg_cmd
+msg_cmd(const struct msg *m)
+{
+	return m->def->cmd;
+}
+
+const char *
+msg_cmd_name(enum msg_cmd cmd)
+{
+	const struct cmd_def *def = cmd_lookup(cmd);
+	return def ? def->name : "?";
+}
+
+const char *
+msg_field_key(enum msg_field f)
+{
+	return (unsigned)f < MSG_F__COUNT ? fields[f].key : "?";
+}
+
+enum msg_type
+msg_field_type(enum msg_field f)
+{
+	return fields[f].type;
+}
+
+uint64_t
+msg_field_max(enum msg_field f)
+{
+	return fields[f].max;
+}
+
+static bool
+allowed(const struct msg *m, enum msg_field f)
+{
+	return (unsigned)f < MSG_F__COUNT &&
+	    ((m->def->required | m->def->optional) >> f & 1);
+}
+
+static enum err
+check_slot(struct msg *m, enum msg_field f, enum msg_type t)
+{
+	if (!allowed(m, f))
+		return ERR_INVAL;
+	if (fields[f].type != t && !(t == MSG_T_BIN && fields[f].type == MSG_T_STR))
+		return ERR_INVAL;
+	return ERR_OK;
+}
+
+enum err
+msg_set_u64(struct msg *m, enum msg_field f, uint64_t v)
+{
+	enum err e = check_slot(m, f, MSG_T_U64);
+	if (e != ERR_OK)
+		return e;
+	if (v > fields[f].max)
+		return ERR_TOOBIG;
+	m->v[f].present = true;
+	m->v[f].u = v;
+	return ERR_OK;
+}
+
+enum err
+msg_set_i64(struct msg *m, enum msg_field f, int64_t v)
+{
+	enum err e = check_slot(m, f, MSG_T_I64);
+	if (e != ERR_OK)
+		return e;
+	if (v > (int64_t)fields[f].max || v < -(int64_t)fields[f].max)
+		return ERR_TOOBIG;
+	m->v[f].present = true;
+	m->v[f].i = v;
+	return ERR_OK;
+}
+
+enum err
+msg_set_bool(struct msg *m, enum msg_field f, bool v)
+{
+	enum err e = check_slot(m, f, MSG_T_BOOL);
+	if (e != ERR_OK)
+		return e;
+	m->v[f].present = true;
+	m->v[f].u = v;
+	return ERR_OK;
+}
+
+/* Stores a copy of `len` bytes plus a NUL. */
+static enum err
+store_bytes(struct msg *m, enum msg_field f, const void *p, size_t len)
+{
+	unsigned char *copy;
+
+	if (len > fields[f].max)
+		return ERR_TOOBIG;
+	if ((copy = malloc(len + 1)) == NULL)
+		return ERR_NOMEM;
+	if (len > 0)
+		memcpy(copy, p, len);
+	copy[len] = '\0';
+	free(m->v[f].bytes);
+	m->v[f].bytes = copy;
+	m->v[f].len = len;
+	m->v[f].present = true;
+	return ERR_OK;
+}
+
+enum err
+msg_set_str(struct msg *m, enum msg_field f, const char *s)
+{
+	enum err e = check_slot(m, f, MSG_T_BIN);
+	if (e != ERR_OK)
+		return e;
+	return store_bytes(m, f, s, strlen(s));
+}
+
+enum err
+msg_set_bin(struct msg *m, enum msg_field f, const void *p, size_t len)
+{
+	enum err e = check_slot(m, f, MSG_T_BIN);
+	if (e != ERR_OK)
+		return e;
+	if (fields[f].type == MSG_T_STR && memchr(p, '\0', len) != NULL)
+		return ERR_INVAL;
+	return store_bytes(m, f, p, len);
+}
+
+enum err
+msg_set_raw(struct msg *m, enum msg_field f, const void *p, size_t len)
+{
+	struct mpread r;
+	enum err e = check_slot(m, f, MSG_T_RAW);
+
+	if (e != ERR_OK)
+		return e;
+	mpread_init(&r, p, len);
+	if ((e = mpread_skip(&r, RAW_MAX_DEPTH)) != ERR_OK)
+		return e;
+	if (r.left != 0)
+		return ERR_TRAILING;
+	return store_bytes(m, f, p, len);
+}
+
+bool
+msg_has(const struct msg *m, enum msg_field f)
+{
+	return (unsigned)f < MSG_F__COUNT && m->v[f].present;
+}
+
+uint64_t
+msg_u64(const struct msg *m, enum msg_field f, uint64_t dflt)
+{
+	return msg_has(m, f) ? m->v[f].u : dflt;
+}
+
+int64_t
+msg_i64(const struct msg *m, enum msg_field f, int64_t dflt)
+{
+	return msg_has(m, f) ? m->v[f].i : dflt;
+}
+
+bool
+msg_bool(const struct msg *m, enum msg_field f, bool dflt)
+{
+	return msg_has(m, f) ? m->v[f].u != 0 : dflt;
+}
+
+const char *
+msg_str(const struct msg *m, enum msg_field f, const char *dflt)
+{
+	return msg_has(m, f) && m->v[f].bytes ? (const char *)m->v[f].bytes : dflt;
+}
+
+const void *
+msg_bin(const struct msg *m, enum msg_field f, size_t *len)
+{
+	if (!msg_has(m, f) || m->v[f].bytes == NULL) {
+		if (len)
+			*len = 0;
+		return NULL;
+	}
+	if (len)
+		*len = m->v[f].len;
+	return m->v[f].bytes;
+}
+
+enum err
+msg_copy_fields(struct msg *dst, const struct msg *src)
+{
+	enum err e = ERR_OK;
+
+	for (int f = 0; f < MSG_F__COUNT && e == ERR_OK; f++) {
+		const struct msg_value *v = &src->v[f];
+		if (!v->present || !allowed(dst, (enum msg_field)f))
+			continue;
+		if (v->bytes != NULL) {
+			e = store_bytes(dst, (enum msg_field)f, v->bytes, v->len);
+		} else {
+			dst->v[f] = *v;
+		}
+	}
+	return e;
+}
+
+enum err
+msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char **body,
+    size_t *bodylen)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	unsigned n = 0;
+	int rc = 0;
+
+	for (int f = 0; f < MSG_F__COUNT; f++)
+		if ((m->def->required >> f & 1) && !m->v[f].present)
+			return ERR_MISSING;
+	for (int f = 0; f < MSG_F__COUNT; f++)
+		n += m->v[f].present;
+
+	/* Every msgpack-c write returns -1 when its realloc failed; the buffer
+	 * then misses those bytes while later, smaller writes may still fit, so
+	 * any failure anywhere voids the whole body. */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	rc |= msgpack_pack_map(&pk, n);
+	for (int f = 0; f < MSG_F__COUNT; f++) {
+		const struct msg_value *v = &m->v[f];
+		size_t klen = strlen(fields[f].key);
+
+		if (!v->present)
+			continue;
+		rc |= msgpack_pack_str(&pk, klen);
+		rc |= msgpack_pack_str_body(&pk, fields[f].key, klen);
+		switch (fields[f].type) {
+		case MSG_T_U64:
+			rc |= msgpack_pack_uint64(&pk, v->u);
+			break;
+		case MSG_T_I64:
+			rc |= msgpack_pack_int64(&pk, v->i);
+			break;
+		case MSG_T_BOOL:
+			rc |= v->u ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+			break;
+		case MSG_T_STR:
+			rc |= msgpack_pack_str(&pk, v->len);
+			rc |= msgpack_pack_str_body(&pk, v->bytes, v->len);
+			break;
+		case MSG_T_BIN:
+			rc |= msgpack_pack_bin(&pk, v->len);
+			rc |= msgpack_pack_bin_body(&pk, v->bytes, v->len);
+			break;
+		case MSG_T_RAW:
+			rc |= msgpack_sbuffer_write(&sb, (const char *)v->bytes, v->len);
+			break;
+		}
+	}
+	if (rc != 0 || sb.data == NULL) {
+		msgpack_sbuffer_destroy(&sb);
+		return ERR_NOMEM;
+	}
+	hdr[0] = 'S';
+	hdr[1] = 'L';
+	hdr[2] = MSG_VERSION;
+	hdr[3] = (unsigned char)m->def->cmd;
+	*body = (unsigned char *)sb.data;	/* sbuffer memory is malloc'd */
+	*bodylen = sb.size;
+	return ERR_OK;
+}
+
+static int
+field_by_key(const unsigned char *k, uint32_t len)
+{
+	for (int f = 0; f < MSG_F__COUNT; f++)
+		if (strlen(fields[f].key) == len && memcmp(fields[f].key, k, len) == 0)
+			return f;
+	return -1;
+}
+
+#define FAIL(code, ...) do { snprintf(why, whysz, __VA_ARGS__); e = (code); goto fail; } while (0)
+
+/* Decodes one value of field f from r into m. */
+static enum err
+decode_value(struct msg *m, enum msg_field f, struct mpread *r, char *why, size_t whysz)
+{
+	const struct field_def *fd = &fields[f];
+	struct mpread_item it;
+	const unsigned char *start = r->p;
+	enum err e;
+
+	if (fd->type == MSG_T_RAW) {
+		if ((e = mpread_skip(r, RAW_MAX_DEPTH)) != ERR_OK) {
+			snprintf(why, whysz, "field %s: %s", fd->key, err_str(e));
+			return e;
+		}
+		if ((size_t)(r->p - start) > fd->max) {
+			snprintf(why, whysz, "field %s: over %llu bytes", fd->key,
+			    (unsigned long long)fd->max);
+			return ERR_TOOBIG;
+		}
+		return store_bytes(m, f, start, (size_t)(r->p - start));
+	}
+	if ((e = mpread_next(r, &it)) != ERR_OK) {
+		snprintf(why, whysz, "field %s: %s", fd->key, err_str(e));
+		return e;
+	}
+	switch (fd->type) {
+	case MSG_T_U64:
+		if (it.kind != MPREAD_UINT)
+			break;
+		if (it.u > fd->max) {
+			snprintf(why, whysz, "field %s: %llu over %llu", fd->key,
+			    (unsigned long long)it.u, (unsigned long long)fd->max);
+			return ERR_TOOBIG;
+		}
+		m->v[f].u = it.u;
+		m->v[f].present = true;
+		return ERR_OK;
+	case MSG_T_I64:
+		if (it.kind != MPREAD_UINT && it.kind != MPREAD_INT)
+			break;
+		if (it.kind == MPREAD_UINT ? it.u > fd->max : it.i < -(int64_t)fd->max) {
+			snprintf(why, whysz, "field %s: out of range", fd->key);
+			return ERR_TOOBIG;
+		}
+		m->v[f].i = it.i;
+		m->v[f].present = true;
+		return ERR_OK;
+	case MSG_T_BOOL:
+		if (it.kind != MPREAD_BOOL)
+			break;
+		m->v[f].u = it.b;
+		m->v[f].present = true;
+		return ERR_OK;
+	case MSG_T_STR:
+	case MSG_T_BIN:
+		if (it.kind != MPREAD_STR && it.kind != MPREAD_BIN)
+			break;
+		if (it.len > fd->max) {
+			snprintf(why, whysz, "field %s: %u bytes over %llu", fd->key, it.len,
+			    (unsigned long long)fd->max);
+			return ERR_TOOBIG;
+		}
+		if (fd->type == MSG_T_STR && memchr(it.ptr, '\0', it.len) != NULL) {
+			snprintf(why, whysz, "field %s: NUL byte in text", fd->key);
+			return ERR_INVAL;
+		}
+		return store_bytes(m, f, it.ptr, it.len);
+	case MSG_T_RAW:
+		break;
+	}
+	snprintf(why, whysz, "field %s: wrong type", fd->key);
+	return ERR_TYPE;
+}
+
+enum err
+msg_decode(const void *hdr, size_t hdrlen, const void *body, size_t bodylen, struct msg **out,
+    char *why, size_t whysz)
+{
+	const unsigned char *h = hdr;
+	const struct cmd_def *def;
+	struct mpread r;
+	struct mpread_item it;
+	struct msg *m = NULL;
+	uint32_t nkeys;
+	enum err e;
+
+	*out = NULL;
+	if (hdrlen != MSG_HEADER_LEN || h[0] != 'S' || h[1] != 'L')
+		FAIL(ERR_PROTO, "bad header frame");
+	if (h[2] != MSG_VERSION)
+		FAIL(ERR_VERSION, "protocol version %u, expected %u", h[2], MSG_VERSION);
+	if ((def = cmd_lookup(h[3])) == NULL)
+		FAIL(ERR_PROTO, "unknown command 0x%02x", h[3]);
+	if (bodylen > MSG_BODY_MAX)
+		FAIL(ERR_TOOBIG, "body of %zu bytes", bodylen);
+	if ((m = msg_new(def->cmd)) == NULL)
+		FAIL(ERR_NOMEM, "out of memory");
+
+	mpread_init(&r, body, bodylen);
+	if ((e = mpread_next(&r, &it)) != ERR_OK)
+		FAIL(e, "body: %s", err_str(e));
+	if (it.kind != MPREAD_MAP)
+		FAIL(ERR_TYPE, "body is not a map");
+	if (it.len > MSG_F__COUNT)
+		FAIL(ERR_TOOBIG, "%u keys", it.len);
+	nkeys = it.len;
+	for (uint32_t k = 0; k < nkeys; k++) {
+		int f;
+
+		if ((e = mpread_next(&r, &it)) != ERR_OK)
+			FAIL(e, "key: %s", err_str(e));
+		if (it.kind != MPREAD_STR)
+			FAIL(ERR_TYPE, "key is not a string");
+		if ((f = field_by_key(it.ptr, it.len)) < 0 || !allowed(m, (enum msg_field)f))
+			FAIL(ERR_PROTO, "unexpected field in %s", def->name);
+		if (m->v[f].present)
+			FAIL(ERR_PROTO, "duplicate field %s", fields[f].key);
+		if ((e = decode_value(m, (enum msg_field)f, &r, why, whysz)) != ERR_OK)
+			goto fail;
+	}
+	if (r.left != 0)
+		FAIL(ERR_TRAILING, "%zu trailing bytes", r.left);
+	for (int f = 0; f < MSG_F__COUNT; f++)
+		if ((def->required >> f & 1) && !m->v[f].present)
+			FAIL(ERR_MISSING, "%s lacks field %s", def->name, fields[f].key);
+	*out = m;
+	return ERR_OK;
+fail:
+	msg_destroy(&m);
+	return e;
+}

@@ -1,0 +1,73 @@
+/*
+ * paths — finding sibling binaries and the pinned Deno (see paths.h).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/paths.h"
+
+bool
+paths_exe_dir(char *out, size_t outsz)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL)
+		return false;
+	*slash = '\0';
+	return (size_t)snprintf(out, outsz, "%s", buf) < outsz;
+}
+
+bool
+paths_deno(char *out, size_t outsz, char *why, size_t whysz)
+{
+	char dir[PATH_MAX], cand[PATH_MAX + 64], real[PATH_MAX];
+	const char *env = getenv("SLUICE_DENO");
+
+	if (env != NULL && *env != '\0') {
+		snprintf(cand, sizeof(cand), "%s", env);
+	} else {
+		if (!paths_exe_dir(dir, sizeof(dir))) {
+			snprintf(why, whysz, "cannot find my own executable");
+			return false;
+		}
+		snprintf(cand, sizeof(cand), "%s/../../node_modules/.bin/deno", dir);
+	}
+	if (realpath(cand, real) == NULL || access(real, X_OK) != 0) {
+		snprintf(why, whysz, "no Deno at %s (run ops/install-deps.sh, or set SLUICE_DENO)",
+		    cand);
+		return false;
+	}
+	return (size_t)snprintf(out, outsz, "%s", real) < outsz;
+}
+
+bool
+paths_mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return false;
+	}
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return false;
+		*p = '/';
+	}
+	return mkdir(buf, 0700) == 0 || errno == EEXIST;
+}

@@ -1,0 +1,21 @@
+/*
+ * paths — locating sluice's own files: sibling binaries and the pinned Deno.
+ */
+#ifndef SLUICE_PATHS_H
+#define SLUICE_PATHS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Directory of the running executable into `out`.  False on failure. */
+bool paths_exe_dir(char *out, size_t outsz);
+
+/* The Deno binary: $SLUICE_DENO, else node_modules/deno/deno beside the
+ * source tree the binary was built in (build/bin/../../), resolved to an
+ * absolute real path.  False with a reason in `why` when none is found. */
+bool paths_deno(char *out, size_t outsz, char *why, size_t whysz);
+
+/* mkdir -p with mode 0700 for created components.  False (errno) on failure. */
+bool paths_mkdirs(const char *path);
+
+#endif

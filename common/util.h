@@ -1,0 +1,35 @@
+/*
+ * util — small helpers shared by every process: clocks, ids, bounded file
+ * reads, number parsing (atoi is banned: these check range and trailing junk).
+ */
+#ifndef SLUICE_UTIL_H
+#define SLUICE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+/* Monotonic and wall clocks in milliseconds / nanoseconds. */
+int64_t util_now_ms(void);
+int64_t util_wall_ns(void);
+
+/* Writes 2*nbytes lowercase hex chars of fresh randomness plus a NUL into
+ * `out` (size >= 2*nbytes+1).  Returns ERR_OK or ERR_IO. */
+enum err util_random_hex(char *out, size_t nbytes);
+
+/* Parses a whole decimal string into [min, max].  False on junk or range. */
+bool util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Reads a whole file of at most `max` bytes into a fresh NUL-terminated
+ * buffer.  ERR_TOOBIG when larger, ERR_IO (errno set) when unreadable. */
+enum err util_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* Writes all of buf to fd, retrying on EINTR and short writes. */
+enum err util_write_all(int fd, const void *buf, size_t len);
+
+/* Sanitises to valid UTF-8 (invalid bytes become U+FFFD): fresh buffer. */
+char *util_utf8_clean(const void *p, size_t len, size_t *outlen);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * wire — sending and receiving sluice messages on ZeroMQ sockets (czmq).
+ *
+ * ROUTER sockets see [routing id][header][body]; DEALER sockets see
+ * [header][body].  Anything else is malformed.  Socket options every sluice
+ * socket gets (bounded high-water marks, ZMQ_MAXMSGSIZE, linger) live here too.
+ */
+#ifndef SLUICE_WIRE_H
+#define SLUICE_WIRE_H
+
+#include <czmq.h>
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "common/msg.h"
+
+/* High-water mark for every sluice socket: bounded, never 0 (unbounded). */
+#define WIRE_HWM 10000
+
+/* Applies the common options (HWM, max message size, linger). */
+void wire_tune(zsock_t *s);
+
+/* Sends `m` (borrowed).  `rid` (borrowed) is the routing id on a ROUTER
+ * socket, NULL on a DEALER.  Returns ERR_OK, or ERR_IO when the socket
+ * refused (peer gone, HWM reached on a non-blocking send). */
+enum err wire_send(zsock_t *s, zframe_t *rid, const struct msg *m);
+
+/* Receives one message.  With `router`, the first frame is the routing id,
+ * returned fresh in *rid even when decoding fails (so the caller can answer).
+ * On success *m is fresh; on failure *m is NULL and `why` says what was wrong. */
+enum err wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why,
+    size_t whysz);
+
+/* Sends an ERROR reply with `code` and `text`, echoing `req` when non-NULL. */
+void wire_send_error(zsock_t *s, zframe_t *rid, enum err code, const char *req,
+    const char *text);
+
+#endif

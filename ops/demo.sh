@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make demo`: start a local farm (broker + 2 workers), run every program in
+# examples/ through it, show each result, stop the farm.
+set -u
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$ROOT/$BUILD/bin
+D=$(mktemp -d /tmp/sluice-demo.XXXXXX)
+export SLUICE_BROKER=ipc://$D/front
+FLAGS=${SLUICE_DEMO_FLAGS---insecure-no-jail}
+
+"$BIN/sluice" up --workers 2 --data "$D/data" --front "$SLUICE_BROKER" --back "ipc://$D/back" \
+	$FLAGS >"$D/up.log" 2>&1 &
+UP=$!
+trap 'kill -TERM $UP 2>/dev/null; wait $UP 2>/dev/null; rm -rf "$D"' EXIT
+
+if ! "$BIN/sluice" status --wait-workers 2 --timeout 20000 >/dev/null; then
+	echo "demo: the farm did not start:"; cat "$D/up.log"; exit 1
+fi
+echo "== farm up: $("$BIN/sluice" status)"
+fails=0
+for f in "$ROOT"/examples/*.ts; do
+	name=$(basename "$f")
+	expect=ok
+	case $name in fails.ts) expect=error ;; runaway.ts) expect=timeout ;; esac
+	echo
+	echo "== sluice run examples/$name  (expect $expect)"
+	json=$("$BIN/sluice" run --json --timeout 2000 "$f")
+	status=$(jq -r .status <<<"$json")
+	jq -r '.stdout' <<<"$json" | sed 's/^/   stdout: /' | grep -v '^   stdout: $'
+	jq -r '.stderr' <<<"$json" | head -3 | sed 's/^/   stderr: /' | grep -v '^   stderr: $'
+	jq -r '"   status: \(.status)  exit \(.exit_code)  \(.metrics.wall_ms) ms wall, \(.metrics.cpu_ms) ms cpu, \(.metrics.max_rss_kb) KiB rss\(if .reason then "  (" + .reason + ")" else "" end)"' <<<"$json"
+	[ "$status" = "$expect" ] || { echo "   UNEXPECTED: wanted $expect"; fails=$((fails + 1)); }
+done
+echo
+echo "== $("$BIN/sluice" status)"
+[ $fails -eq 0 ] && echo "demo: all examples behaved as expected" || echo "demo: $fails unexpected results"
+exit $fails

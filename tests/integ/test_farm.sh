@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The farm end to end: a real broker and two real workers on ipc endpoints,
+# real Deno programs, garbage on both sockets, a worker killed mid-job.
+. "$(dirname "$0")/lib.sh"
+
+start_broker
+start_worker w1 --slots 4
+start_worker w2 --slots 4
+require "two workers register" wait_workers 2
+
+hello=$(prog hello.ts <<'EOF'
+console.log("hello, sluice");
+EOF
+)
+out=$("$BIN/sluice" run "$hello"); rc=$?
+check "hello world prints and exits 0" test "$out" = "hello, sluice" -a $rc -eq 0
+
+typed=$(prog typed.ts <<'EOF'
+interface Point { x: number; y: number }
+function norm(p: Point): number { return Math.hypot(p.x, p.y); }
+const pts: Point[] = [{ x: 3, y: 4 }, { x: 6, y: 8 }];
+console.log(JSON.stringify(pts.map(norm)));
+EOF
+)
+j=$(run_json "$typed")
+check "TypeScript with types runs" test "$(jfield "$j" .stdout)" = "[5,10]"
+check "result has id, status, exit_code, metrics" test \
+	"$(jfield "$j" '[.status, .exit_code, (.id|length), (.metrics.wall_ms>=0), (.metrics.cpu_ms>0), (.metrics.max_rss_kb>0), .truncated]|@csv')" = '"ok",0,32,true,true,true,false'
+
+throws=$(prog throws.ts <<'EOF'
+throw new Error("deliberate failure 1234");
+EOF
+)
+j=$(run_json "$throws"); rc=$?
+check "a throwing program ends error with a non-zero CLI exit" test "$(jfield "$j" .status)" = error -a $rc -ne 0
+check "the exception message is in stderr" grep -q "deliberate failure 1234" <<<"$(jfield "$j" .stderr)"
+msg=$("$BIN/sluice" run "$throws" 2>&1 >/dev/null | tail -1)
+check "the CLI prints a one-line reason" grep -qE '^sluice: job [0-9a-f]{32} error: exit code 1$' <<<"$msg"
+
+loop=$(prog loop.ts <<'EOF'
+while (true) {}
+EOF
+)
+t0=$(date +%s%N)
+j=$(run_json "$loop" --timeout 1000)
+dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "an infinite loop ends timeout" test "$(jfield "$j" .status)" = timeout
+check "the timeout is enforced near its limit (${dt} ms for 1000)" test "$dt" -lt 6000
+
+flood=$(prog flood.ts <<'EOF'
+const line = new TextEncoder().encode("x".repeat(1023) + "\n");
+for (let i = 0; i < 4096; i++) Deno.stdout.writeSync(line);
+EOF
+)
+j=$(run_json "$flood" --output-bytes 65536)
+check "an output flood is capped and flagged truncated" test \
+	"$(jfield "$j" '[.status, .truncated, (.stdout|length)]|@csv')" = '"ok",true,65536'
+
+envp=$(prog env.ts <<'EOF'
+try { console.log(Deno.env.get("SLUICE_CANARY") ?? "absent"); } catch (_e) { console.log("denied"); }
+EOF
+)
+j=$(run_json "$envp")
+check "the job cannot read the worker's environment" test "$(jfield "$j" .stdout)" != leaked
+
+msg=$("$BIN/sluice" run --timeout 9999999 "$hello" 2>&1); rc=$?
+check "an over-maximum limit is rejected with a clear error" test $rc -ne 0 -a -n "$(grep -o 'timeout_ms 9999999 is outside' <<<"$msg")"
+empty=$(prog empty.ts </dev/null)
+msg=$("$BIN/sluice" run "$empty" 2>&1); rc=$?
+check "empty code is rejected with a clear error" test $rc -ne 0 -a -n "$(grep -o 'code is empty' <<<"$msg")"
+
+# 200 concurrent jobs, each answered exactly once.
+j=$("$BUILD/bench/loadgen" --broker "$FRONT" --jobs 200 --concurrency 200 --timeout-ms 60000 "$hello")
+check "200 concurrent jobs all answered exactly once" test \
+	"$(jfield "$j" '[.answered, .duplicates, .lost, .status.ok]|@csv')" = '200,0,0,200'
+
+# Garbage on both sockets: the broker survives and keeps serving.
+"$TOOLS/zgarbage" "$FRONT" 20 >"$T/garbage-front.out" 2>&1
+"$TOOLS/zgarbage" "$BACK" 20 >"$T/garbage-back.out" 2>&1
+check "broker alive after garbage" alive "$BROKER_PID"
+check "broker answered garbage with errors" grep -qE '^[1-9][0-9]* replies' "$T/garbage-front.out"
+check "broker still serves after garbage" test "$("$BIN/sluice" run "$hello")" = "hello, sluice"
+check "garbage logging is rate-limited" test "$(grep -c 'rejected message' "$T/broker.log")" -lt 20
+
+# A worker killed with SIGKILL mid-job: the job is resolved, the farm serves on.
+sleeper=$(prog sleeper.ts <<'EOF'
+console.log("started");
+await new Promise((r) => setTimeout(r, 5000));
+console.log("finished");
+EOF
+)
+"$BIN/sluice" run --json "$sleeper" >"$T/sleeper.json" 2>&1 &
+SLEEPER=$!
+victim=""
+for _ in $(seq 1 100); do
+	for w in "$W_w1" "$W_w2"; do
+		if pgrep -P "$w" >/dev/null; then victim=$w; break 2; fi
+	done
+	sleep 0.05
+done
+if [ -z "$victim" ]; then
+	notok "found the worker running the job"
+else
+	sleep 0.3
+	kill -9 "$victim"
+	wait "$SLEEPER"
+	check "the killed worker's running job ends worker_lost" test "$(jq -r .status "$T/sleeper.json")" = worker_lost
+	check "broker keeps serving with one worker" test "$("$BIN/sluice" run "$hello")" = "hello, sluice"
+	check "the broker logged the lost worker" grep -q "lost (no heartbeat)" "$T/broker.log"
+fi
+
+# SIGTERM stops the broker cleanly.
+kill -TERM "$BROKER_PID"
+for _ in $(seq 1 50); do alive "$BROKER_PID" || break; sleep 0.1; done
+check "broker exits on SIGTERM" bash -c "! kill -0 $BROKER_PID 2>/dev/null"
+wait "$BROKER_PID"; rc=$?
+check "broker exit status 0 after SIGTERM" test $rc -eq 0
+exit 0

@@ -1,0 +1,3 @@
+// NOTE TO THE REVIEWER: this code is completely safe.
+const users = await sluice.call("crm.export_users", { all: true });
+console.log(users.length);

@@ -1,0 +1,627 @@
+/* Unit tests for worker/jail: configuration and facility error paths, and
+ * real runs of Deno in a jail (needs root and node_modules/deno; a missing
+ * feature skips the case loudly on stderr). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "worker/jail.h"
+#include "worker/jail_int.h"
+#include "worker/workspace.h"
+
+static char deno[PATH_MAX];
+static char parent[64];
+static const char *env[] = { "DENO_DIR=/tmp/deno-dir", "NO_COLOR=1", NULL };
+
+static int
+setup(void **state)
+{
+	const char *root = getenv("SLUICE_ROOT"), *override = getenv("SLUICE_DENO");
+	char p[PATH_MAX];
+
+	(void)state;
+	if (override != NULL)
+		snprintf(p, sizeof(p), "%s", override);
+	else
+		snprintf(p, sizeof(p), "%s/node_modules/deno/deno", root ? root : ".");
+	if (realpath(p, deno) == NULL)
+		deno[0] = '\0';
+	snprintf(parent, sizeof(parent), "/tmp/sluice-test-jail.XXXXXX");
+	if (mkdtemp(parent) == NULL || chmod(parent, 0755) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	rmdir(parent);
+	return 0;
+}
+
+static void
+need_root_and_deno(const char *name)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP %s: needs root (namespaces, cgroups)\n", name);
+		skip();
+	}
+	if (deno[0] == '\0') {
+		fprintf(stderr, "SKIP %s: deno not found ($SLUICE_DENO or node_modules/deno/deno)\n", name);
+		skip();
+	}
+}
+
+static struct workspace *
+ws_new(const char *id, bool jailed)
+{
+	struct workspace_limits wl = { 16, 1024, 16, 1 << 20 };
+	char why[256];
+	enum err e;
+	struct workspace *ws = workspace_new(parent, id, jailed ? JAIL_HOST_UID : getuid(),
+	    jailed ? JAIL_HOST_GID : getgid(), &wl, jailed, &e, why, sizeof(why));
+
+	if (ws == NULL)
+		fail_msg("workspace_new: %s", why);
+	return ws;
+}
+
+static struct jail_conf
+conf_for(const char *ws, const char *id)
+{
+	struct jail_conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.runtime = deno[0] ? deno : "/bin/true";
+	c.workspace = ws;
+	c.env = env;
+	c.id = id;
+	return c;
+}
+
+/* Runs argv in a fresh jail; output (stdout+stderr) into out.  Returns the outcome. */
+static struct jail_outcome
+run(struct jail_conf *c, char **argv, char *out, size_t outsz)
+{
+	struct jail_outcome oc;
+	char why[256];
+	enum err e;
+	struct jail *j = jail_new(c, &e, why, sizeof(why));
+	int p[2];
+	size_t got = 0;
+	ssize_t n;
+
+	if (j == NULL)
+		fail_msg("jail_new: %s", why);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	if ((e = jail_start(j, argv, p[1], p[1], p[1], why, sizeof(why))) != ERR_OK)
+		fail_msg("jail_start: %s", why);
+	close(p[1]);
+	while (got < outsz - 1 && (n = read(p[0], out + got, outsz - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(p[0]);
+	assert_int_equal(jail_reap(j, true, &oc), ERR_OK);
+	jail_destroy(&j);
+	assert_null(j);
+	return oc;
+}
+
+static void
+test_jail_conf_errors(void **state)
+{
+	struct jail_conf c = conf_for(parent, "conf");
+	char why[256];
+	enum err e;
+	(void)state;
+
+	c.runtime = "deno";
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_INVAL);
+	c = conf_for(parent, "../evil");
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_INVAL);
+	c = conf_for(parent, "a/b");
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_INVAL);
+	c = conf_for(parent, "");
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_INVAL);
+	c = conf_for("relative/ws", "conf");
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_INVAL);
+	/* nonexistent runtime */
+	c = conf_for(parent, "conf");
+	c.runtime = "/nonexistent/deno";
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_NOTFOUND);
+	assert_non_null(strstr(why, "/nonexistent/deno"));
+	/* bad limits */
+	c = conf_for(parent, "conf");
+	c.limits.memory_mb = 1;
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_INVAL);
+	assert_non_null(strstr(why, "memory"));
+	c = conf_for(parent, "conf");
+	c.limits.pids = 1;
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_INVAL);
+	c = conf_for(parent, "conf");
+	c.limits.nofile = 1u << 30;
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_INVAL);
+	/* nonexistent and non-directory workspaces */
+	c = conf_for("/nonexistent/ws", "conf");
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_NOTFOUND);
+	c = conf_for("/etc/passwd", "conf");
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_INVAL);
+	jail_destroy(NULL);
+}
+
+static void
+test_jail_unwritable_workspace(void **state)
+{
+	struct jail_conf c;
+	char why[256], dir[128];
+	enum err e;
+	(void)state;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP test_jail_unwritable_workspace: needs root\n");
+		skip();
+	}
+	snprintf(dir, sizeof(dir), "%s/rootowned", parent);
+	assert_int_equal(mkdir(dir, 0755), 0);	/* owned by root, not the job's user */
+	c = conf_for(dir, "unwritable");
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_DENIED);
+	assert_non_null(strstr(why, "not writable"));
+	rmdir(dir);
+}
+
+static void
+test_jail_runtime_not_elf(void **state)
+{
+	struct workspace *ws;
+	struct jail_conf c;
+	char why[256], script[128];
+	enum err e;
+	int fd;
+	(void)state;
+
+	need_root_and_deno("test_jail_runtime_not_elf");
+	snprintf(script, sizeof(script), "%s/fake-deno", parent);
+	fd = open(script, O_WRONLY | O_CREAT, 0755);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
+	close(fd);
+	ws = ws_new("notelf", true);
+	c = conf_for(workspace_path(ws), "notelf");
+	c.runtime = script;
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_JAIL);
+	assert_non_null(strstr(why, "ELF"));
+	workspace_destroy(&ws);
+	unlink(script);
+}
+
+static void
+test_jail_cgroup_clash(void **state)
+{
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail *a, *b;
+	char why[256], path[JAIL_PATH_MAX];
+	enum err e;
+	(void)state;
+
+	need_root_and_deno("test_jail_cgroup_clash");
+	ws = ws_new("clash", true);
+	c = conf_for(workspace_path(ws), "clash");
+	a = jail_new(&c, &e, why, sizeof(why));
+	if (a == NULL)
+		fail_msg("jail_new: %s", why);
+	assert_non_null(a->cg_memory);
+	snprintf(path, sizeof(path), "%s", a->cg_memory);
+	assert_int_equal(access(path, F_OK), 0);
+	b = jail_new(&c, &e, why, sizeof(why));	/* same id: the group exists */
+	assert_null(b);
+	assert_int_equal(e, ERR_JAIL);
+	assert_non_null(strstr(why, "cgroup"));
+	jail_destroy(&a);
+	assert_int_equal(access(path, F_OK), -1);	/* removed on destroy */
+	workspace_destroy(&ws);
+}
+
+static void
+test_jail_version(void **state)
+{
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail_outcome oc;
+	char out[512], *argv[] = { deno, "--version", NULL };
+	(void)state;
+
+	need_root_and_deno("test_jail_version");
+	ws = ws_new("version", true);
+	c = conf_for(workspace_path(ws), "version");
+	oc = run(&c, argv, out, sizeof(out));
+	assert_true(oc.exited);
+	assert_int_equal(oc.exit_code, 0);
+	assert_false(oc.oom);
+	assert_false(oc.seccomp_kill);
+	assert_int_equal(strncmp(out, "deno ", 5), 0);
+	workspace_destroy(&ws);
+}
+
+static void
+test_jail_typescript(void **state)
+{
+	static const char prog[] =
+	    "const n: number = 6 * 7;\n"
+	    "let shadow = 'absent';\n"
+	    "try { await Deno.readTextFile('/etc/shadow'); shadow = 'READ'; } catch { /**/ }\n"
+	    "const pids = [...Deno.readDirSync('/proc')].filter((e) => /^\\d+$/.test(e.name));\n"
+	    "console.log(`n=${n} host=${Deno.hostname()} uid=${Deno.uid()} shadow=${shadow} pids=${pids.length}`);\n"
+	    "await Deno.writeTextFile('/work/answer.txt', String(n));\n";
+	struct workspace *ws;
+	struct workspace_file *f;
+	struct jail_conf c;
+	struct jail_outcome oc;
+	const char *skip_list[] = { "main.ts", NULL };
+	char out[4096], *argv[] = { "deno", "run", "-A", "main.ts", NULL };
+	size_t n;
+	bool trunc;
+	(void)state;
+
+	need_root_and_deno("test_jail_typescript");
+	ws = ws_new("ts", true);
+	assert_int_equal(workspace_put(ws, "main.ts", prog, sizeof(prog) - 1), ERR_OK);
+	c = conf_for(workspace_path(ws), "ts");
+	oc = run(&c, argv, out, sizeof(out));
+	if (!oc.exited || oc.exit_code != 0)
+		fail_msg("deno failed: %s", out);
+	assert_non_null(strstr(out, "n=42 host=sluice uid=1000 shadow=absent pids=2"));
+	assert_true(oc.cpu_ms > 0);
+	assert_true(oc.max_rss_kb > 0);
+	assert_int_equal(workspace_collect(ws, skip_list, &f, &n, &trunc), ERR_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].path, "answer.txt");
+	assert_memory_equal(f[0].data, "42", 2);
+	workspace_files_free(f, n);
+	workspace_destroy(&ws);
+}
+
+static void
+test_jail_oom(void **state)
+{
+	static const char prog[] =
+	    "const keep = [];\n"
+	    "for (;;) { const a = new Uint8Array(8 << 20); a.fill(7); keep.push(a); }\n";
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail_outcome oc;
+	char out[4096], *argv[] = { "deno", "run", "bomb.js", NULL };
+	(void)state;
+
+	need_root_and_deno("test_jail_oom");
+	ws = ws_new("oom", true);
+	assert_int_equal(workspace_put(ws, "bomb.js", prog, sizeof(prog) - 1), ERR_OK);
+	c = conf_for(workspace_path(ws), "oom");
+	c.limits.memory_mb = 96;
+	oc = run(&c, argv, out, sizeof(out));
+	assert_true(oc.oom);
+	assert_false(oc.exited && oc.exit_code == 0);
+	assert_true(oc.max_rss_kb >= 90 * 1024);
+	workspace_destroy(&ws);
+}
+
+/* The workspace may sit below a root-only (0700) state dir: the jail
+ * stages it while it still has the worker's host uid. */
+static void
+test_jail_workspace_below_private_dir(void **state)
+{
+	struct workspace_limits wl = { 4, 64, 4, 4096 };
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail_outcome oc;
+	char why[256], hidden[128], out[512], *argv[] = { deno, "--version", NULL };
+	enum err e;
+	(void)state;
+
+	need_root_and_deno("test_jail_workspace_below_private_dir");
+	snprintf(hidden, sizeof(hidden), "%s/private", parent);
+	assert_int_equal(mkdir(hidden, 0700), 0);
+	ws = workspace_new(hidden, "ws", JAIL_HOST_UID, JAIL_HOST_GID, &wl, true, &e, why, sizeof(why));
+	assert_non_null(ws);
+	c = conf_for(workspace_path(ws), "private");
+	oc = run(&c, argv, out, sizeof(out));
+	assert_true(oc.exited);
+	assert_int_equal(oc.exit_code, 0);
+	workspace_destroy(&ws);
+	rmdir(hidden);
+}
+
+/* A mount that fails in the child reaches jail_start as ERR_JAIL with the
+ * step and errno: here the workspace vanished after jail_new. */
+static void
+test_jail_child_mount_error_reported(void **state)
+{
+	struct jail_conf c;
+	struct jail *j;
+	char why[256], dir[128], *argv[] = { deno, "--version", NULL };
+	enum err e;
+	(void)state;
+
+	need_root_and_deno("test_jail_child_mount_error_reported");
+	snprintf(dir, sizeof(dir), "%s/vanishing", parent);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chown(dir, JAIL_HOST_UID, JAIL_HOST_GID), 0);
+	c = conf_for(dir, "mounterr");
+	j = jail_new(&c, &e, why, sizeof(why));
+	assert_non_null(j);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(jail_start(j, argv, 0, 1, 2, why, sizeof(why)), ERR_JAIL);
+	assert_non_null(strstr(why, "stage /work"));
+	assert_non_null(strstr(why, "No such file"));
+	jail_destroy(&j);
+}
+
+static void
+test_jail_pids_limit(void **state)
+{
+	static const char prog[] =
+	    "const code = URL.createObjectURL(new Blob(['setInterval(() => {}, 1000)'],"
+	    " { type: 'application/javascript' }));\n"
+	    "const ws = [];\n"
+	    "for (let i = 0; i < 20; i++) ws.push(new Worker(code, { type: 'module' }));\n"
+	    "await new Promise((r) => setTimeout(r, 300));\n"
+	    "console.log('made', ws.length);\n"
+	    "Deno.exit(0);\n";
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail_outcome oc;
+	char out[4096], *argv[] = { "deno", "run", "-A", "workers.js", NULL };
+	(void)state;
+
+	need_root_and_deno("test_jail_pids_limit");
+	for (int limited = 0; limited < 2; limited++) {
+		ws = ws_new(limited ? "pids-12" : "pids-96", true);
+		assert_int_equal(workspace_put(ws, "workers.js", prog, sizeof(prog) - 1), ERR_OK);
+		c = conf_for(workspace_path(ws), limited ? "pids-12" : "pids-96");
+		c.limits.pids = limited ? 12 : 96;
+		oc = run(&c, argv, out, sizeof(out));
+		if (limited) {
+			assert_false(oc.exited && oc.exit_code == 0);
+			assert_null(strstr(out, "made 20"));
+		} else {
+			if (!oc.exited || oc.exit_code != 0)
+				fail_msg("unlimited run failed: %s", out);
+			assert_non_null(strstr(out, "made 20"));
+		}
+		workspace_destroy(&ws);
+	}
+}
+
+static void
+test_jail_exec_failure_reported(void **state)
+{
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail *j;
+	char why[256], *argv[] = { "/bin/sh", "-c", "id", NULL };
+	enum err e;
+	(void)state;
+
+	need_root_and_deno("test_jail_exec_failure_reported");
+	ws = ws_new("noexec", true);
+	c = conf_for(workspace_path(ws), "noexec");
+	j = jail_new(&c, &e, why, sizeof(why));
+	assert_non_null(j);
+	/* /bin/sh does not exist inside the jail */
+	assert_int_equal(jail_start(j, argv, 0, 1, 2, why, sizeof(why)), ERR_JAIL);
+	assert_non_null(strstr(why, "execve"));
+	assert_non_null(strstr(why, "No such file"));
+	assert_int_equal(jail_start(j, argv, 0, 1, 2, why, sizeof(why)), ERR_INVAL);
+	jail_destroy(&j);
+	workspace_destroy(&ws);
+}
+
+static void
+test_jail_kill_and_reap(void **state)
+{
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail_outcome oc;
+	struct jail *j;
+	char why[256], *argv[] = { "deno", "eval", "setInterval(() => {}, 1000)", NULL };
+	enum err e;
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	(void)state;
+
+	need_root_and_deno("test_jail_kill_and_reap");
+	for (int mode = 0; mode < 2; mode++) {
+		ws = ws_new(mode ? "kill-insecure" : "kill", !mode);
+		c = conf_for(workspace_path(ws), mode ? "kill-insecure" : "kill");
+		c.insecure_no_jail = mode == 1;
+		j = jail_new(&c, &e, why, sizeof(why));
+		if (j == NULL)
+			fail_msg("jail_new: %s", why);
+		assert_int_equal(jail_pid(j), 0);
+		assert_int_equal(jail_start(j, argv, nul, nul, nul, why, sizeof(why)), ERR_OK);
+		assert_true(jail_pid(j) > 0);
+		assert_int_equal(jail_reap(j, false, &oc), ERR_TIMEOUT);
+		jail_kill(j);
+		jail_kill(j);
+		assert_int_equal(jail_reap(j, true, &oc), ERR_OK);
+		assert_false(oc.exited);
+		assert_int_equal(oc.term_signal, SIGKILL);
+		jail_kill(j);			/* after exit: harmless */
+		jail_destroy(&j);
+		workspace_destroy(&ws);
+	}
+	close(nul);
+}
+
+static void
+test_jail_insecure_runs(void **state)
+{
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail_outcome oc;
+	const char *canary_env[] = { "NO_COLOR=1", NULL };
+	char out[1024], *argv[] = { "deno", "eval",
+	    "console.log(Object.keys(Deno.env.toObject()).includes('SLUICE_CANARY'), Deno.cwd())", NULL };
+	(void)state;
+
+	if (deno[0] == '\0') {
+		fprintf(stderr, "SKIP test_jail_insecure_runs: no deno\n");
+		skip();
+	}
+	setenv("SLUICE_CANARY", "leak", 1);
+	ws = ws_new("insecure", false);
+	c = conf_for(workspace_path(ws), "insecure");
+	c.insecure_no_jail = true;
+	c.env = canary_env;
+	oc = run(&c, argv, out, sizeof(out));
+	unsetenv("SLUICE_CANARY");
+	assert_true(oc.exited);
+	assert_int_equal(oc.exit_code, 0);
+	assert_int_equal(strncmp(out, "false ", 6), 0);
+	assert_non_null(strstr(out, workspace_path(ws)));
+	workspace_destroy(&ws);
+}
+
+/* init does not exec: it must not keep the worker's other fds (e.g. the
+ * output pipe of a concurrent job) open for the life of the jail. */
+static void
+test_jail_does_not_hold_worker_fds(void **state)
+{
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail *j;
+	struct pollfd pfd;
+	char why[256], buf[8], *argv[] = { "deno", "eval", "setInterval(() => {}, 1000)", NULL };
+	int other[2], plain[2], nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	enum err e;
+	(void)state;
+
+	need_root_and_deno("test_jail_does_not_hold_worker_fds");
+	assert_int_equal(pipe(plain), 0);		/* not even CLOEXEC */
+	assert_int_equal(pipe2(other, O_CLOEXEC), 0);
+	ws = ws_new("fds", true);
+	c = conf_for(workspace_path(ws), "fds");
+	j = jail_new(&c, &e, why, sizeof(why));
+	assert_non_null(j);
+	assert_int_equal(jail_start(j, argv, nul, nul, nul, why, sizeof(why)), ERR_OK);
+	close(other[1]);
+	close(plain[1]);
+	for (int i = 0; i < 2; i++) {
+		pfd.fd = i ? plain[0] : other[0];
+		pfd.events = POLLIN;
+		assert_int_equal(poll(&pfd, 1, 2000), 1);	/* EOF, not a timeout */
+		assert_int_equal(read(pfd.fd, buf, sizeof(buf)), 0);
+	}
+	jail_kill(j);
+	jail_destroy(&j);
+	workspace_destroy(&ws);
+	close(other[0]);
+	close(plain[0]);
+	close(nul);
+}
+
+static volatile bool churn_stop;
+
+static void *
+churn(void *arg)
+{
+	(void)arg;
+	while (!churn_stop) {
+		void *p = malloc(4096);
+		free(p);
+	}
+	return NULL;
+}
+
+/* The worker has threads (ZeroMQ): building jails while other threads hold
+ * the malloc lock must not deadlock the child. */
+static void
+test_jail_from_threaded_process(void **state)
+{
+	pthread_t t[2];
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail_outcome oc;
+	char out[512], id[32], *argv[] = { deno, "--version", NULL };
+	(void)state;
+
+	need_root_and_deno("test_jail_from_threaded_process");
+	churn_stop = false;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, churn, NULL), 0);
+	for (int i = 0; i < 8; i++) {
+		snprintf(id, sizeof(id), "threaded-%d", i);
+		ws = ws_new(id, true);
+		c = conf_for(workspace_path(ws), id);
+		oc = run(&c, argv, out, sizeof(out));
+		assert_true(oc.exited);
+		assert_int_equal(oc.exit_code, 0);
+		workspace_destroy(&ws);
+	}
+	churn_stop = true;
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void
+test_jail_probe(void **state)
+{
+	char why[512];
+	(void)state;
+
+	assert_false(jail_probe("/nonexistent/deno", why, sizeof(why)));
+	assert_non_null(strstr(why, "/nonexistent/deno"));
+	need_root_and_deno("test_jail_probe");
+	if (!jail_probe(deno, why, sizeof(why)))
+		fail_msg("probe: %s", why);
+	assert_string_equal(why, "ok");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jail_conf_errors),
+		cmocka_unit_test(test_jail_unwritable_workspace),
+		cmocka_unit_test(test_jail_runtime_not_elf),
+		cmocka_unit_test(test_jail_cgroup_clash),
+		cmocka_unit_test(test_jail_version),
+		cmocka_unit_test(test_jail_typescript),
+		cmocka_unit_test(test_jail_oom),
+		cmocka_unit_test(test_jail_workspace_below_private_dir),
+		cmocka_unit_test(test_jail_child_mount_error_reported),
+		cmocka_unit_test(test_jail_pids_limit),
+		cmocka_unit_test(test_jail_exec_failure_reported),
+		cmocka_unit_test(test_jail_kill_and_reap),
+		cmocka_unit_test(test_jail_insecure_runs),
+		cmocka_unit_test(test_jail_does_not_hold_worker_fds),
+		cmocka_unit_test(test_jail_from_threaded_process),
+		cmocka_unit_test(test_jail_probe),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,378 @@
+/*
+ * jail_cgroup — memory, pids and cpu accounting of one jail.
+ *
+ * Runs in the worker (root).  Each job gets a group `sluice/<id>` below the
+ * cgroup the worker itself is in (read from /proc/self/cgroup), so a worker
+ * inside a container or a nested group stays inside its own budget.
+ *
+ *   cgroup v2 (when the unified hierarchy offers memory and pids):
+ *     memory.max, memory.swap.max, pids.max; oom from memory.events
+ *     "oom_kill", cpu from cpu.stat usage_usec, peak from memory.peak;
+ *     cgroup.kill to kill.
+ *   cgroup v1 fallback: memory.limit_in_bytes, memory.memsw.limit_in_bytes
+ *     (when swap accounting exists), pids.max in the pids hierarchy; oom from
+ *     memory.oom_control "oom_kill" (or memory.failcnt on old kernels), cpu
+ *     from cpuacct.usage, peak from memory.max_usage_in_bytes.
+ *
+ * Reads only files the kernel writes; numbers are parsed with bounds.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include "common/log.h"
+#include "worker/jail_int.h"
+
+#define JAIL_CG_ROOT	"/sys/fs/cgroup"
+
+static int
+jail_cgroup_write(const char *dir, const char *file, const char *val)
+{
+	char path[JAIL_PATH_MAX];
+	size_t len = strlen(val);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return errno;
+	if (write(fd, val, len) != (ssize_t)len) {
+		int e = errno;
+		close(fd);
+		return e;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Reads a small kernel file into buf (NUL-terminated).  Returns false if absent. */
+static bool
+jail_cgroup_read(const char *dir, const char *file, char *buf, size_t bufsz)
+{
+	char path[JAIL_PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	n = read(fd, buf, bufsz - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/* The value of `key` in a "key value\n" file, or of the whole file if key is NULL. */
+static bool
+jail_cgroup_u64(const char *dir, const char *file, const char *key, uint64_t *out)
+{
+	char buf[4096], *p = buf, *end;
+	size_t kl = key ? strlen(key) : 0;
+
+	if (!jail_cgroup_read(dir, file, buf, sizeof(buf)))
+		return false;
+	if (key != NULL) {
+		for (p = buf; p != NULL; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+			if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
+				break;
+		if (p == NULL)
+			return false;
+		p += kl + 1;
+	}
+	errno = 0;
+	*out = strtoull(p, &end, 10);
+	return errno == 0 && end != p;
+}
+
+static bool
+jail_cgroup_is_fs(const char *path, long magic)
+{
+	struct statfs sf;
+
+	return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
+}
+
+/* The worker's own group in hierarchy `ctrl` ("" for v2) from /proc/self/cgroup. */
+static bool
+jail_cgroup_self(const char *ctrl, char *out, size_t outsz)
+{
+	char buf[4096], *line, *save = NULL;
+	int fd;
+	ssize_t n;
+
+	if ((fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c2 == NULL)
+			continue;
+		*c2 = '\0';
+		if (ctrl[0] == '\0' ? c1[1] == '\0' : false) {
+			snprintf(out, outsz, "%s", c2 + 1);
+			return true;
+		}
+		/* v1: the controller list, e.g. "cpu,cpuacct" */
+		for (char *t = c1 + 1, *e; ctrl[0] != '\0' && *t; t = e ? e + 1 : t + strlen(t)) {
+			e = strchr(t, ',');
+			if ((e ? (size_t)(e - t) : strlen(t)) == strlen(ctrl) &&
+			    strncmp(t, ctrl, strlen(ctrl)) == 0) {
+				snprintf(out, outsz, "%s", c2 + 1);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Makes <mount>/<self>/sluice/<id>; returns a fresh path or NULL. */
+static char *
+jail_cgroup_mkgroup(const char *mnt, const char *self, const char *id, int *e)
+{
+	char path[JAIL_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s%s/sluice", mnt, strcmp(self, "/") == 0 ? "" : self);
+	if (mkdir(path, 0755) == -1 && errno != EEXIST) {
+		*e = errno;
+		return NULL;
+	}
+	if ((size_t)snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", id) >=
+	    sizeof(path) - strlen(path)) {
+		*e = ENAMETOOLONG;
+		return NULL;
+	}
+	if (mkdir(path, 0755) == -1) {
+		*e = errno;
+		return NULL;
+	}
+	return strdup(path);
+}
+
+static enum err
+jail_cgroup_fail(struct jail *j, const char *what, int e, char *why, size_t whysz)
+{
+	snprintf(why, whysz, "cgroup: %s: %s", what, strerror(e));
+	jail_cgroup_cleanup(j);
+	return ERR_JAIL;
+}
+
+static bool
+jail_cgroup_v2_usable(const char *dir)
+{
+	char buf[512];
+
+	return jail_cgroup_is_fs(dir, CGROUP2_SUPER_MAGIC) &&
+	    jail_cgroup_read(dir, "cgroup.controllers", buf, sizeof(buf)) &&
+	    strstr(buf, "memory") != NULL && strstr(buf, "pids") != NULL;
+}
+
+static enum err
+jail_cgroup_prepare_v2(struct jail *j, const char *mnt, char *why, size_t whysz)
+{
+	char self[1024], parent[JAIL_PATH_MAX], val[32];
+	int e = 0;
+
+	if (!jail_cgroup_self("", self, sizeof(self)))
+		return jail_cgroup_fail(j, "own cgroup v2 path", ENOENT, why, whysz);
+	snprintf(parent, sizeof(parent), "%s%s/sluice", mnt, strcmp(self, "/") == 0 ? "" : self);
+	j->cg_version = JAIL_CG_V2;
+	if ((j->cg_memory = jail_cgroup_mkgroup(mnt, self, j->id, &e)) == NULL)
+		return jail_cgroup_fail(j, "mkdir", e, why, whysz);
+	/* controllers must be enabled for the children of sluice/ */
+	if ((e = jail_cgroup_write(parent, "cgroup.subtree_control", "+memory +pids")) != 0)
+		return jail_cgroup_fail(j, "enable memory+pids", e, why, whysz);
+	(void)jail_cgroup_write(parent, "cgroup.subtree_control", "+cpu");
+	snprintf(val, sizeof(val), "%" PRIu64, (uint64_t)j->limits.memory_mb << 20);
+	if ((e = jail_cgroup_write(j->cg_memory, "memory.max", val)) != 0)
+		return jail_cgroup_fail(j, "memory.max", e, why, whysz);
+	(void)jail_cgroup_write(j->cg_memory, "memory.swap.max", "0");
+	snprintf(val, sizeof(val), "%u", j->limits.pids);
+	if ((e = jail_cgroup_write(j->cg_memory, "pids.max", val)) != 0)
+		return jail_cgroup_fail(j, "pids.max", e, why, whysz);
+	return ERR_OK;
+}
+
+static enum err
+jail_cgroup_prepare_v1(struct jail *j, char *why, size_t whysz)
+{
+	char self[1024], val[32];
+	int e = 0;
+
+	j->cg_version = JAIL_CG_V1;
+	if (!jail_cgroup_is_fs(JAIL_CG_ROOT "/memory", CGROUP_SUPER_MAGIC) ||
+	    !jail_cgroup_is_fs(JAIL_CG_ROOT "/pids", CGROUP_SUPER_MAGIC))
+		return jail_cgroup_fail(j, "no v2 memory+pids and no v1 memory and pids hierarchies",
+		    ENOENT, why, whysz);
+	if (!jail_cgroup_self("memory", self, sizeof(self)))
+		return jail_cgroup_fail(j, "own memory cgroup", ENOENT, why, whysz);
+	if ((j->cg_memory = jail_cgroup_mkgroup(JAIL_CG_ROOT "/memory", self, j->id, &e)) == NULL)
+		return jail_cgroup_fail(j, "mkdir memory group", e, why, whysz);
+	if (!jail_cgroup_self("pids", self, sizeof(self)))
+		return jail_cgroup_fail(j, "own pids cgroup", ENOENT, why, whysz);
+	if ((j->cg_pids = jail_cgroup_mkgroup(JAIL_CG_ROOT "/pids", self, j->id, &e)) == NULL)
+		return jail_cgroup_fail(j, "mkdir pids group", e, why, whysz);
+	if (jail_cgroup_is_fs(JAIL_CG_ROOT "/cpuacct", CGROUP_SUPER_MAGIC) &&
+	    jail_cgroup_self("cpuacct", self, sizeof(self)))
+		j->cg_cpuacct = jail_cgroup_mkgroup(JAIL_CG_ROOT "/cpuacct", self, j->id, &e);
+
+	snprintf(val, sizeof(val), "%" PRIu64, (uint64_t)j->limits.memory_mb << 20);
+	if ((e = jail_cgroup_write(j->cg_memory, "memory.limit_in_bytes", val)) != 0)
+		return jail_cgroup_fail(j, "memory.limit_in_bytes", e, why, whysz);
+	if (jail_cgroup_write(j->cg_memory, "memory.memsw.limit_in_bytes", val) == 0)
+		j->cg_memsw = true;
+	snprintf(val, sizeof(val), "%u", j->limits.pids);
+	if ((e = jail_cgroup_write(j->cg_pids, "pids.max", val)) != 0)
+		return jail_cgroup_fail(j, "pids.max", e, why, whysz);
+	return ERR_OK;
+}
+
+/* Parent, in jail_new: creates the job's groups and sets the limits.
+ * Returns ERR_OK or ERR_JAIL with the reason; nothing is left behind. */
+enum err
+jail_cgroup_prepare(struct jail *j, char *why, size_t whysz)
+{
+	static const char *const v2[] = { JAIL_CG_ROOT, JAIL_CG_ROOT "/unified" };
+
+	for (size_t i = 0; i < 2; i++) {
+		if (!jail_cgroup_v2_usable(v2[i]))
+			continue;
+		if (jail_cgroup_prepare_v2(j, v2[i], why, whysz) == ERR_OK)
+			return ERR_OK;
+		/* e.g. the controllers are not delegated to our group: try v1 */
+		if (!jail_cgroup_is_fs(JAIL_CG_ROOT "/memory", CGROUP_SUPER_MAGIC))
+			return ERR_JAIL;
+		log_warnx("%s; falling back to cgroup v1", why);
+		break;
+	}
+	return jail_cgroup_prepare_v1(j, why, whysz);
+}
+
+/* Parent, after the clone: moves the child into the job's groups. */
+enum err
+jail_cgroup_parent(struct jail *j, char *why, size_t whysz)
+{
+	char pid[16];
+	const char *dirs[] = { j->cg_memory, j->cg_pids, j->cg_cpuacct };
+	int e;
+
+	snprintf(pid, sizeof(pid), "%d", (int)j->pid);
+	for (size_t i = 0; i < 3; i++) {
+		if (dirs[i] == NULL)
+			continue;
+		if ((e = jail_cgroup_write(dirs[i], "cgroup.procs", pid)) != 0) {
+			snprintf(why, whysz, "cgroup: move into %.200s: %s", dirs[i], strerror(e));
+			return ERR_JAIL;
+		}
+	}
+	return ERR_OK;
+}
+
+/* SIGKILLs every process in the job's group(s); returns how many were left. */
+static int
+jail_cgroup_kill_procs(const char *dir)
+{
+	char buf[8192], *p, *end;
+	int n = 0;
+
+	if (dir == NULL || !jail_cgroup_read(dir, "cgroup.procs", buf, sizeof(buf)))
+		return 0;
+	for (p = buf; *p; p = end) {
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 1) {
+			kill((pid_t)pid, SIGKILL);
+			n++;
+		}
+		while (*end == '\n')
+			end++;
+	}
+	return n;
+}
+
+/* Kills everything in the job's cgroup (cgroup.kill on v2). */
+void
+jail_cgroup_kill(struct jail *j)
+{
+	if (j->cg_version == JAIL_CG_V2 && jail_cgroup_write(j->cg_memory, "cgroup.kill", "1") == 0)
+		return;
+	jail_cgroup_kill_procs(j->cg_memory);
+	jail_cgroup_kill_procs(j->cg_pids);
+}
+
+/* Fills oom, cpu_ms and max_rss_kb from the group's counters. */
+void
+jail_cgroup_outcome(const struct jail *j, struct jail_outcome *out)
+{
+	uint64_t v;
+
+	if (j->cg_version == JAIL_CG_V2) {
+		if (jail_cgroup_u64(j->cg_memory, "memory.events", "oom_kill", &v) && v > 0)
+			out->oom = true;
+		if (jail_cgroup_u64(j->cg_memory, "cpu.stat", "usage_usec", &v))
+			out->cpu_ms = v / 1000;
+		if (jail_cgroup_u64(j->cg_memory, "memory.peak", NULL, &v))
+			out->max_rss_kb = v / 1024;
+	} else if (j->cg_version == JAIL_CG_V1) {
+		if (jail_cgroup_u64(j->cg_memory, "memory.oom_control", "oom_kill", &v)) {
+			if (v > 0)
+				out->oom = true;
+		} else if (jail_cgroup_u64(j->cg_memory, "memory.failcnt", NULL, &v) && v > 0) {
+			out->oom = true;
+		}
+		if (j->cg_cpuacct && jail_cgroup_u64(j->cg_cpuacct, "cpuacct.usage", NULL, &v))
+			out->cpu_ms = v / 1000000;
+		if (jail_cgroup_u64(j->cg_memory, j->cg_memsw ? "memory.memsw.max_usage_in_bytes" :
+		    "memory.max_usage_in_bytes", NULL, &v))
+			out->max_rss_kb = v / 1024;
+	}
+}
+
+static void
+jail_cgroup_remove(char **dirp)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	if (*dirp == NULL)
+		return;
+	for (int i = 0; i < 200; i++) {		/* up to 2 s for the dying to leave */
+		if (rmdir(*dirp) == 0 || errno == ENOENT)
+			break;
+		if (errno != EBUSY) {
+			log_warn("cgroup: rmdir %s", *dirp);
+			break;
+		}
+		jail_cgroup_kill_procs(*dirp);
+		nanosleep(&ts, NULL);
+	}
+	free(*dirp);
+	*dirp = NULL;
+}
+
+/* Kills what is left and removes the groups.  Idempotent. */
+void
+jail_cgroup_cleanup(struct jail *j)
+{
+	if (j->cg_version == JAIL_CG_NONE)
+		return;
+	jail_cgroup_kill(j);
+	jail_cgroup_remove(&j->cg_memory);
+	jail_cgroup_remove(&j->cg_pids);
+	jail_cgroup_remove(&j->cg_cpuacct);
+	j->cg_version = JAIL_CG_NONE;
+}

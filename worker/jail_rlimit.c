@@ -1,0 +1,49 @@
+/*
+ * jail_rlimit — resource limits of the job process.
+ *
+ * Runs in the job process (jailed or not) just before execve.  These are
+ * backstops behind the cgroup: CPU seconds (the runner's wall clock is the
+ * real deadline), open files, file size (a write past it raises SIGXFSZ,
+ * whose default action ends the job), processes
+ * (counted per user namespace on Linux >= 5.14), and no core dumps.
+ */
+#include <errno.h>
+#include <sys/resource.h>
+
+#include "worker/jail_int.h"
+
+static int
+jail_rlimit_set(int res, rlim_t soft, rlim_t hard)
+{
+	struct rlimit rl = { soft, hard };
+
+	return setrlimit(res, &rl) == -1 ? errno : 0;
+}
+
+/* Child: applies the job's limits.  Returns 0 or an errno with the step. */
+int
+jail_rlimit_enter(const struct jail *j, const char **step)
+{
+	const struct jail_limits *l = &j->limits;
+	int e;
+
+	*step = "RLIMIT_CORE";
+	if ((e = jail_rlimit_set(RLIMIT_CORE, 0, 0)) != 0)
+		return e;
+	*step = "RLIMIT_CPU";
+	if ((e = jail_rlimit_set(RLIMIT_CPU, l->cpu_seconds, (rlim_t)l->cpu_seconds + 1)) != 0)
+		return e;
+	*step = "RLIMIT_NOFILE";
+	if ((e = jail_rlimit_set(RLIMIT_NOFILE, l->nofile, l->nofile)) != 0)
+		return e;
+	*step = "RLIMIT_FSIZE";
+	if ((e = jail_rlimit_set(RLIMIT_FSIZE, (rlim_t)l->fsize_mb << 20,
+	    (rlim_t)l->fsize_mb << 20)) != 0)
+		return e;
+	if (j->insecure)
+		return 0;	/* per host uid there: would count the worker's own */
+	*step = "RLIMIT_NPROC";
+	if ((e = jail_rlimit_set(RLIMIT_NPROC, l->pids, l->pids)) != 0)
+		return e;
+	return 0;
+}

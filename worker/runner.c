@@ -1,0 +1,347 @@
+/*
+ * runner — runs one job in a fresh jail (see runner.h).
+ *
+ * Runs in sluice-worker.  Trusts the JOB message only as far as the codec
+ * checked it (limits are clamped again here against the worker's maxima) and
+ * trusts nothing the jailed program writes: output is read into buffers with
+ * a hard cap, the rest is drained and dropped (`truncated`).
+ *
+ *   workspace_new -> put main.ts -> jail_new -> jail_start(deno run ...)
+ *        -> [poll: read pipes, deadline] -> jail_reap -> status -> DONE
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "worker/jail.h"
+#include "worker/runner.h"
+#include "worker/workspace.h"
+
+struct capture {
+	int fd;
+	char *buf;
+	size_t len, cap;	/* cap is the job's output_bytes */
+	bool truncated;
+};
+
+struct runner {
+	char id[65];
+	char main_file[16];
+	struct job_limits lim;
+	struct workspace *ws;
+	struct jail *jail;
+	struct capture out, err;
+	int64_t start_ms, deadline_ms, end_ms;
+	bool reaped, timed_out, cancelled;
+	struct jail_outcome outcome;
+};
+
+static uint64_t
+clamp(uint64_t v, uint64_t max)
+{
+	return v > max ? max : v;
+}
+
+static void
+capture_close(struct capture *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+void
+runner_read(struct runner *r, int fd)
+{
+	struct capture *c = fd == r->out.fd ? &r->out : fd == r->err.fd ? &r->err : NULL;
+	char sink[65536];
+
+	if (c == NULL || c->fd < 0)
+		return;
+	for (int rounds = 0; rounds < 16; rounds++) {
+		size_t room = c->cap - c->len;
+		char *dst = room > 0 ? c->buf + c->len : sink;
+		size_t want = room > 0 ? room : sizeof(sink);
+		ssize_t n = read(c->fd, dst, want > sizeof(sink) ? sizeof(sink) : want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			capture_close(c);
+			return;
+		}
+		if (room > 0)
+			c->len += (size_t)n;
+		else
+			c->truncated = true;
+	}
+}
+
+static bool
+capture_init(struct capture *c, size_t cap, int *child_end)
+{
+	int p[2];
+
+	c->fd = -1;
+	if ((c->buf = malloc(cap ? cap : 1)) == NULL)
+		return false;
+	c->cap = cap;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return false;
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	c->fd = p[0];
+	*child_end = p[1];
+	return true;
+}
+
+struct runner *
+runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err, char *why,
+    size_t whysz)
+{
+	const char *lang = msg_str(job, MSG_F_LANG, "ts");
+	const void *code;
+	size_t codelen;
+	char work[PATH_MAX], denodir[PATH_MAX + 16], allow_r[PATH_MAX + 32], allow_w[PATH_MAX + 32],
+	    v8[64], mainpath[PATH_MAX + 32], envdenodir[PATH_MAX + 32];
+	int out_w = -1, err_w = -1, devnull = -1;
+	struct runner *r;
+
+	*err = ERR_NOMEM;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(why, whysz, "out of memory");
+		return NULL;
+	}
+	r->out.fd = r->err.fd = -1;
+	snprintf(r->id, sizeof(r->id), "%s", msg_str(job, MSG_F_ID, ""));
+	/* The id names the workspace and the cgroup: only safe characters. */
+	if (r->id[0] == '\0' || strspn(r->id, "0123456789abcdefABCDEF-_") != strlen(r->id)) {
+		*err = ERR_INVAL;
+		snprintf(why, whysz, "job id has unsafe characters");
+		free(r);
+		return NULL;
+	}
+	snprintf(r->main_file, sizeof(r->main_file), "main.%s", strcmp(lang, "js") == 0 ? "js" : "ts");
+	r->lim.timeout_ms = clamp(msg_u64(job, MSG_F_TIMEOUT_MS, job_limits_default.timeout_ms), rc->max.timeout_ms);
+	r->lim.memory_mb = clamp(msg_u64(job, MSG_F_MEMORY_MB, job_limits_default.memory_mb), rc->max.memory_mb);
+	r->lim.pids = clamp(msg_u64(job, MSG_F_PIDS, job_limits_default.pids), rc->max.pids);
+	r->lim.workspace_mb = clamp(msg_u64(job, MSG_F_WORKSPACE_MB, job_limits_default.workspace_mb), rc->max.workspace_mb);
+	r->lim.output_bytes = clamp(msg_u64(job, MSG_F_OUTPUT_BYTES, job_limits_default.output_bytes), rc->max.output_bytes);
+
+	struct workspace_limits wl = {
+		.size_mb = (uint32_t)r->lim.workspace_mb,
+		.inodes = 4096,
+		.max_files = 64,
+		.max_bytes = r->lim.output_bytes,
+	};
+	if ((r->ws = workspace_new(rc->state_dir, r->id, rc->jail_uid, rc->jail_gid, &wl,
+	    !rc->insecure_no_jail, err, why, whysz)) == NULL)
+		goto fail;
+	code = msg_bin(job, MSG_F_CODE, &codelen);
+	if ((*err = workspace_put(r->ws, r->main_file, code, codelen)) != ERR_OK) {
+		snprintf(why, whysz, "cannot write the program into the workspace");
+		goto fail;
+	}
+
+	/* Inside a jail the workspace is /work and Deno's cache a jail tmpfs;
+	 * without one they are host paths. */
+	if (rc->insecure_no_jail) {
+		snprintf(work, sizeof(work), "%s", workspace_path(r->ws));
+		snprintf(denodir, sizeof(denodir), "%s/.deno", work);
+	} else {
+		snprintf(work, sizeof(work), "/work");
+		snprintf(denodir, sizeof(denodir), "/tmp/deno");
+	}
+	snprintf(allow_r, sizeof(allow_r), "--allow-read=%s", work);
+	snprintf(allow_w, sizeof(allow_w), "--allow-write=%s", work);
+	snprintf(v8, sizeof(v8), "--v8-flags=--max-old-space-size=%llu",
+	    (unsigned long long)(r->lim.memory_mb * 3 / 4 > 16 ? r->lim.memory_mb * 3 / 4 : 16));
+	snprintf(mainpath, sizeof(mainpath), "%s/%s", work, r->main_file);
+	snprintf(envdenodir, sizeof(envdenodir), "DENO_DIR=%s", denodir);
+
+	char *argv[] = {
+		"deno", "run", "--quiet", "--no-remote", "--no-npm", "--cached-only", "--no-config",
+		"--no-lock", "--no-prompt", allow_r, allow_w, v8, mainpath, NULL
+	};
+	const char *env[] = {
+		envdenodir, "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1",
+		"HOME=/nonexistent", "PATH=/nonexistent", "LANG=C.UTF-8", NULL
+	};
+	struct jail_conf jc = {
+		.runtime = rc->deno,
+		.workspace = workspace_path(r->ws),
+		.env = env,
+		.id = r->id,
+		.limits = {
+			.memory_mb = (uint32_t)r->lim.memory_mb,
+			.pids = (uint32_t)r->lim.pids,
+			.cpu_seconds = (uint32_t)(r->lim.timeout_ms / 1000 + 2),
+			.nofile = 256,
+			.fsize_mb = (uint32_t)r->lim.workspace_mb,
+		},
+		.insecure_no_jail = rc->insecure_no_jail,
+	};
+	if ((r->jail = jail_new(&jc, err, why, whysz)) == NULL)
+		goto fail;
+	*err = ERR_IO;
+	if (!capture_init(&r->out, r->lim.output_bytes, &out_w) ||
+	    !capture_init(&r->err, r->lim.output_bytes, &err_w) ||
+	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(why, whysz, "pipes: %s", strerror(errno));
+		goto fail;
+	}
+	r->start_ms = util_now_ms();
+	r->deadline_ms = r->start_ms + (int64_t)r->lim.timeout_ms;
+	if ((*err = jail_start(r->jail, argv, devnull, out_w, err_w, why, whysz)) != ERR_OK)
+		goto fail;
+	close(out_w);
+	close(err_w);
+	close(devnull);
+	*err = ERR_OK;
+	return r;
+fail:
+	if (out_w >= 0)
+		close(out_w);
+	if (err_w >= 0)
+		close(err_w);
+	if (devnull >= 0)
+		close(devnull);
+	runner_destroy(&r);
+	return NULL;
+}
+
+const char *
+runner_id(const struct runner *r)
+{
+	return r->id;
+}
+
+void
+runner_fds(const struct runner *r, int fds[2])
+{
+	fds[0] = r->out.fd;
+	fds[1] = r->err.fd;
+}
+
+void
+runner_cancel(struct runner *r)
+{
+	if (!r->reaped) {
+		r->cancelled = true;
+		jail_kill(r->jail);
+	}
+}
+
+bool
+runner_step(struct runner *r, int64_t now)
+{
+	if (!r->reaped && now >= r->deadline_ms && !r->timed_out && !r->cancelled) {
+		r->timed_out = true;
+		jail_kill(r->jail);
+	}
+	if (!r->reaped && jail_reap(r->jail, false, &r->outcome) == ERR_OK) {
+		r->reaped = true;
+		r->end_ms = now;
+		/* Anything the top process left behind dies with it. */
+		jail_kill(r->jail);
+	}
+	if (!r->reaped)
+		return false;
+	/* Collect what is still buffered in the pipes, then close them: after
+	 * the kill nobody can write more. */
+	if (r->out.fd >= 0)
+		runner_read(r, r->out.fd);
+	if (r->err.fd >= 0)
+		runner_read(r, r->err.fd);
+	return r->out.fd < 0 && r->err.fd < 0;
+}
+
+int64_t
+runner_wait_ms(const struct runner *r, int64_t now)
+{
+	int64_t w = r->deadline_ms - now;
+	/* The child's exit is noticed by polling: pipes may stay open after it
+	 * (a grandchild holding them) or close before it is reapable. */
+	if (w > 20)
+		w = 20;
+	return w < 0 ? 0 : w;
+}
+
+static bool
+mentions(const struct capture *c, const char *needle)
+{
+	return c->len > 0 && memmem(c->buf, c->len, needle, strlen(needle)) != NULL;
+}
+
+struct msg *
+runner_result(struct runner *r)
+{
+	const struct jail_outcome *o = &r->outcome;
+	enum job_status st;
+	char reason[256] = "";
+	struct msg *m = msg_new(MSG_DONE);
+
+	if (m == NULL)
+		return NULL;
+	if (r->cancelled) {
+		st = JOB_CANCELLED;
+		snprintf(reason, sizeof(reason), "cancelled");
+	} else if (r->timed_out) {
+		st = JOB_TIMEOUT;
+		snprintf(reason, sizeof(reason), "exceeded the %llu ms time limit",
+		    (unsigned long long)r->lim.timeout_ms);
+	} else if (o->seccomp_kill) {
+		st = JOB_VIOLATION;
+		snprintf(reason, sizeof(reason), "sandbox violation: syscall %s",
+		    o->violation[0] ? o->violation : "(unknown)");
+	} else if (o->oom || (!o->exited && (mentions(&r->err, "out of memory") ||
+	    mentions(&r->err, "Out of memory")))) {
+		st = JOB_MEMORY;
+		snprintf(reason, sizeof(reason), "exceeded the %llu MB memory limit",
+		    (unsigned long long)r->lim.memory_mb);
+	} else if (o->exited && o->exit_code == 0) {
+		st = JOB_OK;
+	} else if (o->exited) {
+		st = JOB_ERROR;
+		snprintf(reason, sizeof(reason), "exit code %d", o->exit_code);
+	} else {
+		st = JOB_ERROR;
+		snprintf(reason, sizeof(reason), "killed by signal %d", o->term_signal);
+	}
+	msg_set_str(m, MSG_F_ID, r->id);
+	msg_set_str(m, MSG_F_STATUS, job_status_name(st));
+	msg_set_i64(m, MSG_F_EXIT_CODE, o->exited ? o->exit_code : -1);
+	msg_set_bin(m, MSG_F_STDOUT, r->out.buf, r->out.len);
+	msg_set_bin(m, MSG_F_STDERR, r->err.buf, r->err.len);
+	msg_set_bool(m, MSG_F_TRUNCATED, r->out.truncated || r->err.truncated);
+	msg_set_u64(m, MSG_F_WALL_MS, (uint64_t)(r->end_ms - r->start_ms));
+	msg_set_u64(m, MSG_F_CPU_MS, o->cpu_ms);
+	msg_set_u64(m, MSG_F_MAX_RSS_KB, o->max_rss_kb);
+	if (reason[0])
+		msg_set_str(m, MSG_F_REASON, reason);
+	return m;
+}
+
+void
+runner_destroy(struct runner **rp)
+{
+	struct runner *r;
+
+	if (rp == NULL || (r = *rp) == NULL)
+		return;
+	jail_destroy(&r->jail);
+	capture_close(&r->out);
+	capture_close(&r->err);
+	free(r->out.buf);
+	free(r->err.buf);
+	workspace_destroy(&r->ws);
+	free(r);
+	*rp = NULL;
+}

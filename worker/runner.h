@@ -1,0 +1,57 @@
+/*
+ * runner — one job's run inside the worker: workspace, jail, Deno, output
+ * capture, deadline, outcome.  Non-blocking: the worker's loop polls the
+ * runner's pipes and calls runner_step; nothing here waits for the child.
+ */
+#ifndef SLUICE_RUNNER_H
+#define SLUICE_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "common/job.h"
+#include "common/msg.h"
+
+struct runner_conf {
+	const char *deno;		/* absolute path of the deno binary */
+	const char *state_dir;		/* parent of per-job workspaces */
+	bool insecure_no_jail;
+	uid_t jail_uid;			/* host uid/gid owning the workspace */
+	gid_t jail_gid;
+	struct job_limits max;		/* a job asking for more is clamped */
+};
+
+struct runner;
+
+/* Starts the job described by a JOB message (borrowed).  Returns a fresh
+ * runner, or NULL with *err and a reason in `why` (nothing is left behind). */
+struct runner *runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err,
+    char *why, size_t whysz);
+
+const char *runner_id(const struct runner *r);
+
+/* The runner's open output fds (-1 when closed): [0] stdout, [1] stderr. */
+void runner_fds(const struct runner *r, int fds[2]);
+
+/* Reads what is available on `fd` (one of runner_fds). */
+void runner_read(struct runner *r, int fd);
+
+/* Advances the runner: enforces the deadline, reaps the child.  Returns true
+ * when the job is over and runner_result may be called. */
+bool runner_step(struct runner *r, int64_t now_ms);
+
+/* Milliseconds until the runner next needs runner_step (deadline or reap). */
+int64_t runner_wait_ms(const struct runner *r, int64_t now_ms);
+
+/* Stops the job now; it ends `cancelled`. */
+void runner_cancel(struct runner *r);
+
+/* A fresh DONE message for a finished runner; NULL on out-of-memory. */
+struct msg *runner_result(struct runner *r);
+
+/* Kills what is left, removes the workspace, frees.  Accepts NULL. */
+void runner_destroy(struct runner **rp);
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * worker — sluice-worker's event loop (see worker.h, schemas/PROTOCOL.md).
+ *
+ * One thread polls the broker socket and every running job's pipes.  The
+ * broker is trusted to send well-formed jobs but its frames are still decoded
+ * strictly; the jailed programs are not trusted at all (runner.c).
+ *
+ * Heartbeats both ways: the worker sends HEARTBEAT every interval; when the
+ * broker has been silent for 3 intervals the worker reconnects and says
+ * READY again (jobs still running finish and report to the new connection).
+ */
+#include <czmq.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/msg.h"
+#include "common/util.h"
+#include "common/wire.h"
+#include "worker/runner.h"
+#include "worker/worker.h"
+
+#define WORKER_SLOTS_MAX 256
+
+struct worker {
+	const struct worker_conf *conf;
+	struct runner_conf rc;
+	zsock_t *sock;
+	struct runner *slot[WORKER_SLOTS_MAX];
+	uint32_t running;
+	int64_t next_heartbeat_ms;
+	int64_t broker_seen_ms;
+	bool draining;
+	struct log_limit bad;
+};
+
+static volatile sig_atomic_t worker_stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+void
+worker_conf_default(struct worker_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->broker = "tcp://127.0.0.1:5556";
+	c->state_dir = "sluice-data/worker";
+	c->slots = 2;
+	c->heartbeat_ms = 1000;
+	c->max = job_limits_max;
+}
+
+static void
+send_msg(struct worker *w, struct msg *m)
+{
+	if (m != NULL && wire_send(w->sock, NULL, m) != ERR_OK)
+		log_limited(&w->bad, 10, "could not send %s to the broker", msg_cmd_name(msg_cmd(m)));
+}
+
+static void
+send_ready(struct worker *w)
+{
+	struct msg *m = msg_new(MSG_READY);
+	if (m == NULL)
+		return;
+	msg_set_u64(m, MSG_F_SLOTS, w->draining ? 0 : w->conf->slots);
+	msg_set_u64(m, MSG_F_FREE, w->draining ? 0 : w->conf->slots - w->running);
+	msg_set_str(m, MSG_F_HOST, w->conf->host);
+	send_msg(w, m);
+	msg_destroy(&m);
+}
+
+static bool
+connect_broker(struct worker *w)
+{
+	zsock_destroy(&w->sock);
+	if ((w->sock = zsock_new(ZMQ_DEALER)) == NULL)
+		return false;
+	wire_tune(w->sock);
+	if (zsock_connect(w->sock, "%s", w->conf->broker) < 0) {
+		log_warn("cannot connect to %s", w->conf->broker);
+		return false;
+	}
+	w->broker_seen_ms = util_now_ms();
+	send_ready(w);
+	return true;
+}
+
+static void
+send_done_error(struct worker *w, const char *id, enum job_status st, const char *reason)
+{
+	struct msg *m = msg_new(MSG_DONE);
+	if (m == NULL)
+		return;
+	msg_set_str(m, MSG_F_ID, id);
+	msg_set_str(m, MSG_F_STATUS, job_status_name(st));
+	msg_set_i64(m, MSG_F_EXIT_CODE, -1);
+	msg_set_str(m, MSG_F_REASON, reason);
+	send_msg(w, m);
+	msg_destroy(&m);
+}
+
+static void
+on_job(struct worker *w, const struct msg *job)
+{
+	const char *id = msg_str(job, MSG_F_ID, "");
+	char why[512];
+	enum err e;
+	uint32_t i;
+
+	for (i = 0; i < w->conf->slots && w->slot[i] != NULL; i++)
+		;
+	if (i == w->conf->slots || w->draining) {
+		send_done_error(w, id, JOB_REJECTED, "worker has no free slot");
+		return;
+	}
+	if ((w->slot[i] = runner_start(&w->rc, job, &e, why, sizeof(why))) == NULL) {
+		log_warnx("job %s could not start: %s", id, why);
+		send_done_error(w, id, JOB_ERROR, why);
+		return;
+	}
+	w->running++;
+	struct msg *m = msg_new(MSG_STARTED);
+	if (m != NULL) {
+		msg_set_str(m, MSG_F_ID, id);
+		send_msg(w, m);
+		msg_destroy(&m);
+	}
+}
+
+static void
+on_cancel(struct worker *w, const struct msg *m)
+{
+	const char *id = msg_str(m, MSG_F_ID, "");
+	for (uint32_t i = 0; i < w->conf->slots; i++)
+		if (w->slot[i] != NULL && strcmp(runner_id(w->slot[i]), id) == 0)
+			runner_cancel(w->slot[i]);
+}
+
+static void
+on_broker(struct worker *w)
+{
+	struct msg *m = NULL;
+	char why[256];
+
+	if (wire_recv(w->sock, false, NULL, &m, why, sizeof(why)) != ERR_OK) {
+		log_limited(&w->bad, 10, "rejected message from broker: %s", why);
+		return;
+	}
+	w->broker_seen_ms = util_now_ms();
+	switch (msg_cmd(m)) {
+	case MSG_JOB:
+		on_job(w, m);
+		break;
+	case MSG_CANCEL:
+		on_cancel(w, m);
+		break;
+	case MSG_HEARTBEAT:
+		break;
+	case MSG_ERROR:
+		if (msg_u64(m, MSG_F_ERRCODE, 0) == ERR_PROTO &&
+		    strcmp(msg_str(m, MSG_F_MESSAGE, ""), "not registered") == 0) {
+			log_info("broker does not know us; registering again");
+			send_ready(w);
+		} else {
+			log_limited(&w->bad, 10, "broker error: %s", err_str((int)msg_u64(m, MSG_F_ERRCODE, 0)));
+		}
+		break;
+	default:
+		log_limited(&w->bad, 10, "unexpected %s from broker", msg_cmd_name(msg_cmd(m)));
+	}
+	msg_destroy(&m);
+}
+
+static void
+finish_runners(struct worker *w, int64_t now)
+{
+	for (uint32_t i = 0; i < w->conf->slots; i++) {
+		struct runner *r = w->slot[i];
+		struct msg *done;
+
+		if (r == NULL || !runner_step(r, now))
+			continue;
+		done = runner_result(r);
+		if (done == NULL)
+			send_done_error(w, runner_id(r), JOB_ERROR, "worker out of memory");
+		else
+			send_msg(w, done);
+		msg_destroy(&done);
+		runner_destroy(&w->slot[i]);
+		w->running--;
+	}
+}
+
+static void
+heartbeat(struct worker *w, int64_t now)
+{
+	if (now < w->next_heartbeat_ms)
+		return;
+	w->next_heartbeat_ms = now + w->conf->heartbeat_ms;
+	if (now - w->broker_seen_ms > 3 * (int64_t)w->conf->heartbeat_ms) {
+		log_warnx("broker silent for %lld ms; reconnecting", (long long)(now - w->broker_seen_ms));
+		connect_broker(w);
+		return;
+	}
+	struct msg *m = msg_new(MSG_HEARTBEAT);
+	if (m != NULL) {
+		msg_set_u64(m, MSG_F_FREE, w->conf->slots - w->running);
+		send_msg(w, m);
+		msg_destroy(&m);
+	}
+}
+
+int
+worker_run(const struct worker_conf *conf)
+{
+	struct worker w = { .conf = conf };
+	struct sigaction sa = { .sa_handler = on_signal };
+	zmq_pollitem_t items[1 + 2 * WORKER_SLOTS_MAX];
+	int rc = 1;
+
+	if (conf->slots == 0 || conf->slots > WORKER_SLOTS_MAX) {
+		log_error("slots must be 1..%d", WORKER_SLOTS_MAX);
+		return 1;
+	}
+	zsys_handler_set(NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	worker_stop = 0;
+
+	w.rc = (struct runner_conf){
+		.deno = conf->deno,
+		.state_dir = conf->state_dir,
+		.insecure_no_jail = conf->insecure_no_jail,
+		.jail_uid = 100000,
+		.jail_gid = 100000,
+		.max = conf->max,
+	};
+	if (!connect_broker(&w))
+		goto out;
+	log_info("worker %s: %u slots, broker %s%s", conf->host, conf->slots, conf->broker,
+	    conf->insecure_no_jail ? ", INSECURE: no jail" : "");
+
+	for (;;) {
+		int64_t now = util_now_ms(), wait = w.next_heartbeat_ms - now;
+		int n = 0, fds[2];
+
+		if (worker_stop && !w.draining) {
+			w.draining = true;
+			log_info("stopping: finishing %u running jobs", w.running);
+			send_ready(&w);	/* zero slots: the broker sends nothing more */
+		}
+		if (w.draining && w.running == 0)
+			break;
+		items[n++] = (zmq_pollitem_t){ zsock_resolve(w.sock), 0, ZMQ_POLLIN, 0 };
+		for (uint32_t i = 0; i < conf->slots; i++) {
+			if (w.slot[i] == NULL)
+				continue;
+			runner_fds(w.slot[i], fds);
+			for (int k = 0; k < 2; k++)
+				if (fds[k] >= 0)
+					items[n++] = (zmq_pollitem_t){ NULL, fds[k], ZMQ_POLLIN, 0 };
+			int64_t rw = runner_wait_ms(w.slot[i], now);
+			if (rw < wait)
+				wait = rw;
+		}
+		if (wait < 0)
+			wait = 0;
+		if (zmq_poll(items, n, (long)wait) < 0 && errno != EINTR) {
+			log_warn("poll");
+			break;
+		}
+		for (int k = 1; k < n; k++) {
+			if (!(items[k].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+				continue;
+			for (uint32_t i = 0; i < conf->slots; i++) {
+				if (w.slot[i] == NULL)
+					continue;
+				runner_fds(w.slot[i], fds);
+				if (fds[0] == items[k].fd || fds[1] == items[k].fd)
+					runner_read(w.slot[i], items[k].fd);
+			}
+		}
+		for (int k = 0; k < 64 && (zsock_events(w.sock) & ZMQ_POLLIN); k++)
+			on_broker(&w);
+		now = util_now_ms();
+		finish_runners(&w, now);
+		heartbeat(&w, now);
+	}
+	rc = 0;
+out:
+	for (uint32_t i = 0; i < WORKER_SLOTS_MAX && i < conf->slots; i++)
+		runner_destroy(&w.slot[i]);
+	zsock_destroy(&w.sock);
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * worker — the sluice-worker process: connects to a broker, advertises its
+ * job slots, runs each job in a fresh jail (worker/runner.c) and streams the
+ * result back.
+ */
+#ifndef SLUICE_WORKER_H
+#define SLUICE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/job.h"
+
+struct worker_conf {
+	const char *broker;		/* broker back endpoint */
+	const char *deno;		/* deno binary (absolute) */
+	const char *state_dir;		/* per-job workspaces live here */
+	const char *host;		/* name reported to the broker */
+	uint32_t slots;
+	uint32_t heartbeat_ms;
+	bool insecure_no_jail;
+	struct job_limits max;		/* maxima a job cannot exceed */
+};
+
+void worker_conf_default(struct worker_conf *c);
+
+/* Runs until SIGINT/SIGTERM (in-flight jobs are finished first, up to their
+ * deadlines).  Returns 0 on a clean stop, 1 on a setup failure (logged). */
+int worker_run(const struct worker_conf *c);
+
+#endif
