@@ -82,6 +82,9 @@ $(BUILD)/obj/.empty.o:
 	@mkdir -p $(dir $@)
 	echo 'extern int sluice_empty_unit_; int sluice_empty_unit_;' | $(CC) -x c -c -o $@ -
 
+# The default risk rules are embedded with .incbin: rebuild when they change.
+$(BUILD)/obj/common/risk_rules.o: schemas/risk_rules.tsv
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<

@@ -24,9 +24,6 @@
 #include "common/util.h"
 #include "common/wire.h"
 
-/* Declared in client/cmd.h once the command is in main.c's table; repeated
- * here so this file builds on its own. */
-int cmd_alerts(int argc, char **argv);
 
 #define ALERTS_DEFAULT_EP "tcp://127.0.0.1:5557"
 #define ALERTS_TOPIC_MAX 64

@@ -23,9 +23,6 @@
 #include "common/mpread.h"
 #include "common/util.h"
 
-/* Declared in client/cmd.h once the command is in main.c's table; repeated
- * here so this file builds on its own. */
-int cmd_approvals(int argc, char **argv);
 
 #define APPROVALS_TIMEOUT_MS 5000
 #define FINDINGS_MAX 512

@@ -7,7 +7,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/$BUILD/bin
 D=$(mktemp -d /tmp/sluice-demo.XXXXXX)
 export SLUICE_BROKER=ipc://$D/front
-FLAGS=${SLUICE_DEMO_FLAGS---insecure-no-jail}
+FLAGS=${SLUICE_DEMO_FLAGS-}
 
 "$BIN/sluice" up --workers 2 --data "$D/data" --front "$SLUICE_BROKER" --back "ipc://$D/back" \
 	$FLAGS >"$D/up.log" 2>&1 &

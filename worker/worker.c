@@ -11,10 +11,14 @@
  */
 #include <czmq.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
+#include <stdlib.h>
+#include <sys/mount.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,6 +61,52 @@ worker_conf_default(struct worker_conf *c)
 	c->slots = 2;
 	c->heartbeat_ms = 1000;
 	c->max = job_limits_max;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* A worker that crashed (or was killed) leaves its jobs' workspaces behind,
+ * tmpfs mounts included: unmount and remove them before serving again. */
+static void
+sweep_state_dir(const char *dir)
+{
+	char real[PATH_MAX], line[PATH_MAX * 2], mnt[PATH_MAX];
+	size_t n;
+	FILE *f;
+	DIR *d;
+	struct dirent *de;
+
+	if (realpath(dir, real) == NULL)
+		return;
+	n = strlen(real);
+	if ((f = fopen("/proc/self/mounts", "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (sscanf(line, "%*s %4095s", mnt) == 1 && strncmp(mnt, real, n) == 0 &&
+			    mnt[n] == '/' && umount2(mnt, MNT_DETACH) == 0)
+				log_info("unmounted a stale workspace %s", mnt);
+		}
+		fclose(f);
+	}
+	if ((d = opendir(real)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char p[PATH_MAX + 256];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", real, de->d_name);
+		nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	}
+	closedir(d);
 }
 
 static void
@@ -117,6 +167,18 @@ on_job(struct worker *w, const struct msg *job)
 	enum err e;
 	uint32_t i;
 
+	/* The broker may lease a job again when it thought this worker lost
+	 * while the job was starting: never run the same job twice. */
+	for (i = 0; i < w->conf->slots; i++) {
+		if (w->slot[i] != NULL && strcmp(runner_id(w->slot[i]), id) == 0) {
+			log_warnx("job %s leased again while it runs here; ignoring the repeat", id);
+			struct msg *m = msg_new(MSG_STARTED);
+			if (m != NULL && msg_set_str(m, MSG_F_ID, id) == ERR_OK)
+				send_msg(w, m);
+			msg_destroy(&m);
+			return;
+		}
+	}
 	for (i = 0; i < w->conf->slots && w->slot[i] != NULL; i++)
 		;
 	if (i == w->conf->slots || w->draining) {
@@ -246,6 +308,7 @@ worker_run(const struct worker_conf *conf)
 		.jail_gid = 100000,
 		.max = conf->max,
 	};
+	sweep_state_dir(conf->state_dir);
 	if (!connect_broker(&w))
 		goto out;
 	log_info("worker %s: %u slots, broker %s%s", conf->host, conf->slots, conf->broker,

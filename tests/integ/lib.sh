@@ -13,13 +13,15 @@ BACK=ipc://$T/back
 export SLUICE_BROKER=$FRONT
 PIDS=()
 FAILS=0
-# Worker jail mode (SLUICE_WORKER_FLAGS overrides).
-WORKER_FLAGS=${SLUICE_WORKER_FLAGS---insecure-no-jail}
+# Workers run the real jail; SLUICE_WORKER_FLAGS=--insecure-no-jail overrides.
+WORKER_FLAGS=${SLUICE_WORKER_FLAGS-}
 
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	# A killed worker leaves its jobs' tmpfs workspaces mounted.
+	awk -v t="$T" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
 	if [ "$FAILS" -gt 0 ]; then
 		echo "--- logs of the failed run ($T)"
 		tail -n 30 "$T"/*.log 2>/dev/null
@@ -39,7 +41,7 @@ require() { local n=$1; shift; if "$@"; then ok "$n"; else notok "$n" "cannot go
 # start_broker [extra flags]: broker on $FRONT/$BACK, pid in BROKER_PID.
 start_broker() {
 	${SLUICE_BROKER_WRAP:-} "$BIN/sluice-broker" --front "$FRONT" --back "$BACK" --data "$T/broker" \
-		--heartbeat-ms 200 "$@" >>"$T/broker.log" 2>&1 &
+		--heartbeat-ms 500 "$@" >>"$T/broker.log" 2>&1 &
 	BROKER_PID=$!
 	PIDS+=("$BROKER_PID")
 }
@@ -48,7 +50,7 @@ start_broker() {
 start_worker() {
 	local name=$1; shift
 	"$BIN/sluice-worker" --broker "$BACK" --host "$name" --state-dir "$T/$name" \
-		--heartbeat-ms 200 $WORKER_FLAGS "$@" >>"$T/$name.log" 2>&1 &
+		--heartbeat-ms 500 $WORKER_FLAGS "$@" >>"$T/$name.log" 2>&1 &
 	WORKER_PID=$!
 	PIDS+=("$WORKER_PID")
 	printf -v "W_$name" '%s' "$WORKER_PID"

@@ -28,9 +28,6 @@
 
 #define HEARTBEAT_MS 100
 
-/* Until client/cmd.h declares them. */
-int cmd_approvals(int argc, char **argv);
-int cmd_alerts(int argc, char **argv);
 
 struct fixture {
 	char dir[64];

@@ -59,8 +59,13 @@ set_sample(struct msg *m, enum msg_field f)
 		return msg_set_i64(m, f, -(int64_t)msg_field_max(f));
 	case MSG_T_BOOL:
 		return msg_set_bool(m, f, true);
-	case MSG_T_STR:
-		return msg_set_str(m, f, msg_field_key(f));
+	case MSG_T_STR: {
+		/* The key itself, cut to the field's bound (e.g. "level" is 4). */
+		char v[64];
+		snprintf(v, sizeof(v) < msg_field_max(f) + 1 ? sizeof(v) : (size_t)msg_field_max(f) + 1,
+		    "%s", msg_field_key(f));
+		return msg_set_str(m, f, v);
+	}
 	case MSG_T_BIN:
 		return msg_set_bin(m, f, BIN_SAMPLE, BIN_SAMPLE_LEN);
 	case MSG_T_RAW:
