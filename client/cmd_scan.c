@@ -4,7 +4,8 @@
  * filtered text, or with --json one object
  *     {"mode": ..., "findings": [{"type","kind","start","end"}], "text": ...}
  * with byte offsets into the input.  Runs in the sluice CLI; the input is
- * untrusted (any bytes, capped at SCAN_MAX_INPUT).  Hash mode keys come from
+ * untrusted (any bytes, capped at SCAN_MAX_INPUT); JSON text that is not valid
+ * UTF-8 is passed through util_utf8_clean (bad bytes and NULs become U+FFFD).  Hash mode keys come from
  * $SLUICE_PRIVACY_KEY (16..64 bytes) or, without it, a random per-run key.
  * Exit: 0 success (findings or not), 1 I/O error or oversized input, 2 usage.
  */
@@ -20,6 +21,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/privacy.h"
+#include "common/util.h"
 
 #define SCAN_MAX_INPUT	((size_t)64 << 20)	/* 64 MiB */
 #define SCAN_TOKENS_MAX	65536
@@ -76,65 +78,17 @@ read_all(FILE *f, char **out, size_t *outlen)
 	return ERR_OK;
 }
 
-/* Length of the valid UTF-8 sequence at s[0], or 0 when invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t need;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		need = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return need;
-}
-
 /* A JSON string of the bytes; invalid UTF-8 becomes U+FFFD. */
 static json_t *
 json_bytes(const char *p, size_t len)
 {
 	json_t *j = json_stringn(p, len);
 	char *clean;
-	size_t o = 0;
+	size_t n;
 
-	if (j != NULL || len > SIZE_MAX / 3)
+	if (j != NULL || (clean = util_utf8_clean(p, len, &n)) == NULL)
 		return j;
-	if ((clean = malloc(len * 3 + 1)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq((const unsigned char *)p + i, len - i);
-		if (n == 0) {
-			memcpy(clean + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-		} else {
-			memcpy(clean + o, p + i, n);
-			o += n;
-			i += n;
-		}
-	}
-	j = json_stringn(clean, o);
+	j = json_stringn(clean, n);
 	free(clean);
 	return j;
 }
