@@ -4,9 +4,10 @@
  * filtered text, or with --json one object
  *     {"mode": ..., "findings": [{"type","kind","start","end"}], "text": ...}
  * with byte offsets into the input.  Runs in the sluice CLI; the input is
- * untrusted (any bytes, capped at SCAN_MAX_INPUT); JSON text that is not valid
- * UTF-8 is passed through util_utf8_clean (bad bytes and NULs become U+FFFD).  Hash mode keys come from
- * $SLUICE_PRIVACY_KEY (16..64 bytes) or, without it, a random per-run key.
+ * untrusted (any bytes, capped at SCAN_MAX_INPUT); JSON text that is not
+ * valid UTF-8 goes through util_utf8_clean (bad bytes and NULs become
+ * U+FFFD).  Hash mode keys come from $SLUICE_PRIVACY_KEY (16..64 bytes) or,
+ * without it, a random per-run key.
  * Exit: 0 success (findings or not), 1 I/O error or oversized input, 2 usage.
  */
 #include <errno.h>
