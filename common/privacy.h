@@ -118,13 +118,14 @@ struct privacy_stream *privacy_stream_new(const struct privacy_config *cfg, int 
 void privacy_stream_destroy(struct privacy_stream **sp);
 /* Feeds `len` bytes; filtered bytes that can no longer change are passed to
  * `emit` (possibly none yet: up to PRIVACY_MAX_MATCH + a little is held
- * back).  `emit` returns 0 to go on or an enum err
- * to stop.  Returns ERR_OK, the first non-zero value `emit` returned, ERR_TOOBIG
+ * back).  `emit` returns 0 to go on or an enum err to stop.  Returns ERR_OK,
+ * the first non-zero value `emit` returned, ERR_TOOBIG
  * or ERR_NOMEM; after an error the stream only accepts destroy. */
 int privacy_stream_feed(struct privacy_stream *s, const void *bytes, size_t len,
     int (*emit)(void *arg, const void *bytes, size_t len), void *arg);
 /* Flushes everything held back.  Same returns as privacy_stream_feed. */
-int privacy_stream_finish(struct privacy_stream *s, int (*emit)(void *arg, const void *bytes, size_t len), void *arg);
+int privacy_stream_finish(struct privacy_stream *s,
+    int (*emit)(void *arg, const void *bytes, size_t len), void *arg);
 /* Returns the findings so far (borrowed, valid until the next feed/finish or
  * destroy) and their number in *n; *truncated tells whether some were
  * dropped from the list (they were still filtered). */
