@@ -117,10 +117,11 @@ struct privacy_stream *privacy_stream_new(const struct privacy_config *cfg, int 
 /* Destroys a stream (its buffers are wiped) and clears the pointer. */
 void privacy_stream_destroy(struct privacy_stream **sp);
 /* Feeds `len` bytes; filtered bytes that can no longer change are passed to
- * `emit` (possibly none yet: up to PRIVACY_MAX_MATCH + a little is held
- * back).  `emit` returns 0 to go on or an enum err to stop.  Returns ERR_OK,
- * the first non-zero value `emit` returned, ERR_TOOBIG
- * or ERR_NOMEM; after an error the stream only accepts destroy. */
+ * `emit` (possibly none yet: input is filtered in rounds of 256 KiB and the
+ * last PRIVACY_MAX_MATCH bytes wait for more, so up to ~268 KiB is held until
+ * the next round or finish).  `emit` returns 0 to go on or an enum err to
+ * stop.  Returns ERR_OK, the first non-zero value `emit` returned,
+ * ERR_TOOBIG or ERR_NOMEM; after an error every call returns that error. */
 int privacy_stream_feed(struct privacy_stream *s, const void *bytes, size_t len,
     int (*emit)(void *arg, const void *bytes, size_t len), void *arg);
 /* Flushes everything held back.  Same returns as privacy_stream_feed. */
