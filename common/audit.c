@@ -794,3 +794,40 @@ out_json:
 		audit_event_clear(ev);
 	return rc;
 }
+
+/* Builds the signed message of a checkpoint into `msg`; returns its length. */
+static size_t
+audit_checkpoint_message(const struct audit_checkpoint *cp, uint8_t *msg)
+{
+	static const char tag[] = "sluice-audit-checkpoint-v1";
+	size_t n = sizeof(tag);	/* includes the NUL */
+
+	memcpy(msg, tag, n);
+	for (int i = 0; i < 8; i++)
+		msg[n++] = (uint8_t)(cp->seq >> (56 - 8 * i));
+	memcpy(msg + n, cp->hash, AUDIT_HASH_LEN);
+	n += AUDIT_HASH_LEN;
+	memcpy(msg + n, cp->time, AUDIT_TIME_LEN);
+	return n + AUDIT_TIME_LEN;
+}
+
+void
+audit_checkpoint_sign(struct audit_checkpoint *cp, const uint8_t sk[AUDIT_SK_LEN])
+{
+	uint8_t msg[128];
+	size_t n = audit_checkpoint_message(cp, msg);
+
+	crypto_sign_detached(cp->sig, NULL, msg, n, sk);
+}
+
+bool
+audit_checkpoint_verify(const struct audit_checkpoint *cp, const uint8_t pk[AUDIT_PK_LEN])
+{
+	uint8_t msg[128];
+	size_t n;
+
+	if (!audit_time_is_valid(cp->time))
+		return false;
+	n = audit_checkpoint_message(cp, msg);
+	return crypto_sign_verify_detached(cp->sig, msg, n, pk) == 0;
+}

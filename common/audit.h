@@ -165,4 +165,26 @@ void audit_time_format(const struct timespec *ts, char *out);
 /* True if `s` has exactly the event time form. */
 bool audit_time_is_valid(const char *s);
 
+/*
+ * A signed checkpoint of the chain head.  The signed message is
+ *   "sluice-audit-checkpoint-v1\0" | seq (u64 big-endian) | hash (32) | time (30)
+ * with ed25519 (libsodium crypto_sign_detached).
+ */
+#define AUDIT_SIG_LEN 64
+#define AUDIT_PK_LEN 32
+#define AUDIT_SK_LEN 64
+struct audit_checkpoint {
+	uint64_t seq;
+	uint8_t hash[AUDIT_HASH_LEN];
+	char time[AUDIT_TIME_LEN + 1];
+	uint8_t sig[AUDIT_SIG_LEN];
+};
+
+/* Signs `cp` (seq, hash, time set) with secret key `sk`, filling cp->sig. */
+void audit_checkpoint_sign(struct audit_checkpoint *cp, const uint8_t sk[AUDIT_SK_LEN]);
+
+/* True if cp->sig is a valid signature of `cp` under public key `pk`. */
+bool audit_checkpoint_verify(const struct audit_checkpoint *cp,
+    const uint8_t pk[AUDIT_PK_LEN]);
+
 #endif
