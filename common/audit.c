@@ -8,7 +8,7 @@
  *
  * Canonical encoding — a msgpack array in a fixed order.  Integers use
  * msgpack's shortest form, strings are str8/16 (fixstr when short), hashes
- * bin8.  Body (hashed) = elements 0..15; stored form = all 18:
+ * bin8 (c4 20 + 32 bytes).  Body (hashed) = elements 0..15; stored form = all 18:
  *
  *   idx  field         msgpack type      bound
  *   ---  ------------  ----------------  ---------------------------------
@@ -31,8 +31,9 @@
  *   16   prev_hash     bin               32 bytes       (stored form only)
  *   17   hash          bin               32 bytes       (stored form only)
  *
- * Body:   [ fixarray(16) | e0 | e1 | ... | e15 ]
- * Stored: [ fixarray(18) | e0 | ... | e15 | prev_hash | hash ]
+ *   byte 0..2          3 ..
+ * Body:   dc 00 10 | e0 | e1 | ... | e15                    (array16 of 16)
+ * Stored: dc 00 12 | e0 | ... | e15 | c4 20 prev_hash | c4 20 hash  (array16 of 18)
  */
 #include <errno.h>
 #include <stdio.h>
