@@ -571,7 +571,7 @@ evidence_take_gaps(struct evidence_verify_state *vs, uint64_t upto, size_t line,
 			break;
 		if (seq != vs->expected)
 			return evidence_bad(rep, ERR_CRYPTO, vs->expected, line,
-			    "event seq %llu is missing (before line %zu)",
+			    "event seq %llu is missing before line %zu (deleted or reordered)",
 			    (unsigned long long)vs->expected, line);
 		audit_chain_step(vs->cur, body, vs->cur);
 		vs->expected++;
