@@ -1,7 +1,7 @@
 /*
  * evidence — writes and verifies evidence packs (see evidence.h).
  *
- * The writer runs in the CLI (sluice audit export) fed by broker/audit_export;
+ * The writer runs in the CLI (sluice audit export) fed by common/audit_export;
  * the verifier runs anywhere, offline, and trusts none of the pack's bytes:
  * files are read with hard size bounds and every line is decoded strictly.
  *

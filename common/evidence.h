@@ -12,7 +12,7 @@
  *                  schema version, public key, created time
  *   signature      hex ed25519 signature over the pack digest
  *
- * The writer knows nothing about storage: the exporter (broker/audit_export)
+ * The writer knows nothing about storage: the exporter (common/audit_export)
  * feeds it events and gaps in seq order.  The verifier trusts nothing in the
  * directory; only a public key pinned out of band defeats a thief of the
  * signing key (who can re-sign anything).

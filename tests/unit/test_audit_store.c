@@ -1,4 +1,4 @@
-/* Unit tests for broker/audit_store: chain across reopen, indexes, readers,
+/* Unit tests for common/audit_store: chain across reopen, indexes, readers,
  * crash and failed-commit behaviour, checkpoints.  Real RocksDB in /tmp. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 
 #include <sodium.h>
 
-#include "broker/audit_store.h"
+#include "common/audit_store.h"
 #include "common/audit.h"
 #include "common/err.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests for common/evidence and broker/audit_export: export a pack from a
+/* Unit tests for common/evidence and common/audit_export: export a pack from a
  * real store, verify it, then tamper with it every way the brief names. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +13,8 @@
 
 #include <sodium.h>
 
-#include "broker/audit_export.h"
-#include "broker/audit_store.h"
+#include "common/audit_export.h"
+#include "common/audit_store.h"
 #include "common/err.h"
 #include "common/evidence.h"
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/audit_store.h"
+#include "common/audit_store.h"
 #include "common/evidence.h"
 
 /* What an export wrote. */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/audit_export.h"
+#include "common/audit_export.h"
 #include "common/err.h"
 
 #define AUDIT_EXPORT_MAX (16u * 1024 * 1024)	/* selected events per pack */

@@ -6,7 +6,8 @@
  * commit); acknowledgements that depend on those events are sent only after
  * audit_store_commit returned ERR_OK.  Readers (the CLI: tail, export) open the
  * same directory as a RocksDB secondary instance while the broker runs.
- * Not thread-safe: one store per thread.  Disk layout in audit_store.c and
+ * Not thread-safe: one store per thread.  It lives in common/ because two
+ * processes use it (broker: writer; CLI: reader/export).  Disk layout in audit_store.c and
  * docs/AUDIT.md.
  */
 #ifndef SLUICE_AUDIT_STORE_H

@@ -39,7 +39,7 @@
 #include <rocksdb/c.h>
 #include <sodium.h>
 
-#include "broker/audit_store.h"
+#include "common/audit_store.h"
 #include "common/err.h"
 #include "common/log.h"
 
