@@ -480,79 +480,160 @@ audit_encode(const struct audit_event *ev, bool with_chain, uint8_t *out,
 	return ERR_OK;
 }
 
+/*
+ * A strict reader for the few msgpack types the canonical form uses (uint,
+ * str, bin, one top-level array).  Hand-written so that a hostile length
+ * never causes an allocation: values point into the input.
+ */
+struct audit_reader {
+	const uint8_t *p;
+	size_t left;
+};
+
 static int
-audit_get_uint(const msgpack_object *o, uint64_t *out)
+audit_read_be(struct audit_reader *r, size_t n, uint64_t *out)
 {
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+	uint64_t v = 0;
+
+	if (r->left < n)
+		return ERR_TRUNCATED;
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | r->p[i];
+	r->p += n;
+	r->left -= n;
+	*out = v;
+	return ERR_OK;
+}
+
+static int
+audit_read_tag(struct audit_reader *r, uint8_t *tag)
+{
+	if (r->left < 1)
+		return ERR_TRUNCATED;
+	*tag = *r->p++;
+	r->left--;
+	return ERR_OK;
+}
+
+static int
+audit_read_uint(struct audit_reader *r, uint64_t *out)
+{
+	uint8_t tag;
+	int rc;
+
+	if ((rc = audit_read_tag(r, &tag)) != ERR_OK)
+		return rc;
+	if (tag <= 0x7f) {
+		*out = tag;
+		rc = ERR_OK;
+	} else if (tag >= 0xcc && tag <= 0xcf) {
+		rc = audit_read_be(r, (size_t)1 << (tag - 0xcc), out);
+	} else {
 		return ERR_TYPE;
-	if (o->via.u64 > AUDIT_UINT_MAX)
+	}
+	if (rc == ERR_OK && *out > AUDIT_UINT_MAX)
 		return ERR_TOOBIG;
-	*out = o->via.u64;
+	return rc;
+}
+
+/* Reads a str (want_bin false) or bin (true) header and points at its bytes. */
+static int
+audit_read_bytes(struct audit_reader *r, bool want_bin, const char **ptr, size_t *len)
+{
+	uint8_t tag;
+	uint64_t n;
+	int rc;
+
+	if ((rc = audit_read_tag(r, &tag)) != ERR_OK)
+		return rc;
+	if (!want_bin && tag >= 0xa0 && tag <= 0xbf) {
+		n = tag & 0x1f;
+	} else if (!want_bin && tag >= 0xd9 && tag <= 0xdb) {
+		rc = audit_read_be(r, (size_t)1 << (tag - 0xd9), &n);
+	} else if (want_bin && tag >= 0xc4 && tag <= 0xc6) {
+		rc = audit_read_be(r, (size_t)1 << (tag - 0xc4), &n);
+	} else {
+		return ERR_TYPE;
+	}
+	if (rc != ERR_OK)
+		return rc;
+	if (n > r->left)
+		return ERR_TRUNCATED;
+	*ptr = (const char *)r->p;
+	*len = (size_t)n;
+	r->p += n;
+	r->left -= n;
 	return ERR_OK;
 }
 
 static int
-audit_get_str(const msgpack_object *o, struct audit_event *ev, const char *field)
+audit_read_str(struct audit_reader *r, struct audit_event *ev, const char *field)
 {
-	if (o->type != MSGPACK_OBJECT_STR)
-		return ERR_TYPE;
-	return audit_store_str(ev, audit_strfield_find(field), o->via.str.ptr,
-	    o->via.str.size);
+	const char *ptr;
+	size_t len;
+	int rc;
+
+	if ((rc = audit_read_bytes(r, false, &ptr, &len)) != ERR_OK)
+		return rc;
+	return audit_store_str(ev, audit_strfield_find(field), ptr, len);
 }
 
 static int
-audit_get_hash(const msgpack_object *o, uint8_t *out)
+audit_read_hash(struct audit_reader *r, uint8_t *out)
 {
-	if (o->type != MSGPACK_OBJECT_BIN)
-		return ERR_TYPE;
-	if (o->via.bin.size != AUDIT_HASH_LEN)
+	const char *ptr;
+	size_t len;
+	int rc;
+
+	if ((rc = audit_read_bytes(r, true, &ptr, &len)) != ERR_OK)
+		return rc;
+	if (len != AUDIT_HASH_LEN)
 		return ERR_INVAL;
-	memcpy(out, o->via.bin.ptr, AUDIT_HASH_LEN);
+	memcpy(out, ptr, AUDIT_HASH_LEN);
 	return ERR_OK;
 }
 
-/* Fills `ev` from the 18 decoded elements `a`. */
+/* Reads the 18 elements after the array header into `ev`. */
 static int
-audit_decode_fields(const msgpack_object *a, struct audit_event *ev)
+audit_decode_fields(struct audit_reader *r, struct audit_event *ev)
 {
-	static const char *const strs[] = { [2] = "id", [3] = "time", [5] = "job",
-	    [6] = "session", [7] = "tenant", [8] = "actor", [9] = "code_sha256" };
+	static const char *const strs[] = { "job", "session", "tenant", "actor",
+	    "code_sha256" };
 	uint64_t *nums[] = { &ev->in_bytes, &ev->out_bytes, &ev->duration_ms,
 	    &ev->cpu_ms, &ev->max_rss_kb };
+	const char *details;
+	size_t dlen;
 	uint64_t v;
 	int rc;
 
-	if ((rc = audit_get_uint(&a[0], &v)) != ERR_OK)
+	if ((rc = audit_read_uint(r, &v)) != ERR_OK)
 		return rc;
 	if (v != AUDIT_CANON_VERSION)
 		return ERR_VERSION;
-	if ((rc = audit_get_uint(&a[1], &ev->seq)) != ERR_OK)
-		return rc;
-	if ((rc = audit_get_uint(&a[4], &v)) != ERR_OK)
+	if ((rc = audit_read_uint(r, &ev->seq)) != ERR_OK ||
+	    (rc = audit_read_str(r, ev, "id")) != ERR_OK ||
+	    (rc = audit_read_str(r, ev, "time")) != ERR_OK ||
+	    (rc = audit_read_uint(r, &v)) != ERR_OK)
 		return rc;
 	if (v < AUDIT_TYPE_MIN || v > AUDIT_TYPE_MAX)
 		return ERR_INVAL;
 	ev->type = (enum audit_type)v;
-	for (int i = 2; i <= 9; i++) {
-		if (i == 4)
-			continue;
-		if ((rc = audit_get_str(&a[i], ev, strs[i])) != ERR_OK)
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if ((rc = audit_read_str(r, ev, strs[i])) != ERR_OK)
 			return rc;
-	}
-	for (int i = 0; i < 5; i++)
-		if ((rc = audit_get_uint(&a[10 + i], nums[i])) != ERR_OK)
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		if ((rc = audit_read_uint(r, nums[i])) != ERR_OK)
 			return rc;
-	if (a[15].type != MSGPACK_OBJECT_STR)
-		return ERR_TYPE;
-	if (a[15].via.str.size > AUDIT_DETAILS_MAX)
+	if ((rc = audit_read_bytes(r, false, &details, &dlen)) != ERR_OK)
+		return rc;
+	if (dlen > AUDIT_DETAILS_MAX)
 		return ERR_TOOBIG;
-	if (!audit_details_is_canonical(a[15].via.str.ptr, a[15].via.str.size))
+	if (!audit_details_is_canonical(details, dlen))
 		return ERR_INVAL;
-	if ((rc = audit_get_hash(&a[16], ev->prev_hash)) != ERR_OK)
+	if ((rc = audit_read_hash(r, ev->prev_hash)) != ERR_OK ||
+	    (rc = audit_read_hash(r, ev->hash)) != ERR_OK)
 		return rc;
-	if ((rc = audit_get_hash(&a[17], ev->hash)) != ERR_OK)
-		return rc;
-	if ((ev->details = strndup(a[15].via.str.ptr, a[15].via.str.size)) == NULL)
+	if ((ev->details = strndup(details, dlen)) == NULL)
 		return ERR_NOMEM;
 	return ERR_OK;
 }
@@ -560,42 +641,29 @@ audit_decode_fields(const msgpack_object *a, struct audit_event *ev)
 int
 audit_decode(const uint8_t *buf, size_t len, struct audit_event *ev)
 {
-	msgpack_unpacked up;
-	size_t off = 0;
+	struct audit_reader r = { buf, len };
+	uint8_t tag;
+	uint64_t n;
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
 	if (len > AUDIT_CANON_MAX)
 		return ERR_TOOBIG;
-	msgpack_unpacked_init(&up);
-	switch (msgpack_unpack_next(&up, (const char *)buf, len, &off)) {
-	case MSGPACK_UNPACK_SUCCESS:
-		break;
-	case MSGPACK_UNPACK_CONTINUE:
-		rc = ERR_TRUNCATED;
-		goto out_unpacked;
-	case MSGPACK_UNPACK_NOMEM_ERROR:
-		rc = ERR_NOMEM;
-		goto out_unpacked;
-	default:
-		rc = ERR_PROTO;
-		goto out_unpacked;
-	}
-	if (off != len) {
+	if ((rc = audit_read_tag(&r, &tag)) != ERR_OK)
+		return rc;
+	if (tag >= 0x90 && tag <= 0x9f)
+		n = tag & 0x0f;
+	else if (tag == 0xdc || tag == 0xdd)
+		rc = audit_read_be(&r, tag == 0xdc ? 2 : 4, &n);
+	else
+		return ERR_TYPE;
+	if (rc != ERR_OK)
+		return rc;
+	if (n != AUDIT_STORED_FIELDS)
+		return ERR_INVAL;
+	rc = audit_decode_fields(&r, ev);
+	if (rc == ERR_OK && r.left != 0)
 		rc = ERR_TRAILING;
-		goto out_unpacked;
-	}
-	if (up.data.type != MSGPACK_OBJECT_ARRAY) {
-		rc = ERR_TYPE;
-		goto out_unpacked;
-	}
-	if (up.data.via.array.size != AUDIT_STORED_FIELDS) {
-		rc = ERR_INVAL;
-		goto out_unpacked;
-	}
-	rc = audit_decode_fields(up.data.via.array.ptr, ev);
-out_unpacked:
-	msgpack_unpacked_destroy(&up);
 	if (rc != ERR_OK)
 		audit_event_clear(ev);
 	return rc;
