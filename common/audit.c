@@ -440,43 +440,80 @@ audit_pack_str(msgpack_packer *pk, const char *s)
 	return msgpack_pack_str_body(pk, s, len);
 }
 
+/* Packs `ev` through `pk`; returns non-zero if a write failed. */
+static int
+audit_pack(msgpack_packer *pk, const struct audit_event *ev, bool with_chain)
+{
+	int bad = 0;
+
+	bad |= msgpack_pack_array(pk, with_chain ? AUDIT_STORED_FIELDS : AUDIT_BODY_FIELDS);
+	bad |= msgpack_pack_uint64(pk, AUDIT_CANON_VERSION);
+	bad |= msgpack_pack_uint64(pk, ev->seq);
+	bad |= audit_pack_str(pk, ev->id);
+	bad |= audit_pack_str(pk, ev->time);
+	bad |= msgpack_pack_uint64(pk, (uint64_t)ev->type);
+	bad |= audit_pack_str(pk, ev->job);
+	bad |= audit_pack_str(pk, ev->session);
+	bad |= audit_pack_str(pk, ev->tenant);
+	bad |= audit_pack_str(pk, ev->actor);
+	bad |= audit_pack_str(pk, ev->code_sha256);
+	bad |= msgpack_pack_uint64(pk, ev->in_bytes);
+	bad |= msgpack_pack_uint64(pk, ev->out_bytes);
+	bad |= msgpack_pack_uint64(pk, ev->duration_ms);
+	bad |= msgpack_pack_uint64(pk, ev->cpu_ms);
+	bad |= msgpack_pack_uint64(pk, ev->max_rss_kb);
+	bad |= audit_pack_str(pk, audit_details_text(ev));
+	if (with_chain) {
+		bad |= msgpack_pack_bin(pk, AUDIT_HASH_LEN);
+		bad |= msgpack_pack_bin_body(pk, ev->prev_hash, AUDIT_HASH_LEN);
+		bad |= msgpack_pack_bin(pk, AUDIT_HASH_LEN);
+		bad |= msgpack_pack_bin_body(pk, ev->hash, AUDIT_HASH_LEN);
+	}
+	return bad;
+}
+
 int
 audit_encode(const struct audit_event *ev, bool with_chain, uint8_t *out,
     size_t outsz, size_t *outlen)
 {
 	struct audit_sink sink = { out, outsz, 0 };
 	msgpack_packer pk;
-	int bad = 0;
 
 	if (audit_event_validate(ev, NULL, 0) != ERR_OK)
 		return ERR_INVAL;
 	msgpack_packer_init(&pk, &sink, audit_sink_write);
-	bad |= msgpack_pack_array(&pk, with_chain ? AUDIT_STORED_FIELDS : AUDIT_BODY_FIELDS);
-	bad |= msgpack_pack_uint64(&pk, AUDIT_CANON_VERSION);
-	bad |= msgpack_pack_uint64(&pk, ev->seq);
-	bad |= audit_pack_str(&pk, ev->id);
-	bad |= audit_pack_str(&pk, ev->time);
-	bad |= msgpack_pack_uint64(&pk, (uint64_t)ev->type);
-	bad |= audit_pack_str(&pk, ev->job);
-	bad |= audit_pack_str(&pk, ev->session);
-	bad |= audit_pack_str(&pk, ev->tenant);
-	bad |= audit_pack_str(&pk, ev->actor);
-	bad |= audit_pack_str(&pk, ev->code_sha256);
-	bad |= msgpack_pack_uint64(&pk, ev->in_bytes);
-	bad |= msgpack_pack_uint64(&pk, ev->out_bytes);
-	bad |= msgpack_pack_uint64(&pk, ev->duration_ms);
-	bad |= msgpack_pack_uint64(&pk, ev->cpu_ms);
-	bad |= msgpack_pack_uint64(&pk, ev->max_rss_kb);
-	bad |= audit_pack_str(&pk, audit_details_text(ev));
-	if (with_chain) {
-		bad |= msgpack_pack_bin(&pk, AUDIT_HASH_LEN);
-		bad |= msgpack_pack_bin_body(&pk, ev->prev_hash, AUDIT_HASH_LEN);
-		bad |= msgpack_pack_bin(&pk, AUDIT_HASH_LEN);
-		bad |= msgpack_pack_bin_body(&pk, ev->hash, AUDIT_HASH_LEN);
-	}
-	if (bad != 0)
+	if (audit_pack(&pk, ev, with_chain) != 0)
 		return ERR_TOOBIG;
 	*outlen = sink.len;
+	return ERR_OK;
+}
+
+int
+audit_encode_chained(struct audit_event *ev, const uint8_t prev[AUDIT_HASH_LEN],
+    uint8_t *out, size_t outsz, size_t *outlen)
+{
+	static const uint8_t body_head[3] = { 0xdc, 0x00, AUDIT_BODY_FIELDS };
+	crypto_hash_sha256_state st;
+	uint8_t body[AUDIT_HASH_LEN];
+	size_t len;
+	int rc;
+
+	memcpy(ev->prev_hash, prev, AUDIT_HASH_LEN);
+	memset(ev->hash, 0, AUDIT_HASH_LEN);
+	if ((rc = audit_encode(ev, true, out, outsz, &len)) != ERR_OK)
+		return rc;
+	/* stored = dc 00 12 | elements 0..15 | c4 20 prev | c4 20 hash;
+	 * body   = dc 00 10 | elements 0..15 */
+	if (len < 3 + 2 * (2 + AUDIT_HASH_LEN) || out[0] != 0xdc || out[1] != 0 ||
+	    out[2] != AUDIT_STORED_FIELDS)
+		return ERR_INTERNAL;
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, body_head, sizeof(body_head));
+	crypto_hash_sha256_update(&st, out + 3, len - 3 - 2 * (2 + AUDIT_HASH_LEN));
+	crypto_hash_sha256_final(&st, body);
+	audit_chain_step(prev, body, ev->hash);
+	memcpy(out + len - AUDIT_HASH_LEN, ev->hash, AUDIT_HASH_LEN);
+	*outlen = len;
 	return ERR_OK;
 }
 
@@ -669,19 +706,27 @@ audit_decode(const uint8_t *buf, size_t len, struct audit_event *ev)
 	return rc;
 }
 
+static int
+audit_sha_write(void *data, const char *bytes, size_t len)
+{
+	crypto_hash_sha256_update(data, (const uint8_t *)bytes, len);
+	return 0;
+}
+
 int
 audit_body_digest(const struct audit_event *ev, uint8_t body[AUDIT_HASH_LEN])
 {
-	uint8_t *buf;
-	size_t len;
-	int rc;
+	crypto_hash_sha256_state st;
+	msgpack_packer pk;
 
-	if ((buf = malloc(AUDIT_CANON_MAX)) == NULL)
-		return ERR_NOMEM;
-	if ((rc = audit_encode(ev, false, buf, AUDIT_CANON_MAX, &len)) == ERR_OK)
-		crypto_hash_sha256(body, buf, len);
-	free(buf);
-	return rc;
+	if (audit_event_validate(ev, NULL, 0) != ERR_OK)
+		return ERR_INVAL;
+	crypto_hash_sha256_init(&st);
+	msgpack_packer_init(&pk, &st, audit_sha_write);
+	if (audit_pack(&pk, ev, false) != 0)
+		return ERR_INTERNAL;
+	crypto_hash_sha256_final(&st, body);
+	return ERR_OK;
 }
 
 void

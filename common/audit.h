@@ -126,6 +126,15 @@ int audit_encode(const struct audit_event *ev, bool with_chain,
  */
 int audit_decode(const uint8_t *buf, size_t len, struct audit_event *ev);
 
+/*
+ * The store's one-pass append: sets ev->prev_hash = prev, encodes the stored
+ * form once, derives the body digest from those bytes, and sets ev->hash
+ * (also in `out`).  Same results as audit_encode + audit_event_compute_hash.
+ * Returns ERR_OK or an audit_encode error.
+ */
+int audit_encode_chained(struct audit_event *ev, const uint8_t prev[AUDIT_HASH_LEN],
+    uint8_t *out, size_t outsz, size_t *outlen);
+
 /* body = SHA-256(canonical body).  ERR_OK or an audit_encode error. */
 int audit_body_digest(const struct audit_event *ev, uint8_t body[AUDIT_HASH_LEN]);
 

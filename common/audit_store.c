@@ -546,10 +546,8 @@ audit_store_append(struct audit_store *s, struct audit_event *ev)
 	if (s->staged >= s->conf.max_pending)
 		return ERR_BUSY;
 	ev->seq = s->staged_seq + 1;
-	memcpy(ev->prev_hash, s->staged_hash, AUDIT_HASH_LEN);
-	if ((rc = audit_event_compute_hash(ev, ev->hash)) != ERR_OK)
-		return rc;
-	if ((rc = audit_encode(ev, true, s->encbuf, AUDIT_CANON_MAX, &len)) != ERR_OK)
+	if ((rc = audit_encode_chained(ev, s->staged_hash, s->encbuf, AUDIT_CANON_MAX,
+	    &len)) != ERR_OK)
 		return rc;
 	audit_store_be64(key, ev->seq);
 	rocksdb_writebatch_put_cf(s->batch, s->cf[AUDIT_CF_EVENTS], (const char *)key,

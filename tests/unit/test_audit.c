@@ -195,6 +195,21 @@ test_chain_hashing(void **state)
 	memcpy(cat + AUDIT_HASH_LEN, body, AUDIT_HASH_LEN);
 	crypto_hash_sha256(manual, cat, sizeof(cat));
 	assert_memory_equal(manual, ev.hash, AUDIT_HASH_LEN);
+	/* the store's one-pass form gives the same hash and stored bytes */
+	{
+		struct audit_event c;
+		uint8_t out1[AUDIT_CANON_MAX], out2[AUDIT_CANON_MAX];
+		size_t l1, l2;
+		assert_int_equal(audit_event_copy(&c, &ev), ERR_OK);
+		memset(c.hash, 0, AUDIT_HASH_LEN);
+		assert_int_equal(audit_encode_chained(&c, ev.prev_hash, out1, sizeof(out1), &l1), ERR_OK);
+		assert_memory_equal(c.hash, ev.hash, AUDIT_HASH_LEN);
+		assert_int_equal(audit_encode(&ev, true, out2, sizeof(out2), &l2), ERR_OK);
+		assert_int_equal(l1, l2);
+		assert_memory_equal(out1, out2, l1);
+		assert_int_equal(audit_encode_chained(&c, ev.prev_hash, out1, 100, &l1), ERR_TOOBIG);
+		audit_event_clear(&c);
+	}
 	/* every field change changes the hash */
 	memcpy(h, ev.hash, AUDIT_HASH_LEN);
 	ev.cpu_ms++;
