@@ -98,7 +98,7 @@ audit_export_select(struct audit_store *s, const struct evidence_selection *sel,
 		rc = audit_store_scan_seq(s, 1, 0, audit_export_collect, x);
 		break;
 	}
-	if (rc == ERR_OK)
+	if (rc == ERR_OK && x->n > 0)
 		qsort(x->seqs, x->n, sizeof(*x->seqs), audit_export_cmp);
 	return rc;
 }

@@ -861,7 +861,7 @@ audit_store_scan_types(struct audit_store *s, int tmin, int tmax, const char *si
 
 	for (int t = tmin; t <= tmax && rc == ERR_OK; t++)
 		rc = audit_store_collect_type(s, (enum audit_type)t, since, until, &l);
-	if (rc == ERR_OK)
+	if (rc == ERR_OK && l.n > 0)
 		qsort(l.v, l.n, sizeof(*l.v), audit_store_cmp_seq);
 	for (size_t i = 0; i < l.n && rc == ERR_OK; i++) {
 		if ((rc = audit_store_get(s, l.v[i], &ev)) != ERR_OK)
