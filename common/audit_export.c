@@ -15,11 +15,10 @@
 #include "common/audit_export.h"
 #include "common/err.h"
 
-#define AUDIT_EXPORT_MAX (16u * 1024 * 1024)	/* selected events per pack */
 
 struct audit_export_walk {
-	uint64_t *seqs;
-	size_t n, cap, next;
+	struct audit_store_seqs sel;	/* selected seqs, sorted */
+	size_t next;
 	struct evidence_writer *w;
 	uint64_t gaps;
 	int err;
@@ -30,18 +29,7 @@ audit_export_collect(const struct audit_event *ev, void *arg)
 {
 	struct audit_export_walk *x = arg;
 
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 256;
-		uint64_t *v;
-		if (cap > AUDIT_EXPORT_MAX)
-			return ERR_TOOBIG;
-		if ((v = realloc(x->seqs, cap * sizeof(*v))) == NULL)
-			return ERR_NOMEM;
-		x->seqs = v;
-		x->cap = cap;
-	}
-	x->seqs[x->n++] = ev->seq;
-	return ERR_OK;
+	return audit_store_seqs_add(&x->sel, ev->seq);
 }
 
 static int
@@ -51,7 +39,7 @@ audit_export_emit(const struct audit_event *ev, void *arg)
 	uint8_t body[AUDIT_HASH_LEN];
 	int rc;
 
-	if (x->next < x->n && ev->seq == x->seqs[x->next]) {
+	if (x->next < x->sel.n && ev->seq == x->sel.v[x->next]) {
 		x->next++;
 		return evidence_writer_add_event(x->w, ev);
 	}
@@ -75,7 +63,7 @@ audit_export_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Fills x->seqs with the selection, sorted. */
+/* Fills x->sel with the selection, sorted. */
 static int
 audit_export_select(struct audit_store *s, const struct evidence_selection *sel,
     struct audit_export_walk *x)
@@ -98,8 +86,8 @@ audit_export_select(struct audit_store *s, const struct evidence_selection *sel,
 		rc = audit_store_scan_seq(s, 1, 0, audit_export_collect, x);
 		break;
 	}
-	if (rc == ERR_OK && x->n > 0)
-		qsort(x->seqs, x->n, sizeof(*x->seqs), audit_export_cmp);
+	if (rc == ERR_OK && x->sel.n > 0)
+		qsort(x->sel.v, x->sel.n, sizeof(*x->sel.v), audit_export_cmp);
 	return rc;
 }
 
@@ -122,12 +110,12 @@ audit_export(struct audit_store *s, const struct evidence_selection *sel,
 		snprintf(why, whysz, "selecting events: %s", err_str(rc));
 		goto out_seqs;
 	}
-	if (x.n == 0) {
+	if (x.sel.n == 0) {
 		snprintf(why, whysz, "no events match the selection");
 		rc = ERR_NOTFOUND;
 		goto out_seqs;
 	}
-	rc = audit_store_checkpoint_find(s, x.seqs[x.n - 1], &anchor);
+	rc = audit_store_checkpoint_find(s, x.sel.v[x.sel.n - 1], &anchor);
 	if (rc == ERR_NOTFOUND) {
 		memset(&anchor, 0, sizeof(anchor));
 		audit_store_head(s, &anchor.seq, anchor.hash);
@@ -138,7 +126,7 @@ audit_export(struct audit_store *s, const struct evidence_selection *sel,
 	}
 	if ((x.w = evidence_writer_new(outdir, sel, &rc, why, whysz)) == NULL)
 		goto out_seqs;
-	rc = audit_store_scan_seq(s, x.seqs[0], anchor.seq, audit_export_emit, &x);
+	rc = audit_store_scan_seq(s, x.sel.v[0], anchor.seq, audit_export_emit, &x);
 	if (rc != ERR_OK) {
 		snprintf(why, whysz, "writing events: %s", err_str(rc));
 		goto out_writer;
@@ -149,13 +137,13 @@ audit_export(struct audit_store *s, const struct evidence_selection *sel,
 		snprintf(why, whysz, "finishing the pack: %s", err_str(rc));
 		goto out_writer;
 	}
-	res->events = x.n;
+	res->events = x.sel.n;
 	res->gaps = x.gaps;
 	res->anchor_seq = anchor.seq;
 	res->anchored = anchored;
 out_writer:
 	evidence_writer_destroy(&x.w);
 out_seqs:
-	free(x.seqs);
+	free(x.sel.v);
 	return rc;
 }

@@ -782,13 +782,7 @@ audit_store_scan_session(struct audit_store *s, const char *session,
 	return audit_store_scan_name(s, AUDIT_CF_BY_SESSION, session, fn, arg);
 }
 
-/* A bounded, growing list of seqs. */
-struct audit_store_seqs {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-static int
+int
 audit_store_seqs_add(struct audit_store_seqs *l, uint64_t seq)
 {
 	if (l->n == l->cap) {

@@ -120,6 +120,15 @@ int audit_store_scan_type(struct audit_store *s, enum audit_type type,
 int audit_store_scan_time(struct audit_store *s, const char *since,
     const char *until, int (*fn)(const struct audit_event *, void *), void *arg);
 
+/* A growing list of seqs, bounded at 16M entries.  Zero-initialise; free(v). */
+struct audit_store_seqs {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+/* Appends `seq`.  ERR_OK, ERR_TOOBIG (bound reached), ERR_NOMEM. */
+int audit_store_seqs_add(struct audit_store_seqs *l, uint64_t seq);
+
 /* Test hook (fault injection): the next commit fails with ERR_DB before
  * writing anything. */
 void audit_store_fail_next_commit(struct audit_store *s);
