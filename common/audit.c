@@ -886,7 +886,7 @@ audit_event_from_json(const char *line, size_t len, struct audit_event *ev,
 			if (strcmp(audit_jfields[i].name, key) == 0)
 				break;
 		if (i == AUDIT_NJFIELDS) {
-			rc = audit_fail(why, whysz, ERR_INVAL, "unknown field", NULL);
+			rc = audit_fail(why, whysz, ERR_INVAL, "unknown field", key);
 			goto out_json;
 		}
 	}

@@ -294,36 +294,33 @@ test_json_strict(void **state)
 	expect_reject(bad, ERR_INVAL, NULL);
 	free(bad);
 
-	bad = edit(line, "\"seq\":7", "\"seq\":\"7\"");
-	expect_reject(bad, ERR_TYPE, "seq"); free(bad);
-	bad = edit(line, "\"seq\":7", "\"seq\":-7");
-	expect_reject(bad, ERR_TOOBIG, "seq"); free(bad);
-	bad = edit(line, "\"seq\":7", "\"seq\":7.5");
-	expect_reject(bad, ERR_TYPE, "seq"); free(bad);
-	bad = edit(line, "\"seq\":7", "\"seq\":9007199254740992");
-	expect_reject(bad, ERR_TOOBIG, "seq"); free(bad);
-	bad = edit(line, "\"in_bytes\":100", "\"in_bytes\":null");
-	expect_reject(bad, ERR_TYPE, "in_bytes"); free(bad);
-	bad = edit(line, "\"job\":\"job-42\"", "\"job\":42");
-	expect_reject(bad, ERR_TYPE, "job"); free(bad);
-	bad = edit(line, "\"type\":\"approval_response\"", "\"type\":\"approval\"");
-	expect_reject(bad, ERR_INVAL, "type"); free(bad);
-	bad = edit(line, "\"details\":{", "\"details\":[{}],\"x\":{");
-	expect_reject(bad, ERR_INVAL, "unknown"); free(bad);
-	bad = edit(line, "\"details\":{\"a\":[true,\"x\"],\"z\":1}", "\"details\":\"{}\"");
-	expect_reject(bad, ERR_TYPE, "details"); free(bad);
-	bad = edit(line, "\"tenant\":\"acme\",", "");
-	expect_reject(bad, ERR_MISSING, "tenant"); free(bad);
-	bad = edit(line, "\"tenant\":\"acme\"", "\"tenant\":\"acme\",\"tenant\":\"x\"");
-	expect_reject(bad, ERR_INVAL, NULL); free(bad);
-	bad = edit(line, "\"tenant\":\"acme\"", "\"tenant\":\"ac\\u0000me\"");
-	expect_reject(bad, ERR_INVAL, NULL); free(bad);
-	bad = edit(line, "\"tenant\":\"acme\"", "\"tenant\":\"ac\\tme\"");
-	expect_reject(bad, ERR_INVAL, "tenant"); free(bad);
-	bad = edit(line, "\"prev_hash\":\"abab", "\"prev_hash\":\"ABab");
-	expect_reject(bad, ERR_INVAL, "prev_hash"); free(bad);
-	bad = edit(line, "\"prev_hash\":\"abab", "\"prev_hash\":\"ab");
-	expect_reject(bad, ERR_INVAL, "prev_hash"); free(bad);
+	/* one edit of a valid line each: { from, to, expected error, field named } */
+	static const struct {
+		const char *from, *to;
+		int rc;
+		const char *field;
+	} edits[] = {
+		{ "\"seq\":7", "\"seq\":\"7\"", ERR_TYPE, "seq" },
+		{ "\"seq\":7", "\"seq\":-7", ERR_TOOBIG, "seq" },
+		{ "\"seq\":7", "\"seq\":7.5", ERR_TYPE, "seq" },
+		{ "\"seq\":7", "\"seq\":9007199254740992", ERR_TOOBIG, "seq" },
+		{ "\"in_bytes\":100", "\"in_bytes\":null", ERR_TYPE, "in_bytes" },
+		{ "\"job\":\"job-42\"", "\"job\":42", ERR_TYPE, "job" },
+		{ "\"type\":\"approval_response\"", "\"type\":\"approval\"", ERR_INVAL, "type" },
+		{ "\"details\":{", "\"details\":[{}],\"x\":{", ERR_INVAL, "unknown" },
+		{ "\"details\":{\"a\":[true,\"x\"],\"z\":1}", "\"details\":\"{}\"", ERR_TYPE, "details" },
+		{ "\"tenant\":\"acme\",", "", ERR_MISSING, "tenant" },
+		{ "\"tenant\":\"acme\"", "\"tenant\":\"acme\",\"tenant\":\"x\"", ERR_INVAL, NULL },
+		{ "\"tenant\":\"acme\"", "\"tenant\":\"ac\\u0000me\"", ERR_INVAL, NULL },
+		{ "\"tenant\":\"acme\"", "\"tenant\":\"ac\\tme\"", ERR_INVAL, "tenant" },
+		{ "\"prev_hash\":\"abab", "\"prev_hash\":\"ABab", ERR_INVAL, "prev_hash" },
+		{ "\"prev_hash\":\"abab", "\"prev_hash\":\"ab", ERR_INVAL, "prev_hash" },
+	};
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		bad = edit(line, edits[i].from, edits[i].to);
+		expect_reject(bad, edits[i].rc, edits[i].field);
+		free(bad);
+	}
 	expect_reject("[1,2]", ERR_TYPE, NULL);
 	expect_reject("", ERR_INVAL, NULL);
 
