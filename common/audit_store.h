@@ -116,9 +116,11 @@ int audit_store_scan_job(struct audit_store *s, const char *job,
 int audit_store_scan_session(struct audit_store *s, const char *session,
     int (*fn)(const struct audit_event *, void *), void *arg);
 int audit_store_scan_type(struct audit_store *s, enum audit_type type,
-    const char *since, const char *until, int (*fn)(const struct audit_event *, void *), void *arg);
+    const char *since, const char *until,
+    int (*fn)(const struct audit_event *, void *), void *arg);
 int audit_store_scan_time(struct audit_store *s, const char *since,
-    const char *until, int (*fn)(const struct audit_event *, void *), void *arg);
+    const char *until, int (*fn)(const struct audit_event *, void *),
+    void *arg);
 
 /* A growing list of seqs, bounded at 16M entries.  Zero-initialise; free(v). */
 struct audit_store_seqs {
