@@ -9,7 +9,6 @@
  * Note: the CLI includes common/audit_store.h and common/audit_export.h (the
  * store's reader half); see docs/AUDIT.md about moving them to common/.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "common/err.h"
 #include "common/evidence.h"
 #include "common/log.h"
+#include "common/util.h"
 
 #define CMD_AUDIT_COUNT_MAX 1000000
 
@@ -108,16 +108,9 @@ cmd_audit_parse(int argc, char **argv, struct cmd_audit_opts *o)
 		}
 		o->dir = argv[i];
 	}
-	if (count != NULL) {
-		char *end;
-		errno = 0;
-		unsigned long long n = strtoull(count, &end, 10);
-		if (errno != 0 || *end != '\0' || count[0] == '-' || n == 0 ||
-		    n > CMD_AUDIT_COUNT_MAX) {
-			fprintf(stderr, "sluice audit: --count wants 1..%d\n", CMD_AUDIT_COUNT_MAX);
-			return 2;
-		}
-		o->count = n;
+	if (count != NULL && !util_parse_u64(count, 1, CMD_AUDIT_COUNT_MAX, &o->count)) {
+		fprintf(stderr, "sluice audit: --count wants 1..%d\n", CMD_AUDIT_COUNT_MAX);
+		return 2;
 	}
 	if (o->type_name != NULL && audit_type_parse(o->type_name, &o->type) != ERR_OK) {
 		fprintf(stderr, "sluice audit: unknown event type '%s'\n", o->type_name);

@@ -47,6 +47,7 @@
 
 #include "common/audit.h"
 #include "common/err.h"
+#include "common/mpread.h"
 
 #define AUDIT_UINT_MAX 9007199254740991ULL	/* 2^53-1: exact in JSON doubles */
 #define AUDIT_BODY_FIELDS 16
@@ -517,94 +518,41 @@ audit_encode_chained(struct audit_event *ev, const uint8_t prev[AUDIT_HASH_LEN],
 	return ERR_OK;
 }
 
-/*
- * A strict reader for the few msgpack types the canonical form uses (uint,
- * str, bin, one top-level array).  Hand-written so that a hostile length
- * never causes an allocation: values point into the input.
- */
-struct audit_reader {
-	const uint8_t *p;
-	size_t left;
-};
-
+/* Reads one uint (a non-negative int counts) within AUDIT_UINT_MAX. */
 static int
-audit_read_be(struct audit_reader *r, size_t n, uint64_t *out)
+audit_read_uint(struct mpread *r, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (r->left < n)
-		return ERR_TRUNCATED;
-	for (size_t i = 0; i < n; i++)
-		v = v << 8 | r->p[i];
-	r->p += n;
-	r->left -= n;
-	*out = v;
-	return ERR_OK;
-}
-
-static int
-audit_read_tag(struct audit_reader *r, uint8_t *tag)
-{
-	if (r->left < 1)
-		return ERR_TRUNCATED;
-	*tag = *r->p++;
-	r->left--;
-	return ERR_OK;
-}
-
-static int
-audit_read_uint(struct audit_reader *r, uint64_t *out)
-{
-	uint8_t tag;
+	struct mpread_item it;
 	int rc;
 
-	if ((rc = audit_read_tag(r, &tag)) != ERR_OK)
+	if ((rc = mpread_next(r, &it)) != ERR_OK)
 		return rc;
-	if (tag <= 0x7f) {
-		*out = tag;
-		rc = ERR_OK;
-	} else if (tag >= 0xcc && tag <= 0xcf) {
-		rc = audit_read_be(r, (size_t)1 << (tag - 0xcc), out);
-	} else {
+	if (it.kind != MPREAD_UINT)
 		return ERR_TYPE;
-	}
-	if (rc == ERR_OK && *out > AUDIT_UINT_MAX)
+	if (it.u > AUDIT_UINT_MAX)
 		return ERR_TOOBIG;
-	return rc;
+	*out = it.u;
+	return ERR_OK;
 }
 
-/* Reads a str (want_bin false) or bin (true) header and points at its bytes. */
+/* Reads a str (want_bin false) or bin (true); bytes are borrowed. */
 static int
-audit_read_bytes(struct audit_reader *r, bool want_bin, const char **ptr, size_t *len)
+audit_read_bytes(struct mpread *r, bool want_bin, const char **ptr, size_t *len)
 {
-	uint8_t tag;
-	uint64_t n;
+	struct mpread_item it;
 	int rc;
 
-	if ((rc = audit_read_tag(r, &tag)) != ERR_OK)
+	if ((rc = mpread_next(r, &it)) != ERR_OK)
 		return rc;
-	if (!want_bin && tag >= 0xa0 && tag <= 0xbf) {
-		n = tag & 0x1f;
-	} else if (!want_bin && tag >= 0xd9 && tag <= 0xdb) {
-		rc = audit_read_be(r, (size_t)1 << (tag - 0xd9), &n);
-	} else if (want_bin && tag >= 0xc4 && tag <= 0xc6) {
-		rc = audit_read_be(r, (size_t)1 << (tag - 0xc4), &n);
-	} else {
+	if (it.kind != (want_bin ? MPREAD_BIN : MPREAD_STR))
 		return ERR_TYPE;
-	}
-	if (rc != ERR_OK)
-		return rc;
-	if (n > r->left)
-		return ERR_TRUNCATED;
-	*ptr = (const char *)r->p;
-	*len = (size_t)n;
-	r->p += n;
-	r->left -= n;
+	*ptr = (const char *)it.ptr;
+	*len = it.len;
 	return ERR_OK;
 }
 
 static int
-audit_read_str(struct audit_reader *r, struct audit_event *ev, const char *field)
+audit_read_str(struct mpread *r, struct audit_event *ev, const char *field)
 {
 	const char *ptr;
 	size_t len;
@@ -616,7 +564,7 @@ audit_read_str(struct audit_reader *r, struct audit_event *ev, const char *field
 }
 
 static int
-audit_read_hash(struct audit_reader *r, uint8_t *out)
+audit_read_hash(struct mpread *r, uint8_t *out)
 {
 	const char *ptr;
 	size_t len;
@@ -632,7 +580,7 @@ audit_read_hash(struct audit_reader *r, uint8_t *out)
 
 /* Reads the 18 elements after the array header into `ev`. */
 static int
-audit_decode_fields(struct audit_reader *r, struct audit_event *ev)
+audit_decode_fields(struct mpread *r, struct audit_event *ev)
 {
 	static const char *const strs[] = { "job", "session", "tenant", "actor",
 	    "code_sha256" };
@@ -678,25 +626,19 @@ audit_decode_fields(struct audit_reader *r, struct audit_event *ev)
 int
 audit_decode(const uint8_t *buf, size_t len, struct audit_event *ev)
 {
-	struct audit_reader r = { buf, len };
-	uint8_t tag;
-	uint64_t n;
+	struct mpread r;
+	struct mpread_item it;
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
 	if (len > AUDIT_CANON_MAX)
 		return ERR_TOOBIG;
-	if ((rc = audit_read_tag(&r, &tag)) != ERR_OK)
+	mpread_init(&r, buf, len);
+	if ((rc = mpread_next(&r, &it)) != ERR_OK)
 		return rc;
-	if (tag >= 0x90 && tag <= 0x9f)
-		n = tag & 0x0f;
-	else if (tag == 0xdc || tag == 0xdd)
-		rc = audit_read_be(&r, tag == 0xdc ? 2 : 4, &n);
-	else
+	if (it.kind != MPREAD_ARRAY)
 		return ERR_TYPE;
-	if (rc != ERR_OK)
-		return rc;
-	if (n != AUDIT_STORED_FIELDS)
+	if (it.len != AUDIT_STORED_FIELDS)
 		return ERR_INVAL;
 	rc = audit_decode_fields(&r, ev);
 	if (rc == ERR_OK && r.left != 0)

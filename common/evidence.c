@@ -45,6 +45,7 @@
 
 #include "common/evidence.h"
 #include "common/err.h"
+#include "common/util.h"
 
 #define EVIDENCE_PATH_MAX 4096
 #define EVIDENCE_MANIFEST_MAX (1024 * 1024)
@@ -367,32 +368,15 @@ evidence_bad(struct evidence_report *rep, int rc, uint64_t seq, size_t line,
 	return rc;
 }
 
-/* Reads a whole small file with a bound; fresh buffer (free) in *out. */
+/* Reads a whole small file of `dir` with a bound; fresh buffer (free) in *out. */
 static int
 evidence_read_file(const char *dir, const char *name, size_t max, char **out, size_t *len)
 {
 	char path[EVIDENCE_PATH_MAX];
-	struct stat sb;
-	FILE *f;
-	char *buf;
 
 	if (evidence_path(path, sizeof(path), dir, name) != ERR_OK)
 		return ERR_TOOBIG;
-	if ((f = fopen(path, "re")) == NULL)
-		return ERR_IO;
-	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max) {
-		fclose(f);
-		return ERR_TOOBIG;
-	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
-		fclose(f);
-		return ERR_NOMEM;
-	}
-	*len = fread(buf, 1, (size_t)sb.st_size, f);
-	fclose(f);
-	buf[*len] = '\0';
-	*out = buf;
-	return ERR_OK;
+	return util_read_file(path, max, out, len);
 }
 
 static json_t *
