@@ -1,0 +1,390 @@
+/* Unit tests for common/audit: fields, canonical encoding, chain, JSON form. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/audit.h"
+#include "common/err.h"
+
+static void
+make_event(struct audit_event *ev, enum audit_type t)
+{
+	assert_int_equal(audit_event_init(ev, t), ERR_OK);
+	ev->seq = 7;
+	assert_int_equal(audit_event_set(ev, "job", "job-42"), ERR_OK);
+	assert_int_equal(audit_event_set(ev, "session", "sess-1"), ERR_OK);
+	assert_int_equal(audit_event_set(ev, "tenant", "acme"), ERR_OK);
+	assert_int_equal(audit_event_set(ev, "actor", "broker@host1"), ERR_OK);
+	assert_int_equal(audit_event_set(ev, "code_sha256",
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), ERR_OK);
+	ev->in_bytes = 100;
+	ev->out_bytes = 2000;
+	ev->duration_ms = 31;
+	ev->cpu_ms = 12;
+	ev->max_rss_kb = 40960;
+	assert_int_equal(audit_event_set_details(ev, "{\"z\": 1, \"a\": [true, \"x\"]}", strlen("{\"z\": 1, \"a\": [true, \"x\"]}")), ERR_OK);
+	memset(ev->prev_hash, 0xab, AUDIT_HASH_LEN);
+	assert_int_equal(audit_event_compute_hash(ev, ev->hash), ERR_OK);
+}
+
+static void
+assert_same_event(const struct audit_event *a, const struct audit_event *b)
+{
+	assert_string_equal(a->id, b->id);
+	assert_true(a->seq == b->seq);
+	assert_string_equal(a->time, b->time);
+	assert_int_equal(a->type, b->type);
+	assert_string_equal(a->job, b->job);
+	assert_string_equal(a->session, b->session);
+	assert_string_equal(a->tenant, b->tenant);
+	assert_string_equal(a->actor, b->actor);
+	assert_string_equal(a->code_sha256, b->code_sha256);
+	assert_true(a->in_bytes == b->in_bytes && a->out_bytes == b->out_bytes);
+	assert_true(a->duration_ms == b->duration_ms && a->cpu_ms == b->cpu_ms);
+	assert_true(a->max_rss_kb == b->max_rss_kb);
+	assert_string_equal(a->details, b->details);
+	assert_memory_equal(a->prev_hash, b->prev_hash, AUDIT_HASH_LEN);
+	assert_memory_equal(a->hash, b->hash, AUDIT_HASH_LEN);
+}
+
+static void
+test_type_names(void **state)
+{
+	enum audit_type t;
+	(void)state;
+	for (int i = AUDIT_TYPE_MIN; i <= AUDIT_TYPE_MAX; i++) {
+		assert_int_equal(audit_type_parse(audit_type_name((enum audit_type)i), &t), ERR_OK);
+		assert_int_equal((int)t, i);
+	}
+	assert_string_equal(audit_type_name(AUDIT_SANDBOX_VIOLATION), "sandbox_violation");
+	assert_string_equal(audit_type_name((enum audit_type)0), "unknown");
+	assert_string_equal(audit_type_name((enum audit_type)11), "unknown");
+	assert_int_equal(audit_type_parse("Error", &t), ERR_INVAL);
+	assert_int_equal(audit_type_parse("", &t), ERR_INVAL);
+}
+
+static void
+test_init_fields(void **state)
+{
+	struct audit_event a, b;
+	(void)state;
+	assert_int_equal(audit_event_init(&a, AUDIT_ERROR), ERR_OK);
+	assert_int_equal(audit_event_init(&b, AUDIT_ERROR), ERR_OK);
+	assert_int_equal(strlen(a.id), AUDIT_ID_HEX);
+	assert_string_not_equal(a.id, b.id);
+	assert_true(audit_time_is_valid(a.time));
+	assert_int_equal(audit_event_init(&a, (enum audit_type)0), ERR_INVAL);
+	assert_int_equal(audit_event_set(&b, "job", "has\nnewline"), ERR_INVAL);
+	assert_int_equal(audit_event_set(&b, "code_sha256", "abc"), ERR_INVAL);
+	assert_int_equal(audit_event_set(&b, "time", "2026-13-01T00:00:00.000000000Z"), ERR_INVAL);
+	assert_int_equal(audit_event_set(&b, "nope", "x"), ERR_INVAL);
+	char big[AUDIT_NAME_MAX + 2];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(audit_event_set(&b, "session", big), ERR_TOOBIG);
+	big[AUDIT_NAME_MAX] = '\0';
+	assert_int_equal(audit_event_set(&b, "session", big), ERR_OK);
+	/* actor is required */
+	char why[128];
+	assert_int_equal(audit_event_validate(&b, why, sizeof(why)), ERR_INVAL);
+	assert_non_null(strstr(why, "actor"));
+}
+
+static void
+test_details_canonical(void **state)
+{
+	struct audit_event ev;
+	(void)state;
+	assert_int_equal(audit_event_init(&ev, AUDIT_FILE_ACCESS), ERR_OK);
+	assert_int_equal(audit_event_set_details(&ev, "{ \"b\":2,\"a\" : 1 }", strlen("{ \"b\":2,\"a\" : 1 }")), ERR_OK);
+	assert_string_equal(ev.details, "{\"a\":1,\"b\":2}");
+	assert_int_equal(audit_event_set_details(&ev, "[1]", 3), ERR_TYPE);
+	assert_int_equal(audit_event_set_details(&ev, "{\"a\":", 5), ERR_INVAL);
+	assert_int_equal(audit_event_set_details(&ev, "{\"a\":1,\"a\":2}", 13), ERR_INVAL);
+	assert_string_equal(ev.details, "{\"a\":1,\"b\":2}");
+	size_t n = AUDIT_DETAILS_MAX + 100;
+	char *big = malloc(n + 1);
+	assert_non_null(big);
+	memset(big, 'x', n);
+	memcpy(big, "{\"k\":\"", 6);
+	memcpy(big + n - 2, "\"}", 2);
+	big[n] = '\0';
+	assert_int_equal(audit_event_set_details(&ev, big, n), ERR_TOOBIG);
+	free(big);
+	audit_event_clear(&ev);
+	assert_null(ev.details);
+}
+
+static void
+test_canonical_round_trip(void **state)
+{
+	struct audit_event ev, back;
+	uint8_t buf[AUDIT_CANON_MAX], buf2[AUDIT_CANON_MAX];
+	size_t len, len2;
+	(void)state;
+	make_event(&ev, AUDIT_EXECUTION_END);
+	assert_int_equal(audit_encode(&ev, true, buf, sizeof(buf), &len), ERR_OK);
+	assert_int_equal(buf[0], 0xdc);	/* array16 of 18 */
+	assert_int_equal(buf[1], 0);
+	assert_int_equal(buf[2], 18);
+	assert_int_equal(audit_decode(buf, len, &back), ERR_OK);
+	assert_same_event(&ev, &back);
+	assert_int_equal(audit_encode(&back, true, buf2, sizeof(buf2), &len2), ERR_OK);
+	assert_int_equal(len, len2);
+	assert_memory_equal(buf, buf2, len);
+	audit_event_clear(&back);
+	/* truncated at every length */
+	for (size_t cut = 0; cut < len; cut++) {
+		struct audit_event t;
+		int rc = audit_decode(buf, cut, &t);
+		assert_int_not_equal(rc, ERR_OK);
+	}
+	/* trailing byte */
+	buf[len] = 0xc0;
+	assert_int_equal(audit_decode(buf, len + 1, &back), ERR_TRAILING);
+	/* too small an output buffer */
+	assert_int_equal(audit_encode(&ev, true, buf, 40, &len2), ERR_TOOBIG);
+	/* the body form is 16 elements and is not decodable as stored form */
+	assert_int_equal(audit_encode(&ev, false, buf, sizeof(buf), &len2), ERR_OK);
+	assert_int_equal(buf[2], 16);
+	assert_int_equal(audit_decode(buf, len2, &back), ERR_INVAL);
+	audit_event_clear(&ev);
+}
+
+static void
+test_canonical_wrong_types(void **state)
+{
+	struct audit_event ev, back;
+	uint8_t buf[AUDIT_CANON_MAX];
+	size_t len;
+	(void)state;
+	make_event(&ev, AUDIT_RISK_ASSESSMENT);
+	assert_int_equal(audit_encode(&ev, true, buf, sizeof(buf), &len), ERR_OK);
+	/* element 0 (version) is the byte after the 3-byte array header */
+	buf[3] = 2;
+	assert_int_equal(audit_decode(buf, len, &back), ERR_VERSION);
+	buf[3] = 0xa1;	/* fixstr of 1: wrong type, and the rest is shifted */
+	assert_int_not_equal(audit_decode(buf, len, &back), ERR_OK);
+	buf[3] = 1;
+	buf[0] = 0x80;	/* a map, not an array */
+	assert_int_not_equal(audit_decode(buf, len, &back), ERR_OK);
+	uint8_t notarr[] = { 0x05 };
+	assert_int_equal(audit_decode(notarr, 1, &back), ERR_TYPE);
+	audit_event_clear(&ev);
+}
+
+static void
+test_chain_hashing(void **state)
+{
+	struct audit_event ev;
+	uint8_t body[AUDIT_HASH_LEN], h[AUDIT_HASH_LEN], manual[AUDIT_HASH_LEN];
+	uint8_t buf[AUDIT_CANON_MAX], cat[2 * AUDIT_HASH_LEN];
+	size_t len;
+	(void)state;
+	make_event(&ev, AUDIT_NETWORK_ACCESS);
+	/* hash = SHA-256(prev || SHA-256(body encoding)) */
+	assert_int_equal(audit_encode(&ev, false, buf, sizeof(buf), &len), ERR_OK);
+	crypto_hash_sha256(body, buf, len);
+	memcpy(cat, ev.prev_hash, AUDIT_HASH_LEN);
+	memcpy(cat + AUDIT_HASH_LEN, body, AUDIT_HASH_LEN);
+	crypto_hash_sha256(manual, cat, sizeof(cat));
+	assert_memory_equal(manual, ev.hash, AUDIT_HASH_LEN);
+	/* the store's one-pass form gives the same hash and stored bytes */
+	{
+		struct audit_event c;
+		uint8_t out1[AUDIT_CANON_MAX], out2[AUDIT_CANON_MAX];
+		size_t l1, l2;
+		assert_int_equal(audit_event_copy(&c, &ev), ERR_OK);
+		memset(c.hash, 0, AUDIT_HASH_LEN);
+		assert_int_equal(audit_encode_chained(&c, ev.prev_hash, out1, sizeof(out1), &l1), ERR_OK);
+		assert_memory_equal(c.hash, ev.hash, AUDIT_HASH_LEN);
+		assert_int_equal(audit_encode(&ev, true, out2, sizeof(out2), &l2), ERR_OK);
+		assert_int_equal(l1, l2);
+		assert_memory_equal(out1, out2, l1);
+		assert_int_equal(audit_encode_chained(&c, ev.prev_hash, out1, 100, &l1), ERR_TOOBIG);
+		audit_event_clear(&c);
+	}
+	/* every field change changes the hash */
+	memcpy(h, ev.hash, AUDIT_HASH_LEN);
+	ev.cpu_ms++;
+	assert_int_equal(audit_event_compute_hash(&ev, manual), ERR_OK);
+	assert_memory_not_equal(manual, h, AUDIT_HASH_LEN);
+	ev.cpu_ms--;
+	ev.prev_hash[31] ^= 1;
+	assert_int_equal(audit_event_compute_hash(&ev, manual), ERR_OK);
+	assert_memory_not_equal(manual, h, AUDIT_HASH_LEN);
+	ev.prev_hash[31] ^= 1;
+	ev.seq++;
+	assert_int_equal(audit_event_compute_hash(&ev, manual), ERR_OK);
+	assert_memory_not_equal(manual, h, AUDIT_HASH_LEN);
+	audit_event_clear(&ev);
+}
+
+static void
+test_json_round_trip(void **state)
+{
+	struct audit_event ev, back;
+	char why[128];
+	char *line, *again;
+	(void)state;
+	make_event(&ev, AUDIT_PRIVACY_DETECTION);
+	line = audit_event_to_json(&ev);
+	assert_non_null(line);
+	assert_null(strchr(line, '\n'));
+	assert_int_equal(audit_event_from_json(line, strlen(line), &back, why, sizeof(why)), ERR_OK);
+	assert_same_event(&ev, &back);
+	again = audit_event_to_json(&back);
+	assert_string_equal(line, again);
+	uint8_t h[AUDIT_HASH_LEN];
+	assert_int_equal(audit_event_compute_hash(&back, h), ERR_OK);
+	assert_memory_equal(h, ev.hash, AUDIT_HASH_LEN);
+	free(line);
+	free(again);
+	audit_event_clear(&ev);
+	audit_event_clear(&back);
+}
+
+/* Replaces the first `from` in `line` by `to`; returns a fresh string. */
+static char *
+edit(const char *line, const char *from, const char *to)
+{
+	const char *p = strstr(line, from);
+	size_t n = strlen(line) - strlen(from) + strlen(to) + 1;
+	char *out = malloc(n);
+	assert_non_null(p);
+	assert_non_null(out);
+	snprintf(out, n, "%.*s%s%s", (int)(p - line), line, to, p + strlen(from));
+	return out;
+}
+
+static void
+expect_reject(const char *line, int rc, const char *field)
+{
+	struct audit_event ev;
+	char why[256] = "";
+	assert_int_equal(audit_event_from_json(line, strlen(line), &ev, why, sizeof(why)), rc);
+	if (field != NULL)
+		assert_non_null(strstr(why, field));
+	assert_null(ev.details);
+}
+
+static void
+test_json_strict(void **state)
+{
+	struct audit_event ev;
+	char *line, *bad;
+	(void)state;
+	make_event(&ev, AUDIT_APPROVAL_RESPONSE);
+	line = audit_event_to_json(&ev);
+	size_t len = strlen(line);
+
+	for (size_t cut = 0; cut < len; cut += 7)	/* truncated */
+		expect_reject(bad = strndup(line, cut), ERR_INVAL, NULL), free(bad);
+	bad = malloc(len + 3);
+	snprintf(bad, len + 3, "%s x", line);	/* trailing garbage */
+	expect_reject(bad, ERR_INVAL, "JSON");
+	snprintf(bad, len + 3, "%s{}", line);
+	expect_reject(bad, ERR_INVAL, NULL);
+	free(bad);
+
+	/* one edit of a valid line each: { from, to, expected error, field named } */
+	static const struct {
+		const char *from, *to;
+		int rc;
+		const char *field;
+	} edits[] = {
+		{ "\"seq\":7", "\"seq\":\"7\"", ERR_TYPE, "seq" },
+		{ "\"seq\":7", "\"seq\":-7", ERR_TOOBIG, "seq" },
+		{ "\"seq\":7", "\"seq\":7.5", ERR_TYPE, "seq" },
+		{ "\"seq\":7", "\"seq\":9007199254740992", ERR_TOOBIG, "seq" },
+		{ "\"in_bytes\":100", "\"in_bytes\":null", ERR_TYPE, "in_bytes" },
+		{ "\"job\":\"job-42\"", "\"job\":42", ERR_TYPE, "job" },
+		{ "\"type\":\"approval_response\"", "\"type\":\"approval\"", ERR_INVAL, "type" },
+		{ "\"details\":{", "\"details\":[{}],\"x\":{", ERR_INVAL, "unknown" },
+		{ "\"details\":{\"a\":[true,\"x\"],\"z\":1}", "\"details\":\"{}\"", ERR_TYPE, "details" },
+		{ "\"tenant\":\"acme\",", "", ERR_MISSING, "tenant" },
+		{ "\"tenant\":\"acme\"", "\"tenant\":\"acme\",\"tenant\":\"x\"", ERR_INVAL, NULL },
+		{ "\"tenant\":\"acme\"", "\"tenant\":\"ac\\u0000me\"", ERR_INVAL, NULL },
+		{ "\"tenant\":\"acme\"", "\"tenant\":\"ac\\tme\"", ERR_INVAL, "tenant" },
+		{ "\"prev_hash\":\"abab", "\"prev_hash\":\"ABab", ERR_INVAL, "prev_hash" },
+		{ "\"prev_hash\":\"abab", "\"prev_hash\":\"ab", ERR_INVAL, "prev_hash" },
+	};
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		bad = edit(line, edits[i].from, edits[i].to);
+		expect_reject(bad, edits[i].rc, edits[i].field);
+		free(bad);
+	}
+	expect_reject("[1,2]", ERR_TYPE, NULL);
+	expect_reject("", ERR_INVAL, NULL);
+
+	/* oversized: a session of 65 bytes, details over 16 KiB, a huge line */
+	bad = edit(line, "\"session\":\"sess-1\"",
+	    "\"session\":\"sssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss\"");
+	expect_reject(bad, ERR_TOOBIG, "session"); free(bad);
+	size_t n = AUDIT_DETAILS_MAX + 64;
+	char *val = malloc(n + 32);
+	int k = snprintf(val, n + 32, "\"details\":{\"k\":\"");
+	memset(val + k, 'y', n - (size_t)k);
+	snprintf(val + n, 32, "\"}");
+	bad = edit(line, "\"details\":{\"a\":[true,\"x\"],\"z\":1}", val);
+	expect_reject(bad, ERR_TOOBIG, "details"); free(bad);
+	free(val);
+	n = AUDIT_JSON_MAX + 10;
+	bad = malloc(n + 1);
+	memset(bad, ' ', n);
+	bad[n] = '\0';
+	expect_reject(bad, ERR_TOOBIG, NULL); free(bad);
+
+	free(line);
+	audit_event_clear(&ev);
+}
+
+static void
+test_checkpoint_sign(void **state)
+{
+	struct audit_checkpoint cp;
+	uint8_t pk[AUDIT_PK_LEN], sk[AUDIT_SK_LEN], pk2[AUDIT_PK_LEN], sk2[AUDIT_SK_LEN];
+	(void)state;
+	crypto_sign_keypair(pk, sk);
+	crypto_sign_keypair(pk2, sk2);
+	memset(&cp, 0, sizeof(cp));
+	cp.seq = 1024;
+	memset(cp.hash, 7, AUDIT_HASH_LEN);
+	snprintf(cp.time, sizeof(cp.time), "2026-11-26T05:40:01.123456789Z");
+	audit_checkpoint_sign(&cp, sk);
+	assert_true(audit_checkpoint_verify(&cp, pk));
+	assert_false(audit_checkpoint_verify(&cp, pk2));
+	cp.seq++;
+	assert_false(audit_checkpoint_verify(&cp, pk));
+	cp.seq--;
+	cp.hash[0] ^= 1;
+	assert_false(audit_checkpoint_verify(&cp, pk));
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(sk2, sizeof(sk2));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_type_names),
+		cmocka_unit_test(test_init_fields),
+		cmocka_unit_test(test_details_canonical),
+		cmocka_unit_test(test_canonical_round_trip),
+		cmocka_unit_test(test_canonical_wrong_types),
+		cmocka_unit_test(test_chain_hashing),
+		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_json_strict),
+		cmocka_unit_test(test_checkpoint_sign),
+	};
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
