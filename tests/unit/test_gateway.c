@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -442,6 +445,91 @@ test_stdin_closed_and_unread(void **state)
 	gateway_destroy(&gw);
 }
 
+/* The real thing end to end: Deno runs a program with worker/prelude.ts
+ * preloaded; its stdout feeds the gateway, the gateway's answers go to its
+ * stdin, the memory server serves the calls. */
+static void
+test_prelude_end_to_end(void **state)
+{
+	static const char program[] =
+	    "console.log('start');\n"
+	    "const list = await tools.list();\n"
+	    "console.log('listed', list.some((t) => t.name === 'memory.read_graph'));\n"
+	    "await mcp.memory.create_entities({ entities: [{ name: 'e2e_a', entityType: 't', observations: ['o'] }] });\n"
+	    "const g = await mcp.memory.read_graph();\n"
+	    "console.log('graph', g.entities.some((e) => e.name === 'e2e_a'));\n"
+	    "const found = await tools.search('knowledge graph read', { detail: 'name' });\n"
+	    "console.log('search', found[0]);\n"
+	    "try { await mcp.memory.delete_entities({ entityNames: ['e2e_a'] }); console.log('deleted'); }\n"
+	    "catch (e) { console.log('refused', e.code); }\n"
+	    "const [a, b] = await Promise.all([tools.describe('memory.read_graph'), tools.describe('memory.search_nodes')]);\n"
+	    "console.log('parallel', a.name, b.name, typeof b.inputSchema);\n"
+	    "try { await mcp.nothere.tool(); } catch (e) { console.log('missing', e.code); }\n";
+	static const char expect[] = "start\nlisted true\ngraph true\nsearch memory.read_graph\n"
+	    "refused approval_required\nparallel memory.read_graph memory.search_nodes object\n"
+	    "missing denied\n";
+	static const char *const allow[] = { "memory.*", NULL };
+	const char *root = getenv("SLUICE_ROOT");
+	char deno[512], prelude[600], main_ts[128], denodir[128], envdir[160];
+	struct audit_log a = { .answer = ERR_OK };
+	struct gateway *gw = new_gw(allow, true, &a);
+	struct sink s = { .len = 0 };
+	int in[2], out[2], st;
+	pid_t pid;
+	FILE *f;
+	(void)state;
+
+	root = root && root[0] ? root : ".";
+	snprintf(deno, sizeof(deno), "%s/node_modules/deno/deno", root);
+	snprintf(prelude, sizeof(prelude), "--preload=%s/worker/prelude.ts", root);
+	snprintf(main_ts, sizeof(main_ts), "%s/main.ts", tmpdir);
+	snprintf(denodir, sizeof(denodir), "%s/deno", tmpdir);
+	snprintf(envdir, sizeof(envdir), "DENO_DIR=%s", denodir);
+	f = fopen(main_ts, "w");
+	fputs(program, f);
+	fclose(f);
+	char *argv[] = { "deno", "run", "--quiet", "--no-config", "--no-prompt", prelude, main_ts, NULL };
+	char *envp[] = { envdir, "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1", NULL };
+	posix_spawn_file_actions_t fa;
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	assert_int_equal(posix_spawn(&pid, deno, &fa, NULL, argv, envp), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	for (;;) {
+		struct pollfd pf[2] = { { out[0], POLLIN, 0 },
+		    { in[1], gateway_stdin_pending(gw) ? POLLOUT : 0, 0 } };
+		char buf[4096];
+		ssize_t n;
+		assert_true(poll(pf, 2, 20000) > 0);
+		if (pf[1].revents & (POLLOUT | POLLERR))
+			assert_int_equal(gateway_write_stdin(gw, in[1]), ERR_OK);
+		if (pf[0].revents == 0)
+			continue;
+		if ((n = read(out[0], buf, sizeof(buf))) <= 0)
+			break;
+		assert_int_equal(gateway_feed_stdout(gw, buf, (size_t)n, to_sink, &s), ERR_OK);
+	}
+	gateway_finish(gw, to_sink, &s);
+	close(out[0]);
+	close(in[1]);
+	waitpid(pid, &st, 0);
+	s.buf[s.len] = '\0';
+	assert_string_equal(s.buf, expect);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(a.n, 4);	/* create, read, delete (refused), nothere (denied) */
+	gateway_destroy(&gw);
+	unlink(main_ts);
+	int rc = posix_spawnp(&pid, "rm", NULL, NULL, (char *[]){ "rm", "-rf", denodir, NULL }, envp);
+	if (rc == 0)
+		waitpid(pid, &st, 0);
+}
+
 int
 main(void)
 {
@@ -453,6 +541,7 @@ main(void)
 		cmocka_unit_test(test_call_audit_and_filter_seam),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_stdin_closed_and_unread),
+		cmocka_unit_test(test_prelude_end_to_end),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);
