@@ -295,26 +295,26 @@ score(const struct tool_entry *e, char words[][64], size_t nwords)
 	return s;
 }
 
-static void
-do_search(struct gateway *gw, const json_t *params, struct reply *r)
+json_t *
+gateway_search(struct gateway *gw, const char *q, const char *detail, int limit, char *why,
+    size_t whysz)
 {
-	const char *q = json_string_value(json_object_get(params, "query"));
-	const char *detail = json_string_value(json_object_get(params, "detail"));
-	json_int_t limit = json_integer_value(json_object_get(params, "limit"));
+	static const char wordch[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
 	char words[16][64];
 	size_t nwords = 0;
 	int *scores;
 	json_t *out;
 
 	if (q == NULL || strlen(q) > 1024) {
-		fail(r, "bad_request", "tools.search needs a query string (at most 1 KiB)%s", "");
-		return;
+		snprintf(why, whysz, "a query string (at most 1 KiB) is needed");
+		return NULL;
 	}
 	if (detail == NULL)
 		detail = "description";
 	if (strcmp(detail, "name") && strcmp(detail, "description") && strcmp(detail, "full")) {
-		fail(r, "bad_request", "detail must be name, description or full%s", "");
-		return;
+		snprintf(why, whysz, "detail must be name, description or full");
+		return NULL;
 	}
 	if (limit <= 0)
 		limit = SEARCH_LIMIT;
@@ -322,27 +322,27 @@ do_search(struct gateway *gw, const json_t *params, struct reply *r)
 		limit = SEARCH_LIMIT_MAX;
 	/* Words of the query: runs of letters, digits, '_' and '-'. */
 	for (const char *p = q; *p != '\0' && nwords < 16;) {
-		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+		size_t n = strspn(p, wordch), keep = n;
 		if (n == 0) {
 			p++;
 			continue;
 		}
-		if (n >= sizeof(words[0]))
-			n = sizeof(words[0]) - 1;
-		memcpy(words[nwords], p, n);
-		words[nwords++][n] = '\0';
-		p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+		if (keep >= sizeof(words[0]))
+			keep = sizeof(words[0]) - 1;
+		memcpy(words[nwords], p, keep);
+		words[nwords++][keep] = '\0';
+		p += n;
 	}
 	catalogue_build(gw);
 	if ((scores = calloc(gw->ncat + 1, sizeof(int))) == NULL || (out = json_array()) == NULL) {
 		free(scores);
-		fail(r, "failed", "out of memory%s", "");
-		return;
+		snprintf(why, whysz, "out of memory");
+		return NULL;
 	}
 	for (size_t i = 0; i < gw->ncat; i++)
 		scores[i] = nwords == 0 ? 1 : score(&gw->cat[i], words, nwords);
 	/* Best first; ties keep catalogue order.  Small n: selection. */
-	while ((json_int_t)json_array_size(out) < limit) {
+	while (json_array_size(out) < (size_t)limit) {
 		size_t best = gw->ncat;
 		for (size_t i = 0; i < gw->ncat; i++)
 			if (scores[i] > 0 && (best == gw->ncat || scores[i] > scores[best]))
@@ -353,7 +353,22 @@ do_search(struct gateway *gw, const json_t *params, struct reply *r)
 		scores[best] = 0;
 	}
 	free(scores);
-	r->result = json_pack("{s:o}", "tools", out);
+	return out;
+}
+
+static void
+do_search(struct gateway *gw, const json_t *params, struct reply *r)
+{
+	json_int_t limit = json_integer_value(json_object_get(params, "limit"));
+	json_t *found = gateway_search(gw, json_string_value(json_object_get(params, "query")),
+	    json_string_value(json_object_get(params, "detail")),
+	    limit > 0 && limit < 1000 ? (int)limit : 0, r->message, sizeof(r->message));
+
+	if (found == NULL) {
+		r->code = "bad_request";
+		return;
+	}
+	r->result = json_pack("{s:o}", "tools", found);
 }
 
 static void

@@ -122,6 +122,14 @@ enum err gateway_write_stdin(struct gateway *gw, int fd);
 /* Copies the counters out. */
 void gateway_stats(const struct gateway *gw, struct gateway_stats *out);
 
+/* The allowed tools best matching `query` (words against name, title and
+ * description), at most `limit` (<= 0: 10; at most 50), rendered by
+ * `detail`: "name" -> "server.tool" strings, "description" -> {name,
+ * description (first line)}, "full" -> the definition with inputSchema.
+ * A fresh array, or NULL with a reason in `why` on a bad query/detail. */
+json_t *gateway_search(struct gateway *gw, const char *query, const char *detail, int limit,
+    char *why, size_t whysz);
+
 /* True when `name` ("server.tool") matches one of the globs. */
 bool gateway_is_allowed(const char *const *allow, const char *name);
 
