@@ -79,6 +79,11 @@ async function readLoop(): Promise<void> {
         settle(line);
       }
     }
+  } catch (e) {
+    closed = true;
+    const err = new ToolError("unavailable", `the worker's channel failed: ${e}`);
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
   } finally {
     reading = false;
   }

@@ -488,7 +488,12 @@ test_prelude_end_to_end(void **state)
 	f = fopen(main_ts, "w");
 	fputs(program, f);
 	fclose(f);
-	char *argv[] = { "deno", "run", "--quiet", "--no-config", "--no-prompt", prelude, main_ts, NULL };
+	char allow_r[128], allow_w[128];
+	snprintf(allow_r, sizeof(allow_r), "--allow-read=%s", tmpdir);
+	snprintf(allow_w, sizeof(allow_w), "--allow-write=%s", tmpdir);
+	/* The runner's flags (worker/runner.c), plus the preload. */
+	char *argv[] = { "deno", "run", "--quiet", "--no-remote", "--no-npm", "--cached-only",
+	    "--no-config", "--no-lock", "--no-prompt", allow_r, allow_w, prelude, main_ts, NULL };
 	char *envp[] = { envdir, "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1", NULL };
 	posix_spawn_file_actions_t fa;
 	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
