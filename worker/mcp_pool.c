@@ -456,8 +456,15 @@ conn_read_line(struct mcp_conn *c, int64_t deadline, char **line, size_t *linele
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
-			int st;
-			if (c->pid > 0 && waitpid(c->pid, &st, WNOHANG) == c->pid) {
+			int st, tries = 0;
+			pid_t w;
+			/* The output closes as the process ends: give its exit
+			 * status a moment to become visible, for the message. */
+			while (c->pid > 0 && (w = waitpid(c->pid, &st, WNOHANG)) == 0 && tries++ < 20) {
+				struct timespec ts = { 0, 10 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+			}
+			if (c->pid > 0 && tries <= 20 && w == c->pid) {
 				c->pid = 0;
 				if (WIFEXITED(st))
 					snprintf(why, whysz, "the server exited with code %d",

@@ -414,6 +414,64 @@ test_warm_and_idle(void **state)
 	mcp_pool_destroy(&p);
 }
 
+/* Protocol corners, against tests/mcp/edge_server.mjs. */
+static void
+test_protocol_corners(void **state)
+{
+	char text[1024], why[256];
+	json_t *doc, *tools = NULL, *res = NULL;
+	enum err e;
+	struct mcp_pool *p;
+	const char *t;
+	(void)state;
+
+	snprintf(text, sizeof(text), "{\"mcpServers\": {\"edge\": {\"command\": \"node\", \"args\": "
+	    "[\"%s/tests/mcp/edge_server.mjs\"], \"sluice\": {\"call_timeout_ms\": 5000}}}}", root());
+	doc = json_loads(text, 0, NULL);
+	p = mcp_pool_new(doc, &e, why, sizeof(why));
+	json_decref(doc);
+	assert_non_null(p);
+
+	/* Three pages merged, noise skipped, the server's requests answered. */
+	assert_int_equal(mcp_pool_tools(p, "edge", &tools, why, sizeof(why)), ERR_OK);
+	assert_int_equal(json_array_size(tools), 4);
+	assert_true(has_tool(tools, "alpha") && has_tool(tools, "gamma") && has_tool(tools, "delta"));
+	json_decref(tools);
+	assert_int_equal(mcp_pool_call(p, "edge", "answers", NULL, 0, &res, why, sizeof(why)), ERR_OK);
+	t = first_text(res);
+	assert_non_null(strstr(t, "\"s1\":{\"jsonrpc\":\"2.0\",\"id\":\"s1\",\"result\":{}}"));
+	assert_non_null(strstr(t, "\"s2\":{\"jsonrpc\":\"2.0\",\"id\":\"s2\",\"error\":{\"code\":-32601"));
+	json_decref(res);
+
+	/* list_changed drops the cache. */
+	assert_int_equal(mcp_pool_call(p, "edge", "change", NULL, 0, &res, why, sizeof(why)), ERR_OK);
+	json_decref(res);
+	assert_int_equal(mcp_pool_tools(p, "edge", &tools, why, sizeof(why)), ERR_OK);
+	assert_int_equal(json_array_size(tools), 5);
+	assert_true(has_tool(tools, "epsilon"));
+	json_decref(tools);
+
+	/* A JSON-RPC error keeps the connection. */
+	int pid = mcp_pool_debug_pid(p, "edge");
+	assert_int_equal(mcp_pool_call(p, "edge", "nope", NULL, 0, &res, why, sizeof(why)), ERR_INVAL);
+	assert_non_null(strstr(why, "unknown tool nope"));
+	assert_int_equal(mcp_pool_debug_pid(p, "edge"), pid);
+
+	/* Death in the middle of a reply line: a clean error, then a new process. */
+	assert_int_equal(mcp_pool_call(p, "edge", "die_mid_line", NULL, 0, &res, why, sizeof(why)),
+	    ERR_IO);
+	assert_non_null(strstr(why, "exited with code 3"));
+	assert_int_equal(mcp_pool_open_count(p, "edge"), 0);
+
+	/* A line over 16 MiB is refused and the server killed. */
+	assert_int_equal(mcp_pool_call(p, "edge", "huge", NULL, 0, &res, why, sizeof(why)), ERR_TOOBIG);
+	assert_null(res);
+	assert_int_equal(mcp_pool_open_count(p, "edge"), 0);
+	assert_int_equal(mcp_pool_call(p, "edge", "answers", NULL, 0, &res, why, sizeof(why)), ERR_OK);
+	json_decref(res);
+	mcp_pool_destroy(&p);
+}
+
 int
 main(void)
 {
@@ -428,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_server_dies_mid_call),
 		cmocka_unit_test(test_call_timeout),
 		cmocka_unit_test(test_warm_and_idle),
+		cmocka_unit_test(test_protocol_corners),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
