@@ -30,6 +30,14 @@ ask(struct mcp_server *s, const char *line)
 	return j;
 }
 
+/* The first text item of a tools/call result. */
+static const char *
+result_text(const json_t *r)
+{
+	return json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(r,
+	    "result"), "content"), 0), "text"));
+}
+
 static int
 error_code(const json_t *r)
 {
@@ -215,24 +223,21 @@ test_search_tools_real_catalogue(void **state)
 
 	r = ask(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":"
 	    "{\"name\":\"search_tools\",\"arguments\":{\"query\":\"sum of two numbers\"}}}");
-	text = json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(r,
-	    "result"), "content"), 0), "text"));
+	text = result_text(r);
 	assert_non_null(text);
 	assert_memory_equal(text, "everything.get-sum: ", 20);
 	json_decref(r);
 
 	r = ask(s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
 	    "{\"name\":\"search_tools\",\"arguments\":{\"query\":\"sum\",\"detail\":\"full\",\"limit\":1}}}");
-	text = json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(r,
-	    "result"), "content"), 0), "text"));
+	text = result_text(r);
 	assert_non_null(strstr(text, "\"inputSchema\""));
 	json_decref(r);
 
 	/* Not allowed, so never found. */
 	r = ask(s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":"
 	    "{\"name\":\"search_tools\",\"arguments\":{\"query\":\"long running operation\",\"detail\":\"name\"}}}");
-	text = json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(r,
-	    "result"), "content"), 0), "text"));
+	text = result_text(r);
 	assert_null(strstr(text, "trigger-long-running-operation"));
 	json_decref(r);
 
