@@ -480,7 +480,10 @@ test_prelude_end_to_end(void **state)
 	(void)state;
 
 	root = root && root[0] ? root : ".";
-	snprintf(deno, sizeof(deno), "%s/node_modules/deno/deno", root);
+	if (getenv("SLUICE_DENO") != NULL && getenv("SLUICE_DENO")[0] != '\0')
+		snprintf(deno, sizeof(deno), "%s", getenv("SLUICE_DENO"));
+	else	/* where common/paths.c looks */
+		snprintf(deno, sizeof(deno), "%s/node_modules/.bin/deno", root);
 	snprintf(prelude, sizeof(prelude), "--preload=%s/worker/prelude.ts", root);
 	snprintf(main_ts, sizeof(main_ts), "%s/main.ts", tmpdir);
 	snprintf(denodir, sizeof(denodir), "%s/deno", tmpdir);
