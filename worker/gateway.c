@@ -61,7 +61,7 @@ struct gateway {
 	struct tool_entry *cat;	/* catalogue of allowed tools, built once */
 	size_t ncat;
 	json_t *unavailable;	/* servers whose tools could not be listed */
-	bool cat_built;
+	bool cat_built[MCP_POOL_SERVERS_MAX];	/* per server index */
 
 	struct gateway_stats st;
 	struct log_limit noise;
@@ -97,6 +97,8 @@ gateway_new(struct mcp_pool *pool, const struct gateway_conf *conf, enum err *er
 	for (size_t i = 0; i < n; i++)
 		if ((gw->allow[i] = strdup(conf->allow[i])) == NULL)
 			goto fail;
+	if ((gw->unavailable = json_array()) == NULL)
+		goto fail;
 	*err = ERR_OK;
 	return gw;
 fail:
@@ -144,55 +146,81 @@ gateway_stats(const struct gateway *gw, struct gateway_stats *out)
 
 /* ---- catalogue ---------------------------------------------------------- */
 
-/* Lists every server's tools once; keeps the allowed ones. */
+/* False when no glob can match a tool of `server`: a glob whose part before
+ * the first '.' has no wildcard names one server exactly.  Such servers are
+ * never started for this job. */
+static bool
+server_may_be_allowed(char *const *allow, const char *server)
+{
+	for (size_t i = 0; allow[i] != NULL; i++) {
+		const char *dot = strchr(allow[i], '.');
+		size_t n = dot ? (size_t)(dot - allow[i]) : 0;
+		if (dot == NULL || strcspn(allow[i], "*?[\\") < n ||
+		    (strlen(server) == n && strncmp(allow[i], server, n) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Lists the tools of server `s` once per job; keeps the allowed ones. */
+static void
+catalogue_add_server(struct gateway *gw, size_t s)
+{
+	const char *server = mcp_pool_name(gw->pool, s);
+	json_t *tools = NULL, *t;
+	char why[256];
+	size_t i;
+
+	if (gw->cat_built[s])
+		return;
+	gw->cat_built[s] = true;
+	if (!server_may_be_allowed(gw->allow, server))
+		return;
+	if (mcp_pool_tools(gw->pool, server, &tools, why, sizeof(why)) != ERR_OK) {
+		json_array_append_new(gw->unavailable, json_string(server));
+		log_limited(&gw->noise, 10, "gateway: tools of '%s' unavailable: %s", server, why);
+		return;
+	}
+	json_array_foreach(tools, i, t) {
+		const char *tool = json_string_value(json_object_get(t, "name"));
+		struct tool_entry *grown, *e;
+		char *full;
+
+		if (tool == NULL || asprintf(&full, "%s.%s", server, tool) < 0)
+			continue;
+		if (!gateway_is_allowed((const char *const *)gw->allow, full) ||
+		    (grown = realloc(gw->cat, (gw->ncat + 1) * sizeof(*gw->cat))) == NULL) {
+			free(full);
+			continue;
+		}
+		gw->cat = grown;
+		e = &gw->cat[gw->ncat++];
+		e->name = full;
+		e->server = server;
+		e->def = json_incref(t);
+		e->tool = json_string_value(json_object_get(t, "name"));
+	}
+	json_decref(tools);
+}
+
 static void
 catalogue_build(struct gateway *gw)
 {
-	size_t nsrv = mcp_pool_count(gw->pool);
-
-	if (gw->cat_built)
-		return;
-	gw->cat_built = true;
-	gw->unavailable = json_array();
-	for (size_t s = 0; s < nsrv; s++) {
-		const char *server = mcp_pool_name(gw->pool, s);
-		json_t *tools = NULL, *t;
-		char why[256];
-		size_t i;
-
-		if (mcp_pool_tools(gw->pool, server, &tools, why, sizeof(why)) != ERR_OK) {
-			json_array_append_new(gw->unavailable, json_string(server));
-			log_limited(&gw->noise, 10, "gateway: tools of '%s' unavailable: %s", server,
-			    why);
-			continue;
-		}
-		json_array_foreach(tools, i, t) {
-			const char *tool = json_string_value(json_object_get(t, "name"));
-			struct tool_entry *grown, *e;
-			char *full;
-
-			if (tool == NULL || asprintf(&full, "%s.%s", server, tool) < 0)
-				continue;
-			if (!gateway_is_allowed((const char *const *)gw->allow, full) ||
-			    (grown = realloc(gw->cat, (gw->ncat + 1) * sizeof(*gw->cat))) == NULL) {
-				free(full);
-				continue;
-			}
-			gw->cat = grown;
-			e = &gw->cat[gw->ncat++];
-			e->name = full;
-			e->server = server;
-			e->def = json_incref(t);
-			e->tool = json_string_value(json_object_get(t, "name"));
-		}
-		json_decref(tools);
-	}
+	for (size_t s = 0; s < mcp_pool_count(gw->pool); s++)
+		catalogue_add_server(gw, s);
 }
 
+/* The entry for "server.tool"; lists only that server. */
 static const struct tool_entry *
 catalogue_find(struct gateway *gw, const char *name)
 {
-	catalogue_build(gw);
+	const char *dot = strchr(name, '.');
+
+	for (size_t s = 0; dot != NULL && s < mcp_pool_count(gw->pool); s++) {
+		const char *server = mcp_pool_name(gw->pool, s);
+		if (strlen(server) == (size_t)(dot - name) && strncmp(server, name, strlen(server)) == 0)
+			catalogue_add_server(gw, s);
+	}
 	for (size_t i = 0; i < gw->ncat; i++)
 		if (strcmp(gw->cat[i].name, name) == 0)
 			return &gw->cat[i];

@@ -538,6 +538,59 @@ test_prelude_end_to_end(void **state)
 		waitpid(pid, &st, 0);
 }
 
+/* A broken server costs only the jobs that can use it. */
+static void
+test_broken_server_isolated(void **state)
+{
+	const char *root = getenv("SLUICE_ROOT");
+	char text[2048], why[256];
+	struct audit_log a = { .answer = ERR_OK };
+	enum err e;
+	json_t *doc, *r;
+	struct mcp_pool *mixed;
+	(void)state;
+
+	snprintf(text, sizeof(text),
+	    "{\"mcpServers\": {\"ghost\": {\"command\": \"/nonexistent/ghost\"},"
+	    " \"memory\": {\"command\": \"node\", \"args\": "
+	    "[\"%s/node_modules/@modelcontextprotocol/server-memory/dist/index.js\"],"
+	    " \"env\": {\"MEMORY_FILE_PATH\": \"%s/memory2.jsonl\"}}}}",
+	    root && root[0] ? root : ".", tmpdir);
+	doc = json_loads(text, 0, NULL);
+	mixed = mcp_pool_new(doc, &e, why, sizeof(why));
+	json_decref(doc);
+	assert_non_null(mixed);
+
+	static const char *const only_memory[] = { "memory.*", NULL };
+	struct gateway_conf c = { .job = "j", .allow = only_memory, .audit = record, .audit_ctx = &a };
+	struct gateway *gw = gateway_new(mixed, &c, &e);
+	feed_str(gw, "{\"id\":1,\"method\":\"tools.list\"}");
+	r = response(drain(gw), 0);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(r, "result"), "unavailable")), 0);
+	assert_true(json_array_size(json_object_get(json_object_get(r, "result"), "tools")) > 5);
+	json_decref(r);
+	gateway_destroy(&gw);
+
+	static const char *const everything[] = { "*", NULL };
+	c.allow = everything;
+	gw = gateway_new(mixed, &c, &e);
+	/* A call lists only its own server... */
+	feed_str(gw, "{\"id\":2,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.read_graph\"}}");
+	r = response(drain(gw), 0);
+	assert_non_null(json_object_get(r, "result"));
+	json_decref(r);
+	/* ...and the listing names the broken one. */
+	feed_str(gw, "{\"id\":3,\"method\":\"tools.list\"}");
+	r = response(drain(gw), 0);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(r,
+	    "result"), "unavailable"), 0)), "ghost");
+	json_decref(r);
+	gateway_destroy(&gw);
+	mcp_pool_destroy(&mixed);
+	snprintf(text, sizeof(text), "%s/memory2.jsonl", tmpdir);
+	unlink(text);
+}
+
 int
 main(void)
 {
@@ -550,6 +603,7 @@ main(void)
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_stdin_closed_and_unread),
 		cmocka_unit_test(test_prelude_end_to_end),
+		cmocka_unit_test(test_broken_server_isolated),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);
