@@ -13,7 +13,9 @@
  *   BODY --longer than GATEWAY_REQUEST_MAX--> SKIP --'\n'--> error reply, PASS
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -738,4 +740,45 @@ gateway_write_stdin(struct gateway *gw, int fd)
 		return ERR_IO;
 	}
 	return ERR_OK;
+}
+
+enum err
+gateway_pump(struct gateway *gw, int out_fd, int in_fd, gateway_sink_fn sink, void *sink_ctx,
+    const volatile int *stop)
+{
+	char buf[65536];
+	bool in_open = in_fd >= 0;
+	enum err e = ERR_OK;
+
+	if (in_open)
+		fcntl(in_fd, F_SETFL, fcntl(in_fd, F_GETFL) | O_NONBLOCK);
+	while (stop == NULL || !*stop) {
+		struct pollfd p[2] = { { out_fd, POLLIN, 0 },
+		    { in_open ? in_fd : -1, gateway_stdin_pending(gw) ? POLLOUT : 0, 0 } };
+		ssize_t n;
+
+		if (poll(p, 2, 100) < 0 && errno != EINTR) {
+			e = ERR_IO;
+			break;
+		}
+		if (in_open && (p[1].revents & (POLLOUT | POLLERR | POLLHUP)) &&
+		    gateway_write_stdin(gw, in_fd) == ERR_IO)
+			in_open = false;
+		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+			continue;
+		n = read(out_fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			e = ERR_IO;
+		if (n <= 0)
+			break;
+		if ((e = gateway_feed_stdout(gw, buf, (size_t)n, sink, sink_ctx)) != ERR_OK)
+			break;
+		/* Answer at once: the job is usually waiting for it. */
+		if (in_open && gateway_stdin_pending(gw) && gateway_write_stdin(gw, in_fd) == ERR_IO)
+			in_open = false;
+	}
+	gateway_finish(gw, sink, sink_ctx);
+	return e;
 }

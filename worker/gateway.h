@@ -119,6 +119,17 @@ size_t gateway_stdin_pending(const struct gateway *gw);
  * POLLOUT), ERR_IO when the job closed its stdin (responses are dropped). */
 enum err gateway_write_stdin(struct gateway *gw, int fd);
 
+/* The whole channel of one job, for a thread of its own: reads the job's
+ * stdout from `out_fd` (the read end; blocking or not), feeds the gateway
+ * (program output to `sink`, called from this thread), writes responses to
+ * `in_fd` (the write end of the job's stdin, made O_NONBLOCK here), until
+ * stdout reaches EOF or *stop becomes non-zero (checked every 100 ms; may be
+ * NULL), then calls gateway_finish.  Closes neither fd.  Returns ERR_OK at
+ * EOF or stop, ERR_TOOBIG when the job abused the channel (kill it), ERR_IO
+ * when reading failed. */
+enum err gateway_pump(struct gateway *gw, int out_fd, int in_fd, gateway_sink_fn sink,
+    void *sink_ctx, const volatile int *stop);
+
 /* Copies the counters out. */
 void gateway_stats(const struct gateway *gw, struct gateway_stats *out);
 

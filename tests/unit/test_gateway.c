@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -508,22 +507,7 @@ test_prelude_end_to_end(void **state)
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
 	close(out[1]);
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	for (;;) {
-		struct pollfd pf[2] = { { out[0], POLLIN, 0 },
-		    { in[1], gateway_stdin_pending(gw) ? POLLOUT : 0, 0 } };
-		char buf[4096];
-		ssize_t n;
-		assert_true(poll(pf, 2, 20000) > 0);
-		if (pf[1].revents & (POLLOUT | POLLERR))
-			assert_int_equal(gateway_write_stdin(gw, in[1]), ERR_OK);
-		if (pf[0].revents == 0)
-			continue;
-		if ((n = read(out[0], buf, sizeof(buf))) <= 0)
-			break;
-		assert_int_equal(gateway_feed_stdout(gw, buf, (size_t)n, to_sink, &s), ERR_OK);
-	}
-	gateway_finish(gw, to_sink, &s);
+	assert_int_equal(gateway_pump(gw, out[0], in[1], to_sink, &s, NULL), ERR_OK);
 	close(out[0]);
 	close(in[1]);
 	waitpid(pid, &st, 0);
