@@ -457,14 +457,14 @@ conn_read_line(struct mcp_conn *c, int64_t deadline, char **line, size_t *linele
 			continue;
 		if (n <= 0) {
 			int st, tries = 0;
-			pid_t w;
+			pid_t w = 0;
 			/* The output closes as the process ends: give its exit
 			 * status a moment to become visible, for the message. */
 			while (c->pid > 0 && (w = waitpid(c->pid, &st, WNOHANG)) == 0 && tries++ < 20) {
 				struct timespec ts = { 0, 10 * 1000 * 1000 };
 				nanosleep(&ts, NULL);
 			}
-			if (c->pid > 0 && tries <= 20 && w == c->pid) {
+			if (c->pid > 0 && w == c->pid) {
 				c->pid = 0;
 				if (WIFEXITED(st))
 					snprintf(why, whysz, "the server exited with code %d",
