@@ -169,6 +169,48 @@ test_passthrough_without_requests(void **state)
 	gateway_destroy(&gw);
 }
 
+/* Output made of marker fragments, fed in random chunks, comes out intact. */
+static void
+test_passthrough_torture(void **state)
+{
+	static const char alphabet[] = "\x1e\x1eSLUICE-RPC x\n";
+	static const char *const all[] = { "*", NULL };
+	struct audit_log a = { 0 };
+	size_t n = 60000;
+	char *in = malloc(n);
+	unsigned seed = 12345;
+	(void)state;
+
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		in[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+	}
+	/* Break every whole marker that chance produced. */
+	for (char *m; (m = memmem(in, n, GATEWAY_MARKER, sizeof(GATEWAY_MARKER) - 1)) != NULL;)
+		m[5] = 'y';
+	for (int round = 0; round < 20; round++) {
+		struct gateway *gw = new_gw(all, false, &a);
+		struct sink *s = calloc(1, sizeof(*s));
+		size_t off = 0;
+		while (off < n) {
+			size_t chunk;
+			seed = seed * 1103515245u + 12345u;
+			chunk = 1 + (seed >> 16) % (round < 10 ? 16 : 4096);
+			if (chunk > n - off)
+				chunk = n - off;
+			assert_int_equal(gateway_feed_stdout(gw, in + off, chunk, to_sink, s), ERR_OK);
+			off += chunk;
+		}
+		gateway_finish(gw, to_sink, s);
+		assert_int_equal(s->len, n);
+		assert_memory_equal(s->buf, in, n);
+		assert_int_equal(gateway_stdin_pending(gw), 0);
+		free(s);
+		gateway_destroy(&gw);
+	}
+	free(in);
+}
+
 static void
 test_requests_split_at_every_offset(void **state)
 {
@@ -580,6 +622,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_passthrough_without_requests),
+		cmocka_unit_test(test_passthrough_torture),
 		cmocka_unit_test(test_requests_split_at_every_offset),
 		cmocka_unit_test(test_allowlist),
 		cmocka_unit_test(test_destructive_refused),
