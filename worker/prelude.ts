@@ -1,6 +1,6 @@
 // sluice prelude — the job's side of the MCP gateway (worker/gateway.c).
 //
-// Loaded before the job's program (deno run --preload=/work/.sluice/prelude.ts),
+// Loaded before the job's program (deno run --preload=/work/sluice-prelude.ts),
 // inside the jail, with the job's own permissions: it needs none, since it
 // only writes to stdout and reads stdin.  It defines two globals:
 //
