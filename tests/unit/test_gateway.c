@@ -57,26 +57,37 @@ record(void *ctx, const struct gateway_audit *rec)
 	return a->answer;
 }
 
-static int
-setup(void **state)
+/* A pool with the real memory server (its file in tmpdir), after `before`
+ * (more servers, each ending with a comma). */
+static struct mcp_pool *
+memory_pool(const char *before, const char *file)
 {
 	const char *root = getenv("SLUICE_ROOT");
 	char text[2048], why[256];
 	json_t *doc;
 	enum err e;
+	struct mcp_pool *p;
+
+	snprintf(text, sizeof(text),
+	    "{\"mcpServers\": {%s \"memory\": {\"command\": \"node\", \"args\": "
+	    "[\"%s/node_modules/@modelcontextprotocol/server-memory/dist/index.js\"],"
+	    " \"env\": {\"MEMORY_FILE_PATH\": \"%s/%s\"}}}}",
+	    before, root && root[0] ? root : ".", tmpdir, file);
+	doc = json_loads(text, 0, NULL);
+	p = mcp_pool_new(doc, &e, why, sizeof(why));
+	json_decref(doc);
+	return p;
+}
+
+static int
+setup(void **state)
+{
 	(void)state;
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sluice-gateway.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	snprintf(text, sizeof(text),
-	    "{\"mcpServers\": {\"memory\": {\"command\": \"node\", \"args\": "
-	    "[\"%s/node_modules/@modelcontextprotocol/server-memory/dist/index.js\"],"
-	    " \"env\": {\"MEMORY_FILE_PATH\": \"%s/memory.jsonl\"}}}}",
-	    root && root[0] ? root : ".", tmpdir);
-	doc = json_loads(text, 0, NULL);
-	pool = mcp_pool_new(doc, &e, why, sizeof(why));
-	json_decref(doc);
+	pool = memory_pool("", "memory.jsonl");
 	return pool == NULL ? -1 : 0;
 }
 
@@ -568,23 +579,14 @@ test_prelude_end_to_end(void **state)
 static void
 test_broken_server_isolated(void **state)
 {
-	const char *root = getenv("SLUICE_ROOT");
-	char text[2048], why[256];
+	char text[256];
 	struct audit_log a = { .answer = ERR_OK };
 	enum err e;
-	json_t *doc, *r;
+	json_t *r;
 	struct mcp_pool *mixed;
 	(void)state;
 
-	snprintf(text, sizeof(text),
-	    "{\"mcpServers\": {\"ghost\": {\"command\": \"/nonexistent/ghost\"},"
-	    " \"memory\": {\"command\": \"node\", \"args\": "
-	    "[\"%s/node_modules/@modelcontextprotocol/server-memory/dist/index.js\"],"
-	    " \"env\": {\"MEMORY_FILE_PATH\": \"%s/memory2.jsonl\"}}}}",
-	    root && root[0] ? root : ".", tmpdir);
-	doc = json_loads(text, 0, NULL);
-	mixed = mcp_pool_new(doc, &e, why, sizeof(why));
-	json_decref(doc);
+	mixed = memory_pool("\"ghost\": {\"command\": \"/nonexistent/ghost\"},", "memory2.jsonl");
 	assert_non_null(mixed);
 
 	static const char *const only_memory[] = { "memory.*", NULL };
