@@ -1,0 +1,455 @@
+/*
+ * mcp_server — sluice-mcp's MCP server over stdio (see mcp_server.h).
+ *
+ * Runs in sluice-mcp, started by an MCP client (an agent).  Trusts nothing on
+ * stdin: every line is parsed and checked; bad input gets a JSON-RPC error
+ * and the loop goes on.  Programs go to the broker through client_run; the
+ * result comes back as MCP content.
+ *
+ *   stdin  {"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":
+ *           "execute_code","arguments":{"code":"console.log(1)"}}}\n
+ *   stdout {"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text",
+ *           "text":"1\n"},{"type":"text","text":"status: ok ..."}],"isError":false}}\n
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "client/client.h"
+#include "client/mcp_server.h"
+#include "common/log.h"
+#include "common/msg.h"
+#include "common/util.h"
+
+#define RPC_PARSE_ERROR		-32700
+#define RPC_INVALID_REQUEST	-32600
+#define RPC_METHOD_NOT_FOUND	-32601
+#define RPC_INVALID_PARAMS	-32602
+#define RPC_INTERNAL_ERROR	-32603
+#define STDERR_SHOWN_MAX	16384
+
+static const char *const versions[] = { "2025-06-18", "2025-03-26", "2024-11-05" };
+
+struct mcp_server {
+	char *broker;
+	int default_timeout_ms;
+	struct client *client;		/* lazily */
+	mcp_server_search_fn search;
+	void *search_ctx;
+	struct log_limit noise;
+};
+
+struct mcp_server *
+mcp_server_new(const struct mcp_server_conf *conf, enum err *err, char *why, size_t whysz)
+{
+	struct mcp_server *s;
+
+	*err = ERR_NOMEM;
+	snprintf(why, whysz, "out of memory");
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->default_timeout_ms = conf->default_timeout_ms > 0 ? conf->default_timeout_ms : 30000;
+	if ((s->broker = strdup(client_endpoint(conf->broker))) == NULL)
+		goto fail;
+	s->search = conf->search;
+	s->search_ctx = conf->search_ctx;
+	*err = ERR_OK;
+	return s;
+fail:
+	mcp_server_destroy(&s);
+	return NULL;
+}
+
+void
+mcp_server_destroy(struct mcp_server **sp)
+{
+	struct mcp_server *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	client_destroy(&s->client);
+	free(s->broker);
+	free(s);
+	*sp = NULL;
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static char *
+dump(json_t *msg)
+{
+	char *line = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	json_decref(msg);
+	return line;
+}
+
+static char *
+rpc_error(const json_t *id, int code, const char *message)
+{
+	return dump(json_pack("{s:s, s:O?, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error",
+	    "code", code, "message", message));
+}
+
+/* `result` is stolen. */
+static char *
+rpc_result(const json_t *id, json_t *result)
+{
+	if (result == NULL)
+		return rpc_error(id, RPC_INTERNAL_ERROR, "out of memory");
+	return dump(json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "result", result));
+}
+
+/* A tools/call result: `content` is stolen. */
+static json_t *
+tool_result(json_t *content, bool is_error)
+{
+	return content ? json_pack("{s:o, s:b}", "content", content, "isError", is_error) : NULL;
+}
+
+static json_t *
+text_item(const char *text, size_t len)
+{
+	size_t clean_len;
+	char *clean = util_utf8_clean(text, len, &clean_len);
+	json_t *item = clean ? json_pack("{s:s, s:s%}", "type", "text", "text", clean, clean_len) : NULL;
+	free(clean);
+	return item;
+}
+
+/* ---- tools -------------------------------------------------------------- */
+
+static json_t *
+tool_defs(void)
+{
+	return json_pack("[{s:s, s:s, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:[s,s,s,s], s:s},"
+	    " s:{s:s, s:s}, s:{s:s, s:i, s:i, s:s}}, s:[s]}, s:{s:b, s:b}},"
+	    " {s:s, s:s, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:[s,s,s], s:s}, s:{s:s, s:i, s:i}},"
+	    " s:[s]}, s:{s:b}}]",
+	    "name", "execute_code",
+	    "description", "Run a TypeScript or JavaScript program (Deno) in a fresh sandbox on the "
+	    "sluice farm and return its standard output. Inside the program the globals "
+	    "`tools.list()`, `tools.search(query, {detail})`, `tools.describe(name)`, "
+	    "`tools.call(name, args)` and `mcp.<server>.<tool>(args)` reach the MCP tools the "
+	    "workers are configured with: filter and aggregate data in code and print only what "
+	    "you need.",
+	    "inputSchema", "type", "object", "properties",
+	    "code", "type", "string", "description", "the program source",
+	    "language", "type", "string", "enum", "typescript", "javascript", "ts", "js",
+	    "description", "default typescript",
+	    "session", "type", "string", "description", "agent session the job belongs to",
+	    "timeout_ms", "type", "integer", "minimum", 1, "maximum", 86400000,
+	    "description", "wall-clock limit (default 30000)",
+	    "required", "code",
+	    "annotations", "readOnlyHint", false, "openWorldHint", true,
+	    "name", "search_tools",
+	    "description", "Search the MCP tools available to programs run by execute_code. "
+	    "Returns the best matches for the query; detail is name, description (default) or "
+	    "full (with the input schema).",
+	    "inputSchema", "type", "object", "properties",
+	    "query", "type", "string", "description", "words to look for",
+	    "detail", "type", "string", "enum", "name", "description", "full",
+	    "description", "how much to return per tool",
+	    "limit", "type", "integer", "minimum", 1, "maximum", 50,
+	    "required", "query",
+	    "annotations", "readOnlyHint", true);
+}
+
+static char *
+execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
+{
+	const json_t *code = json_object_get(args, "code"), *lang = json_object_get(args, "language");
+	const json_t *session = json_object_get(args, "session"), *tmo = json_object_get(args, "timeout_ms");
+	const char *l = "ts";
+	json_int_t timeout = s->default_timeout_ms;
+	struct msg *sub = NULL, *res = NULL;
+	json_t *content;
+	char why[512], *status_text = NULL, *reply;
+	enum err e;
+
+	if (!json_is_string(code) || json_string_length(code) == 0 ||
+	    json_string_length(code) > msg_field_max(MSG_F_CODE))
+		return rpc_error(id, RPC_INVALID_PARAMS, "execute_code: code must be a non-empty "
+		    "string of at most 1 MiB");
+	if (lang != NULL) {
+		const char *v = json_string_value(lang);
+		if (v != NULL && (strcmp(v, "typescript") == 0 || strcmp(v, "ts") == 0))
+			l = "ts";
+		else if (v != NULL && (strcmp(v, "javascript") == 0 || strcmp(v, "js") == 0))
+			l = "js";
+		else
+			return rpc_error(id, RPC_INVALID_PARAMS,
+			    "execute_code: language must be typescript or javascript");
+	}
+	if (session != NULL && (!json_is_string(session) ||
+	    json_string_length(session) > msg_field_max(MSG_F_SESSION)))
+		return rpc_error(id, RPC_INVALID_PARAMS, "execute_code: session must be a string "
+		    "of at most 128 bytes");
+	if (tmo != NULL) {
+		if (!json_is_integer(tmo) || json_integer_value(tmo) < 1 ||
+		    json_integer_value(tmo) > (json_int_t)msg_field_max(MSG_F_TIMEOUT_MS))
+			return rpc_error(id, RPC_INVALID_PARAMS, "execute_code: timeout_ms must be "
+			    "an integer in [1, 86400000]");
+		timeout = json_integer_value(tmo);
+	}
+	if ((sub = msg_new(MSG_SUBMIT)) == NULL ||
+	    msg_set_bin(sub, MSG_F_CODE, json_string_value(code), json_string_length(code)) != ERR_OK ||
+	    msg_set_str(sub, MSG_F_LANG, l) != ERR_OK ||
+	    msg_set_u64(sub, MSG_F_TIMEOUT_MS, (uint64_t)timeout) != ERR_OK ||
+	    (session != NULL && msg_set_str(sub, MSG_F_SESSION, json_string_value(session)) != ERR_OK)) {
+		msg_destroy(&sub);
+		return rpc_error(id, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	if (s->client == NULL && (s->client = client_new(s->broker)) == NULL) {
+		msg_destroy(&sub);
+		snprintf(why, sizeof(why), "the farm is unavailable: cannot open a socket to the broker");
+		return rpc_result(id, tool_result(json_pack("[o]", text_item(why, strlen(why))), true));
+	}
+	e = client_run(s->client, sub, 10000, (int)timeout + 60000, &res, why, sizeof(why));
+	msg_destroy(&sub);
+	if (e != ERR_OK) {
+		char text[600];
+		/* A reply may still come for this request; start afresh. */
+		client_destroy(&s->client);
+		snprintf(text, sizeof(text), "the farm did not run the program: %s", why);
+		return rpc_result(id, tool_result(json_pack("[o]", text_item(text, strlen(text))), true));
+	}
+
+	const char *status = msg_str(res, MSG_F_STATUS, "?");
+	size_t olen, elen;
+	const void *out = msg_bin(res, MSG_F_STDOUT, &olen);
+	const void *err = msg_bin(res, MSG_F_STDERR, &elen);
+	bool ok = strcmp(status, "ok") == 0;
+	int n = asprintf(&status_text, "status: %s | exit_code: %lld | job: %s | wall_ms: %llu%s%s%s%s%.*s%s",
+	    status, (long long)msg_i64(res, MSG_F_EXIT_CODE, -1), msg_str(res, MSG_F_ID, "?"),
+	    (unsigned long long)msg_u64(res, MSG_F_WALL_MS, 0),
+	    msg_bool(res, MSG_F_TRUNCATED, false) ? " | output truncated" : "",
+	    msg_has(res, MSG_F_REASON) ? "\nreason: " : "", msg_str(res, MSG_F_REASON, ""),
+	    elen ? "\nstderr:\n" : "", (int)(elen > STDERR_SHOWN_MAX ? STDERR_SHOWN_MAX : elen),
+	    elen ? (const char *)err : "", elen > STDERR_SHOWN_MAX ? "\n[stderr cut]" : "");
+	content = json_array();
+	if (content != NULL && olen > 0)
+		json_array_append_new(content, text_item(out, olen));
+	if (content != NULL && n >= 0)
+		json_array_append_new(content, text_item(status_text, (size_t)n));
+	free(status_text);
+	reply = rpc_result(id, tool_result(content, !ok));
+	msg_destroy(&res);
+	return reply;
+}
+
+static char *
+search_tools(struct mcp_server *s, const json_t *id, const json_t *args)
+{
+	const char *q = json_string_value(json_object_get(args, "query"));
+	const json_t *detail = json_object_get(args, "detail"), *limit = json_object_get(args, "limit");
+	const char *d = detail ? json_string_value(detail) : "description";
+	json_t *found, *t;
+	char why[256], *text;
+	size_t i;
+
+	if (q == NULL || d == NULL || (limit != NULL && !json_is_integer(limit)))
+		return rpc_error(id, RPC_INVALID_PARAMS, "search_tools: query (string), detail "
+		    "(name|description|full) and limit (integer) expected");
+	if (s->search == NULL) {
+		const char *m = "no tool catalogue: sluice-mcp was started without --mcp-config";
+		return rpc_result(id, tool_result(json_pack("[o]", text_item(m, strlen(m))), true));
+	}
+	found = s->search(s->search_ctx, q, d,
+	    limit ? (int)(json_integer_value(limit) > 50 ? 50 : json_integer_value(limit)) : 0, why,
+	    sizeof(why));
+	if (found == NULL)
+		return rpc_error(id, RPC_INVALID_PARAMS, why);
+	if (strcmp(d, "full") == 0) {
+		text = json_dumps(found, JSON_COMPACT);
+	} else {
+		/* One line per tool: "server.tool" or "server.tool: description". */
+		size_t cap = 1, len = 0;
+		json_array_foreach(found, i, t)
+			cap += 2 + strlen(json_is_string(t) ? json_string_value(t) :
+			    json_string_value(json_object_get(t, "name"))) +
+			    (json_is_object(t) ? 2 + strlen(json_string_value(json_object_get(t,
+			    "description"))) : 0);
+		if ((text = malloc(cap)) != NULL) {
+			text[0] = '\0';
+			json_array_foreach(found, i, t) {
+				if (json_is_string(t))
+					len += (size_t)snprintf(text + len, cap - len, "%s\n",
+					    json_string_value(t));
+				else
+					len += (size_t)snprintf(text + len, cap - len, "%s: %s\n",
+					    json_string_value(json_object_get(t, "name")),
+					    json_string_value(json_object_get(t, "description")));
+			}
+			if (len == 0)
+				snprintf(text, cap, "%s", "");
+		}
+	}
+	json_decref(found);
+	if (text == NULL)
+		return rpc_error(id, RPC_INTERNAL_ERROR, "out of memory");
+	t = text[0] ? text_item(text, strlen(text)) : text_item("(no matching tool)", 18);
+	free(text);
+	return rpc_result(id, tool_result(json_pack("[o]", t), false));
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static char *
+initialize(const json_t *id, const json_t *params)
+{
+	const char *want = json_string_value(json_object_get(params, "protocolVersion"));
+	const char *use = versions[0];
+
+	if (!json_is_object(params) || want == NULL)
+		return rpc_error(id, RPC_INVALID_PARAMS, "initialize: protocolVersion expected");
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+		if (strcmp(want, versions[i]) == 0)
+			use = versions[i];
+	return rpc_result(id, json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}, s:s}",
+	    "protocolVersion", use, "capabilities", "tools", "listChanged", false,
+	    "serverInfo", "name", "sluice-mcp", "version", "0.1.0",
+	    "instructions", "Write one program that does the whole task with execute_code; "
+	    "use search_tools to find the MCP tools that program can call."));
+}
+
+char *
+mcp_server_handle(struct mcp_server *s, const char *line, size_t len)
+{
+	json_error_t je;
+	json_t *msg = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je), *id, *params;
+	const char *method;
+	char *reply = NULL;
+
+	if (msg == NULL)
+		return rpc_error(NULL, RPC_PARSE_ERROR, "parse error: not a JSON value");
+	if (!json_is_object(msg)) {
+		reply = rpc_error(NULL, RPC_INVALID_REQUEST, json_is_array(msg) ?
+		    "invalid request: batches are not supported" : "invalid request: not an object");
+		goto out;
+	}
+	id = json_object_get(msg, "id");
+	method = json_string_value(json_object_get(msg, "method"));
+	params = json_object_get(msg, "params");
+	if (id != NULL && !json_is_string(id) && !json_is_integer(id)) {
+		reply = rpc_error(NULL, RPC_INVALID_REQUEST, "invalid request: id must be a string "
+		    "or an integer");
+		goto out;
+	}
+	if (method == NULL) {
+		/* A response to us (we send no requests) is dropped; the rest is invalid. */
+		if (id == NULL || (json_object_get(msg, "result") == NULL &&
+		    json_object_get(msg, "error") == NULL))
+			reply = rpc_error(id, RPC_INVALID_REQUEST, "invalid request: no method");
+		goto out;
+	}
+	if (strcmp(json_string_value(json_object_get(msg, "jsonrpc")) ?
+	    json_string_value(json_object_get(msg, "jsonrpc")) : "", "2.0") != 0) {
+		reply = rpc_error(id, RPC_INVALID_REQUEST, "invalid request: jsonrpc must be \"2.0\"");
+		goto out;
+	}
+	if (params != NULL && !json_is_object(params)) {
+		reply = id ? rpc_error(id, RPC_INVALID_PARAMS, "params must be an object") : NULL;
+		goto out;
+	}
+	if (id == NULL)
+		goto out;	/* notifications: initialized, cancelled, ... need no answer */
+	if (strcmp(method, "initialize") == 0) {
+		reply = initialize(id, params);
+	} else if (strcmp(method, "ping") == 0) {
+		reply = rpc_result(id, json_object());
+	} else if (strcmp(method, "tools/list") == 0) {
+		reply = rpc_result(id, json_pack("{s:o}", "tools", tool_defs()));
+	} else if (strcmp(method, "tools/call") == 0) {
+		const char *name = json_string_value(json_object_get(params, "name"));
+		json_t *args = json_object_get(params, "arguments");
+		if (name == NULL || (args != NULL && !json_is_object(args)))
+			reply = rpc_error(id, RPC_INVALID_PARAMS, "tools/call: name and an arguments "
+			    "object expected");
+		else if (strcmp(name, "execute_code") == 0)
+			reply = execute_code(s, id, args);
+		else if (strcmp(name, "search_tools") == 0)
+			reply = search_tools(s, id, args);
+		else
+			reply = rpc_error(id, RPC_INVALID_PARAMS, "unknown tool");
+	} else {
+		reply = rpc_error(id, RPC_METHOD_NOT_FOUND, "method not found");
+	}
+out:
+	json_decref(msg);
+	return reply;
+}
+
+static int
+emit(int fd, char *reply)
+{
+	size_t n;
+	int rc = 0;
+
+	if (reply == NULL)
+		return 0;
+	n = strlen(reply);
+	reply[n] = '\n';	/* the NUL becomes the line end; length passed */
+	if (util_write_all(fd, reply, n + 1) != ERR_OK)
+		rc = 1;
+	free(reply);
+	return rc;
+}
+
+int
+mcp_server_run(struct mcp_server *s, int in_fd, int out_fd)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap);
+	bool skipping = false;
+	int rc = 0;
+
+	if (buf == NULL)
+		return 1;
+	for (;;) {
+		char *nl;
+		if (cap - len < 4096 && cap < MCP_SERVER_LINE_MAX + 65536) {
+			char *nb = realloc(buf, cap * 2);
+			if (nb == NULL)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t n = read(in_fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		while ((nl = memchr(buf, '\n', len)) != NULL) {
+			size_t l = (size_t)(nl - buf);
+			if (!skipping) {
+				size_t t = l;
+				while (t > 0 && (buf[t - 1] == '\r' || buf[t - 1] == ' ' || buf[t - 1] == '\t'))
+					t--;
+				if (t > 0 && (rc = emit(out_fd, mcp_server_handle(s, buf, t))) != 0)
+					goto out;
+			}
+			skipping = false;
+			memmove(buf, nl + 1, len - l - 1);
+			len -= l + 1;
+		}
+		if (len > MCP_SERVER_LINE_MAX) {
+			if (!skipping) {
+				log_limited(&s->noise, 10, "mcp: dropped an input line over %u bytes",
+				    MCP_SERVER_LINE_MAX);
+				if ((rc = emit(out_fd, rpc_error(NULL, RPC_PARSE_ERROR,
+				    "parse error: line too long"))) != 0)
+					goto out;
+			}
+			skipping = true;
+			len = 0;
+		}
+	}
+out:
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,68 @@
+// Drives build/bin/sluice-mcp with the official TypeScript SDK client, as an
+// agent would.  Prints "ok - NAME" / "not ok - NAME" lines (tests/run.sh counts
+// them).  Usage: node tests/mcp/client.mjs SLUICE_MCP [ARGS...]
+// The broker endpoint comes from $SLUICE_BROKER (set by tests/integ/lib.sh).
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+
+const [bin, ...args] = process.argv.slice(2);
+let failures = 0;
+function check(name, cond, detail) {
+  if (cond) console.log(`ok - ${name}`);
+  else {
+    failures++;
+    console.log(`not ok - ${name}${detail ? ": " + detail : ""}`);
+  }
+}
+const text = (r) => (r.content ?? []).filter((c) => c.type === "text").map((c) => c.text).join("\n");
+
+const transport = new StdioClientTransport({
+  command: bin,
+  args,
+  env: { ...process.env },
+  stderr: "inherit",
+});
+const client = new Client({ name: "sluice-integ", version: "0.1.0" });
+try {
+  await client.connect(transport);
+  check("SDK client initializes", client.getServerVersion()?.name === "sluice-mcp");
+
+  const { tools } = await client.listTools();
+  const names = tools.map((t) => t.name).sort();
+  check("tools/list has execute_code and search_tools", names.join(",") === "execute_code,search_tools", names.join(","));
+  check("execute_code has an input schema requiring code",
+    tools.find((t) => t.name === "execute_code")?.inputSchema?.required?.includes("code"));
+
+  let r = await client.callTool({ name: "execute_code", arguments: { code: 'console.log("hi")' } });
+  check("execute_code runs a program printing hi", !r.isError && text(r).includes("hi"), JSON.stringify(r));
+  check("the result reports status ok and exit code 0", /status: ok \| exit_code: 0/.test(text(r)), text(r));
+
+  r = await client.callTool({ name: "execute_code", arguments: { code: 'throw new Error("boom 4711")', language: "typescript" } });
+  check("a failing program is isError", r.isError === true, JSON.stringify(r));
+  check("its status, exit code and stderr are reported", /status: error \| exit_code: 1/.test(text(r)) && text(r).includes("boom 4711"), text(r));
+
+  r = await client.callTool({ name: "execute_code", arguments: { code: "while (true) {}", timeout_ms: 1000 } });
+  check("a program over its time limit is isError with status timeout", r.isError === true && text(r).includes("status: timeout"), text(r));
+
+  r = await client.callTool({ name: "execute_code", arguments: { code: "console.log([1,2,3].map((x) => x * 2).join(' '))", language: "javascript", session: "integ" } });
+  check("JavaScript with a session runs", !r.isError && text(r).includes("2 4 6"), text(r));
+
+  try {
+    await client.callTool({ name: "execute_code", arguments: { code: 42 } });
+    check("bad arguments are a JSON-RPC error", false, "no error");
+  } catch (e) {
+    check("bad arguments are a JSON-RPC error", String(e).includes("-32602"), String(e));
+  }
+
+  r = await client.callTool({ name: "search_tools", arguments: { query: "sum of two numbers" } });
+  if (args.includes("--mcp-config")) check("search_tools finds everything.get-sum", !r.isError && text(r).startsWith("everything.get-sum"), text(r));
+  else check("search_tools without a catalogue is a tool error", r.isError === true, text(r));
+
+  await client.ping();
+  check("ping answers", true);
+} catch (e) {
+  check("the SDK session completes", false, String(e?.stack ?? e));
+} finally {
+  await client.close().catch(() => {});
+}
+process.exit(failures ? 1 : 0);

@@ -1,0 +1,639 @@
+/*
+ * Unit tests for worker/gateway: the stdout splitter under every chunking,
+ * the allowlist, the destructive-tool rule, audit records, the privacy seam
+ * and bad requests.  Tool calls go to the real
+ * @modelcontextprotocol/server-memory through worker/mcp_pool.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "worker/gateway.h"
+#include "worker/mcp_pool.h"
+
+static char tmpdir[64];
+static struct mcp_pool *pool;
+
+struct sink {
+	char buf[65536];
+	size_t len;
+};
+
+static void
+to_sink(void *ctx, const void *bytes, size_t len)
+{
+	struct sink *s = ctx;
+	assert_true(s->len + len <= sizeof(s->buf));
+	memcpy(s->buf + s->len, bytes, len);
+	s->len += len;
+}
+
+struct audit_log {
+	int n;
+	struct gateway_audit last;
+	char server[64], tool[64], outcome[32];
+	enum err answer;
+};
+
+static enum err
+record(void *ctx, const struct gateway_audit *rec)
+{
+	struct audit_log *a = ctx;
+	a->n++;
+	a->last = *rec;
+	snprintf(a->server, sizeof(a->server), "%s", rec->server);
+	snprintf(a->tool, sizeof(a->tool), "%s", rec->tool);
+	snprintf(a->outcome, sizeof(a->outcome), "%s", rec->outcome);
+	return a->answer;
+}
+
+/* A pool with the real memory server (its file in tmpdir), after `before`
+ * (more servers, each ending with a comma). */
+static struct mcp_pool *
+memory_pool(const char *before, const char *file)
+{
+	const char *root = getenv("SLUICE_ROOT");
+	char text[2048], why[256];
+	json_t *doc;
+	enum err e;
+	struct mcp_pool *p;
+
+	snprintf(text, sizeof(text),
+	    "{\"mcpServers\": {%s \"memory\": {\"command\": \"node\", \"args\": "
+	    "[\"%s/node_modules/@modelcontextprotocol/server-memory/dist/index.js\"],"
+	    " \"env\": {\"MEMORY_FILE_PATH\": \"%s/%s\"}}}}",
+	    before, root && root[0] ? root : ".", tmpdir, file);
+	doc = json_loads(text, 0, NULL);
+	p = mcp_pool_new(doc, &e, why, sizeof(why));
+	json_decref(doc);
+	return p;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sluice-gateway.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	pool = memory_pool("", "memory.jsonl");
+	return pool == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char path[128];
+	(void)state;
+	mcp_pool_destroy(&pool);
+	snprintf(path, sizeof(path), "%s/memory.jsonl", tmpdir);
+	unlink(path);
+	rmdir(tmpdir);
+	return 0;
+}
+
+static struct gateway *
+new_gw(const char *const *allow, bool refuse_destructive, struct audit_log *a)
+{
+	struct gateway_conf c = {
+		.job = "job1", .allow = allow, .refuse_destructive = refuse_destructive,
+		.audit = record, .audit_ctx = a,
+	};
+	enum err e;
+	struct gateway *gw = gateway_new(pool, &c, &e);
+	assert_non_null(gw);
+	return gw;
+}
+
+/* Drains the responses queued for stdin through a pipe; returns them. */
+static char *
+drain(struct gateway *gw)
+{
+	int p[2];
+	static char buf[1 << 20];
+	ssize_t n;
+
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	assert_int_equal(gateway_write_stdin(gw, p[1]), ERR_OK);
+	assert_int_equal(gateway_stdin_pending(gw), 0);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+	close(p[0]);
+	close(p[1]);
+	return buf;
+}
+
+/* The i-th response line (0-based) of `all`, parsed. */
+static json_t *
+response(const char *all, int i)
+{
+	const char *p = all;
+	while (i-- > 0) {
+		p = strchr(p, '\n');
+		assert_non_null(p);
+		p++;
+	}
+	return json_loadb(p, strcspn(p, "\n"), 0, NULL);
+}
+
+static void
+test_passthrough_without_requests(void **state)
+{
+	static const char out[] = "plain line\n\x1e lone record separator\n"
+	    "\x1eSLUICE-RP almost a marker\n\x1e\x1eSLUICE-RPX\nend";
+	static const char *const all[] = { "*", NULL };
+	struct audit_log a = { 0 };
+	(void)state;
+
+	for (size_t cut = 0; cut <= sizeof(out) - 1; cut++) {
+		struct gateway *gw = new_gw(all, false, &a);
+		struct sink s = { .len = 0 };
+		assert_int_equal(gateway_feed_stdout(gw, out, cut, to_sink, &s), ERR_OK);
+		assert_int_equal(gateway_feed_stdout(gw, out + cut, sizeof(out) - 1 - cut, to_sink, &s),
+		    ERR_OK);
+		gateway_finish(gw, to_sink, &s);
+		assert_int_equal(s.len, sizeof(out) - 1);
+		assert_memory_equal(s.buf, out, s.len);
+		assert_int_equal(gateway_stdin_pending(gw), 0);
+		gateway_destroy(&gw);
+	}
+	/* A marker prefix held at the end comes out at finish. */
+	struct gateway *gw = new_gw(all, false, &a);
+	struct sink s = { .len = 0 };
+	gateway_feed_stdout(gw, "x\x1eSLUICE", 8, to_sink, &s);
+	assert_int_equal(s.len, 1);
+	gateway_finish(gw, to_sink, &s);
+	assert_int_equal(s.len, 8);
+	assert_memory_equal(s.buf, "x\x1eSLUICE", 8);
+	gateway_destroy(&gw);
+}
+
+/* Output made of marker fragments, fed in random chunks, comes out intact. */
+static void
+test_passthrough_torture(void **state)
+{
+	static const char alphabet[] = "\x1e\x1eSLUICE-RPC x\n";
+	static const char *const all[] = { "*", NULL };
+	struct audit_log a = { 0 };
+	size_t n = 60000;
+	char *in = malloc(n);
+	unsigned seed = 12345;
+	(void)state;
+
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		in[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+	}
+	/* Break every whole marker that chance produced. */
+	for (char *m; (m = memmem(in, n, GATEWAY_MARKER, sizeof(GATEWAY_MARKER) - 1)) != NULL;)
+		m[5] = 'y';
+	for (int round = 0; round < 20; round++) {
+		struct gateway *gw = new_gw(all, false, &a);
+		struct sink *s = calloc(1, sizeof(*s));
+		size_t off = 0;
+		while (off < n) {
+			size_t chunk;
+			seed = seed * 1103515245u + 12345u;
+			chunk = 1 + (seed >> 16) % (round < 10 ? 16 : 4096);
+			if (chunk > n - off)
+				chunk = n - off;
+			assert_int_equal(gateway_feed_stdout(gw, in + off, chunk, to_sink, s), ERR_OK);
+			off += chunk;
+		}
+		gateway_finish(gw, to_sink, s);
+		assert_int_equal(s->len, n);
+		assert_memory_equal(s->buf, in, n);
+		assert_int_equal(gateway_stdin_pending(gw), 0);
+		free(s);
+		gateway_destroy(&gw);
+	}
+	free(in);
+}
+
+static void
+test_requests_split_at_every_offset(void **state)
+{
+	static const char out[] =
+	    "before\n"
+	    GATEWAY_MARKER "{\"id\":1,\"method\":\"tools.describe\",\"params\":{\"name\":\"memory.read_graph\"}}\n"
+	    "middle \x1e\n"
+	    GATEWAY_MARKER "{\"id\":\"two\",\"method\":\"tools.search\",\"params\":{\"query\":\"entities create\",\"detail\":\"name\"}}\n"
+	    "after";
+	static const char passthrough[] = "before\nmiddle \x1e\nafter";
+	static const char *const all[] = { "memory.*", NULL };
+	struct audit_log a = { 0 };
+	(void)state;
+
+	for (size_t cut = 0; cut <= sizeof(out) - 1; cut++) {
+		struct gateway *gw = new_gw(all, false, &a);
+		struct sink s = { .len = 0 };
+		json_t *r;
+		char *lines;
+
+		assert_int_equal(gateway_feed_stdout(gw, out, cut, to_sink, &s), ERR_OK);
+		assert_int_equal(gateway_feed_stdout(gw, out + cut, sizeof(out) - 1 - cut, to_sink, &s),
+		    ERR_OK);
+		gateway_finish(gw, to_sink, &s);
+		assert_int_equal(s.len, sizeof(passthrough) - 1);
+		assert_memory_equal(s.buf, passthrough, s.len);
+		lines = drain(gw);
+		r = response(lines, 0);
+		assert_int_equal(json_integer_value(json_object_get(r, "id")), 1);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(r, "result"),
+		    "name")), "memory.read_graph");
+		assert_non_null(json_object_get(json_object_get(r, "result"), "inputSchema"));
+		json_decref(r);
+		r = response(lines, 1);
+		assert_string_equal(json_string_value(json_object_get(r, "id")), "two");
+		assert_string_equal(json_string_value(json_array_get(json_object_get(
+		    json_object_get(r, "result"), "tools"), 0)), "memory.create_entities");
+		json_decref(r);
+		gateway_destroy(&gw);
+	}
+	/* Byte by byte too. */
+	struct gateway *gw = new_gw(all, false, &a);
+	struct sink s = { .len = 0 };
+	for (size_t i = 0; i < sizeof(out) - 1; i++)
+		assert_int_equal(gateway_feed_stdout(gw, out + i, 1, to_sink, &s), ERR_OK);
+	assert_int_equal(s.len, sizeof(passthrough) - 1);
+	assert_non_null(strstr(drain(gw), "\"id\":\"two\""));
+	gateway_destroy(&gw);
+}
+
+static void
+feed_str(struct gateway *gw, const char *req)
+{
+	struct sink s = { .len = 0 };
+	char line[8192];
+	int n = snprintf(line, sizeof(line), GATEWAY_MARKER "%s\n", req);
+	assert_int_equal(gateway_feed_stdout(gw, line, (size_t)n, to_sink, &s), ERR_OK);
+	assert_int_equal(s.len, 0);
+}
+
+static const char *
+err_code(const json_t *r)
+{
+	return json_string_value(json_object_get(json_object_get(r, "error"), "code"));
+}
+
+static void
+test_allowlist(void **state)
+{
+	static const char *const some[] = { "memory.read_*", "memory.search_*", NULL };
+	struct audit_log a = { .answer = ERR_OK };
+	struct gateway *gw = new_gw(some, false, &a);
+	json_t *r, *tools;
+	(void)state;
+
+	feed_str(gw, "{\"id\":1,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.create_entities\","
+	    "\"args\":{\"entities\":[]}}}");
+	r = response(drain(gw), 0);
+	assert_string_equal(err_code(r), "denied");
+	json_decref(r);
+	assert_int_equal(a.n, 1);
+	assert_string_equal(a.outcome, "denied");
+	assert_string_equal(a.server, "memory");
+	assert_string_equal(a.tool, "create_entities");
+
+	feed_str(gw, "{\"id\":2,\"method\":\"tools.list\",\"params\":{}}");
+	r = response(drain(gw), 0);
+	tools = json_object_get(json_object_get(r, "result"), "tools");
+	assert_int_equal(json_array_size(tools), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 0), "name")),
+	    "memory.read_graph");
+	json_decref(r);
+
+	feed_str(gw, "{\"id\":3,\"method\":\"tools.describe\",\"params\":{\"name\":\"memory.delete_entities\"}}");
+	r = response(drain(gw), 0);
+	assert_string_equal(err_code(r), "not_found");
+	json_decref(r);
+	gateway_destroy(&gw);
+
+	/* No allowlist: nothing. */
+	gw = new_gw(NULL, false, &a);
+	feed_str(gw, "{\"id\":4,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.read_graph\"}}");
+	r = response(drain(gw), 0);
+	assert_string_equal(err_code(r), "denied");
+	json_decref(r);
+	gateway_destroy(&gw);
+	assert_true(gateway_is_allowed((const char *const[]){ "*", NULL }, "a.b"));
+	assert_false(gateway_is_allowed((const char *const[]){ "memory.*", NULL }, "memoryx.b"));
+}
+
+static void
+test_destructive_refused(void **state)
+{
+	static const char *const all[] = { "*", NULL };
+	struct audit_log a = { .answer = ERR_OK };
+	struct gateway *gw = new_gw(all, true, &a);
+	json_t *r;
+	(void)state;
+
+	feed_str(gw, "{\"id\":1,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.delete_entities\","
+	    "\"args\":{\"entityNames\":[\"x\"]}}}");
+	r = response(drain(gw), 0);
+	assert_string_equal(err_code(r), "approval_required");
+	json_decref(r);
+	assert_string_equal(a.outcome, "approval_required");
+
+	/* create_entities says destructiveHint: false; read_graph is read-only. */
+	feed_str(gw, "{\"id\":2,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.create_entities\","
+	    "\"args\":{\"entities\":[{\"name\":\"gw_probe\",\"entityType\":\"t\",\"observations\":[]}]}}}");
+	r = response(drain(gw), 0);
+	assert_null(err_code(r));
+	json_decref(r);
+	assert_string_equal(a.outcome, "ok");
+	struct gateway_stats st;
+	gateway_stats(gw, &st);
+	assert_int_equal(st.calls, 2);
+	assert_int_equal(st.refused, 1);
+	gateway_destroy(&gw);
+}
+
+struct filter_log {
+	int args, results;
+};
+
+static enum err
+tokenize(void *ctx, enum gateway_filter_dir dir, const char *server, const char *tool,
+    json_t **value)
+{
+	struct filter_log *f = ctx;
+	assert_string_equal(server, "memory");
+	assert_string_equal(tool, "read_graph");
+	if (dir == GATEWAY_FILTER_ARGS) {
+		f->args++;
+		return ERR_OK;
+	}
+	f->results++;
+	json_decref(*value);
+	*value = json_pack("{s:[{s:s, s:s}]}", "content", "type", "text", "text", "[EMAIL_1]");
+	return ERR_OK;
+}
+
+static void
+test_call_audit_and_filter_seam(void **state)
+{
+	static const char *const all[] = { "memory.*", NULL };
+	struct audit_log a = { .answer = ERR_OK };
+	struct filter_log f = { 0 };
+	struct gateway_conf c = {
+		.job = "job7", .allow = all, .audit = record, .audit_ctx = &a,
+		.filter = tokenize, .filter_ctx = &f,
+	};
+	enum err e;
+	struct gateway *gw = gateway_new(pool, &c, &e);
+	json_t *r;
+	(void)state;
+
+	feed_str(gw, "{\"id\":9,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.read_graph\",\"args\":{}}}");
+	r = response(drain(gw), 0);
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), 9);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
+	    json_object_get(r, "result"), "content"), 0), "text")), "[EMAIL_1]");
+	json_decref(r);
+	assert_int_equal(f.args, 1);
+	assert_int_equal(f.results, 1);
+	assert_int_equal(a.n, 1);
+	assert_string_equal(a.outcome, "ok");
+	assert_string_equal(a.last.job, "job7");
+	assert_true(a.last.request_bytes > 50);
+	assert_true(a.last.response_bytes > 10);
+	assert_true(a.last.duration_ms >= 0);
+
+	/* A failed audit write fails the call. */
+	a.answer = ERR_DB;
+	feed_str(gw, "{\"id\":10,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.read_graph\"}}");
+	r = response(drain(gw), 0);
+	assert_string_equal(err_code(r), "audit");
+	json_decref(r);
+	gateway_destroy(&gw);
+}
+
+static void
+test_bad_requests(void **state)
+{
+	static const char *const all[] = { "*", NULL };
+	static const char *bad[] = {
+		"not json", "[]", "{\"id\":1}", "{\"id\":1,\"method\":7}",
+		"{\"id\":1,\"method\":\"tools.nope\"}", "{\"id\":1,\"method\":\"tools.call\",\"params\":[]}",
+		"{\"id\":1,\"method\":\"tools.call\",\"params\":{\"args\":{}}}",
+		"{\"id\":1,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.read_graph\",\"args\":3}}",
+		"{\"id\":1,\"method\":\"tools.call\",\"params\":{\"name\":\"nodot\"}}",
+		"{\"id\":1,\"method\":\"tools.search\",\"params\":{}}",
+		"{\"id\":1,\"method\":\"tools.search\",\"params\":{\"query\":\"x\",\"detail\":\"all\"}}",
+		"{\"id\":{\"x\":1},\"method\":\"tools.describe\",\"params\":{}}",
+	};
+	struct audit_log a = { .answer = ERR_OK };
+	struct gateway *gw = new_gw(all, false, &a);
+	struct sink s = { .len = 0 };
+	char *big;
+	json_t *r;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		feed_str(gw, bad[i]);
+		r = response(drain(gw), 0);
+		if (err_code(r) == NULL)
+			fail_msg("no error for %s", bad[i]);
+		json_decref(r);
+	}
+	/* An oversized request is skipped with one error, output goes on. */
+	big = malloc(GATEWAY_REQUEST_MAX + 64);
+	memcpy(big, GATEWAY_MARKER, 12);
+	memset(big + 12, 'x', GATEWAY_REQUEST_MAX + 10);
+	memcpy(big + 12 + GATEWAY_REQUEST_MAX + 10, "\nok", 3);
+	assert_int_equal(gateway_feed_stdout(gw, big, 12 + GATEWAY_REQUEST_MAX + 13, to_sink, &s),
+	    ERR_OK);
+	free(big);
+	assert_int_equal(s.len, 2);
+	assert_memory_equal(s.buf, "ok", 2);
+	r = response(drain(gw), 0);
+	assert_string_equal(err_code(r), "too_big");
+	assert_true(json_is_null(json_object_get(r, "id")));
+	json_decref(r);
+	gateway_destroy(&gw);
+}
+
+static void
+test_stdin_closed_and_unread(void **state)
+{
+	static const char *const all[] = { "*", NULL };
+	struct audit_log a = { .answer = ERR_OK };
+	struct gateway *gw = new_gw(all, false, &a);
+	int p[2];
+	(void)state;
+
+	feed_str(gw, "{\"id\":1,\"method\":\"tools.list\"}");
+	assert_true(gateway_stdin_pending(gw) > 0);
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	assert_int_equal(gateway_write_stdin(gw, p[1]), ERR_IO);	/* SIGPIPE ignored in main */
+	close(p[1]);
+	assert_int_equal(gateway_stdin_pending(gw), 0);
+	gateway_destroy(&gw);
+
+	/* A job that never reads gets ERR_TOOBIG once the queue is full. */
+	gw = new_gw(all, false, &a);
+	enum err e = ERR_OK;
+	for (int i = 0; i < GATEWAY_CALLS_MAX + 1 && e == ERR_OK; i++) {
+		static const char req[] = GATEWAY_MARKER "{\"id\":1,\"method\":\"tools.list\"}\n";
+		struct sink s = { .len = 0 };
+		e = gateway_feed_stdout(gw, req, sizeof(req) - 1, to_sink, &s);
+	}
+	assert_int_equal(e, ERR_TOOBIG);
+	gateway_destroy(&gw);
+}
+
+/* The real thing end to end: Deno runs a program with worker/prelude.ts
+ * preloaded; its stdout feeds the gateway, the gateway's answers go to its
+ * stdin, the memory server serves the calls. */
+static void
+test_prelude_end_to_end(void **state)
+{
+	static const char program[] =
+	    "console.log('start');\n"
+	    "const list = await tools.list();\n"
+	    "console.log('listed', list.some((t) => t.name === 'memory.read_graph'));\n"
+	    "await mcp.memory.create_entities({ entities: [{ name: 'e2e_a', entityType: 't', observations: ['o'] }] });\n"
+	    "const g = await mcp.memory.read_graph();\n"
+	    "console.log('graph', g.entities.some((e) => e.name === 'e2e_a'));\n"
+	    "const found = await tools.search('knowledge graph read', { detail: 'name' });\n"
+	    "console.log('search', found[0]);\n"
+	    "try { await mcp.memory.delete_entities({ entityNames: ['e2e_a'] }); console.log('deleted'); }\n"
+	    "catch (e) { console.log('refused', e.code); }\n"
+	    "const [a, b] = await Promise.all([tools.describe('memory.read_graph'), tools.describe('memory.search_nodes')]);\n"
+	    "console.log('parallel', a.name, b.name, typeof b.inputSchema);\n"
+	    "try { await mcp.nothere.tool(); } catch (e) { console.log('missing', e.code); }\n";
+	static const char expect[] = "start\nlisted true\ngraph true\nsearch memory.read_graph\n"
+	    "refused approval_required\nparallel memory.read_graph memory.search_nodes object\n"
+	    "missing denied\n";
+	static const char *const allow[] = { "memory.*", NULL };
+	const char *root = getenv("SLUICE_ROOT");
+	char deno[512], prelude[600], main_ts[128], denodir[128], envdir[160];
+	struct audit_log a = { .answer = ERR_OK };
+	struct gateway *gw = new_gw(allow, true, &a);
+	struct sink s = { .len = 0 };
+	int in[2], out[2], st;
+	pid_t pid;
+	FILE *f;
+	(void)state;
+
+	root = root && root[0] ? root : ".";
+	if (getenv("SLUICE_DENO") != NULL && getenv("SLUICE_DENO")[0] != '\0')
+		snprintf(deno, sizeof(deno), "%s", getenv("SLUICE_DENO"));
+	else	/* where common/paths.c looks */
+		snprintf(deno, sizeof(deno), "%s/node_modules/.bin/deno", root);
+	snprintf(prelude, sizeof(prelude), "--preload=%s/worker/prelude.ts", root);
+	snprintf(main_ts, sizeof(main_ts), "%s/main.ts", tmpdir);
+	snprintf(denodir, sizeof(denodir), "%s/deno", tmpdir);
+	snprintf(envdir, sizeof(envdir), "DENO_DIR=%s", denodir);
+	f = fopen(main_ts, "w");
+	fputs(program, f);
+	fclose(f);
+	char allow_r[128], allow_w[128];
+	snprintf(allow_r, sizeof(allow_r), "--allow-read=%s", tmpdir);
+	snprintf(allow_w, sizeof(allow_w), "--allow-write=%s", tmpdir);
+	/* The runner's flags (worker/runner.c), plus the preload. */
+	char *argv[] = { "deno", "run", "--quiet", "--no-remote", "--no-npm", "--cached-only",
+	    "--no-config", "--no-lock", "--no-prompt", allow_r, allow_w, prelude, main_ts, NULL };
+	char *envp[] = { envdir, "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1", NULL };
+	posix_spawn_file_actions_t fa;
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	assert_int_equal(posix_spawn(&pid, deno, &fa, NULL, argv, envp), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	assert_int_equal(gateway_pump(gw, out[0], in[1], to_sink, &s, NULL), ERR_OK);
+	close(out[0]);
+	close(in[1]);
+	waitpid(pid, &st, 0);
+	s.buf[s.len] = '\0';
+	assert_string_equal(s.buf, expect);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(a.n, 4);	/* create, read, delete (refused), nothere (denied) */
+	gateway_destroy(&gw);
+	unlink(main_ts);
+	int rc = posix_spawnp(&pid, "rm", NULL, NULL, (char *[]){ "rm", "-rf", denodir, NULL }, envp);
+	if (rc == 0)
+		waitpid(pid, &st, 0);
+}
+
+/* A broken server costs only the jobs that can use it. */
+static void
+test_broken_server_isolated(void **state)
+{
+	char text[256];
+	struct audit_log a = { .answer = ERR_OK };
+	enum err e;
+	json_t *r;
+	struct mcp_pool *mixed;
+	(void)state;
+
+	mixed = memory_pool("\"ghost\": {\"command\": \"/nonexistent/ghost\"},", "memory2.jsonl");
+	assert_non_null(mixed);
+
+	static const char *const only_memory[] = { "memory.*", NULL };
+	struct gateway_conf c = { .job = "j", .allow = only_memory, .audit = record, .audit_ctx = &a };
+	struct gateway *gw = gateway_new(mixed, &c, &e);
+	feed_str(gw, "{\"id\":1,\"method\":\"tools.list\"}");
+	r = response(drain(gw), 0);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(r, "result"), "unavailable")), 0);
+	assert_true(json_array_size(json_object_get(json_object_get(r, "result"), "tools")) > 5);
+	json_decref(r);
+	gateway_destroy(&gw);
+
+	static const char *const everything[] = { "*", NULL };
+	c.allow = everything;
+	gw = gateway_new(mixed, &c, &e);
+	/* A call lists only its own server... */
+	feed_str(gw, "{\"id\":2,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.read_graph\"}}");
+	r = response(drain(gw), 0);
+	assert_non_null(json_object_get(r, "result"));
+	json_decref(r);
+	/* ...and the listing names the broken one. */
+	feed_str(gw, "{\"id\":3,\"method\":\"tools.list\"}");
+	r = response(drain(gw), 0);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(r,
+	    "result"), "unavailable"), 0)), "ghost");
+	json_decref(r);
+	gateway_destroy(&gw);
+	mcp_pool_destroy(&mixed);
+	snprintf(text, sizeof(text), "%s/memory2.jsonl", tmpdir);
+	unlink(text);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_passthrough_without_requests),
+		cmocka_unit_test(test_passthrough_torture),
+		cmocka_unit_test(test_requests_split_at_every_offset),
+		cmocka_unit_test(test_allowlist),
+		cmocka_unit_test(test_destructive_refused),
+		cmocka_unit_test(test_call_audit_and_filter_seam),
+		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_stdin_closed_and_unread),
+		cmocka_unit_test(test_prelude_end_to_end),
+		cmocka_unit_test(test_broken_server_isolated),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

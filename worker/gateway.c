@@ -1,0 +1,784 @@
+/*
+ * gateway — one job's tool requests over its stdio (see gateway.h).
+ *
+ * Runs in sluice-worker.  Trusts nothing the job writes: a request is at
+ * most GATEWAY_REQUEST_MAX bytes of JSON, its fields are type-checked, the
+ * allowlist and the destructive-tool rule are applied to every call, and the
+ * responses queued for a job that does not read them are bounded.
+ *
+ * The stdout splitter is a small state machine, fed any chunking:
+ *
+ *   PASS --0x1E--> MARK --"SLUICE-RPC " complete--> BODY --'\n'--> serve, PASS
+ *                    \--mismatch: held bytes are output--> PASS
+ *   BODY --longer than GATEWAY_REQUEST_MAX--> SKIP --'\n'--> error reply, PASS
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "worker/gateway.h"
+
+#define MARKER_LEN	(sizeof(GATEWAY_MARKER) - 1)
+#define ONE_LINE_MAX	160	/* description in listings */
+#define SEARCH_LIMIT	10
+#define SEARCH_LIMIT_MAX 50
+#define ALLOW_MAX	64
+
+enum split_state { SPLIT_PASS, SPLIT_MARK, SPLIT_BODY, SPLIT_SKIP };
+
+struct tool_entry {
+	char *name;		/* "server.tool" */
+	const char *server;	/* into the pool */
+	const char *tool;	/* into `def` */
+	json_t *def;		/* the tools/list entry */
+};
+
+struct gateway {
+	struct mcp_pool *pool;
+	char *job;
+	char **allow;
+	bool refuse_destructive;
+	int call_timeout_ms;
+	gateway_audit_fn audit;
+	void *audit_ctx;
+	gateway_filter_fn filter;
+	void *filter_ctx;
+
+	enum split_state state;
+	size_t marked;		/* marker bytes matched (SPLIT_MARK) */
+	char *req;		/* request body (SPLIT_BODY) */
+	size_t req_len, req_cap;
+
+	char *out;		/* responses for stdin */
+	size_t out_off, out_len, out_cap;
+	bool stdin_closed;
+
+	struct tool_entry *cat;	/* catalogue of allowed tools, built once */
+	size_t ncat;
+	json_t *unavailable;	/* servers whose tools could not be listed */
+	bool cat_built[MCP_POOL_SERVERS_MAX];	/* per server index */
+
+	struct gateway_stats st;
+	struct log_limit noise;
+};
+
+/* ---- construction ------------------------------------------------------- */
+
+struct gateway *
+gateway_new(struct mcp_pool *pool, const struct gateway_conf *conf, enum err *err)
+{
+	struct gateway *gw;
+	size_t n = 0;
+
+	*err = ERR_INVAL;
+	if (pool == NULL || conf == NULL || conf->audit == NULL)
+		return NULL;
+	*err = ERR_NOMEM;
+	if ((gw = calloc(1, sizeof(*gw))) == NULL)
+		return NULL;
+	gw->pool = pool;
+	gw->refuse_destructive = conf->refuse_destructive;
+	gw->call_timeout_ms = conf->call_timeout_ms;
+	gw->audit = conf->audit;
+	gw->audit_ctx = conf->audit_ctx;
+	gw->filter = conf->filter;
+	gw->filter_ctx = conf->filter_ctx;
+	if ((gw->job = strdup(conf->job ? conf->job : "")) == NULL)
+		goto fail;
+	while (conf->allow != NULL && conf->allow[n] != NULL && n < ALLOW_MAX)
+		n++;
+	if ((gw->allow = calloc(n + 1, sizeof(char *))) == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if ((gw->allow[i] = strdup(conf->allow[i])) == NULL)
+			goto fail;
+	if ((gw->unavailable = json_array()) == NULL)
+		goto fail;
+	*err = ERR_OK;
+	return gw;
+fail:
+	gateway_destroy(&gw);
+	return NULL;
+}
+
+void
+gateway_destroy(struct gateway **gwp)
+{
+	struct gateway *gw;
+
+	if (gwp == NULL || (gw = *gwp) == NULL)
+		return;
+	for (size_t i = 0; gw->allow != NULL && gw->allow[i] != NULL; i++)
+		free(gw->allow[i]);
+	free(gw->allow);
+	for (size_t i = 0; i < gw->ncat; i++) {
+		free(gw->cat[i].name);
+		json_decref(gw->cat[i].def);
+	}
+	free(gw->cat);
+	json_decref(gw->unavailable);
+	free(gw->job);
+	free(gw->req);
+	free(gw->out);
+	free(gw);
+	*gwp = NULL;
+}
+
+bool
+gateway_is_allowed(const char *const *allow, const char *name)
+{
+	for (size_t i = 0; allow != NULL && allow[i] != NULL; i++)
+		if (fnmatch(allow[i], name, 0) == 0)
+			return true;
+	return false;
+}
+
+void
+gateway_stats(const struct gateway *gw, struct gateway_stats *out)
+{
+	*out = gw->st;
+}
+
+/* ---- catalogue ---------------------------------------------------------- */
+
+/* False when no glob can match a tool of `server`: a glob whose part before
+ * the first '.' has no wildcard names one server exactly.  Such servers are
+ * never started for this job. */
+static bool
+server_may_be_allowed(char *const *allow, const char *server)
+{
+	for (size_t i = 0; allow[i] != NULL; i++) {
+		const char *dot = strchr(allow[i], '.');
+		size_t n = dot ? (size_t)(dot - allow[i]) : 0;
+		if (dot == NULL || strcspn(allow[i], "*?[\\") < n ||
+		    (strlen(server) == n && strncmp(allow[i], server, n) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Lists the tools of server `s` once per job; keeps the allowed ones. */
+static void
+catalogue_add_server(struct gateway *gw, size_t s)
+{
+	const char *server = mcp_pool_name(gw->pool, s);
+	json_t *tools = NULL, *t;
+	char why[256];
+	size_t i;
+
+	if (gw->cat_built[s])
+		return;
+	gw->cat_built[s] = true;
+	if (!server_may_be_allowed(gw->allow, server))
+		return;
+	if (mcp_pool_tools(gw->pool, server, &tools, why, sizeof(why)) != ERR_OK) {
+		json_array_append_new(gw->unavailable, json_string(server));
+		log_limited(&gw->noise, 10, "gateway: tools of '%s' unavailable: %s", server, why);
+		return;
+	}
+	json_array_foreach(tools, i, t) {
+		const char *tool = json_string_value(json_object_get(t, "name"));
+		struct tool_entry *grown, *e;
+		char *full;
+
+		if (tool == NULL || asprintf(&full, "%s.%s", server, tool) < 0)
+			continue;
+		if (!gateway_is_allowed((const char *const *)gw->allow, full) ||
+		    (grown = realloc(gw->cat, (gw->ncat + 1) * sizeof(*gw->cat))) == NULL) {
+			free(full);
+			continue;
+		}
+		gw->cat = grown;
+		e = &gw->cat[gw->ncat++];
+		e->name = full;
+		e->server = server;
+		e->def = json_incref(t);
+		e->tool = json_string_value(json_object_get(t, "name"));
+	}
+	json_decref(tools);
+}
+
+static void
+catalogue_build(struct gateway *gw)
+{
+	for (size_t s = 0; s < mcp_pool_count(gw->pool); s++)
+		catalogue_add_server(gw, s);
+}
+
+/* The entry for "server.tool"; lists only that server. */
+static const struct tool_entry *
+catalogue_find(struct gateway *gw, const char *name)
+{
+	const char *dot = strchr(name, '.');
+
+	for (size_t s = 0; dot != NULL && s < mcp_pool_count(gw->pool); s++) {
+		const char *server = mcp_pool_name(gw->pool, s);
+		if (strlen(server) == (size_t)(dot - name) && strncmp(server, name, strlen(server)) == 0)
+			catalogue_add_server(gw, s);
+	}
+	for (size_t i = 0; i < gw->ncat; i++)
+		if (strcmp(gw->cat[i].name, name) == 0)
+			return &gw->cat[i];
+	return NULL;
+}
+
+/* The first line of a description, at most ONE_LINE_MAX bytes (fresh). */
+static json_t *
+one_line(const json_t *def)
+{
+	const char *d = json_string_value(json_object_get(def, "description"));
+	size_t n;
+
+	if (d == NULL)
+		d = json_string_value(json_object_get(def, "title"));
+	if (d == NULL)
+		return json_string("");
+	n = strcspn(d, "\r\n");
+	if (n > ONE_LINE_MAX) {
+		n = ONE_LINE_MAX;
+		while (n > 0 && ((unsigned char)d[n] & 0xC0) == 0x80)
+			n--;	/* do not cut a UTF-8 sequence */
+	}
+	return json_stringn(d, n);
+}
+
+/* MCP's annotation defaults: destructiveHint is true unless said otherwise,
+ * and means nothing for a read-only tool. */
+static bool
+is_destructive(const json_t *def)
+{
+	const json_t *a = json_object_get(def, "annotations");
+	const json_t *ro = json_object_get(a, "readOnlyHint"), *de = json_object_get(a, "destructiveHint");
+
+	if (json_is_true(ro))
+		return false;
+	return de == NULL || json_is_true(de);
+}
+
+static json_t *
+render(const struct tool_entry *e, const char *detail)
+{
+	if (strcmp(detail, "name") == 0)
+		return json_string(e->name);
+	if (strcmp(detail, "description") == 0)
+		return json_pack("{s:s, s:o}", "name", e->name, "description", one_line(e->def));
+	json_t *o = json_pack("{s:s}", "name", e->name);
+	const char *keys[] = { "title", "description", "inputSchema", "outputSchema", "annotations" };
+	for (size_t i = 0; o != NULL && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(e->def, keys[i]);
+		if (v != NULL)
+			json_object_set(o, keys[i], v);
+	}
+	return o;
+}
+
+/* ---- methods ------------------------------------------------------------ */
+
+struct reply {
+	json_t *result;		/* or */
+	const char *code;	/* error code */
+	char message[512];
+};
+
+static void
+fail(struct reply *r, const char *code, const char *fmt, const char *arg)
+{
+	r->code = code;
+	snprintf(r->message, sizeof(r->message), fmt, arg);
+}
+
+static void
+do_list(struct gateway *gw, const json_t *params, struct reply *r)
+{
+	const char *server = json_string_value(json_object_get(params, "server"));
+	json_t *tools = json_array();
+
+	catalogue_build(gw);
+	for (size_t i = 0; tools != NULL && i < gw->ncat; i++)
+		if (server == NULL || strcmp(server, gw->cat[i].server) == 0)
+			json_array_append_new(tools, render(&gw->cat[i], "description"));
+	r->result = json_pack("{s:o, s:O}", "tools", tools, "unavailable", gw->unavailable);
+}
+
+static int
+score(const struct tool_entry *e, char words[][64], size_t nwords)
+{
+	const char *d = json_string_value(json_object_get(e->def, "description"));
+	const char *t = json_string_value(json_object_get(e->def, "title"));
+	int s = 0;
+
+	for (size_t i = 0; i < nwords; i++) {
+		if (strcasestr(e->name, words[i]) != NULL)
+			s += 3;
+		if (t != NULL && strcasestr(t, words[i]) != NULL)
+			s += 2;
+		if (d != NULL && strcasestr(d, words[i]) != NULL)
+			s += 1;
+	}
+	return s;
+}
+
+json_t *
+gateway_search(struct gateway *gw, const char *q, const char *detail, int limit, char *why,
+    size_t whysz)
+{
+	static const char wordch[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+	char words[16][64];
+	size_t nwords = 0;
+	int *scores;
+	json_t *out;
+
+	if (q == NULL || strlen(q) > 1024) {
+		snprintf(why, whysz, "a query string (at most 1 KiB) is needed");
+		return NULL;
+	}
+	if (detail == NULL)
+		detail = "description";
+	if (strcmp(detail, "name") && strcmp(detail, "description") && strcmp(detail, "full")) {
+		snprintf(why, whysz, "detail must be name, description or full");
+		return NULL;
+	}
+	if (limit <= 0)
+		limit = SEARCH_LIMIT;
+	if (limit > SEARCH_LIMIT_MAX)
+		limit = SEARCH_LIMIT_MAX;
+	/* Words of the query: runs of letters, digits, '_' and '-'. */
+	for (const char *p = q; *p != '\0' && nwords < 16;) {
+		size_t n = strspn(p, wordch), keep = n;
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		if (keep >= sizeof(words[0]))
+			keep = sizeof(words[0]) - 1;
+		memcpy(words[nwords], p, keep);
+		words[nwords++][keep] = '\0';
+		p += n;
+	}
+	catalogue_build(gw);
+	if ((scores = calloc(gw->ncat + 1, sizeof(int))) == NULL || (out = json_array()) == NULL) {
+		free(scores);
+		snprintf(why, whysz, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < gw->ncat; i++)
+		scores[i] = nwords == 0 ? 1 : score(&gw->cat[i], words, nwords);
+	/* Best first; ties keep catalogue order.  Small n: selection. */
+	while (json_array_size(out) < (size_t)limit) {
+		size_t best = gw->ncat;
+		for (size_t i = 0; i < gw->ncat; i++)
+			if (scores[i] > 0 && (best == gw->ncat || scores[i] > scores[best]))
+				best = i;
+		if (best == gw->ncat)
+			break;
+		json_array_append_new(out, render(&gw->cat[best], detail));
+		scores[best] = 0;
+	}
+	free(scores);
+	return out;
+}
+
+static void
+do_search(struct gateway *gw, const json_t *params, struct reply *r)
+{
+	json_int_t limit = json_integer_value(json_object_get(params, "limit"));
+	json_t *found = gateway_search(gw, json_string_value(json_object_get(params, "query")),
+	    json_string_value(json_object_get(params, "detail")),
+	    limit > 0 && limit < 1000 ? (int)limit : 0, r->message, sizeof(r->message));
+
+	if (found == NULL) {
+		r->code = "bad_request";
+		return;
+	}
+	r->result = json_pack("{s:o}", "tools", found);
+}
+
+static void
+do_describe(struct gateway *gw, const json_t *params, struct reply *r)
+{
+	const char *name = json_string_value(json_object_get(params, "name"));
+	const struct tool_entry *e;
+
+	if (name == NULL) {
+		fail(r, "bad_request", "tools.describe needs a name%s", "");
+		return;
+	}
+	if ((e = catalogue_find(gw, name)) == NULL) {
+		fail(r, "not_found", "no allowed tool named '%.200s'", name);
+		return;
+	}
+	r->result = render(e, "full");
+}
+
+static const char *
+outcome_of(enum err e)
+{
+	switch (e) {
+	case ERR_TIMEOUT: return "timeout";
+	case ERR_NOTFOUND: return "not_found";
+	default: return "failed";
+	}
+}
+
+/* Serves tools.call; returns the audit outcome. */
+static const char *
+do_call(struct gateway *gw, const json_t *params, struct reply *r, char *server, size_t serversz,
+    char *tool, size_t toolsz)
+{
+	const char *name = json_string_value(json_object_get(params, "name"));
+	json_t *args = json_object_get(params, "args"), *res = NULL;
+	const struct tool_entry *e;
+	const char *dot;
+	char why[384];
+	enum err err;
+
+	if (name == NULL || (args != NULL && !json_is_object(args) && !json_is_null(args))) {
+		fail(r, "bad_request", "tools.call needs a name and an args object%s", "");
+		return "bad_request";
+	}
+	if ((dot = strchr(name, '.')) != NULL) {
+		snprintf(server, serversz, "%.*s", (int)(dot - name), name);
+		snprintf(tool, toolsz, "%s", dot + 1);
+	} else {
+		snprintf(tool, toolsz, "%s", name);
+	}
+	if (!gateway_is_allowed((const char *const *)gw->allow, name)) {
+		fail(r, "denied", "tool '%.200s' is not allowed for this job", name);
+		return "denied";
+	}
+	if ((e = catalogue_find(gw, name)) == NULL) {
+		fail(r, "not_found", "no tool named '%.200s'", name);
+		return "not_found";
+	}
+	if (gw->refuse_destructive && is_destructive(e->def)) {
+		fail(r, "approval_required", "tool '%.200s' may be destructive and requires approval",
+		    name);
+		return "approval_required";
+	}
+	args = json_is_object(args) ? json_incref(args) : json_object();
+	if (gw->filter != NULL && gw->filter(gw->filter_ctx, GATEWAY_FILTER_ARGS, e->server, e->tool,
+	    &args) != ERR_OK) {
+		json_decref(args);
+		fail(r, "filter", "the privacy filter refused the arguments of '%.200s'", name);
+		return "failed";
+	}
+	err = mcp_pool_call(gw->pool, e->server, e->tool, args, gw->call_timeout_ms, &res, why,
+	    sizeof(why));
+	json_decref(args);
+	if (err != ERR_OK) {
+		fail(r, err == ERR_TIMEOUT ? "timeout" : err == ERR_BUSY ? "busy" : "failed", "%s", why);
+		return outcome_of(err);
+	}
+	if (gw->filter != NULL && gw->filter(gw->filter_ctx, GATEWAY_FILTER_RESULT, e->server,
+	    e->tool, &res) != ERR_OK) {
+		json_decref(res);
+		fail(r, "filter", "the privacy filter refused the result of '%.200s'", name);
+		return "failed";
+	}
+	r->result = res;
+	return json_is_true(json_object_get(res, "isError")) ? "tool_error" : "ok";
+}
+
+/* ---- framing ------------------------------------------------------------ */
+
+static enum err
+queue_stdin(struct gateway *gw, const char *line, size_t len)
+{
+	if (gw->stdin_closed)
+		return ERR_OK;
+	if (gw->out_len - gw->out_off + len + 1 > GATEWAY_STDIN_MAX)
+		return ERR_TOOBIG;
+	if (gw->out_off > 0 && gw->out_len + len + 1 > gw->out_cap) {
+		memmove(gw->out, gw->out + gw->out_off, gw->out_len - gw->out_off);
+		gw->out_len -= gw->out_off;
+		gw->out_off = 0;
+	}
+	if (gw->out_len + len + 1 > gw->out_cap) {
+		size_t ncap = gw->out_cap ? gw->out_cap : 4096;
+		char *nb;
+		while (ncap < gw->out_len + len + 1)
+			ncap *= 2;
+		if ((nb = realloc(gw->out, ncap)) == NULL)
+			return ERR_NOMEM;
+		gw->out = nb;
+		gw->out_cap = ncap;
+	}
+	memcpy(gw->out + gw->out_len, line, len);
+	gw->out[gw->out_len + len] = '\n';
+	gw->out_len += len + 1;
+	return ERR_OK;
+}
+
+/* Builds, sizes and queues the response line; returns its length. */
+static size_t
+respond(struct gateway *gw, const json_t *id, struct reply *r, enum err *qerr)
+{
+	json_t *msg;
+	char *s = NULL;
+	size_t len = 0;
+
+	if (r->result != NULL)
+		msg = json_pack("{s:O?, s:O}", "id", id, "result", r->result);
+	else
+		msg = json_pack("{s:O?, s:{s:s, s:s}}", "id", id, "error", "code", r->code,
+		    "message", r->message);
+	if (msg != NULL)
+		s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(msg);
+	if (s != NULL && strlen(s) > GATEWAY_RESPONSE_MAX) {
+		free(s);
+		s = NULL;
+		json_decref(r->result);
+		r->result = NULL;
+		fail(r, "too_big", "the result is larger than %s", "16 MiB");
+		msg = json_pack("{s:O?, s:{s:s, s:s}}", "id", id, "error", "code", r->code,
+		    "message", r->message);
+		s = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+		json_decref(msg);
+	}
+	if (s == NULL) {
+		*qerr = ERR_NOMEM;
+		return 0;
+	}
+	len = strlen(s);
+	*qerr = queue_stdin(gw, s, len);
+	free(s);
+	return len + 1;
+}
+
+static enum err
+serve(struct gateway *gw, const char *line, size_t len)
+{
+	int64_t t0 = util_now_ms();
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL), *id, *params;
+	const char *method, *outcome = NULL;
+	char server[MCP_POOL_NAME_MAX + 1] = "", tool[256] = "";
+	struct reply r = { 0 };
+	enum err qerr;
+	size_t rlen;
+
+	gw->st.requests++;
+	gw->st.request_bytes += len + MARKER_LEN + 1;
+	if (gw->st.requests > GATEWAY_CALLS_MAX) {
+		json_decref(req);
+		return ERR_TOOBIG;
+	}
+	id = json_object_get(req, "id");
+	if (id != NULL && !json_is_integer(id) && !json_is_string(id))
+		id = NULL;
+	method = json_string_value(json_object_get(req, "method"));
+	params = json_object_get(req, "params");
+	if (!json_is_object(req) || method == NULL || (params != NULL && !json_is_object(params))) {
+		fail(&r, "bad_request", "expected {id, method, params}%s", "");
+		outcome = "bad_request";
+	} else if (strcmp(method, "tools.list") == 0) {
+		do_list(gw, params, &r);
+	} else if (strcmp(method, "tools.search") == 0) {
+		do_search(gw, params, &r);
+	} else if (strcmp(method, "tools.describe") == 0) {
+		do_describe(gw, params, &r);
+	} else if (strcmp(method, "tools.call") == 0) {
+		gw->st.calls++;
+		outcome = do_call(gw, params, &r, server, sizeof(server), tool, sizeof(tool));
+		if (strcmp(outcome, "denied") == 0 || strcmp(outcome, "approval_required") == 0)
+			gw->st.refused++;
+	} else {
+		fail(&r, "bad_request", "unknown method '%.100s'", method);
+	}
+	if (r.result == NULL && r.code == NULL)
+		fail(&r, "failed", "out of memory%s", "");
+	if (outcome != NULL) {
+		/* The audit record comes before the answer: a failed audit write
+		 * fails the call. */
+		char *probe = r.result ? json_dumps(r.result, JSON_COMPACT) : NULL;
+		struct gateway_audit rec = {
+			.job = gw->job, .server = server, .tool = tool,
+			.request_bytes = len + MARKER_LEN + 1,
+			.response_bytes = probe ? strlen(probe) : strlen(r.message),
+			.duration_ms = util_now_ms() - t0, .outcome = outcome,
+		};
+		free(probe);
+		if (gw->audit(gw->audit_ctx, &rec) != ERR_OK) {
+			json_decref(r.result);
+			r.result = NULL;
+			fail(&r, "audit", "the audit record could not be written%s", "");
+		}
+	}
+	rlen = respond(gw, id, &r, &qerr);
+	gw->st.response_bytes += rlen;
+	json_decref(r.result);
+	json_decref(req);
+	return qerr;
+}
+
+enum err
+gateway_feed_stdout(struct gateway *gw, const void *bytes, size_t len, gateway_sink_fn sink,
+    void *sink_ctx)
+{
+	const char *p = bytes, *end = p + len;
+	enum err e;
+
+	while (p < end) {
+		switch (gw->state) {
+		case SPLIT_PASS: {
+			const char *rs = memchr(p, GATEWAY_MARKER[0], (size_t)(end - p));
+			size_t n = rs ? (size_t)(rs - p) : (size_t)(end - p);
+			if (n > 0)
+				sink(sink_ctx, p, n);
+			p += n;
+			if (rs != NULL) {
+				gw->state = SPLIT_MARK;
+				gw->marked = 1;
+				p++;
+			}
+			break;
+		}
+		case SPLIT_MARK:
+			if (*p == GATEWAY_MARKER[gw->marked]) {
+				p++;
+				if (++gw->marked == MARKER_LEN) {
+					gw->state = SPLIT_BODY;
+					gw->req_len = 0;
+				}
+			} else {
+				/* Not a marker: what was held is output; the current
+				 * byte is looked at again in PASS (it may be 0x1E). */
+				sink(sink_ctx, GATEWAY_MARKER, gw->marked);
+				gw->state = SPLIT_PASS;
+			}
+			break;
+		case SPLIT_BODY: {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			if (gw->req_len + n > GATEWAY_REQUEST_MAX) {
+				gw->state = SPLIT_SKIP;
+				break;
+			}
+			if (gw->req_len + n > gw->req_cap) {
+				size_t ncap = gw->req_cap ? gw->req_cap : 1024;
+				char *nb;
+				while (ncap < gw->req_len + n)
+					ncap *= 2;
+				if ((nb = realloc(gw->req, ncap)) == NULL)
+					return ERR_NOMEM;
+				gw->req = nb;
+				gw->req_cap = ncap;
+			}
+			memcpy(gw->req + gw->req_len, p, n);
+			gw->req_len += n;
+			p += n;
+			if (nl != NULL) {
+				p++;
+				gw->state = SPLIT_PASS;
+				if ((e = serve(gw, gw->req, gw->req_len)) != ERR_OK)
+					return e;
+			}
+			break;
+		}
+		case SPLIT_SKIP: {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (nl == NULL) {
+				p = end;
+				break;
+			}
+			p = nl + 1;
+			gw->state = SPLIT_PASS;
+			struct reply r = { 0 };
+			fail(&r, "too_big", "request larger than %s", "4 MiB");
+			gw->st.requests++;
+			if (respond(gw, NULL, &r, &e) == 0 || e != ERR_OK)
+				return e;
+			break;
+		}
+		}
+	}
+	return ERR_OK;
+}
+
+void
+gateway_finish(struct gateway *gw, gateway_sink_fn sink, void *sink_ctx)
+{
+	if (gw->state == SPLIT_MARK)
+		sink(sink_ctx, GATEWAY_MARKER, gw->marked);
+	gw->state = SPLIT_PASS;
+	gw->req_len = 0;
+}
+
+size_t
+gateway_stdin_pending(const struct gateway *gw)
+{
+	return gw->out_len - gw->out_off;
+}
+
+enum err
+gateway_write_stdin(struct gateway *gw, int fd)
+{
+	while (gw->out_off < gw->out_len && !gw->stdin_closed) {
+		ssize_t n = write(fd, gw->out + gw->out_off, gw->out_len - gw->out_off);
+		if (n > 0) {
+			gw->out_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return ERR_OK;
+		gw->stdin_closed = true;
+	}
+	if (gw->out_off == gw->out_len)
+		gw->out_off = gw->out_len = 0;
+	if (gw->stdin_closed) {
+		gw->out_off = gw->out_len = 0;
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+enum err
+gateway_pump(struct gateway *gw, int out_fd, int in_fd, gateway_sink_fn sink, void *sink_ctx,
+    const volatile int *stop)
+{
+	char buf[65536];
+	bool in_open = in_fd >= 0;
+	enum err e = ERR_OK;
+
+	if (in_open)
+		fcntl(in_fd, F_SETFL, fcntl(in_fd, F_GETFL) | O_NONBLOCK);
+	while (stop == NULL || !*stop) {
+		struct pollfd p[2] = { { out_fd, POLLIN, 0 },
+		    { in_open ? in_fd : -1, gateway_stdin_pending(gw) ? POLLOUT : 0, 0 } };
+		ssize_t n;
+
+		if (poll(p, 2, 100) < 0 && errno != EINTR) {
+			e = ERR_IO;
+			break;
+		}
+		if (in_open && (p[1].revents & (POLLOUT | POLLERR | POLLHUP)) &&
+		    gateway_write_stdin(gw, in_fd) == ERR_IO)
+			in_open = false;
+		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+			continue;
+		n = read(out_fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			e = ERR_IO;
+		if (n <= 0)
+			break;
+		if ((e = gateway_feed_stdout(gw, buf, (size_t)n, sink, sink_ctx)) != ERR_OK)
+			break;
+		/* Answer at once: the job is usually waiting for it. */
+		if (in_open && gateway_stdin_pending(gw) && gateway_write_stdin(gw, in_fd) == ERR_IO)
+			in_open = false;
+	}
+	gateway_finish(gw, sink, sink_ctx);
+	return e;
+}
