@@ -138,7 +138,7 @@ fuzz: deps
 
 build-fuzz/fuzz/%: build-fuzz/obj/tests/fuzz/%.o $(subst $(BUILD)/,build-fuzz/,$(PROC_LIBS))
 	@mkdir -p $(dir $@)
-	clang -fsanitize=fuzzer,address,undefined -o $@ $< $(subst $(BUILD)/,build-fuzz/,$(PROC_LIBS)) $(PKG_LIBS)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $< $(subst $(BUILD)/,build-fuzz/,$(PROC_LIBS)) $(PKG_LIBS) -lstdc++
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -1018,8 +1018,10 @@ commit(struct broker *b)
 			continue;	/* blocked: its RESULT follows below */
 		if (j->cancel_requested)
 			job_finish(b, j, NULL, JOB_CANCELLED, "cancelled while queued");
-		else if (j->state == JOB_HELD)
+		else if (j->state == JOB_HELD) {
+			send_job_state(b, j->client, j->req, j->id, "held");
 			send_approval_request(b, j);
+		}
 		else if (!queue_push(b->queue, j->tenant, j->priority, j, false))
 			job_finish(b, j, NULL, JOB_ERROR, "broker out of memory");
 	}

@@ -122,7 +122,7 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
 			    accepted ? result_ms : accept_ms);
 			return ERR_TIMEOUT;
 		}
-		if ((e = client_recv(c, (int)left, &m)) == ERR_TIMEOUT)
+		if ((e = client_recv(c, left > 1000 ? 1000 : (int)left, &m)) == ERR_TIMEOUT)
 			continue;
 		if (e != ERR_OK)
 			continue;	/* logged; keep waiting for a good reply */
@@ -138,6 +138,15 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
 		case MSG_RESULT:
 			*result = m;
 			return ERR_OK;
+		case MSG_JOB_STATE:
+			/* Held for a human: say so, and keep waiting (the approval
+			 * deadline bounds the wait on the broker's side). */
+			if (strcmp(msg_str(m, MSG_F_STATE, ""), "held") == 0) {
+				fprintf(stderr, "sluice: job %s is waiting for human approval (risk L3)\n",
+				    msg_str(m, MSG_F_ID, "?"));
+				deadline = INT64_MAX;
+			}
+			break;
 		case MSG_BUSY:
 			if (busy_retries-- == 0) {
 				snprintf(why, whysz, "the broker stayed busy");

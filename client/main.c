@@ -18,6 +18,8 @@ static const struct {
 	{ "result", cmd_result, "result ID [--json]  fetch a job's result (or its state)" },
 	{ "cancel", cmd_cancel, "cancel ID           cancel a queued or running job" },
 	{ "status", cmd_status, "status [--json]     queue depth, workers, free slots" },
+	{ "scan", cmd_scan, "scan [--mode M] [--json] [FILE|-]  find and filter PII and secrets" },
+	{ "audit", cmd_audit, "audit tail|export|verify  read the audit trail, export and verify evidence packs" },
 	{ "assess", cmd_assess, "assess FILE [--json]  risk score, level and findings of a program" },
 	{ "approvals", cmd_approvals, "approvals list|show|approve|deny  work the L3 approval queue" },
 	{ "alerts", cmd_alerts, "alerts [--json]     print broker alerts as they happen" },

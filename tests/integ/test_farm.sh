@@ -38,7 +38,8 @@ msg=$("$BIN/sluice" run "$throws" 2>&1 >/dev/null | tail -1)
 check "the CLI prints a one-line reason" grep -qE '^sluice: job [0-9a-f]{32} error: exit code 1$' <<<"$msg"
 
 loop=$(prog loop.ts <<'EOF'
-while (true) {}
+let spins = 0;
+while (true) spins++;
 EOF
 )
 t0=$(date +%s%N)

@@ -48,7 +48,7 @@ ALERTS_PID=$!
 sleep 0.5
 
 # L3 approved.
-"$BIN/sluice" run --json "$l3" >"$T/l3.json" 2>&1 &
+"$BIN/sluice" run --json "$l3" >"$T/l3.json" 2>"$T/l3.err" &
 R1=$!
 id=""
 for _ in $(seq 1 50); do
@@ -68,11 +68,12 @@ check "after an approver restart the item is still pending" bash -c \
 	"'$BIN/sluice' approvals list --json | jq -e --arg id '$id' 'map(.id) | index(\$id) != null' >/dev/null"
 "$BIN/sluice" approvals approve "$id" --reason "formula evaluation is expected here" >/dev/null
 wait $R1
+check "the CLI says the job is waiting for approval" grep -q 'waiting for human approval' "$T/l3.err"
 check "an approved L3 job runs" test "$(jq -r '[.status, .stdout]|@csv' "$T/l3.json")" = '"ok","42'$'\n''"' -o \
 	"$(jq -r .stdout "$T/l3.json")" = 42
 
 # L3 denied.
-"$BIN/sluice" run --json "$l3b" >"$T/l3b.json" 2>&1 &
+"$BIN/sluice" run --json "$l3b" >"$T/l3b.json" 2>"$T/l3b.err" &
 R2=$!
 id2=""
 for _ in $(seq 1 50); do

@@ -41,7 +41,7 @@ try {
   check("a failing program is isError", r.isError === true, JSON.stringify(r));
   check("its status, exit code and stderr are reported", /status: error \| exit_code: 1/.test(text(r)) && text(r).includes("boom 4711"), text(r));
 
-  r = await client.callTool({ name: "execute_code", arguments: { code: "while (true) {}", timeout_ms: 1000 } });
+  r = await client.callTool({ name: "execute_code", arguments: { code: "let n = 0; while (true) n++;", timeout_ms: 1000 } });
   check("a program over its time limit is isError with status timeout", r.isError === true && text(r).includes("status: timeout"), text(r));
 
   r = await client.callTool({ name: "execute_code", arguments: { code: "console.log([1,2,3].map((x) => x * 2).join(' '))", language: "javascript", session: "integ" } });
