@@ -11,6 +11,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -120,6 +121,13 @@ cmd_audit_parse(int argc, char **argv, struct cmd_audit_opts *o)
 		o->data = getenv("SLUICE_DATA");
 	if (o->data == NULL || o->data[0] == '\0')
 		o->data = "./sluice-data/broker";
+	/* The broker keeps its audit store in DATA/audit: accept either. */
+	static char sub[4096];
+	snprintf(sub, sizeof(sub), "%s/audit/CURRENT", o->data);
+	if (access(sub, F_OK) == 0) {
+		snprintf(sub, sizeof(sub), "%s/audit", o->data);
+		o->data = sub;
+	}
 	return 0;
 }
 

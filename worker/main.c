@@ -23,6 +23,7 @@ usage(void)
 	    "  --broker EP          broker worker endpoint (default tcp://127.0.0.1:5556)\n"
 	    "  --slots N            jobs run at once (default 2)\n"
 	    "  --state-dir DIR      per-job workspaces (default sluice-data/worker)\n"
+	    "  --privacy-mode M     filter outputs: redact (default) | tokenize | hash | report\n"
 	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n");
 }
 
@@ -49,6 +50,7 @@ main(int argc, char **argv)
 		{ "max-timeout-ms", required_argument, NULL, 'T' },
 		{ "max-memory-mb", required_argument, NULL, 'M' },
 		{ "insecure-no-jail", no_argument, NULL, 'I' },
+		{ "privacy-mode", required_argument, NULL, 'P' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -92,6 +94,12 @@ main(int argc, char **argv)
 			conf.max.memory_mb = v;
 			break;
 		case 'I': conf.insecure_no_jail = true; break;
+		case 'P':
+			if (!privacy_mode_parse(optarg, &conf.privacy_mode)) {
+				fprintf(stderr, "sluice-worker: --privacy-mode wants redact|tokenize|hash|report\n");
+				return 2;
+			}
+			break;
 		case 'l':
 			if (!log_parse_level(optarg, &level)) {
 				fprintf(stderr, "sluice-worker: bad --log-level\n");

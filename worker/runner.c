@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <msgpack.h>
+
 #include "common/log.h"
 #include "common/util.h"
 #include "worker/jail.h"
@@ -32,6 +34,7 @@ struct capture {
 
 struct runner {
 	char id[65];
+	char session[129];
 	char main_file[16];
 	struct job_limits lim;
 	struct workspace *ws;
@@ -128,6 +131,7 @@ runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err,
 		free(r);
 		return NULL;
 	}
+	snprintf(r->session, sizeof(r->session), "%s", msg_str(job, MSG_F_SESSION, ""));
 	snprintf(r->main_file, sizeof(r->main_file), "main.%s", strcmp(lang, "js") == 0 ? "js" : "ts");
 	r->lim.timeout_ms = clamp(msg_u64(job, MSG_F_TIMEOUT_MS, job_limits_default.timeout_ms), rc->max.timeout_ms);
 	r->lim.memory_mb = clamp(msg_u64(job, MSG_F_MEMORY_MB, job_limits_default.memory_mb), rc->max.memory_mb);
@@ -223,6 +227,12 @@ runner_id(const struct runner *r)
 	return r->id;
 }
 
+const char *
+runner_session(const struct runner *r)
+{
+	return r->session;
+}
+
 void
 runner_fds(const struct runner *r, int fds[2])
 {
@@ -280,8 +290,78 @@ mentions(const struct capture *c, const char *needle)
 	return c->len > 0 && memmem(c->buf, c->len, needle, strlen(needle)) != NULL;
 }
 
+#define RUNNER_PRIVACY_TYPES 64
+
+/* Filters one capture into field f of m and adds its findings to counts. */
+static void
+filter_output(struct msg *m, enum msg_field f, const struct capture *c,
+    const struct privacy_config *pc, struct privacy_count *counts, size_t *ncounts)
+{
+	static const char withheld[] = "[output withheld: the privacy filter failed]\n";
+	struct privacy_result res = { 0 };
+	struct privacy_count local[RUNNER_PRIVACY_TYPES];
+	size_t n;
+
+	if (c->len == 0) {
+		msg_set_bin(m, f, "", 0);
+		return;
+	}
+	if (privacy_scan(pc, c->buf, c->len, &res) != ERR_OK) {
+		msg_set_bin(m, f, withheld, sizeof(withheld) - 1);
+		return;
+	}
+	if (msg_set_bin(m, f, res.text, res.len) != ERR_OK)
+		msg_set_bin(m, f, withheld, sizeof(withheld) - 1);
+	n = privacy_summary(res.findings, res.nfindings, local, RUNNER_PRIVACY_TYPES);
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+		for (k = 0; k < *ncounts && strcmp(counts[k].type, local[i].type) != 0; k++)
+			;
+		if (k == *ncounts) {
+			if (*ncounts == RUNNER_PRIVACY_TYPES)
+				continue;
+			counts[(*ncounts)++] = (struct privacy_count){ local[i].type, 0 };
+		}
+		counts[k].count += local[i].count;
+	}
+	privacy_result_clear(&res);
+}
+
+/* The `privacy` field: {"mode": "...", "findings": [{"type", "count"}]}. */
+static void
+set_privacy(struct msg *m, enum privacy_mode mode, const struct privacy_count *counts, size_t n)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	const char *name = privacy_mode_name(mode);
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_str(&pk, 4);
+	msgpack_pack_str_body(&pk, "mode", 4);
+	msgpack_pack_str(&pk, strlen(name));
+	msgpack_pack_str_body(&pk, name, strlen(name));
+	msgpack_pack_str(&pk, 8);
+	msgpack_pack_str_body(&pk, "findings", 8);
+	msgpack_pack_array(&pk, n);
+	for (size_t i = 0; i < n; i++) {
+		msgpack_pack_map(&pk, 2);
+		msgpack_pack_str(&pk, 4);
+		msgpack_pack_str_body(&pk, "type", 4);
+		msgpack_pack_str(&pk, strlen(counts[i].type));
+		msgpack_pack_str_body(&pk, counts[i].type, strlen(counts[i].type));
+		msgpack_pack_str(&pk, 5);
+		msgpack_pack_str_body(&pk, "count", 5);
+		msgpack_pack_uint64(&pk, counts[i].count);
+	}
+	if (sb.data != NULL)
+		msg_set_raw(m, MSG_F_PRIVACY, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 struct msg *
-runner_result(struct runner *r)
+runner_result(struct runner *r, const struct privacy_config *pc)
 {
 	const struct jail_outcome *o = &r->outcome;
 	enum job_status st;
@@ -318,8 +398,11 @@ runner_result(struct runner *r)
 	msg_set_str(m, MSG_F_ID, r->id);
 	msg_set_str(m, MSG_F_STATUS, job_status_name(st));
 	msg_set_i64(m, MSG_F_EXIT_CODE, o->exited ? o->exit_code : -1);
-	msg_set_bin(m, MSG_F_STDOUT, r->out.buf, r->out.len);
-	msg_set_bin(m, MSG_F_STDERR, r->err.buf, r->err.len);
+	struct privacy_count counts[RUNNER_PRIVACY_TYPES];
+	size_t ncounts = 0;
+	filter_output(m, MSG_F_STDOUT, &r->out, pc, counts, &ncounts);
+	filter_output(m, MSG_F_STDERR, &r->err, pc, counts, &ncounts);
+	set_privacy(m, pc->mode, counts, ncounts);
 	msg_set_bool(m, MSG_F_TRUNCATED, r->out.truncated || r->err.truncated);
 	msg_set_u64(m, MSG_F_WALL_MS, (uint64_t)(r->end_ms - r->start_ms));
 	msg_set_u64(m, MSG_F_CPU_MS, o->cpu_ms);

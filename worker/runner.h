@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/job.h"
 #include "common/msg.h"
+#include "common/privacy.h"
 
 struct runner_conf {
 	const char *deno;		/* absolute path of the deno binary */
@@ -31,6 +32,8 @@ struct runner *runner_start(const struct runner_conf *rc, const struct msg *job,
     char *why, size_t whysz);
 
 const char *runner_id(const struct runner *r);
+/* The job's session ("" when none). */
+const char *runner_session(const struct runner *r);
 
 /* The runner's open output fds (-1 when closed): [0] stdout, [1] stderr. */
 void runner_fds(const struct runner *r, int fds[2]);
@@ -48,8 +51,11 @@ int64_t runner_wait_ms(const struct runner *r, int64_t now_ms);
 /* Stops the job now; it ends `cancelled`. */
 void runner_cancel(struct runner *r);
 
-/* A fresh DONE message for a finished runner; NULL on out-of-memory. */
-struct msg *runner_result(struct runner *r);
+/* A fresh DONE message for a finished runner; NULL on out-of-memory.
+ * stdout and stderr pass the privacy filter `pc` first (never raw: when the
+ * filter fails the output is withheld) and the message carries `privacy`
+ * {mode, findings: [{type, count}]}. */
+struct msg *runner_result(struct runner *r, const struct privacy_config *pc);
 
 /* Kills what is left, removes the workspace, frees.  Accepts NULL. */
 void runner_destroy(struct runner **rp);

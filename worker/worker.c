@@ -10,6 +10,7 @@
  * READY again (jobs still running finish and report to the new connection).
  */
 #include <czmq.h>
+#include <sodium.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -41,7 +42,46 @@ struct worker {
 	int64_t broker_seen_ms;
 	bool draining;
 	struct log_limit bad;
+	uint8_t hash_key[32];		/* keyed hashing of PII, fresh per worker start */
+	zhashx_t *tokens;		/* session -> struct privacy_tokens (tokenize mode) */
 };
+
+#define WORKER_TOKEN_SESSIONS 1024
+#define WORKER_TOKENS_PER_SESSION 4096
+
+static void
+tokens_free(void **p)
+{
+	privacy_tokens_destroy((struct privacy_tokens **)p);
+}
+
+/* The filter configuration for a job of `session`: in tokenize mode each
+ * session has its own token map ([EMAIL_1] is stable within a session);
+ * past WORKER_TOKEN_SESSIONS sessions the oldest map is dropped. */
+static struct privacy_config
+privacy_for(struct worker *w, const char *session)
+{
+	struct privacy_config pc = {
+		.mode = w->conf->privacy_mode,
+		.hash_key = w->hash_key,
+		.hash_key_len = sizeof(w->hash_key),
+	};
+	struct privacy_tokens *t;
+	int err;
+
+	if (pc.mode != PRIVACY_MODE_TOKENIZE)
+		return pc;
+	if ((t = zhashx_lookup(w->tokens, session)) == NULL) {
+		if (zhashx_size(w->tokens) >= WORKER_TOKEN_SESSIONS)
+			zhashx_delete(w->tokens, zhashx_first(w->tokens) ? zhashx_cursor(w->tokens) : "");
+		if ((t = privacy_tokens_new(WORKER_TOKENS_PER_SESSION, &err)) != NULL)
+			zhashx_insert(w->tokens, session, t);
+	}
+	if (t == NULL)
+		pc.mode = PRIVACY_MODE_REDACT;	/* never leak: fall back to redaction */
+	pc.tokens = t;
+	return pc;
+}
 
 static volatile sig_atomic_t worker_stop;
 
@@ -61,6 +101,7 @@ worker_conf_default(struct worker_conf *c)
 	c->slots = 2;
 	c->heartbeat_ms = 1000;
 	c->max = job_limits_max;
+	c->privacy_mode = PRIVACY_MODE_REDACT;
 }
 
 static int
@@ -252,7 +293,8 @@ finish_runners(struct worker *w, int64_t now)
 
 		if (r == NULL || !runner_step(r, now))
 			continue;
-		done = runner_result(r);
+		struct privacy_config pc = privacy_for(w, runner_session(r));
+		done = runner_result(r, &pc);
 		if (done == NULL)
 			send_done_error(w, runner_id(r), JOB_ERROR, "worker out of memory");
 		else
@@ -308,6 +350,14 @@ worker_run(const struct worker_conf *conf)
 		.jail_gid = 100000,
 		.max = conf->max,
 	};
+	if (privacy_init() != ERR_OK) {
+		log_error("the privacy filter could not be built; refusing to run jobs");
+		return 1;
+	}
+	randombytes_buf(w.hash_key, sizeof(w.hash_key));
+	if ((w.tokens = zhashx_new()) == NULL)
+		return 1;
+	zhashx_set_destructor(w.tokens, tokens_free);
 	sweep_state_dir(conf->state_dir);
 	if (!connect_broker(&w))
 		goto out;
@@ -365,5 +415,7 @@ out:
 	for (uint32_t i = 0; i < WORKER_SLOTS_MAX && i < conf->slots; i++)
 		runner_destroy(&w.slot[i]);
 	zsock_destroy(&w.sock);
+	zhashx_destroy(&w.tokens);
+	sodium_memzero(w.hash_key, sizeof(w.hash_key));
 	return rc;
 }

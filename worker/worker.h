@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/job.h"
+#include "common/privacy.h"
 
 struct worker_conf {
 	const char *broker;		/* broker back endpoint */
@@ -19,6 +20,7 @@ struct worker_conf {
 	uint32_t slots;
 	uint32_t heartbeat_ms;
 	bool insecure_no_jail;
+	enum privacy_mode privacy_mode;	/* filter on every output (default redact) */
 	struct job_limits max;		/* maxima a job cannot exceed */
 };
 
