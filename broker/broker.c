@@ -27,6 +27,8 @@
  * grace period they end `worker_lost`.
  */
 #include <czmq.h>
+#include <jansson.h>
+#include <sodium.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,9 +38,13 @@
 #include "broker/gate.h"
 #include "broker/jobstore.h"
 #include "broker/queue.h"
+#include "common/audit.h"
+#include "common/audit_store.h"
 #include "common/log.h"
+#include "common/mpjson.h"
 #include "common/msg.h"
 #include "common/paths.h"
+#include "common/privacy.h"
 #include "common/risk.h"
 #include "common/util.h"
 #include "common/wire.h"
@@ -62,8 +68,10 @@ struct job {
 	enum job_state state;
 	bool cancel_requested;
 	bool approval_held;		/* the approver acknowledged the request */
+	bool approval_audited;		/* approval_request event written */
 	int64_t approval_deadline_ms;	/* wall clock, for JOB_HELD */
 	char level[4];			/* risk level, "L1".."L4" */
+	char code_sha256[65];		/* hex, for audit events */
 	struct worker *worker;		/* when LEASED or RUNNING */
 	int64_t accepted_ms;		/* wall clock */
 	int64_t orphan_deadline_ms;	/* monotonic, for JOB_ORPHAN */
@@ -86,6 +94,9 @@ struct broker {
 	zframe_t *approver;		/* routing id of the connected approver */
 	int64_t approver_seen_ms;
 	struct jobstore *store;
+	struct audit_store *audit;
+	char actor[128];		/* "broker@host" */
+	bool audit_failed;		/* an event could not be staged this round */
 	zhashx_t *jobs;			/* id -> struct job (owned) */
 	zhashx_t *keys;			/* "tenant/key" -> struct job */
 	struct queue *queue;
@@ -192,6 +203,66 @@ send_job_state(struct broker *b, zframe_t *client, const char *req, const char *
 	msg_destroy(&m);
 }
 
+/* --- audit ---------------------------------------------------------------- */
+
+/* Stages one audit event about job j (may be NULL).  `details` (stolen, may
+ * be NULL) passes the privacy filter before it is stored: no raw PII or
+ * secrets reach the store.  A failure marks the round so that the commit
+ * fails the operations it would have acknowledged. */
+static void
+audit(struct broker *b, enum audit_type type, const struct job *j, const char *actor,
+    json_t *details, const struct msg *metrics)
+{
+	struct audit_event ev;
+	struct privacy_config pc = { .mode = PRIVACY_MODE_REDACT };
+	struct privacy_result pr = { 0 };
+	char *txt = NULL;
+	int e;
+
+	if (audit_event_init(&ev, type) != ERR_OK) {
+		b->audit_failed = true;
+		json_decref(details);
+		return;
+	}
+	audit_event_set(&ev, "actor", actor ? actor : b->actor);
+	if (j != NULL) {
+		audit_event_set(&ev, "job", j->id);
+		audit_event_set(&ev, "tenant", j->tenant);
+		if (msg_has(j->job, MSG_F_SESSION))
+			audit_event_set(&ev, "session", msg_str(j->job, MSG_F_SESSION, ""));
+		if (j->code_sha256[0])
+			audit_event_set(&ev, "code_sha256", j->code_sha256);
+		msg_bin(j->job, MSG_F_CODE, &ev.in_bytes);
+	}
+	if (metrics != NULL) {
+		size_t o, e2;
+		msg_bin(metrics, MSG_F_STDOUT, &o);
+		msg_bin(metrics, MSG_F_STDERR, &e2);
+		ev.out_bytes = o + e2;
+		ev.duration_ms = msg_u64(metrics, MSG_F_WALL_MS, 0);
+		ev.cpu_ms = msg_u64(metrics, MSG_F_CPU_MS, 0);
+		ev.max_rss_kb = msg_u64(metrics, MSG_F_MAX_RSS_KB, 0);
+	}
+	if (details != NULL && (txt = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+		if (privacy_scan(&pc, txt, strlen(txt), &pr) == ERR_OK && pr.nfindings == 0)
+			audit_event_set_details(&ev, txt, strlen(txt));
+		else if (pr.text != NULL && audit_event_set_details(&ev, pr.text, pr.len) != ERR_OK)
+			audit_event_set_details(&ev, "{\"redacted\":true}", 17);
+		privacy_result_clear(&pr);
+	}
+	free(txt);
+	json_decref(details);
+	if ((e = audit_store_append(b->audit, &ev)) == ERR_BUSY) {
+		if (audit_store_commit(b->audit) == ERR_OK)
+			e = audit_store_append(b->audit, &ev);
+	}
+	if (e != ERR_OK) {
+		log_error("audit event %s not stored: %s", audit_type_name(type), err_str(e));
+		b->audit_failed = true;
+	}
+	audit_event_clear(&ev);
+}
+
 /* Ends a job: builds its RESULT from `src` (a DONE, or NULL), stages it in the
  * store and parks the job until the commit; the RESULT leaves after it. */
 static void
@@ -223,6 +294,21 @@ job_finish(struct broker *b, struct job *j, const struct msg *src, enum job_stat
 		msg_set_str(r, MSG_F_REASON, reason);
 	if ((e = jobstore_put_result(b->store, j->id, r)) != ERR_OK)
 		log_error("job %s: result not stored: %s", j->id, err_str(e));
+	const char *status = msg_str(r, MSG_F_STATUS, "?");
+	if (strcmp(status, "violation") == 0)
+		audit(b, AUDIT_SANDBOX_VIOLATION, j, NULL,
+		    json_pack("{s:s}", "reason", msg_str(r, MSG_F_REASON, "")), NULL);
+	audit(b, AUDIT_EXECUTION_END, j, NULL,
+	    json_pack("{s:s, s:I, s:b, s:s}", "status", status, "exit_code",
+	    (json_int_t)msg_i64(r, MSG_F_EXIT_CODE, -1), "truncated", msg_bool(r, MSG_F_TRUNCATED, false),
+	    "reason", msg_str(r, MSG_F_REASON, "")), src);
+	size_t plen;
+	const void *praw = src ? msg_bin(src, MSG_F_PRIVACY, &plen) : NULL;
+	json_t *pj = praw ? mpjson_decode(praw, plen) : NULL;
+	if (pj != NULL && json_array_size(json_object_get(pj, "findings")) > 0)
+		audit(b, AUDIT_PRIVACY_DETECTION, j, NULL, json_pack("{s:s, s:O}", "where", "output",
+		    "findings", json_object_get(pj, "findings")), NULL);
+	json_decref(pj);
 	msg_destroy(&j->result);
 	j->result = r;
 	zlistx_add_end(b->finishing, j);
@@ -274,6 +360,11 @@ send_approval_request(struct broker *b, struct job *j)
 		return;
 	msg_copy_fields(m, j->job);	/* id, code, session, tenant, risk, level, lang */
 	msg_set_u64(m, MSG_F_DEADLINE_MS, (uint64_t)j->approval_deadline_ms);
+	if (!j->approval_held && !j->approval_audited) {
+		audit(b, AUDIT_APPROVAL_REQUEST, j, NULL, json_pack("{s:s, s:I}", "level", j->level,
+		    "deadline_ms", (json_int_t)j->approval_deadline_ms), NULL);
+		j->approval_audited = true;
+	}
 	if (wire_send(b->approvals, b->approver, m) != ERR_OK)
 		log_limited(&b->bad_approvals, 10, "approval request for job %s not delivered", j->id);
 	msg_destroy(&m);
@@ -307,6 +398,8 @@ on_decision(struct broker *b, zframe_t *rid, const struct msg *m)
 		    "(decided already, timed out, cancelled or unknown)");
 		return;
 	}
+	audit(b, AUDIT_APPROVAL_RESPONSE, j, actor, json_pack("{s:s, s:s}", "verdict", verdict,
+	    "reason", why), NULL);
 	if (strcmp(verdict, "approve") == 0) {
 		j->state = JOB_QUEUED;
 		if (jobstore_put_job(b->store, j->id, JOBSTORE_QUEUED, j->accepted_ms, j->job) != ERR_OK ||
@@ -481,6 +574,32 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 	ok = gate_verdict_pack(&v, &raw, &rawlen) == ERR_OK &&
 	    msg_set_raw(j->job, MSG_F_RISK, raw, rawlen) == ERR_OK &&
 	    msg_set_str(j->job, MSG_F_LEVEL, j->level) == ERR_OK;
+
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(digest, (const unsigned char *)code, codelen);
+	for (size_t i = 0; i < sizeof(digest); i++)
+		snprintf(j->code_sha256 + 2 * i, 3, "%02x", digest[i]);
+	json_t *rules = json_array();
+	for (size_t i = 0; i < v.nfindings && rules; i++)
+		json_array_append_new(rules, json_pack("{s:s, s:s, s:i}", "rule", v.findings[i].rule,
+		    "category", risk_category_name(v.findings[i].category), "line", v.findings[i].line));
+	audit(b, AUDIT_RISK_ASSESSMENT, j, NULL, json_pack("{s:f, s:s, s:I, s:o}", "score", v.score,
+	    "level", j->level, "total", (json_int_t)v.total, "findings", rules), NULL);
+
+	/* PII and secrets in the submitted code itself: reported, never stored. */
+	struct privacy_config pc = { .mode = PRIVACY_MODE_REPORT };
+	struct privacy_result pr = { 0 };
+	if (privacy_scan(&pc, code, codelen, &pr) == ERR_OK && pr.nfindings > 0) {
+		struct privacy_count counts[32];
+		size_t n = privacy_summary(pr.findings, pr.nfindings, counts, 32);
+		json_t *list = json_array();
+		for (size_t i = 0; i < n && list; i++)
+			json_array_append_new(list, json_pack("{s:s, s:I}", "type", counts[i].type,
+			    "count", (json_int_t)counts[i].count));
+		audit(b, AUDIT_PRIVACY_DETECTION, j, NULL, json_pack("{s:s, s:o}", "where", "code",
+		    "findings", list), NULL);
+	}
+	privacy_result_clear(&pr);
 	free(raw);
 	risk_verdict_clear(&v);
 	return ok;
@@ -539,6 +658,8 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 	    !limit(in, jm, MSG_F_WORKSPACE_MB, c->defaults.workspace_mb, c->max.workspace_mb, why, sizeof(why)) ||
 	    !limit(in, jm, MSG_F_OUTPUT_BYTES, c->defaults.output_bytes, c->max.output_bytes, why, sizeof(why))) {
 		job_free((void **)&j);
+		audit(b, AUDIT_ERROR, NULL, NULL, json_pack("{s:s, s:s}", "what", "submission rejected",
+		    "reason", why), NULL);
 		wire_send_error(b->front, client, ERR_INVAL, req, why);
 		return;
 	}
@@ -811,6 +932,8 @@ on_back(struct broker *b)
 		}
 		if (jobstore_put_job(b->store, j->id, JOBSTORE_RUNNING, j->accepted_ms, j->job) != ERR_OK)
 			log_error("job %s: running state not stored", j->id);
+		audit(b, AUDIT_EXECUTION_START, j, NULL, json_pack("{s:s}", "worker",
+		    w ? w->host : "?"), NULL);
 		break;
 	case MSG_DONE:
 		if (j != NULL && j->state == JOB_QUEUED && queue_remove(b->queue, j->tenant, j->priority, j)) {
@@ -829,8 +952,21 @@ on_back(struct broker *b)
 			    j->tenant, w ? w->host : NULL, NULL, 0);
 		job_finish(b, j, m, JOB_ERROR, NULL);
 		break;
-	case MSG_EVENT:
-		break;	/* audit events: stored by the audit module */
+	case MSG_EVENT: {
+		enum audit_type t;
+		json_error_t jerr;
+		json_t *d = json_loads(msg_str(m, MSG_F_DETAILS, "{}"), 0, &jerr);
+		char actor[300];
+		if (j == NULL || audit_type_parse(msg_str(m, MSG_F_EVTYPE, ""), &t) != ERR_OK ||
+		    !json_is_object(d)) {
+			json_decref(d);
+			log_limited(&b->bad_back, 10, "back: EVENT with an unknown job, type or details");
+			break;
+		}
+		snprintf(actor, sizeof(actor), "worker@%s", w ? w->host : "?");
+		audit(b, t, j, actor, d, NULL);
+		break;
+	}
 	default:
 		log_limited(&b->bad_back, 10, "back: %s is not a worker command",
 		    msg_cmd_name(msg_cmd(m)));
@@ -955,6 +1091,8 @@ heartbeat(struct broker *b, int64_t now)
 		char reason[128];
 		snprintf(reason, sizeof(reason), "no approval decision within %u ms (fail closed)",
 		    b->conf->approval_timeout_ms);
+		audit(b, AUDIT_APPROVAL_RESPONSE, j, NULL, json_pack("{s:s, s:s}", "verdict", "deny",
+		    "reason", reason), NULL);
 		job_finish(b, j, NULL, JOB_DENIED, reason);
 		alerts_publish(b->alerts, "alert.approval_timeout", j->id, j->level, reason,
 		    msg_str(j->job, MSG_F_SESSION, NULL), j->tenant, NULL, NULL, 0);
@@ -989,11 +1127,19 @@ commit(struct broker *b)
 	enum err e;
 
 	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
-	    zlistx_size(b->finishing) == 0)
+	    zlistx_size(b->finishing) == 0 && audit_store_pending(b->audit) == 0)
 		return;
-	e = jobstore_commit(b->store, why, sizeof(why));
-	if (e != ERR_OK)
-		log_error("%s", why);
+	/* The audit trail first: a job is acknowledged only when the events
+	 * recording it are durable too. */
+	if (b->audit_failed || audit_store_commit(b->audit) != ERR_OK) {
+		log_error("audit store commit failed: failing this round's acknowledgements");
+		e = ERR_DB;
+		b->audit_failed = false;
+	} else {
+		e = jobstore_commit(b->store, why, sizeof(why));
+		if (e != ERR_OK)
+			log_error("%s", why);
+	}
 	while ((j = zlistx_first(b->accepting)) != NULL) {
 		zlistx_delete(b->accepting, zlistx_cursor(b->accepting));
 		if (e != ERR_OK) {
@@ -1025,8 +1171,11 @@ commit(struct broker *b)
 		else if (!queue_push(b->queue, j->tenant, j->priority, j, false))
 			job_finish(b, j, NULL, JOB_ERROR, "broker out of memory");
 	}
-	if (jobstore_pending(b->store) > 0)	/* results staged by cancellations above */
+	if (jobstore_pending(b->store) > 0 || audit_store_pending(b->audit) > 0) {
+		/* results and events staged by cancellations above */
+		audit_store_commit(b->audit);
 		jobstore_commit(b->store, why, sizeof(why));
+	}
 	while ((j = zlistx_first(b->finishing)) != NULL) {
 		zlistx_delete(b->finishing, zlistx_cursor(b->finishing));
 		if (j->req[0])
@@ -1131,6 +1280,18 @@ broker_run(const struct broker_conf *conf)
 		log_error("%s", why);
 		goto out;
 	}
+	char adir[4096], host[64];
+	snprintf(adir, sizeof(adir), "%s/audit", conf->data);
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(b.actor, sizeof(b.actor), "broker@%s", host);
+	int aerr;
+	if (privacy_init() != ERR_OK ||
+	    (b.audit = audit_store_open(adir, NULL, &aerr, why, sizeof(why))) == NULL) {
+		log_error("audit store: %s", why);
+		goto out;
+	}
 	if (jobstore_each_job(b.store, recover_job, &b) != ERR_OK) {
 		log_error("could not recover the stored jobs");
 		goto out;
@@ -1211,5 +1372,6 @@ out:
 	zhashx_destroy(&b.jobs);
 	zhashx_destroy(&b.workers);
 	jobstore_close(&b.store);
+	audit_store_destroy(&b.audit);
 	return rc;
 }
