@@ -84,6 +84,7 @@ $(BUILD)/obj/.empty.o:
 
 # The default risk rules are embedded with .incbin: rebuild when they change.
 $(BUILD)/obj/common/risk_rules.o: schemas/risk_rules.tsv
+$(BUILD)/obj/worker/prelude.o: worker/prelude.ts
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

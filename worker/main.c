@@ -24,6 +24,9 @@ usage(void)
 	    "  --slots N            jobs run at once (default 2)\n"
 	    "  --state-dir DIR      per-job workspaces (default sluice-data/worker)\n"
 	    "  --privacy-mode M     filter outputs: redact (default) | tokenize | hash | report\n"
+	    "  --mcp-config FILE    mcpServers JSON: jobs may call these tools (docs/MCP.md)\n"
+	    "  --mcp-allow GLOBS    comma-separated server.tool globs jobs may call (default *)\n"
+	    "  --mcp-refuse-destructive  refuse tools not marked read-only / non-destructive\n"
 	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n");
 }
 
@@ -51,6 +54,9 @@ main(int argc, char **argv)
 		{ "max-memory-mb", required_argument, NULL, 'M' },
 		{ "insecure-no-jail", no_argument, NULL, 'I' },
 		{ "privacy-mode", required_argument, NULL, 'P' },
+		{ "mcp-config", required_argument, NULL, 'C' },
+		{ "mcp-allow", required_argument, NULL, 'W' },
+		{ "mcp-refuse-destructive", no_argument, NULL, 'X' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -94,6 +100,9 @@ main(int argc, char **argv)
 			conf.max.memory_mb = v;
 			break;
 		case 'I': conf.insecure_no_jail = true; break;
+		case 'C': conf.mcp_config = optarg; break;
+		case 'W': conf.mcp_allow = optarg; break;
+		case 'X': conf.mcp_refuse_destructive = true; break;
 		case 'P':
 			if (!privacy_mode_parse(optarg, &conf.privacy_mode)) {
 				fprintf(stderr, "sluice-worker: --privacy-mode wants redact|tokenize|hash|report\n");

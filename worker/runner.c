@@ -17,11 +17,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <msgpack.h>
+#include <pthread.h>
+
+#include <czmq.h>
 
 #include "common/log.h"
 #include "common/util.h"
+#include "worker/gateway.h"
 #include "worker/jail.h"
+#include "worker/prelude.h"
 #include "worker/runner.h"
 #include "worker/workspace.h"
 
@@ -43,7 +49,22 @@ struct runner {
 	int64_t start_ms, deadline_ms, end_ms;
 	bool reaped, timed_out, cancelled;
 	struct jail_outcome outcome;
+
+	/* MCP tool calls (only with a pool): a tool thread owns the job's
+	 * stdout and the write end of its stdin; `mu` guards `out` and
+	 * `events` while that thread runs. */
+	struct gateway *gw;
+	pthread_t tool;
+	bool tool_started;
+	volatile int tool_stop;
+	volatile int tool_done;
+	int tool_out_fd;		/* stdout read end, owned by the tool thread */
+	int stdin_w;
+	pthread_mutex_t mu;
+	zlistx_t *events;		/* char * "type\tdetails" lines (owned) */
 };
+
+#define RUNNER_EVENTS_MAX 1024
 
 static uint64_t
 clamp(uint64_t v, uint64_t max)
@@ -105,6 +126,77 @@ capture_init(struct capture *c, size_t cap, int *child_end)
 	return true;
 }
 
+static void
+tool_sink(void *ctx, const void *bytes, size_t len)
+{
+	struct runner *r = ctx;
+	size_t room;
+
+	pthread_mutex_lock(&r->mu);
+	room = r->out.cap - r->out.len;
+	if (len > room)
+		r->out.truncated = true;
+	memcpy(r->out.buf + r->out.len, bytes, len < room ? len : room);
+	r->out.len += len < room ? len : room;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* A tool call record becomes a network_access audit event (the call left
+ * the jail for an MCP server); the poll thread forwards it to the broker. */
+static enum err
+tool_audit(void *ctx, const struct gateway_audit *a)
+{
+	struct runner *r = ctx;
+	json_t *d = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "kind", "mcp_tool_call",
+	    "server", a->server, "tool", a->tool, "request_bytes", (json_int_t)a->request_bytes,
+	    "response_bytes", (json_int_t)a->response_bytes, "duration_ms", (json_int_t)a->duration_ms,
+	    "outcome", a->outcome);
+	char *txt = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	enum err e = ERR_NOMEM;
+
+	json_decref(d);
+	pthread_mutex_lock(&r->mu);
+	if (txt != NULL && zlistx_size(r->events) < RUNNER_EVENTS_MAX && zlistx_add_end(r->events, txt)) {
+		txt = NULL;
+		e = ERR_OK;
+	}
+	pthread_mutex_unlock(&r->mu);
+	free(txt);
+	return e;	/* a record that cannot be kept fails the call */
+}
+
+static void *
+tool_main(void *arg)
+{
+	struct runner *r = arg;
+
+	if (gateway_pump(r->gw, r->tool_out_fd, r->stdin_w, tool_sink, r, &r->tool_stop) == ERR_TOOBIG) {
+		log_warnx("job %s abused the tool channel; killing it", r->id);
+		jail_kill(r->jail);
+	}
+	r->tool_done = 1;
+	return NULL;
+}
+
+void
+runner_take_events(struct runner *r, void (*fn)(void *, const char *, const char *, const char *),
+    void *arg)
+{
+	char *line;
+
+	if (r->events == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	while ((line = zlistx_first(r->events)) != NULL) {
+		zlistx_detach_cur(r->events);
+		pthread_mutex_unlock(&r->mu);
+		fn(arg, r->id, "network_access", line);
+		free(line);
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
 struct runner *
 runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err, char *why,
     size_t whysz)
@@ -123,6 +215,8 @@ runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err,
 		return NULL;
 	}
 	r->out.fd = r->err.fd = -1;
+	r->tool_out_fd = r->stdin_w = -1;
+	pthread_mutex_init(&r->mu, NULL);
 	snprintf(r->id, sizeof(r->id), "%s", msg_str(job, MSG_F_ID, ""));
 	/* The id names the workspace and the cgroup: only safe characters. */
 	if (r->id[0] == '\0' || strspn(r->id, "0123456789abcdefABCDEF-_") != strlen(r->id)) {
@@ -170,10 +264,21 @@ runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err,
 	snprintf(mainpath, sizeof(mainpath), "%s/%s", work, r->main_file);
 	snprintf(envdenodir, sizeof(envdenodir), "DENO_DIR=%s", denodir);
 
+	char preload[PATH_MAX + 48];
+	snprintf(preload, sizeof(preload), "--preload=%s/sluice-prelude.ts", work);
 	char *argv[] = {
 		"deno", "run", "--quiet", "--no-remote", "--no-npm", "--cached-only", "--no-config",
-		"--no-lock", "--no-prompt", allow_r, allow_w, v8, mainpath, NULL
+		"--no-lock", "--no-prompt", allow_r, allow_w, v8, rc->pool ? preload : mainpath,
+		rc->pool ? mainpath : NULL, NULL
 	};
+	if (rc->pool != NULL) {
+		size_t plen;
+		const char *ptxt = prelude_source(&plen);
+		if ((*err = workspace_put(r->ws, "sluice-prelude.ts", ptxt, plen)) != ERR_OK) {
+			snprintf(why, whysz, "cannot write the MCP prelude into the workspace");
+			goto fail;
+		}
+	}
 	const char *env[] = {
 		envdenodir, "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1",
 		"HOME=/nonexistent", "PATH=/nonexistent", "LANG=C.UTF-8", NULL
@@ -195,9 +300,30 @@ runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err,
 	if ((r->jail = jail_new(&jc, err, why, whysz)) == NULL)
 		goto fail;
 	*err = ERR_IO;
+	int inp[2] = { -1, -1 };
+	if (rc->pool != NULL) {
+		if (pipe2(inp, O_CLOEXEC) != 0) {
+			*err = ERR_IO;
+			snprintf(why, whysz, "pipes: %s", strerror(errno));
+			goto fail;
+		}
+		devnull = inp[0];
+		r->stdin_w = inp[1];
+		r->gw = gateway_new(rc->pool, &(struct gateway_conf){
+			.job = r->id,
+			.allow = rc->mcp_allow,
+			.refuse_destructive = rc->mcp_refuse_destructive,
+			.audit = tool_audit,
+			.audit_ctx = r,
+		}, err);
+		if (r->gw == NULL || (r->events = zlistx_new()) == NULL) {
+			snprintf(why, whysz, "cannot set up the MCP gateway");
+			goto fail;
+		}
+	}
 	if (!capture_init(&r->out, r->lim.output_bytes, &out_w) ||
 	    !capture_init(&r->err, r->lim.output_bytes, &err_w) ||
-	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+	    (devnull < 0 && (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
 		snprintf(why, whysz, "pipes: %s", strerror(errno));
 		goto fail;
 	}
@@ -208,6 +334,22 @@ runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err,
 	close(out_w);
 	close(err_w);
 	close(devnull);
+	if (r->gw != NULL) {
+		/* The tool thread takes stdout over from the poll loop. */
+		fcntl(r->out.fd, F_SETFL, 0);
+		r->tool_out_fd = r->out.fd;
+		r->out.fd = -1;
+		if (pthread_create(&r->tool, NULL, tool_main, r) != 0) {
+			r->out.fd = r->tool_out_fd;
+			r->tool_out_fd = -1;
+			jail_kill(r->jail);
+			*err = ERR_NOMEM;
+			snprintf(why, whysz, "cannot start the tool thread");
+			runner_destroy(&r);
+			return NULL;
+		}
+		r->tool_started = true;
+	}
 	*err = ERR_OK;
 	return r;
 fail:
@@ -270,6 +412,12 @@ runner_step(struct runner *r, int64_t now)
 		runner_read(r, r->out.fd);
 	if (r->err.fd >= 0)
 		runner_read(r, r->err.fd);
+	if (r->tool_started) {
+		if (!r->tool_done)
+			return false;	/* it ends at stdout EOF, after the kill */
+		pthread_join(r->tool, NULL);
+		r->tool_started = false;
+	}
 	return r->out.fd < 0 && r->err.fd < 0;
 }
 
@@ -419,7 +567,22 @@ runner_destroy(struct runner **rp)
 
 	if (rp == NULL || (r = *rp) == NULL)
 		return;
-	jail_destroy(&r->jail);
+	jail_destroy(&r->jail);	/* kills the job: the tool thread sees EOF */
+	if (r->tool_started) {
+		r->tool_stop = 1;
+		pthread_join(r->tool, NULL);
+	}
+	gateway_destroy(&r->gw);
+	if (r->tool_out_fd >= 0)
+		close(r->tool_out_fd);
+	if (r->stdin_w >= 0)
+		close(r->stdin_w);
+	if (r->events != NULL) {
+		for (char *l = zlistx_first(r->events); l; l = zlistx_next(r->events))
+			free(l);
+		zlistx_destroy(&r->events);
+	}
+	pthread_mutex_destroy(&r->mu);
 	capture_close(&r->out);
 	capture_close(&r->err);
 	free(r->out.buf);

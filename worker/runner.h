@@ -14,6 +14,7 @@
 #include "common/job.h"
 #include "common/msg.h"
 #include "common/privacy.h"
+#include "worker/mcp_pool.h"
 
 struct runner_conf {
 	const char *deno;		/* absolute path of the deno binary */
@@ -22,6 +23,9 @@ struct runner_conf {
 	uid_t jail_uid;			/* host uid/gid owning the workspace */
 	gid_t jail_gid;
 	struct job_limits max;		/* a job asking for more is clamped */
+	struct mcp_pool *pool;		/* MCP servers for tool calls; NULL: none */
+	const char *const *mcp_allow;	/* NULL-terminated globs over server.tool */
+	bool mcp_refuse_destructive;
 };
 
 struct runner;
@@ -44,6 +48,12 @@ void runner_read(struct runner *r, int fd);
 /* Advances the runner: enforces the deadline, reaps the child.  Returns true
  * when the job is over and runner_result may be called. */
 bool runner_step(struct runner *r, int64_t now_ms);
+
+/* Hands each audit record of the job's tool calls made since the last call
+ * to fn (type name, compact JSON details), then forgets them.  Called from
+ * the worker's poll thread; the records come from the job's tool thread. */
+void runner_take_events(struct runner *r, void (*fn)(void *arg, const char *id, const char *type,
+    const char *details), void *arg);
 
 /* Milliseconds until the runner next needs runner_step (deadline or reap). */
 int64_t runner_wait_ms(const struct runner *r, int64_t now_ms);

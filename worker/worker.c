@@ -10,6 +10,7 @@
  * READY again (jobs still running finish and report to the new connection).
  */
 #include <czmq.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <errno.h>
 #include <ftw.h>
@@ -44,7 +45,41 @@ struct worker {
 	struct log_limit bad;
 	uint8_t hash_key[32];		/* keyed hashing of PII, fresh per worker start */
 	zhashx_t *tokens;		/* session -> struct privacy_tokens (tokenize mode) */
+	struct mcp_pool *pool;
+	char *allow_buf;		/* storage of allow[] */
+	const char *allow[65];
+	pthread_t housekeeper;
+	bool housekeeping;
+	volatile int stop_housekeeper;
 };
+
+/* Closes idle MCP connections and opens warm ones, once a second. */
+static void *
+housekeeper_main(void *arg)
+{
+	struct worker *w = arg;
+	while (!w->stop_housekeeper) {
+		mcp_pool_tick(w->pool, util_now_ms());
+		for (int i = 0; i < 10 && !w->stop_housekeeper; i++)
+			zclock_sleep(100);
+	}
+	return NULL;
+}
+
+/* Forwards one tool-call record of a job as an EVENT to the broker. */
+static void
+send_event(void *arg, const char *id, const char *type, const char *details)
+{
+	struct worker *w = arg;
+	struct msg *m = msg_new(MSG_EVENT);
+
+	if (m != NULL && msg_set_str(m, MSG_F_ID, id) == ERR_OK &&
+	    msg_set_str(m, MSG_F_EVTYPE, type) == ERR_OK &&
+	    msg_set_str(m, MSG_F_DETAILS, details) == ERR_OK &&
+	    wire_send(w->sock, NULL, m) != ERR_OK)
+		log_limited(&w->bad, 10, "could not send an audit event to the broker");
+	msg_destroy(&m);
+}
 
 #define WORKER_TOKEN_SESSIONS 1024
 #define WORKER_TOKENS_PER_SESSION 4096
@@ -291,8 +326,12 @@ finish_runners(struct worker *w, int64_t now)
 		struct runner *r = w->slot[i];
 		struct msg *done;
 
-		if (r == NULL || !runner_step(r, now))
+		if (r == NULL)
 			continue;
+		runner_take_events(r, send_event, w);
+		if (!runner_step(r, now))
+			continue;
+		runner_take_events(r, send_event, w);
 		struct privacy_config pc = privacy_for(w, runner_session(r));
 		done = runner_result(r, &pc);
 		if (done == NULL)
@@ -358,6 +397,29 @@ worker_run(const struct worker_conf *conf)
 	if ((w.tokens = zhashx_new()) == NULL)
 		return 1;
 	zhashx_set_destructor(w.tokens, tokens_free);
+	if (conf->mcp_config != NULL) {
+		char why[512];
+		enum err e;
+		if ((w.pool = mcp_pool_load(conf->mcp_config, &e, why, sizeof(why))) == NULL) {
+			log_error("MCP config %s: %s", conf->mcp_config, why);
+			goto out;
+		}
+		/* The allowlist: comma-separated globs (default: every tool). */
+		size_t n = 0;
+		if ((w.allow_buf = strdup(conf->mcp_allow ? conf->mcp_allow : "*")) == NULL)
+			goto out;
+		for (char *save = NULL, *g = strtok_r(w.allow_buf, ",", &save); g && n < 64;
+		    g = strtok_r(NULL, ",", &save))
+			w.allow[n++] = g;
+		w.allow[n] = NULL;
+		w.rc.pool = w.pool;
+		w.rc.mcp_allow = w.allow;
+		w.rc.mcp_refuse_destructive = conf->mcp_refuse_destructive;
+		if (pthread_create(&w.housekeeper, NULL, housekeeper_main, &w) == 0)
+			w.housekeeping = true;
+		log_info("MCP gateway: %zu servers from %s, allow %s", mcp_pool_count(w.pool),
+		    conf->mcp_config, conf->mcp_allow ? conf->mcp_allow : "*");
+	}
 	sweep_state_dir(conf->state_dir);
 	if (!connect_broker(&w))
 		goto out;
@@ -415,6 +477,12 @@ out:
 	for (uint32_t i = 0; i < WORKER_SLOTS_MAX && i < conf->slots; i++)
 		runner_destroy(&w.slot[i]);
 	zsock_destroy(&w.sock);
+	if (w.housekeeping) {
+		w.stop_housekeeper = 1;
+		pthread_join(w.housekeeper, NULL);
+	}
+	mcp_pool_destroy(&w.pool);
+	free(w.allow_buf);
 	zhashx_destroy(&w.tokens);
 	sodium_memzero(w.hash_key, sizeof(w.hash_key));
 	return rc;

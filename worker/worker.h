@@ -21,6 +21,9 @@ struct worker_conf {
 	uint32_t heartbeat_ms;
 	bool insecure_no_jail;
 	enum privacy_mode privacy_mode;	/* filter on every output (default redact) */
+	const char *mcp_config;		/* mcpServers JSON; NULL: no tool calls */
+	const char *mcp_allow;		/* comma-separated globs over server.tool */
+	bool mcp_refuse_destructive;
 	struct job_limits max;		/* maxima a job cannot exceed */
 };
 

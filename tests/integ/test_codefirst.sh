@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Code-first MCP through the real farm: a jailed job discovers tools on demand,
+# calls a real MCP server (npm @modelcontextprotocol/server-memory) through the
+# worker's gateway, filters the data inside the sandbox and prints only a
+# summary.  The allowlist is enforced by the worker, every call is audited,
+# and the server's credentials (its env) never reach the job.
+. "$(dirname "$0")/lib.sh"
+
+cat >"$T/mcp.json" <<EOF
+{"mcpServers": {
+  "memory": {"command": "node",
+             "args": ["$ROOT/node_modules/@modelcontextprotocol/server-memory/dist/index.js"],
+             "env": {"MEMORY_FILE_PATH": "$T/memory.jsonl", "SECRET_TOKEN": "canary-cred-7731"}}}}
+EOF
+
+start_broker
+start_worker w1 --slots 2 --mcp-config "$T/mcp.json" --mcp-allow 'memory.*'
+require "worker with an MCP pool registers" wait_workers 1
+
+job=$(prog codefirst.ts <<'EOF'
+const listing = await tools.list();
+const hits = await tools.search("entities", { detail: "name" });
+const people = Array.from({ length: 50 }, (_, i) => ({
+  name: `person${i}`, entityType: "person", observations: [`age ${20 + (i % 40)}`],
+}));
+await mcp.memory.create_entities({ entities: people });
+const graph = await mcp.memory.read_graph({});
+const older = graph.entities.filter((e: any) => parseInt(e.observations[0].split(" ")[1]) >= 55);
+console.log(JSON.stringify({ tools: listing.length, found: hits.length > 0, created: graph.entities.length, older: older.length }));
+EOF
+)
+j=$("$BIN/sluice" run --json --timeout 60000 "$job")
+out=$(jq -r .stdout <<<"$j")
+check "a jailed job calls a real MCP server and returns only a summary" test \
+	"$(jq -r '[.created, .older, .found]|@csv' <<<"$out" 2>/dev/null)" = '50,5,true'
+check "the program's own output is passed through intact" test "$(jq -r .status <<<"$j")" = ok
+
+deny=$(prog deny.ts <<'EOF'
+try { await tools.call("everything.echo", { message: "x" }); console.log("called"); }
+catch (e) { console.log("refused:", (e as Error).message); }
+EOF
+)
+j=$("$BIN/sluice" run --json "$deny")
+check "a tool outside the allowlist is refused by the worker" grep -q '^refused' <<<"$(jq -r .stdout <<<"$j")"
+
+cred=$(prog cred.ts <<'EOF'
+let v = "absent";
+try { v = Deno.env.get("SECRET_TOKEN") ?? "absent"; } catch { v = "denied"; }
+console.log(v);
+EOF
+)
+j=$("$BIN/sluice" run --json "$cred")
+check "the MCP server's credentials never enter the jail" test "$(jq -r .stdout <<<"$j" | grep -c canary-cred)" = 0
+
+sleep 0.5
+n=$("$BIN/sluice" audit tail --data "$T/broker" --type network_access --json --count 1000 | jq -s 'map(select(.details.kind=="mcp_tool_call")) | length')
+check "every tool call is an audit event ($n)" test "$n" -ge 3
+exit 0
