@@ -52,12 +52,18 @@ cmd_up(int argc, char **argv)
 		{ "front", required_argument, NULL, 'f' },
 		{ "back", required_argument, NULL, 'b' },
 		{ "insecure-no-jail", no_argument, NULL, 'I' },
+		{ "approvals", required_argument, NULL, 'a' },
+		{ "alerts", required_argument, NULL, 'A' },
+		{ "mcp-config", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *data = "sluice-data", *front = "tcp://127.0.0.1:5555", *back = "tcp://127.0.0.1:5556";
 	char dir[PATH_MAX], broker_bin[PATH_MAX + 32], worker_bin[PATH_MAX + 32], self[PATH_MAX + 32];
+	char approver_bin[PATH_MAX + 32], adata[PATH_MAX], control[PATH_MAX + 16];
+	const char *approvals = "tcp://127.0.0.1:5558", *alerts = "tcp://127.0.0.1:5557";
+	const char *mcp_config = NULL;
 	char bdata[PATH_MAX], wstate[UP_WORKERS_MAX][PATH_MAX], wname[UP_WORKERS_MAX][32], slots[16] = "2";
-	pid_t pids[UP_WORKERS_MAX + 1];
+	pid_t pids[UP_WORKERS_MAX + 2];
 	uint64_t nworkers = 2, v;
 	bool insecure = false;
 	int ch, n = 0, rc = 0;
@@ -79,6 +85,9 @@ cmd_up(int argc, char **argv)
 		case 'f': front = optarg; break;
 		case 'b': back = optarg; break;
 		case 'I': insecure = true; break;
+		case 'a': approvals = optarg; break;
+		case 'A': alerts = optarg; break;
+		case 'C': mcp_config = optarg; break;
 		default: goto usage;
 		}
 	}
@@ -87,6 +96,9 @@ cmd_up(int argc, char **argv)
 	snprintf(broker_bin, sizeof(broker_bin), "%s/sluice-broker", dir);
 	snprintf(worker_bin, sizeof(worker_bin), "%s/sluice-worker", dir);
 	snprintf(self, sizeof(self), "%s/sluice", dir);
+	snprintf(approver_bin, sizeof(approver_bin), "%s/sluice-approver", dir);
+	snprintf(adata, sizeof(adata), "%s/approver", data);
+	snprintf(control, sizeof(control), "ipc://%s/control", adata);
 	snprintf(bdata, sizeof(bdata), "%s/broker", data);
 	if (!paths_mkdirs(bdata)) {
 		fprintf(stderr, "sluice up: cannot create %s: %s\n", bdata, strerror(errno));
@@ -95,13 +107,24 @@ cmd_up(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	char *bargv[] = { broker_bin, "--front", (char *)front, "--back", (char *)back, "--data", bdata, NULL };
+	char *bargv[] = { broker_bin, "--front", (char *)front, "--back", (char *)back, "--data", bdata,
+		"--approvals", (char *)approvals, "--alerts", (char *)alerts, NULL };
 	pids[n++] = spawn(bargv);
+	char *aargv[] = { approver_bin, "--broker", (char *)approvals, "--data", adata, "--control", control, NULL };
+	pids[n++] = spawn(aargv);
 	for (uint64_t i = 0; i < nworkers; i++) {
 		snprintf(wstate[i], sizeof(wstate[i]), "%s/worker%llu", data, (unsigned long long)i + 1);
 		snprintf(wname[i], sizeof(wname[i]), "worker%llu", (unsigned long long)i + 1);
-		char *wargv[] = { worker_bin, "--broker", (char *)back, "--slots", slots, "--state-dir",
-			wstate[i], "--host", wname[i], insecure ? "--insecure-no-jail" : NULL, NULL };
+		char *wargv[8 + 6] = { worker_bin, "--broker", (char *)back, "--slots", slots, "--state-dir",
+			wstate[i], "--host", wname[i] };
+		int k = 9;
+		if (mcp_config != NULL) {
+			wargv[k++] = "--mcp-config";
+			wargv[k++] = (char *)mcp_config;
+		}
+		if (insecure)
+			wargv[k++] = "--insecure-no-jail";
+		wargv[k] = NULL;
 		pids[n++] = spawn(wargv);
 	}
 
@@ -119,10 +142,11 @@ cmd_up(int argc, char **argv)
 		up_stop = 1;
 		rc = 1;
 	} else {
-		printf("sluice farm up: broker %s, %llu workers x %s slots%s\n"
-		    "  export SLUICE_BROKER=%s; sluice run examples/hello.ts\n"
+		printf("sluice farm up: broker %s, %llu workers x %s slots%s, approver, alerts on %s\n"
+		    "  export SLUICE_BROKER=%s SLUICE_ALERTS=%s SLUICE_APPROVER_DATA=%s\n"
+		    "  sluice run examples/hello.ts; sluice approvals list; sluice alerts\n"
 		    "  Ctrl-C stops it.\n", front, (unsigned long long)nworkers, slots,
-		    insecure ? " (INSECURE: no jail)" : "", front);
+		    insecure ? " (INSECURE: no jail)" : "", alerts, front, alerts, adata);
 		fflush(stdout);
 	}
 	while (!up_stop) {
@@ -146,6 +170,6 @@ cmd_up(int argc, char **argv)
 	return rc;
 usage:
 	fprintf(stderr, "usage: sluice up [--workers N] [--slots N] [--data DIR] [--front EP] [--back EP]\n"
-	    "                 [--insecure-no-jail]\n");
+	    "                 [--approvals EP] [--alerts EP] [--mcp-config FILE] [--insecure-no-jail]\n");
 	return 2;
 }
