@@ -672,7 +672,8 @@ gateway_feed_stdout(struct gateway *gw, const void *bytes, size_t len, gateway_s
 				gw->req = nb;
 				gw->req_cap = ncap;
 			}
-			memcpy(gw->req + gw->req_len, p, n);
+			if (n > 0)	/* an empty request may meet a NULL buffer */
+				memcpy(gw->req + gw->req_len, p, n);
 			gw->req_len += n;
 			p += n;
 			if (nl != NULL) {

@@ -99,7 +99,7 @@ jail_seccomp_rules(scmp_filter_ctx ctx, uint32_t deny)
 			return rc;
 	}
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_NE, AF_UNIX))) < 0)
+	    SCMP_A0(SCMP_CMP_NE, AF_UNIX, 0))) < 0)
 		return rc;
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI))) < 0)
