@@ -54,17 +54,13 @@ main(int argc, char **argv)
 		case 'c': conf.control = optarg; break;
 		case 'n': conf.host = optarg; break;
 		case 'H':
-			if (!util_parse_u64(optarg, 10, 600000, &v)) {
-				fprintf(stderr, "sluice-approver: --heartbeat-ms wants 10..600000\n");
+			if (!util_opt_u64("sluice-approver", "heartbeat-ms", optarg, 10, 600000, &v))
 				return 2;
-			}
 			conf.heartbeat_ms = (uint32_t)v;
 			break;
 		case 'E':
-			if (!util_parse_u64(optarg, 0, 365ull * 86400, &v)) {
-				fprintf(stderr, "sluice-approver: --expired-keep-s wants 0..31536000\n");
+			if (!util_opt_u64("sluice-approver", "expired-keep-s", optarg, 0, 365ull * 86400, &v))
 				return 2;
-			}
 			conf.expired_keep_ms = v * 1000;
 			break;
 		case 'l':

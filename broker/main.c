@@ -64,31 +64,23 @@ main(int argc, char **argv)
 		case 'r': conf.risk_rules = optarg; break;
 		case 'R': conf.risk_config = optarg; break;
 		case 'T':
-			if (!util_parse_u64(optarg, 100, 604800000, &v)) {
-				fprintf(stderr, "sluice-broker: --approval-timeout-ms wants 100..604800000\n");
+			if (!util_opt_u64("sluice-broker", "approval-timeout-ms", optarg, 100, 604800000, &v))
 				return 2;
-			}
 			conf.approval_timeout_ms = (uint32_t)v;
 			break;
 		case 'm':
-			if (!util_parse_u64(optarg, 0, 100000, &v)) {
-				fprintf(stderr, "sluice-broker: --tenant-running-max wants 0..100000\n");
+			if (!util_opt_u64("sluice-broker", "tenant-running-max", optarg, 0, 100000, &v))
 				return 2;
-			}
 			conf.tenant_running_max = (uint32_t)v;
 			break;
 		case 'H':
-			if (!util_parse_u64(optarg, 10, 600000, &v)) {
-				fprintf(stderr, "sluice-broker: --heartbeat-ms wants 10..600000\n");
+			if (!util_opt_u64("sluice-broker", "heartbeat-ms", optarg, 10, 600000, &v))
 				return 2;
-			}
 			conf.heartbeat_ms = (uint32_t)v;
 			break;
 		case 'q':
-			if (!util_parse_u64(optarg, 1, 10000000, &v)) {
-				fprintf(stderr, "sluice-broker: --queue-max wants 1..10000000\n");
+			if (!util_opt_u64("sluice-broker", "queue-max", optarg, 1, 10000000, &v))
 				return 2;
-			}
 			conf.queue_max = (uint32_t)v;
 			break;
 		case 'l':

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -68,6 +69,17 @@ util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+bool
+util_opt_u64(const char *prog, const char *flag, const char *arg, uint64_t min, uint64_t max,
+    uint64_t *out)
+{
+	if (util_parse_u64(arg, min, max, out))
+		return true;
+	fprintf(stderr, "%s: --%s wants %llu..%llu\n", prog, flag, (unsigned long long)min,
+	    (unsigned long long)max);
+	return false;
 }
 
 enum err

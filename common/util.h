@@ -22,6 +22,11 @@ enum err util_random_hex(char *out, size_t nbytes);
 /* Parses a whole decimal string into [min, max].  False on junk or range. */
 bool util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* For command-line flags: parses `arg` like util_parse_u64; on failure
+ * prints "PROG: --FLAG wants MIN..MAX" to stderr and returns false. */
+bool util_opt_u64(const char *prog, const char *flag, const char *arg, uint64_t min, uint64_t max,
+    uint64_t *out);
+
 /* Reads a whole file of at most `max` bytes into a fresh NUL-terminated
  * buffer.  ERR_TOOBIG when larger, ERR_IO (errno set) when unreadable. */
 enum err util_read_file(const char *path, size_t max, char **out, size_t *len);

@@ -30,16 +30,6 @@ usage(void)
 	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n");
 }
 
-static bool
-opt_u64(const char *name, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
-{
-	if (util_parse_u64(arg, min, max, out))
-		return true;
-	fprintf(stderr, "sluice-worker: --%s wants %llu..%llu\n", name, (unsigned long long)min,
-	    (unsigned long long)max);
-	return false;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -77,7 +67,7 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'b': conf.broker = optarg; break;
 		case 's':
-			if (!opt_u64("slots", optarg, 1, 256, &v))
+			if (!util_opt_u64("sluice-worker", "slots", optarg, 1, 256, &v))
 				return 2;
 			conf.slots = (uint32_t)v;
 			break;
@@ -85,17 +75,17 @@ main(int argc, char **argv)
 		case 'n': conf.host = optarg; break;
 		case 'D': deno_arg = optarg; break;
 		case 'H':
-			if (!opt_u64("heartbeat-ms", optarg, 10, 600000, &v))
+			if (!util_opt_u64("sluice-worker", "heartbeat-ms", optarg, 10, 600000, &v))
 				return 2;
 			conf.heartbeat_ms = (uint32_t)v;
 			break;
 		case 'T':
-			if (!opt_u64("max-timeout-ms", optarg, 1, job_limits_max.timeout_ms, &v))
+			if (!util_opt_u64("sluice-worker", "max-timeout-ms", optarg, 1, job_limits_max.timeout_ms, &v))
 				return 2;
 			conf.max.timeout_ms = v;
 			break;
 		case 'M':
-			if (!opt_u64("max-memory-mb", optarg, 16, job_limits_max.memory_mb, &v))
+			if (!util_opt_u64("sluice-worker", "max-memory-mb", optarg, 16, job_limits_max.memory_mb, &v))
 				return 2;
 			conf.max.memory_mb = v;
 			break;
