@@ -3,7 +3,10 @@
  * Exit 0 when the job ended `ok`, 1 otherwise (with a one-line reason on
  * stderr), 2 on a usage error.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +15,9 @@
 #include "client/client.h"
 #include "client/cmd.h"
 #include "client/result.h"
+#include "common/mpread.h"
 #include "common/msg.h"
+#include "common/paths.h"
 #include "common/util.h"
 
 static void
@@ -21,8 +26,91 @@ usage(void)
 	fprintf(stderr,
 	    "usage: sluice run FILE [--broker EP] [--session S] [--timeout MS] [--memory MB]\n"
 	    "                  [--pids N] [--workspace MB] [--output-bytes N] [--json]\n"
-	    "                  [--tenant T] [--key K] [--priority 0-9]\n"
+	    "                  [--tenant T] [--key K] [--priority 0-9] [--out DIR]\n"
+	    "  --out DIR writes the files the job left in /work (filtered, bounded) below DIR.\n"
 	    "  FILE is TypeScript (.ts) or JavaScript (.js, .mjs); '-' reads stdin as TypeScript.\n");
+}
+
+/* A path from the job may name only something below DIR: relative, no "..",
+ * no empty or dot components, printable. */
+static bool
+safe_rel_path(const unsigned char *p, uint32_t len)
+{
+	uint32_t start = 0;
+
+	if (len == 0 || len > 1024 || p[0] == '/')
+		return false;
+	for (uint32_t i = 0; i <= len; i++) {
+		if (i < len && (p[i] < 0x20 || p[i] == 0x7f))
+			return false;
+		if (i == len || p[i] == '/') {
+			uint32_t n = i - start;
+			if (n == 0 || (n == 1 && p[start] == '.') ||
+			    (n == 2 && p[start] == '.' && p[start + 1] == '.'))
+				return false;
+			start = i + 1;
+		}
+	}
+	return true;
+}
+
+/* Writes the result's output files below `dir`; returns how many. */
+static int
+write_files(const struct msg *res, const char *dir)
+{
+	struct mpread r;
+	struct mpread_item it;
+	size_t len;
+	const void *raw = msg_bin(res, MSG_F_FILES, &len);
+	int written = 0;
+
+	if (raw == NULL)
+		return 0;
+	mpread_init(&r, raw, len);
+	if (mpread_next(&r, &it) != ERR_OK || it.kind != MPREAD_ARRAY)
+		return -1;
+	for (uint32_t f = 0, nf = it.len; f < nf; f++) {
+		const unsigned char *path = NULL, *data = NULL;
+		uint32_t plen = 0, dlen = 0;
+		if (mpread_next(&r, &it) != ERR_OK || it.kind != MPREAD_MAP)
+			return -1;
+		for (uint32_t k = 0, nk = it.len; k < nk; k++) {
+			const unsigned char *key;
+			uint32_t klen;
+			if (mpread_bytes(&r, &key, &klen) != ERR_OK)
+				return -1;
+			if (klen == 4 && memcmp(key, "path", 4) == 0) {
+				if (mpread_bytes(&r, &path, &plen) != ERR_OK)
+					return -1;
+			} else if (klen == 4 && memcmp(key, "data", 4) == 0) {
+				if (mpread_bytes(&r, &data, &dlen) != ERR_OK)
+					return -1;
+			} else if (mpread_skip(&r, 4) != ERR_OK) {
+				return -1;
+			}
+		}
+		if (path == NULL || !safe_rel_path(path, plen)) {
+			fprintf(stderr, "sluice run: skipped an output file with an unsafe path\n");
+			continue;
+		}
+		char full[PATH_MAX];
+		snprintf(full, sizeof(full), "%s/%.*s", dir, (int)plen, (const char *)path);
+		char *slash = strrchr(full, '/');
+		*slash = '\0';
+		if (!paths_mkdirs(full)) {
+			fprintf(stderr, "sluice run: cannot create %s: %s\n", full, strerror(errno));
+			continue;
+		}
+		*slash = '/';
+		int fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 || util_write_all(fd, data ? (const void *)data : "", dlen) != ERR_OK)
+			fprintf(stderr, "sluice run: cannot write %s: %s\n", full, strerror(errno));
+		else
+			written++;
+		if (fd >= 0)
+			close(fd);
+	}
+	return written;
 }
 
 static const char *
@@ -49,6 +137,7 @@ cmd_run(int argc, char **argv)
 		{ "tenant", required_argument, NULL, 'T' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "priority", required_argument, NULL, 'P' },
+		{ "out", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -56,7 +145,7 @@ cmd_run(int argc, char **argv)
 		{ 't', MSG_F_TIMEOUT_MS }, { 'm', MSG_F_MEMORY_MB }, { 'p', MSG_F_PIDS },
 		{ 'w', MSG_F_WORKSPACE_MB }, { 'o', MSG_F_OUTPUT_BYTES },
 	};
-	const char *broker = NULL, *file;
+	const char *broker = NULL, *file, *outdir = NULL;
 	struct msg *sub = NULL, *res = NULL;
 	struct client *c = NULL;
 	bool json = false;
@@ -101,6 +190,7 @@ cmd_run(int argc, char **argv)
 				goto usage;
 			}
 			break;
+		case 'O': outdir = optarg; break;
 		case 'P':
 			if (!util_parse_u64(optarg, 0, 9, &v) || msg_set_u64(sub, MSG_F_PRIORITY, v) != ERR_OK) {
 				fprintf(stderr, "sluice run: --priority wants 0..9\n");
@@ -149,6 +239,8 @@ cmd_run(int argc, char **argv)
 			fwrite(err, 1, elen, stderr);
 		fflush(stdout);
 	}
+	if (outdir != NULL && write_files(res, outdir) < 0)
+		fprintf(stderr, "sluice run: the result's file list is malformed\n");
 	if (strcmp(msg_str(res, MSG_F_STATUS, ""), "ok") == 0) {
 		rc = 0;
 	} else if (!json) {

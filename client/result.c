@@ -48,7 +48,7 @@ result_json(const struct msg *r)
 	    json_integer((json_int_t)msg_u64(r, MSG_F_MAX_RSS_KB, 0)));
 	json_object_set_new(o, "metrics", metrics);
 	static const struct { const char *name; enum msg_field f; } raws[] = {
-		{ "risk", MSG_F_RISK }, { "privacy", MSG_F_PRIVACY },
+		{ "risk", MSG_F_RISK }, { "privacy", MSG_F_PRIVACY }, { "files", MSG_F_FILES },
 	};
 	for (size_t i = 0; i < sizeof(raws) / sizeof(raws[0]); i++) {
 		size_t len;

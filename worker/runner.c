@@ -475,6 +475,69 @@ filter_output(struct msg *m, enum msg_field f, const struct capture *c,
 	privacy_result_clear(&res);
 }
 
+/* The `files` field: what the job left in /work, each file filtered like
+ * stdout: [{"path": str, "size": uint, "data": bin}].  Symlinks, hard links
+ * and special files are never followed (workspace_collect); count and bytes
+ * are bounded by the workspace limits. */
+static void
+set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
+    struct privacy_count *counts, size_t *ncounts)
+{
+	static const char *const skip[] = { "main.ts", "main.js", "sluice-prelude.ts", ".deno", NULL };
+	struct workspace_file *files = NULL;
+	size_t n = 0;
+	bool truncated = false;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	if (workspace_collect(r->ws, skip, &files, &n, &truncated) != ERR_OK || n == 0) {
+		workspace_files_free(files, n);
+		return;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, n);
+	for (size_t i = 0; i < n; i++) {
+		struct privacy_result res = { 0 };
+		struct privacy_count local[RUNNER_PRIVACY_TYPES];
+		bool ok = privacy_scan(pc, files[i].data, files[i].len, &res) == ERR_OK;
+		size_t plen = strlen(files[i].path);
+
+		msgpack_pack_map(&pk, 3);
+		msgpack_pack_str(&pk, 4);
+		msgpack_pack_str_body(&pk, "path", 4);
+		msgpack_pack_str(&pk, plen);
+		msgpack_pack_str_body(&pk, files[i].path, plen);
+		msgpack_pack_str(&pk, 4);
+		msgpack_pack_str_body(&pk, "size", 4);
+		msgpack_pack_uint64(&pk, ok ? res.len : 0);
+		msgpack_pack_str(&pk, 4);
+		msgpack_pack_str_body(&pk, "data", 4);
+		msgpack_pack_bin(&pk, ok ? res.len : 0);	/* never unfiltered bytes */
+		if (ok && res.len > 0)
+			msgpack_pack_bin_body(&pk, res.text, res.len);
+		if (ok) {
+			size_t k = privacy_summary(res.findings, res.nfindings, local, RUNNER_PRIVACY_TYPES);
+			for (size_t a = 0; a < k; a++) {
+				size_t b;
+				for (b = 0; b < *ncounts && strcmp(counts[b].type, local[a].type) != 0; b++)
+					;
+				if (b == *ncounts && *ncounts < RUNNER_PRIVACY_TYPES)
+					counts[(*ncounts)++] = (struct privacy_count){ local[a].type, 0 };
+				if (b < *ncounts)
+					counts[b].count += local[a].count;
+			}
+		}
+		privacy_result_clear(&res);
+	}
+	if (sb.data != NULL && msg_set_raw(m, MSG_F_FILES, sb.data, sb.size) != ERR_OK)
+		log_warnx("job %s: output files over the message bound, not returned", r->id);
+	if (truncated)
+		msg_set_bool(m, MSG_F_TRUNCATED, true);
+	msgpack_sbuffer_destroy(&sb);
+	workspace_files_free(files, n);
+}
+
 /* The `privacy` field: {"mode": "...", "findings": [{"type", "count"}]}. */
 static void
 set_privacy(struct msg *m, enum privacy_mode mode, const struct privacy_count *counts, size_t n)
@@ -550,6 +613,7 @@ runner_result(struct runner *r, const struct privacy_config *pc)
 	size_t ncounts = 0;
 	filter_output(m, MSG_F_STDOUT, &r->out, pc, counts, &ncounts);
 	filter_output(m, MSG_F_STDERR, &r->err, pc, counts, &ncounts);
+	set_files(m, r, pc, counts, &ncounts);
 	set_privacy(m, pc->mode, counts, ncounts);
 	msg_set_bool(m, MSG_F_TRUNCATED, r->out.truncated || r->err.truncated);
 	msg_set_u64(m, MSG_F_WALL_MS, (uint64_t)(r->end_ms - r->start_ms));

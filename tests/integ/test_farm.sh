@@ -70,6 +70,19 @@ empty=$(prog empty.ts </dev/null)
 msg=$("$BIN/sluice" run "$empty" 2>&1); rc=$?
 check "empty code is rejected with a clear error" test $rc -ne 0 -a -n "$(grep -o 'code is empty' <<<"$msg")"
 
+outf=$(prog outfiles.ts <<'EOF'
+Deno.mkdirSync("/work/out", { recursive: true });
+Deno.writeTextFileSync("/work/out/report.txt", "owner: " + ["ann.lee", "example.net"].join("@") + "\n");
+Deno.writeTextFileSync("/work/plain.csv", "a,b\n1,2\n");
+try { Deno.symlinkSync("/home", "/work/passwd-link"); } catch { /* Deno may refuse: fine */ }
+console.log("wrote");
+EOF
+)
+"$BIN/sluice" run --out "$T/outdir" "$outf" >/dev/null
+check "output files come back with --out" test -f "$T/outdir/out/report.txt" -a -f "$T/outdir/plain.csv"
+check "returned files pass the privacy filter" grep -q 'REDACTED:email' "$T/outdir/out/report.txt"
+check "a symlink left in /work is not followed or returned" test ! -e "$T/outdir/passwd-link"
+
 # 200 concurrent jobs, each answered exactly once.
 j=$("$BUILD/bench/loadgen" --broker "$FRONT" --jobs 200 --concurrency 200 --timeout-ms 60000 "$hello")
 check "200 concurrent jobs all answered exactly once" test \
