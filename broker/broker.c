@@ -139,6 +139,13 @@ broker_conf_default(struct broker_conf *c)
 	c->max = job_limits_max;
 }
 
+/* Jobs in the broker's lists are compared by identity. */
+static int
+same_job(const void *a, const void *b)
+{
+	return a == b ? 0 : a < b ? -1 : 1;
+}
+
 static void
 job_free(void **item)
 {
@@ -1145,6 +1152,9 @@ commit(struct broker *b)
 		if (e != ERR_OK) {
 			/* Not durable: the client must not think it was accepted. */
 			wire_send_error(b->front, j->client, ERR_DB, j->req, "job store write failed");
+			void *h = j->result ? zlistx_find(b->finishing, j) : NULL;
+			if (h != NULL)	/* a blocked job: its RESULT must not follow */
+				zlistx_delete(b->finishing, h);
 			if (j->key[0]) {
 				char name[200];
 				key_name(name, sizeof(name), j->tenant, j->key);
@@ -1271,6 +1281,7 @@ broker_run(const struct broker_conf *conf)
 	if (!b.jobs || !b.keys || !b.queue || !b.workers || !b.accepting || !b.finishing)
 		goto out;
 	zhashx_set_destructor(b.jobs, job_free);
+	zlistx_set_comparator(b.finishing, same_job);
 	zhashx_set_destructor(b.workers, worker_free);
 	if (!paths_mkdirs(conf->data)) {
 		log_warn("cannot create data dir %s", conf->data);
