@@ -1142,6 +1142,9 @@ commit(struct broker *b)
 		log_error("audit store commit failed: failing this round's acknowledgements");
 		e = ERR_DB;
 		b->audit_failed = false;
+		/* Nothing of this round may become durable later: the jobs it
+		 * accepted are refused below. */
+		jobstore_discard(b->store);
 	} else {
 		e = jobstore_commit(b->store, why, sizeof(why));
 		if (e != ERR_OK)

@@ -200,6 +200,13 @@ jobstore_commit(struct jobstore *s, char *why, size_t whysz)
 	return ERR_OK;
 }
 
+void
+jobstore_discard(struct jobstore *s)
+{
+	rocksdb_writebatch_clear(s->batch);
+	s->staged = 0;
+}
+
 enum err
 jobstore_get_key(struct jobstore *s, const char *tenant, const char *key, char *id, size_t idsz)
 {

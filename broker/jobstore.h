@@ -49,6 +49,9 @@ size_t jobstore_pending(const struct jobstore *s);
  * nothing staged is kept and the caller must fail the operations. */
 enum err jobstore_commit(struct jobstore *s, char *why, size_t whysz);
 
+/* Drops every staged write (the round they belong to was failed). */
+void jobstore_discard(struct jobstore *s);
+
 /* Looks up an idempotency key: ERR_OK and the id, or ERR_NOTFOUND. */
 enum err jobstore_get_key(struct jobstore *s, const char *tenant, const char *key, char *id,
     size_t idsz);

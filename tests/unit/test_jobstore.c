@@ -1,0 +1,166 @@
+/* Unit tests for broker/jobstore: staged writes become durable only on
+ * commit, survive a reopen, results replace jobs, keys resolve, discard and
+ * expiry work, and a corrupt record is skipped rather than trusted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ftw.h>
+#include <unistd.h>
+#include <rocksdb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/jobstore.h"
+#include "common/msg.h"
+
+static char dir[64];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/sluice-jobstore.XXXXXX");
+	return mkdtemp(dir) == NULL;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct msg *
+job_msg(const char *id)
+{
+	struct msg *m = msg_new(MSG_JOB);
+	msg_set_str(m, MSG_F_ID, id);
+	msg_set_str(m, MSG_F_CODE, "console.log(1)");
+	msg_set_str(m, MSG_F_LANG, "ts");
+	msg_set_u64(m, MSG_F_TIMEOUT_MS, 1000);
+	msg_set_u64(m, MSG_F_MEMORY_MB, 64);
+	msg_set_u64(m, MSG_F_PIDS, 8);
+	msg_set_u64(m, MSG_F_WORKSPACE_MB, 8);
+	msg_set_u64(m, MSG_F_OUTPUT_BYTES, 1024);
+	return m;
+}
+
+static int seen;
+
+static enum err
+count_job(void *arg, const char *id, enum jobstore_state st, int64_t ms, const struct msg *m)
+{
+	(void)arg;
+	(void)ms;
+	assert_string_equal(msg_str(m, MSG_F_ID, ""), id);
+	assert_true(st == JOBSTORE_QUEUED || st == JOBSTORE_RUNNING || st == JOBSTORE_HELD);
+	seen++;
+	return ERR_OK;
+}
+
+static void
+test_commit_reopen_result_key(void **state)
+{
+	enum err e;
+	char why[256], id[65];
+	struct jobstore *s = jobstore_open(dir, &e, why, sizeof(why));
+	struct msg *j1 = job_msg("aaaa"), *j2 = job_msg("bbbb"), *r = NULL;
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(jobstore_put_job(s, "aaaa", JOBSTORE_QUEUED, 1, j1), ERR_OK);
+	assert_int_equal(jobstore_put_key(s, "t", "k1", "aaaa"), ERR_OK);
+	assert_int_equal(jobstore_pending(s), 2);
+	assert_int_equal(jobstore_get_key(s, "t", "k1", id, sizeof(id)), ERR_NOTFOUND);	/* not committed */
+	assert_int_equal(jobstore_commit(s, why, sizeof(why)), ERR_OK);
+	assert_int_equal(jobstore_get_key(s, "t", "k1", id, sizeof(id)), ERR_OK);
+	assert_string_equal(id, "aaaa");
+	assert_int_equal(jobstore_get_key(s, "other", "k1", id, sizeof(id)), ERR_NOTFOUND);
+
+	/* A staged write that is discarded never becomes durable. */
+	assert_int_equal(jobstore_put_job(s, "bbbb", JOBSTORE_HELD, 2, j2), ERR_OK);
+	jobstore_discard(s);
+	assert_int_equal(jobstore_commit(s, why, sizeof(why)), ERR_OK);
+	jobstore_close(&s);
+	assert_null(s);
+
+	s = jobstore_open(dir, &e, why, sizeof(why));
+	seen = 0;
+	assert_int_equal(jobstore_each_job(s, count_job, NULL), ERR_OK);
+	assert_int_equal(seen, 1);
+
+	/* A result replaces the job record. */
+	struct msg *res = msg_new(MSG_RESULT);
+	msg_set_str(res, MSG_F_ID, "aaaa");
+	msg_set_str(res, MSG_F_STATUS, "ok");
+	assert_int_equal(jobstore_put_result(s, "aaaa", res), ERR_OK);
+	assert_int_equal(jobstore_commit(s, why, sizeof(why)), ERR_OK);
+	seen = 0;
+	jobstore_each_job(s, count_job, NULL);
+	assert_int_equal(seen, 0);
+	int64_t fin = 0;
+	assert_int_equal(jobstore_get_result(s, "aaaa", &r, &fin), ERR_OK);
+	assert_string_equal(msg_str(r, MSG_F_STATUS, ""), "ok");
+	assert_true(fin > 0);
+	msg_destroy(&r);
+	assert_int_equal(jobstore_get_result(s, "zzzz", &r, NULL), ERR_NOTFOUND);
+
+	/* Expiry drops old results, then the keys that pointed at them. */
+	assert_int_equal(jobstore_expire(s, fin + 1), 1);
+	assert_int_equal(jobstore_commit(s, why, sizeof(why)), ERR_OK);
+	jobstore_expire(s, fin + 1);
+	assert_int_equal(jobstore_commit(s, why, sizeof(why)), ERR_OK);
+	assert_int_equal(jobstore_get_key(s, "t", "k1", id, sizeof(id)), ERR_NOTFOUND);
+	msg_destroy(&res);
+	msg_destroy(&j1);
+	msg_destroy(&j2);
+	jobstore_close(&s);
+}
+
+static void
+test_corrupt_record_skipped(void **state)
+{
+	enum err e;
+	char why[256], path[128], *err = NULL;
+	struct jobstore *s;
+	rocksdb_options_t *o = rocksdb_options_create();
+	rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+	(void)state;
+	snprintf(path, sizeof(path), "%s/jobs", dir);
+	rocksdb_options_set_create_if_missing(o, 1);
+	rocksdb_t *db = rocksdb_open(o, path, &err);
+	assert_null(err);
+	rocksdb_put(db, wo, "j/bad1", 6, "\x01garbage", 8, &err);
+	rocksdb_put(db, wo, "j/bad2", 6, "\x09\0\0\0\0\0\0\0\0SL\x01\x31\x80", 14, &err);
+	rocksdb_close(db);
+	rocksdb_writeoptions_destroy(wo);
+	rocksdb_options_destroy(o);
+	s = jobstore_open(dir, &e, why, sizeof(why));
+	assert_non_null(s);
+	seen = 0;
+	assert_int_equal(jobstore_each_job(s, count_job, NULL), ERR_OK);
+	assert_int_equal(seen, 0);
+	jobstore_close(&s);
+	assert_null(jobstore_open("/proc/no/such/dir", &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_DB);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_commit_reopen_result_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_record_skipped, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
