@@ -89,6 +89,7 @@ struct worker {
 struct broker {
 	const struct broker_conf *conf;
 	zsock_t *front, *back, *approvals;
+	zsock_t *metrics;		/* ZMQ_STREAM: plain HTTP for Prometheus */
 	struct alerts *alerts;
 	struct risk *risk;
 	zframe_t *approver;		/* routing id of the connected approver */
@@ -1047,6 +1048,79 @@ on_status(struct broker *b, zframe_t *client, const struct msg *in)
 	msg_destroy(&r);
 }
 
+/* --- metrics (Prometheus text format over plain HTTP) ---------------------- */
+
+struct metrics_acc {
+	char *buf;
+	size_t off, cap;
+};
+
+static void
+metrics_tenant(void *arg, const char *t, size_t q, size_t run)
+{
+	struct metrics_acc *a = arg;
+	if (a->off + 256 >= a->cap)
+		return;
+	a->off += (size_t)snprintf(a->buf + a->off, a->cap - a->off,
+	    "sluice_tenant_queued{tenant=\"%s\"} %zu\nsluice_tenant_running{tenant=\"%s\"} %zu\n",
+	    t, q, t, run);
+}
+
+/* Any request on the metrics socket gets the current figures and the
+ * connection is closed: no request parsing, so nothing to attack there
+ * beyond a bounded read. */
+static void
+on_metrics(struct broker *b)
+{
+	zmsg_t *req = zmsg_recv(b->metrics);
+	zframe_t *id;
+	char body[16384], hdr[128];
+	uint64_t free_slots = 0, running = 0, held = 0, workers = 0;
+	struct metrics_acc acc = { body, 0, sizeof(body) };
+
+	if (req == NULL)
+		return;
+	id = zmsg_pop(req);
+	zframe_t *data = zmsg_first(req);
+	bool notify = data == NULL || zframe_size(data) == 0;	/* connect/disconnect */
+	zmsg_destroy(&req);
+	if (id == NULL || notify) {
+		zframe_destroy(&id);
+		return;
+	}
+	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
+		free_slots += w->slots > w->busy ? w->slots - w->busy : 0;
+		workers++;
+	}
+	for (struct job *j = zhashx_first(b->jobs); j; j = zhashx_next(b->jobs))
+		held += j->state == JOB_HELD, running += j->state == JOB_LEASED || j->state == JOB_RUNNING;
+	acc.off = (size_t)snprintf(body, sizeof(body),
+	    "# TYPE sluice_queued gauge\nsluice_queued %zu\n"
+	    "# TYPE sluice_running gauge\nsluice_running %llu\n"
+	    "# TYPE sluice_approval_backlog gauge\nsluice_approval_backlog %llu\n"
+	    "# TYPE sluice_workers gauge\nsluice_workers %llu\n"
+	    "# TYPE sluice_free_slots gauge\nsluice_free_slots %llu\n"
+	    "# TYPE sluice_jobs_finished_total counter\nsluice_jobs_finished_total %llu\n"
+	    "# TYPE sluice_tenant_queued gauge\n",
+	    queue_size(b->queue), (unsigned long long)running, (unsigned long long)held,
+	    (unsigned long long)workers, (unsigned long long)free_slots, (unsigned long long)b->done);
+	queue_each_tenant(b->queue, metrics_tenant, &acc);
+	snprintf(hdr, sizeof(hdr), "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", acc.off);
+	zmsg_t *rep = zmsg_new();
+	zmsg_append(rep, &(zframe_t *){ zframe_dup(id) });
+	zmsg_addmem(rep, hdr, strlen(hdr));
+	zmsg_send(&rep, b->metrics);
+	rep = zmsg_new();
+	zmsg_append(rep, &(zframe_t *){ zframe_dup(id) });
+	zmsg_addmem(rep, body, acc.off);
+	zmsg_send(&rep, b->metrics);
+	rep = zmsg_new();	/* an empty frame closes the connection */
+	zmsg_append(rep, &id);
+	zmsg_addmem(rep, "", 0);
+	zmsg_send(&rep, b->metrics);
+}
+
 /* --- timers -------------------------------------------------------------- */
 
 static void
@@ -1327,6 +1401,14 @@ broker_run(const struct broker_conf *conf)
 	    (b.approvals = bind_router(conf->approvals)) == NULL ||
 	    (b.alerts = alerts_new(conf->alerts)) == NULL)
 		goto out;
+	if (conf->metrics != NULL) {
+		if ((b.metrics = zsock_new(ZMQ_STREAM)) == NULL ||
+		    zsock_bind(b.metrics, "%s", conf->metrics) < 0) {
+			log_warn("cannot bind metrics %s", conf->metrics);
+			goto out;
+		}
+		zsock_set_maxmsgsize(b.metrics, 65536);
+	}
 	log_info("listening: front %s, back %s, approvals %s, alerts %s, data %s", conf->front,
 	    conf->back, conf->approvals, conf->alerts, conf->data);
 
@@ -1348,9 +1430,10 @@ broker_run(const struct broker_conf *conf)
 			{ zsock_resolve(b.front), 0, ZMQ_POLLIN, 0 },
 			{ zsock_resolve(b.back), 0, ZMQ_POLLIN, 0 },
 			{ zsock_resolve(b.approvals), 0, ZMQ_POLLIN, 0 },
+			{ b.metrics ? zsock_resolve(b.metrics) : NULL, 0, ZMQ_POLLIN, 0 },
 		};
 		int64_t wait = b.next_heartbeat_ms - now;
-		int n = zmq_poll(items, 3, wait < 0 ? 0 : (long)(b.draining && wait > 100 ? 100 : wait));
+		int n = zmq_poll(items, b.metrics ? 4 : 3, wait < 0 ? 0 : (long)(b.draining && wait > 100 ? 100 : wait));
 
 		if (n < 0 && errno != EINTR) {
 			log_warn("poll");
@@ -1364,6 +1447,8 @@ broker_run(const struct broker_conf *conf)
 			on_front(&b);
 		for (int k = 0; k < 64 && n > 0 && (zsock_events(b.approvals) & ZMQ_POLLIN); k++)
 			on_approvals(&b);
+		for (int k = 0; k < 16 && n > 0 && b.metrics && (zsock_events(b.metrics) & ZMQ_POLLIN); k++)
+			on_metrics(&b);
 		heartbeat(&b, util_now_ms());
 		commit(&b);
 		dispatch(&b);
@@ -1376,6 +1461,7 @@ out:
 	zsock_destroy(&b.front);
 	zsock_destroy(&b.back);
 	zsock_destroy(&b.approvals);
+	zsock_destroy(&b.metrics);
 	zframe_destroy(&b.approver);
 	alerts_destroy(&b.alerts);
 	risk_destroy(&b.risk);

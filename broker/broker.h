@@ -16,6 +16,7 @@ struct broker_conf {
 	const char *data;		/* data directory */
 	const char *approvals;		/* approver endpoint (ROUTER) */
 	const char *alerts;		/* alert endpoint (PUB) */
+	const char *metrics;		/* Prometheus text endpoint (tcp), NULL: none */
 	const char *risk_rules;		/* NULL: the embedded default rules */
 	const char *risk_config;	/* NULL: default thresholds and weights */
 	uint32_t approval_timeout_ms;	/* L3 jobs not decided by then are denied */

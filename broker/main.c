@@ -22,6 +22,7 @@ usage(void)
 	    "  --queue-max N     queued jobs before clients get BUSY (default 10000)\n"
 	    "  --approvals EP    approver endpoint (default tcp://127.0.0.1:5558)\n"
 	    "  --alerts EP       alert PUB endpoint (default tcp://127.0.0.1:5557)\n"
+	    "  --metrics EP      Prometheus text endpoint, e.g. tcp://127.0.0.1:9464 (default off)\n"
 	    "  --approval-timeout-ms N  L3 jobs undecided by then are denied (default 900000)\n"
 	    "  --risk-rules FILE rules TSV (default: the built-in schemas/risk_rules.tsv)\n"
 	    "  --risk-config FILE thresholds, multipliers, floors (docs/RISK.md)\n"
@@ -40,6 +41,7 @@ main(int argc, char **argv)
 		{ "queue-max", required_argument, NULL, 'q' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "approvals", required_argument, NULL, 'a' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "alerts", required_argument, NULL, 'A' },
 		{ "approval-timeout-ms", required_argument, NULL, 'T' },
 		{ "risk-rules", required_argument, NULL, 'r' },
@@ -60,6 +62,7 @@ main(int argc, char **argv)
 		case 'b': conf.back = optarg; break;
 		case 'd': conf.data = optarg; break;
 		case 'a': conf.approvals = optarg; break;
+		case 'M': conf.metrics = optarg; break;
 		case 'A': conf.alerts = optarg; break;
 		case 'r': conf.risk_rules = optarg; break;
 		case 'R': conf.risk_config = optarg; break;

@@ -3,7 +3,8 @@
 # restart durability (kill -9 of the broker), per-tenant fairness.
 . "$(dirname "$0")/lib.sh"
 
-start_broker
+MPORT=$((20000 + RANDOM % 20000))
+start_broker --metrics "tcp://127.0.0.1:$MPORT"
 start_worker w1 --slots 2
 require "worker registers" wait_workers 1
 
@@ -66,7 +67,7 @@ for i in 1 2 3; do "$BIN/sluice" run --key "durable$i" --json "$hello" >"$T/d$i.
 sleep 1
 kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
 kill -CONT "$W_w1"
-start_broker
+start_broker --metrics "tcp://127.0.0.1:$MPORT"
 check "worker re-registers with the restarted broker" wait_workers 1
 check "the restarted broker recovered the queued jobs" grep -q 'recovered 3 queued jobs' "$T/broker.log"
 for i in 1 2 3; do
@@ -86,5 +87,10 @@ out=$("$BIN/sluice" run --tenant small "$hello")
 dt=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "a small tenant's job runs while a big tenant has a queue (${dt} ms)" test "$out" = hi -a "$dt" -lt 10000
 check "status reports per-tenant queues" bash -c "'$BIN/sluice' status --json | jq -e '.tenants.big.queued > 0' >/dev/null"
+metrics() { exec 3<>"/dev/tcp/127.0.0.1/$MPORT" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && timeout 5 cat <&3; exec 3<&-; }
+metrics >"$T/metrics.txt" 2>&1
+check "the Prometheus endpoint answers HTTP 200" grep -q '^HTTP/1.0 200' "$T/metrics.txt"
+check "with per-tenant queue gauges" grep -q '^sluice_tenant_queued{tenant="big"}' "$T/metrics.txt"
+check "and the worker count" grep -q '^sluice_workers 1' "$T/metrics.txt"
 kill $BIG 2>/dev/null; wait $BIG 2>/dev/null
 exit 0
