@@ -22,6 +22,7 @@
 #include <pthread.h>
 
 #include <czmq.h>
+#include <sodium.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -62,6 +63,8 @@ struct runner {
 	int stdin_w;
 	pthread_mutex_t mu;
 	zlistx_t *events;		/* char * "type\tdetails" lines (owned) */
+	struct privacy_tokens *tokens;	/* tokenize mode: the session's map */
+	pthread_mutex_t *tokens_mu;
 };
 
 #define RUNNER_EVENTS_MAX 1024
@@ -165,6 +168,101 @@ tool_audit(void *ctx, const struct gateway_audit *a)
 	return e;	/* a record that cannot be kept fails the call */
 }
 
+/* Replaces every "[TYPE_N]" token in s that the map knows; a fresh JSON
+ * string, or NULL when nothing changed. */
+static json_t *
+restore_string(const struct privacy_tokens *t, const char *s, size_t len)
+{
+	char *out = NULL;
+	size_t olen = 0, cap = 0, done = 0;
+	bool changed = false;
+
+	for (size_t i = 0; i < len; i++) {
+		const void *val;
+		size_t vlen, j = i + 1;
+		if (s[i] != '[')
+			continue;
+		while (j < len && j - i < 64 && ((s[j] >= 'A' && s[j] <= 'Z') || s[j] == '_' ||
+		    (s[j] >= '0' && s[j] <= '9')))
+			j++;
+		if (j >= len || s[j] != ']' ||
+		    privacy_tokens_restore(t, s + i, j + 1 - i, &val, &vlen) != ERR_OK)
+			continue;
+		size_t need = olen + (i - done) + vlen + (len - j) + 1;
+		if (need > cap) {
+			char *nb = realloc(out, need * 2);
+			if (nb == NULL) {
+				free(out);
+				return NULL;
+			}
+			out = nb;
+			cap = need * 2;
+		}
+		memcpy(out + olen, s + done, i - done);
+		olen += i - done;
+		memcpy(out + olen, val, vlen);
+		olen += vlen;
+		done = j + 1;
+		i = j;
+		changed = true;
+	}
+	if (!changed)
+		return NULL;
+	memcpy(out + olen, s + done, len - done);
+	olen += len - done;
+	json_t *js = json_stringn(out, olen);
+	sodium_memzero(out, olen);
+	free(out);
+	return js;
+}
+
+static void
+restore_tokens(const struct privacy_tokens *t, json_t *v)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, child) {
+			json_t *r = json_is_string(child) ?
+			    restore_string(t, json_string_value(child), json_string_length(child)) : NULL;
+			if (r != NULL)
+				json_object_set_new(v, key, r);
+			else
+				restore_tokens(t, child);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, child) {
+			json_t *r = json_is_string(child) ?
+			    restore_string(t, json_string_value(child), json_string_length(child)) : NULL;
+			if (r != NULL)
+				json_array_set_new(v, i, r);
+			else
+				restore_tokens(t, child);
+		}
+	}
+}
+
+/* The gateway's privacy seam: tokens in tool arguments become the values
+ * they stand for (the job never held those values; the worker did). */
+static enum err
+tool_filter(void *ctx, enum gateway_filter_dir dir, const char *server, const char *tool,
+    json_t **value)
+{
+	struct runner *r = ctx;
+
+	(void)server;
+	(void)tool;
+	if (dir != GATEWAY_FILTER_ARGS || r->tokens == NULL || *value == NULL)
+		return ERR_OK;
+	pthread_mutex_lock(r->tokens_mu);
+	restore_tokens(r->tokens, *value);
+	pthread_mutex_unlock(r->tokens_mu);
+	return ERR_OK;
+}
+
+
 static void *
 tool_main(void *arg)
 {
@@ -198,8 +296,8 @@ runner_take_events(struct runner *r, void (*fn)(void *, const char *, const char
 }
 
 struct runner *
-runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err, char *why,
-    size_t whysz)
+runner_start(const struct runner_conf *rc, const struct msg *job, const struct runner_tokens *tokens,
+    enum err *err, char *why, size_t whysz)
 {
 	const char *lang = msg_str(job, MSG_F_LANG, "ts");
 	const void *code;
@@ -216,6 +314,10 @@ runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err,
 	}
 	r->out.fd = r->err.fd = -1;
 	r->tool_out_fd = r->stdin_w = -1;
+	if (tokens != NULL) {
+		r->tokens = tokens->map;
+		r->tokens_mu = tokens->mu;
+	}
 	pthread_mutex_init(&r->mu, NULL);
 	snprintf(r->id, sizeof(r->id), "%s", msg_str(job, MSG_F_ID, ""));
 	/* The id names the workspace and the cgroup: only safe characters. */
@@ -315,6 +417,8 @@ runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err,
 			.refuse_destructive = rc->mcp_refuse_destructive,
 			.audit = tool_audit,
 			.audit_ctx = r,
+			.filter = tool_filter,
+			.filter_ctx = r,
 		}, err);
 		if (r->gw == NULL || (r->events = zlistx_new()) == NULL) {
 			snprintf(why, whysz, "cannot set up the MCP gateway");

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -30,10 +31,20 @@ struct runner_conf {
 
 struct runner;
 
+/* Tokenize mode: the job's session token map, guarded by `mu` (the poll
+ * thread adds tokens while the job's tool thread restores them).  Tool call
+ * arguments get "[EMAIL_1]"-style tokens replaced by the values they stand
+ * for, so a later job of the session can act on what an earlier one only saw
+ * as a token.  Pass NULL to runner_start to disable. */
+struct runner_tokens {
+	struct privacy_tokens *map;
+	pthread_mutex_t *mu;
+};
+
 /* Starts the job described by a JOB message (borrowed).  Returns a fresh
  * runner, or NULL with *err and a reason in `why` (nothing is left behind). */
-struct runner *runner_start(const struct runner_conf *rc, const struct msg *job, enum err *err,
-    char *why, size_t whysz);
+struct runner *runner_start(const struct runner_conf *rc, const struct msg *job,
+    const struct runner_tokens *tokens, enum err *err, char *why, size_t whysz);
 
 const char *runner_id(const struct runner *r);
 /* The job's session ("" when none). */

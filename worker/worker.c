@@ -45,6 +45,7 @@ struct worker {
 	struct log_limit bad;
 	uint8_t hash_key[32];		/* keyed hashing of PII, fresh per worker start */
 	zhashx_t *tokens;		/* session -> struct privacy_tokens (tokenize mode) */
+	pthread_mutex_t tokens_mu;	/* the maps are read by tool threads too */
 	struct mcp_pool *pool;
 	char *allow_buf;		/* storage of allow[] */
 	const char *allow[65];
@@ -106,12 +107,12 @@ privacy_for(struct worker *w, const char *session)
 
 	if (pc.mode != PRIVACY_MODE_TOKENIZE)
 		return pc;
-	if ((t = zhashx_lookup(w->tokens, session)) == NULL) {
-		if (zhashx_size(w->tokens) >= WORKER_TOKEN_SESSIONS)
-			zhashx_delete(w->tokens, zhashx_first(w->tokens) ? zhashx_cursor(w->tokens) : "");
-		if ((t = privacy_tokens_new(WORKER_TOKENS_PER_SESSION, &err)) != NULL)
-			zhashx_insert(w->tokens, session, t);
-	}
+	/* Maps are never evicted while the worker runs (a running job's tool
+	 * thread may hold one): past the bound, new sessions get redaction. */
+	if ((t = zhashx_lookup(w->tokens, session)) == NULL &&
+	    zhashx_size(w->tokens) < WORKER_TOKEN_SESSIONS &&
+	    (t = privacy_tokens_new(WORKER_TOKENS_PER_SESSION, &err)) != NULL)
+		zhashx_insert(w->tokens, session, t);
 	if (t == NULL)
 		pc.mode = PRIVACY_MODE_REDACT;	/* never leak: fall back to redaction */
 	pc.tokens = t;
@@ -261,7 +262,13 @@ on_job(struct worker *w, const struct msg *job)
 		send_done_error(w, id, JOB_REJECTED, "worker has no free slot");
 		return;
 	}
-	if ((w->slot[i] = runner_start(&w->rc, job, &e, why, sizeof(why))) == NULL) {
+	struct runner_tokens tok = { NULL, &w->tokens_mu };
+	if (w->conf->privacy_mode == PRIVACY_MODE_TOKENIZE) {
+		pthread_mutex_lock(&w->tokens_mu);
+		tok.map = privacy_for(w, msg_str(job, MSG_F_SESSION, "")).tokens;
+		pthread_mutex_unlock(&w->tokens_mu);
+	}
+	if ((w->slot[i] = runner_start(&w->rc, job, tok.map ? &tok : NULL, &e, why, sizeof(why))) == NULL) {
 		log_warnx("job %s could not start: %s", id, why);
 		send_done_error(w, id, JOB_ERROR, why);
 		return;
@@ -332,8 +339,10 @@ finish_runners(struct worker *w, int64_t now)
 		if (!runner_step(r, now))
 			continue;
 		runner_take_events(r, send_event, w);
+		pthread_mutex_lock(&w->tokens_mu);
 		struct privacy_config pc = privacy_for(w, runner_session(r));
 		done = runner_result(r, &pc);
+		pthread_mutex_unlock(&w->tokens_mu);
 		if (done == NULL)
 			send_done_error(w, runner_id(r), JOB_ERROR, "worker out of memory");
 		else
@@ -397,6 +406,7 @@ worker_run(const struct worker_conf *conf)
 	if ((w.tokens = zhashx_new()) == NULL)
 		return 1;
 	zhashx_set_destructor(w.tokens, tokens_free);
+	pthread_mutex_init(&w.tokens_mu, NULL);
 	if (conf->mcp_config != NULL) {
 		char why[512];
 		enum err e;

@@ -52,6 +52,33 @@ EOF
 j=$("$BIN/sluice" run --json "$cred")
 check "the MCP server's credentials never enter the jail" test "$(jq -r .stdout <<<"$j" | grep -c canary-cred)" = 0
 
+# Tokenize mode: a second worker whose outputs carry [EMAIL_1]-style tokens;
+# a later job of the same session passes the token back into a tool call and
+# the gateway restores the real value (the job never holds it).
+start_worker w2 --slots 1 --mcp-config "$T/mcp.json" --privacy-mode tokenize
+require "a tokenizing worker registers" wait_workers 2
+kill -STOP "$W_w1"	# route the session's jobs to w2
+store=$(prog store.ts <<'EOF'
+const email = ["grace.hopper", "navy.example.org"].join("@");
+await mcp.memory.create_entities({ entities: [{ name: "grace", entityType: "person", observations: [email] }] });
+console.log("stored", email);
+EOF
+)
+j=$("$BIN/sluice" run --json --session tok-1 "$store")
+check "tokenize mode: the model sees a token, not the address" test \
+	"$(jq -r .stdout <<<"$j")" = "stored [EMAIL_1]"
+token=$(jq -r .stdout <<<"$j" | awk '{print $2}')
+lookup=$(prog lookup.ts <<EOF
+const hits = await mcp.memory.search_nodes({ query: "$token" });
+console.log("found", hits.entities.length);
+EOF
+)
+j=$("$BIN/sluice" run --json --session tok-1 "$lookup")
+check "a token passed back into a tool call is restored by the gateway" test "$(jq -r .stdout <<<"$j")" = "found 1"
+j=$("$BIN/sluice" run --json --session tok-other "$lookup")
+check "another session's token means nothing" test "$(jq -r .stdout <<<"$j")" = "found 0"
+kill -CONT "$W_w1"
+
 sleep 0.5
 n=$("$BIN/sluice" audit tail --data "$T/broker" --type network_access --json --count 1000 | jq -s 'map(select(.details.kind=="mcp_tool_call")) | length')
 check "every tool call is an audit event ($n)" test "$n" -ge 3
