@@ -530,9 +530,11 @@ runner_wait_ms(const struct runner *r, int64_t now)
 {
 	int64_t w = r->deadline_ms - now;
 	/* The child's exit is noticed by polling: pipes may stay open after it
-	 * (a grandchild holding them) or close before it is reapable. */
-	if (w > 20)
-		w = 20;
+	 * (a grandchild holding them) or close before it is reapable.  Once
+	 * every output has reached EOF the exit is imminent: look again soon. */
+	bool outputs_closed = r->out.fd < 0 && r->err.fd < 0 && (!r->tool_started || r->tool_done);
+	if (w > (outputs_closed ? 1 : 20))
+		w = outputs_closed ? 1 : 20;
 	return w < 0 ? 0 : w;
 }
 
