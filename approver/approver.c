@@ -264,8 +264,7 @@ on_broker(struct approver *a)
 	case MSG_HEARTBEAT:
 		break;
 	case MSG_ERROR:
-		if (msg_u64(m, MSG_F_ERRCODE, 0) == ERR_PROTO &&
-		    strcmp(msg_str(m, MSG_F_MESSAGE, ""), "not registered") == 0) {
+		if (wire_is_not_registered(m)) {
 			log_info("broker does not know us; registering again");
 			send_ready(a);
 		} else {

@@ -459,7 +459,7 @@ on_approvals(struct broker *b)
 		goto out;
 	}
 	if (b->approver == NULL || !zframe_eq(rid, b->approver)) {
-		wire_send_error(b->approvals, rid, ERR_PROTO, NULL, "not registered");
+		wire_send_error(b->approvals, rid, ERR_PROTO, NULL, WIRE_NOT_REGISTERED);
 		goto out;
 	}
 	b->approver_seen_ms = util_now_ms();
@@ -888,7 +888,7 @@ on_back(struct broker *b)
 		uint32_t free_slots = (uint32_t)msg_u64(m, MSG_F_FREE, 0);
 		if (w != NULL) {
 			/* The same connection announcing again (after an ERROR
-			 * "not registered", or draining with 0 slots): update it,
+			 * WIRE_NOT_REGISTERED, or draining with 0 slots): update it,
 			 * its running jobs are unaffected. */
 			w->slots = slots;
 			w->busy = free_slots < slots ? slots - free_slots : w->busy;
@@ -912,7 +912,7 @@ on_back(struct broker *b)
 	}
 	if (w == NULL) {
 		/* Not registered (e.g. the broker restarted): ask it to say READY. */
-		wire_send_error(b->back, rid, ERR_PROTO, NULL, "not registered");
+		wire_send_error(b->back, rid, ERR_PROTO, NULL, WIRE_NOT_REGISTERED);
 		/* Its DONE for an orphan still counts: the job finished. */
 		if (msg_cmd(m) != MSG_DONE)
 			goto out;

@@ -76,6 +76,13 @@ wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why, si
 	return e;
 }
 
+bool
+wire_is_not_registered(const struct msg *m)
+{
+	return msg_cmd(m) == MSG_ERROR && msg_u64(m, MSG_F_ERRCODE, 0) == ERR_PROTO &&
+	    strcmp(msg_str(m, MSG_F_MESSAGE, ""), WIRE_NOT_REGISTERED) == 0;
+}
+
 void
 wire_send_error(zsock_t *s, zframe_t *rid, enum err code, const char *req, const char *text)
 {

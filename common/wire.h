@@ -31,6 +31,13 @@ enum err wire_send(zsock_t *s, zframe_t *rid, const struct msg *m);
 enum err wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why,
     size_t whysz);
 
+/* The ERROR text a ROUTER sends to a peer it does not know (it restarted, or
+ * dropped the peer): the peer answers by registering again. */
+#define WIRE_NOT_REGISTERED "not registered"
+
+/* True when `m` is that ERROR. */
+bool wire_is_not_registered(const struct msg *m);
+
 /* Sends an ERROR reply with `code` and `text`, echoing `req` when non-NULL. */
 void wire_send_error(zsock_t *s, zframe_t *rid, enum err code, const char *req,
     const char *text);
