@@ -27,7 +27,9 @@ usage(void)
 	    "usage: sluice run FILE [--broker EP] [--session S] [--timeout MS] [--memory MB]\n"
 	    "                  [--pids N] [--workspace MB] [--output-bytes N] [--json]\n"
 	    "                  [--tenant T] [--key K] [--priority 0-9] [--out DIR]\n"
+	    "                  [--tools GLOBS]\n"
 	    "  --out DIR writes the files the job left in /work (filtered, bounded) below DIR.\n"
+	    "  --tools GLOBS limits the MCP tools the job may call (comma-separated server.tool globs).\n"
 	    "  FILE is TypeScript (.ts) or JavaScript (.js, .mjs); '-' reads stdin as TypeScript.\n");
 }
 
@@ -138,6 +140,7 @@ cmd_run(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "priority", required_argument, NULL, 'P' },
 		{ "out", required_argument, NULL, 'O' },
+		{ "tools", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -191,6 +194,12 @@ cmd_run(int argc, char **argv)
 			}
 			break;
 		case 'O': outdir = optarg; break;
+		case 'L':
+			if (msg_set_str(sub, MSG_F_TOOLS, optarg) != ERR_OK) {
+				fprintf(stderr, "sluice run: --tools longer than 1 KiB\n");
+				goto usage;
+			}
+			break;
 		case 'P':
 			if (!util_parse_u64(optarg, 0, 9, &v) || msg_set_u64(sub, MSG_F_PRIORITY, v) != ERR_OK) {
 				fprintf(stderr, "sluice run: --priority wants 0..9\n");

@@ -44,6 +44,7 @@ struct gateway {
 	struct mcp_pool *pool;
 	char *job;
 	char **allow;
+	char **allow_job;	/* NULL: no per-job restriction */
 	bool refuse_destructive;
 	int call_timeout_ms;
 	gateway_audit_fn audit;
@@ -71,11 +72,41 @@ struct gateway {
 
 /* ---- construction ------------------------------------------------------- */
 
+/* A fresh NULL-terminated copy of at most ALLOW_MAX globs (empty when src
+ * is NULL); NULL on out-of-memory. */
+static char **
+copy_globs(const char *const *src)
+{
+	size_t n = 0;
+	char **out;
+
+	while (src != NULL && src[n] != NULL && n < ALLOW_MAX)
+		n++;
+	if ((out = calloc(n + 1, sizeof(char *))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if ((out[i] = strdup(src[i])) == NULL) {
+			for (size_t k = 0; k < i; k++)
+				free(out[k]);
+			free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+static void
+free_globs(char **g)
+{
+	for (size_t i = 0; g != NULL && g[i] != NULL; i++)
+		free(g[i]);
+	free(g);
+}
+
 struct gateway *
 gateway_new(struct mcp_pool *pool, const struct gateway_conf *conf, enum err *err)
 {
 	struct gateway *gw;
-	size_t n = 0;
 
 	*err = ERR_INVAL;
 	if (pool == NULL || conf == NULL || conf->audit == NULL)
@@ -92,13 +123,9 @@ gateway_new(struct mcp_pool *pool, const struct gateway_conf *conf, enum err *er
 	gw->filter_ctx = conf->filter_ctx;
 	if ((gw->job = strdup(conf->job ? conf->job : "")) == NULL)
 		goto fail;
-	while (conf->allow != NULL && conf->allow[n] != NULL && n < ALLOW_MAX)
-		n++;
-	if ((gw->allow = calloc(n + 1, sizeof(char *))) == NULL)
+	if ((gw->allow = copy_globs(conf->allow)) == NULL ||
+	    (conf->allow_job != NULL && (gw->allow_job = copy_globs(conf->allow_job)) == NULL))
 		goto fail;
-	for (size_t i = 0; i < n; i++)
-		if ((gw->allow[i] = strdup(conf->allow[i])) == NULL)
-			goto fail;
 	if ((gw->unavailable = json_array()) == NULL)
 		goto fail;
 	*err = ERR_OK;
@@ -115,9 +142,8 @@ gateway_destroy(struct gateway **gwp)
 
 	if (gwp == NULL || (gw = *gwp) == NULL)
 		return;
-	for (size_t i = 0; gw->allow != NULL && gw->allow[i] != NULL; i++)
-		free(gw->allow[i]);
-	free(gw->allow);
+	free_globs(gw->allow);
+	free_globs(gw->allow_job);
 	for (size_t i = 0; i < gw->ncat; i++) {
 		free(gw->cat[i].name);
 		json_decref(gw->cat[i].def);
@@ -138,6 +164,14 @@ gateway_is_allowed(const char *const *allow, const char *name)
 		if (fnmatch(allow[i], name, 0) == 0)
 			return true;
 	return false;
+}
+
+/* A tool is callable when the worker's list and the job's list both allow it. */
+static bool
+allowed(const struct gateway *gw, const char *name)
+{
+	return gateway_is_allowed((const char *const *)gw->allow, name) &&
+	    (gw->allow_job == NULL || gateway_is_allowed((const char *const *)gw->allow_job, name));
 }
 
 void
@@ -176,7 +210,8 @@ catalogue_add_server(struct gateway *gw, size_t s)
 	if (gw->cat_built[s])
 		return;
 	gw->cat_built[s] = true;
-	if (!server_may_be_allowed(gw->allow, server))
+	if (!server_may_be_allowed(gw->allow, server) ||
+	    (gw->allow_job != NULL && !server_may_be_allowed(gw->allow_job, server)))
 		return;
 	if (mcp_pool_tools(gw->pool, server, &tools, why, sizeof(why)) != ERR_OK) {
 		json_array_append_new(gw->unavailable, json_string(server));
@@ -190,7 +225,7 @@ catalogue_add_server(struct gateway *gw, size_t s)
 
 		if (tool == NULL || asprintf(&full, "%s.%s", server, tool) < 0)
 			continue;
-		if (!gateway_is_allowed((const char *const *)gw->allow, full) ||
+		if (!allowed(gw, full) ||
 		    (grown = realloc(gw->cat, (gw->ncat + 1) * sizeof(*gw->cat))) == NULL) {
 			free(full);
 			continue;
@@ -450,7 +485,7 @@ do_call(struct gateway *gw, const json_t *params, struct reply *r, char *server,
 	} else {
 		snprintf(tool, toolsz, "%s", name);
 	}
-	if (!gateway_is_allowed((const char *const *)gw->allow, name)) {
+	if (!allowed(gw, name)) {
 		fail(r, "denied", "tool '%.200s' is not allowed for this job", name);
 		return "denied";
 	}

@@ -74,6 +74,8 @@ struct gateway_conf {
 	const char *job;			/* id, for audit records */
 	const char *const *allow;		/* NULL-terminated globs over "server.tool"
 						 * (fnmatch); NULL or empty allows nothing */
+	const char *const *allow_job;		/* the job's own globs: a call must match
+						 * both lists; NULL: no extra restriction */
 	bool refuse_destructive;		/* refuse tools that may be destructive */
 	int call_timeout_ms;			/* <= 0: the server's own */
 	gateway_audit_fn audit;			/* required */

@@ -64,6 +64,8 @@ struct runner {
 	pthread_mutex_t mu;
 	zlistx_t *events;		/* char * "type\tdetails" lines (owned) */
 	struct privacy_tokens *tokens;	/* tokenize mode: the session's map */
+	char *tools_buf;		/* storage of tools[] */
+	const char *tools[65];		/* the job's own allowlist (JOB `tools`) */
 	pthread_mutex_t *tokens_mu;
 };
 
@@ -411,9 +413,19 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 		}
 		devnull = inp[0];
 		r->stdin_w = inp[1];
+		/* The job may narrow the worker's allowlist, never widen it. */
+		const char *tools = msg_str(job, MSG_F_TOOLS, NULL);
+		if (tools != NULL && (r->tools_buf = strdup(tools)) != NULL) {
+			size_t n = 0;
+			for (char *save = NULL, *g = strtok_r(r->tools_buf, ",", &save); g && n < 64;
+			    g = strtok_r(NULL, ",", &save))
+				r->tools[n++] = g;
+			r->tools[n] = NULL;
+		}
 		r->gw = gateway_new(rc->pool, &(struct gateway_conf){
 			.job = r->id,
 			.allow = rc->mcp_allow,
+			.allow_job = r->tools_buf ? r->tools : NULL,
 			.refuse_destructive = rc->mcp_refuse_destructive,
 			.audit = tool_audit,
 			.audit_ctx = r,
@@ -743,6 +755,7 @@ runner_destroy(struct runner **rp)
 		pthread_join(r->tool, NULL);
 	}
 	gateway_destroy(&r->gw);
+	free(r->tools_buf);
 	if (r->tool_out_fd >= 0)
 		close(r->tool_out_fd);
 	if (r->stdin_w >= 0)

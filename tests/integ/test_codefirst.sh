@@ -43,6 +43,9 @@ EOF
 j=$("$BIN/sluice" run --json "$deny")
 check "a tool outside the allowlist is refused by the worker" grep -q '^refused' <<<"$(jq -r .stdout <<<"$j")"
 
+j=$("$BIN/sluice" run --json --tools 'memory.read_graph' "$job")
+check "a job's own --tools list narrows what it may call" grep -q 'not allowed' <<<"$(jq -r .stderr <<<"$j")"
+
 cred=$(prog cred.ts <<'EOF'
 let v = "absent";
 try { v = Deno.env.get("SECRET_TOKEN") ?? "absent"; } catch { v = "denied"; }
