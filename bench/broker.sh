@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Broker capacity: jobs/s through the broker alone, durable acknowledgement
+# (RocksDB job store, synced group commit before ACCEPTED and RESULT), with
+# build/bench/fakeworker standing in for the workers (no jail, no Deno).
+#
+#   bench/broker.sh [BUILD] [JOBS] [CONCURRENCY...]
+#
+# For each worker count in $WORKERS (default "1 4") and each concurrency
+# (default 256 1024), runs loadgen $REPS times (default 3) against a fresh
+# broker on ipc:// in a temp dir under $BENCH_TMP (default /tmp, which must be
+# a real disk for the figure to mean "durable"), and prints one JSON line per
+# run plus a median table.  With STRACE=1 it also counts the broker's syscalls
+# (strace -c -f) in one extra run, to show fdatasync per job.
+set -u
+BUILD=${1:-build}
+N=${2:-20000}
+shift 2 2>/dev/null || shift $#
+CONCS=${*:-256 1024}
+WORKERS=${WORKERS:-1 4}
+REPS=${REPS:-3}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$ROOT/$BUILD/bin
+LOADGEN=$ROOT/$BUILD/bench/loadgen
+FAKE=$ROOT/$BUILD/bench/fakeworker
+D=$(mktemp -d "${BENCH_TMP:-/tmp}/sluice-bench-broker.XXXXXX")
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	awk -v t="$D" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+	rm -rf "$D"
+}
+trap cleanup EXIT
+echo 'console.log("ok");' >"$D/trivial.ts"
+
+# farm WORKERS RUN [WRAP...]: fresh broker (optionally under WRAP) + WORKERS fake workers.
+farm_up() {
+	local nw=$1 run=$2; shift 2
+	local dir=$D/$run
+	mkdir -p "$dir"
+	FRONT=ipc://$dir/front
+	"$@" "$BIN/sluice-broker" --front "$FRONT" --back "ipc://$dir/back" --data "$dir/broker" \
+		--approvals "ipc://$dir/appr" --alerts "ipc://$dir/alerts" --heartbeat-ms 1000 \
+		--queue-max 100000 --log-level warn >"$dir/broker.log" 2>&1 &
+	BROKER_PID=$!
+	PIDS+=("$BROKER_PID")
+	FAKES=()
+	for w in $(seq 1 "$nw"); do
+		"$FAKE" --broker "ipc://$dir/back" --slots 1024 --host "fake$w" --heartbeat-ms 1000 \
+			2>"$dir/fake$w.log" &
+		PIDS+=($!)
+		FAKES+=($!)
+	done
+	"$BIN/sluice" status --broker "$FRONT" --wait-workers "$nw" --timeout 20000 >/dev/null || {
+		echo "broker.sh: farm did not start"; tail "$dir"/*.log; exit 1; }
+}
+farm_down() {
+	kill "$BROKER_PID" "${FAKES[@]}" 2>/dev/null
+	wait "$BROKER_PID" "${FAKES[@]}" 2>/dev/null
+}
+
+echo "# broker capacity: $N jobs per run, $(nproc) cores, store on $(df --output=fstype "$D" | tail -1) ($D)"
+RES=$D/results
+: >"$RES"
+run=0
+for rep in $(seq 1 "$REPS"); do
+	for nw in $WORKERS; do
+		for c in $CONCS; do
+			run=$((run + 1))
+			farm_up "$nw" "r$run"
+			out=$("$LOADGEN" --broker "$FRONT" --jobs "$N" --concurrency "$c" "$D/trivial.ts")
+			echo "rep $rep workers $nw conc $c: $out"
+			echo "$nw $c $(jq -r '[.jobs_per_s, .p50_ms, .p99_ms, .lost, .status.ok] | @tsv' <<<"$out")" >>"$RES"
+			farm_down
+			rm -rf "$D/r$run"
+		done
+	done
+done
+
+med() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+echo
+echo "| fake workers | in flight | jobs/s (median of $REPS) | p50 ms | p99 ms | lost | runs |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
+for nw in $WORKERS; do
+	for c in $CONCS; do
+		sel() { awk -v w="$nw" -v c="$c" -v k="$1" '$1 == w && $2 == c {print $k}' "$RES"; }
+		echo "| $nw | $c | $(sel 3 | med) | $(sel 4 | med) | $(sel 5 | med) | $(sel 6 | sort -n | tail -1) | $(sel 3 | wc -l) |"
+	done
+done
+
+if [ -n "${STRACE:-}" ]; then
+	c=${CONCS%% *}
+	nw=${WORKERS%% *}
+	farm_up "$nw" strace strace -c -f -o "$D/strace.txt"
+	out=$("$LOADGEN" --broker "$FRONT" --jobs "$N" --concurrency "$c" "$D/trivial.ts")
+	kill -INT "$BROKER_PID" "${FAKES[@]}" 2>/dev/null
+	wait "$BROKER_PID" "${FAKES[@]}" 2>/dev/null
+	echo
+	echo "strace -c -f of the broker, $N jobs at concurrency $c, $nw fake workers (slowed by strace): $out"
+	head -n 14 "$D/strace.txt"
+	awk -v n="$N" '$NF == "fdatasync" || $NF == "fsync" {printf "%s: %d calls, %.3f per job\n", $NF, $4, $4 / n}' "$D/strace.txt"
+fi
