@@ -10,7 +10,8 @@
 # broker on ipc:// in a temp dir under $BENCH_TMP (default /tmp, which must be
 # a real disk for the figure to mean "durable"), and prints one JSON line per
 # run plus a median table.  With STRACE=1 it also counts the broker's syscalls
-# (strace -c -f) in one extra run, to show fdatasync per job.
+# (strace -c -f) in one extra run, to show fdatasync per job.  LAT_JOBS
+# (default 1000) jobs at concurrency 1 give the broker's own latency.
 set -u
 BUILD=${1:-build}
 N=${2:-20000}
@@ -78,6 +79,16 @@ for rep in $(seq 1 "$REPS"); do
 	done
 done
 
+# Latency of one job alone through the broker (fake worker: no Deno, no jail).
+LAT_JOBS=${LAT_JOBS:-1000}
+if [ "$LAT_JOBS" -gt 0 ]; then
+	farm_up 1 lat
+	out=$("$LOADGEN" --broker "$FRONT" --jobs "$LAT_JOBS" --concurrency 1 "$D/trivial.ts")
+	echo "one at a time, 1 fake worker: $out"
+	farm_down
+	rm -rf "$D/lat"
+fi
+
 med() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 echo
 echo "| fake workers | in flight | jobs/s (median of $REPS) | p50 ms | p99 ms | lost | runs |"
@@ -94,7 +105,8 @@ if [ -n "${STRACE:-}" ]; then
 	nw=${WORKERS%% *}
 	farm_up "$nw" strace strace -c -f -o "$D/strace.txt"
 	out=$("$LOADGEN" --broker "$FRONT" --jobs "$N" --concurrency "$c" "$D/trivial.ts")
-	kill -INT "$BROKER_PID" "${FAKES[@]}" 2>/dev/null
+	# Stop the traced broker itself (strace's child), so strace prints its table.
+	kill -INT $(ps -o pid= --ppid "$BROKER_PID") "${FAKES[@]}" 2>/dev/null
 	wait "$BROKER_PID" "${FAKES[@]}" 2>/dev/null
 	echo
 	echo "strace -c -f of the broker, $N jobs at concurrency $c, $nw fake workers (slowed by strace): $out"
