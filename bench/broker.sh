@@ -9,7 +9,9 @@
 # (default 256 1024), runs loadgen $REPS times (default 3) against a fresh
 # broker on ipc:// in a temp dir under $BENCH_TMP (default /tmp, which must be
 # a real disk for the figure to mean "durable"), and prints one JSON line per
-# run plus a median table.  With STRACE=1 it also counts the broker's syscalls
+# run plus a median table: jobs/s, p50/p99, the broker's CPU time per job
+# (/proc/PID/stat) and its fdatasync+fsync calls per 1000 jobs (perf stat on
+# syscall tracepoints, when perf is there).  With STRACE=1 it also counts the broker's syscalls
 # (strace -c -f) in one extra run, to show fdatasync per job.  LAT_JOBS
 # (default 1000) jobs at concurrency 1 give the broker's own latency.
 set -u
@@ -61,6 +63,25 @@ farm_down() {
 	wait "$BROKER_PID" "${FAKES[@]}" 2>/dev/null
 }
 
+TCK=$(getconf CLK_TCK)
+# cpu_ticks PID: user + system CPU of a process so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# loadgen_counted CONC: one loadgen run; while it runs, perf stat counts the
+# broker's fdatasync+fsync calls (syscall tracepoints: cheap, unlike strace).
+# Sets OUT (loadgen's JSON line) and SYNCS ("-" when perf cannot).
+loadgen_counted() {
+	"$LOADGEN" --broker "$FRONT" --jobs "$N" --concurrency "$1" "$D/trivial.ts" >"$D/lg.json" &
+	local lg=$!
+	SYNCS=-
+	if command -v perf >/dev/null && perf stat -x, -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync \
+		-p "$BROKER_PID" -o "$D/syncs.txt" -- tail --pid="$lg" -f /dev/null 2>/dev/null; then
+		SYNCS=$(awk -F, '/sys_enter_f/ {n += $1; ok = 1} END {if (ok) print n; else print "-"}' "$D/syncs.txt")
+	fi
+	wait "$lg"
+	OUT=$(cat "$D/lg.json")
+}
+
 echo "# broker capacity: $N jobs per run, $(nproc) cores, store on $(df --output=fstype "$D" | tail -1) ($D)"
 RES=$D/results
 : >"$RES"
@@ -70,9 +91,12 @@ for rep in $(seq 1 "$REPS"); do
 		for c in $CONCS; do
 			run=$((run + 1))
 			farm_up "$nw" "r$run"
-			out=$("$LOADGEN" --broker "$FRONT" --jobs "$N" --concurrency "$c" "$D/trivial.ts")
-			echo "rep $rep workers $nw conc $c: $out"
-			echo "$nw $c $(jq -r '[.jobs_per_s, .p50_ms, .p99_ms, .lost, .status.ok] | @tsv' <<<"$out")" >>"$RES"
+			cpu0=$(cpu_ticks "$BROKER_PID")
+			loadgen_counted "$c"
+			out=$OUT syncs=$SYNCS
+			us=$(( ($(cpu_ticks "$BROKER_PID") - cpu0) * 1000000 / TCK / N ))
+			echo "rep $rep workers $nw conc $c: broker CPU ${us} us/job, fdatasync+fsync $syncs: $out"
+			echo "$nw $c $(jq -r '[.jobs_per_s, .p50_ms, .p99_ms, .lost, .status.ok] | @tsv' <<<"$out") $us $syncs" >>"$RES"
 			farm_down
 			rm -rf "$D/r$run"
 		done
@@ -91,12 +115,12 @@ fi
 
 med() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 echo
-echo "| fake workers | in flight | jobs/s (median of $REPS) | p50 ms | p99 ms | lost | runs |"
-echo "|---:|---:|---:|---:|---:|---:|---:|"
+echo "| fake workers | in flight | jobs/s (median of $REPS) | p50 ms | p99 ms | broker CPU µs/job | syncs per 1000 jobs | lost | runs |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for nw in $WORKERS; do
 	for c in $CONCS; do
 		sel() { awk -v w="$nw" -v c="$c" -v k="$1" '$1 == w && $2 == c {print $k}' "$RES"; }
-		echo "| $nw | $c | $(sel 3 | med) | $(sel 4 | med) | $(sel 5 | med) | $(sel 6 | sort -n | tail -1) | $(sel 3 | wc -l) |"
+		echo "| $nw | $c | $(sel 3 | med) | $(sel 4 | med) | $(sel 5 | med) | $(sel 8 | med) | $(sel 9 | med | awk -v n="$N" '{if ($1 ~ /^[0-9]+$/) printf "%.1f", $1 * 1000 / n; else print "-"}') | $(sel 6 | sort -n | tail -1) | $(sel 3 | wc -l) |"
 	done
 done
 
