@@ -2,6 +2,7 @@
 # `make bench`: every benchmark in bench/, one after the other.  Run as root
 # (the farm benchmarks build real jails).  The scripts, each rerunnable alone
 # with `bench/NAME.sh [BUILD] ...` (see its header):
+#   ab_worker.sh  A/B of two worker builds (needs BUILD_B: skipped here)
 #   batch.sh   sluice batch of 10,000 trivial jobs, 2 jailed workers (~8 min here)
 #   broker.sh  broker capacity with build/bench/fakeworker (~1 min)
 #   farm.sh    trivial job end to end: farm jailed / --insecure-no-jail / bare deno (~4 min)
