@@ -19,6 +19,7 @@ LN=${LOADGEN_JOBS:-2000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/$BUILD/bin
 LOADGEN=$ROOT/$BUILD/bench/loadgen
+export SLUICE_DENO=${SLUICE_DENO:-$(readlink -f "$ROOT/node_modules/.bin/deno")}
 D=$(mktemp -d /tmp/sluice-bench-batch.XXXXXX)
 PIDS=()
 cleanup() {

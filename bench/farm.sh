@@ -22,7 +22,8 @@ REPS=${3:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/$BUILD/bin
 LOADGEN=$ROOT/$BUILD/bench/loadgen
-DENO=$(readlink -f "$ROOT/node_modules/.bin/deno")
+DENO=$(readlink -f "${SLUICE_DENO:-$ROOT/node_modules/.bin/deno}")
+export SLUICE_DENO=$DENO	# the workers' runtime too, whatever BUILD is
 D=$(mktemp -d /tmp/sluice-bench-farm.XXXXXX)
 PIDS=()
 cleanup() {
