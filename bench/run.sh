@@ -1,5 +1,12 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark in bench/, one after the other.
+# `make bench`: every benchmark in bench/, one after the other.  Run as root
+# (the farm benchmarks build real jails).  The scripts, each rerunnable alone
+# with `bench/NAME.sh [BUILD] ...` (see its header):
+#   ab_worker.sh  A/B of two worker builds (needs BUILD_B: skipped here)
+#   batch.sh   sluice batch of 10,000 trivial jobs, 2 jailed workers (~8 min here)
+#   broker.sh  broker capacity with build/bench/fakeworker (~1 min)
+#   farm.sh    trivial job end to end: farm jailed / --insecure-no-jail / bare deno (~4 min)
+#   jail.sh    jail build/teardown through build/test/jailrun (~1 min)
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
