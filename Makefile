@@ -57,6 +57,9 @@ TOOL_BINS  := $(patsubst tests/integ/tools/%.c,$(BUILD)/test/%,$(INTEG_TOOLS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps test unit integ demo asan fuzz bench clean check-banned
+# Objects built through pattern chains (tests, tools, benches) are kept, so a
+# second `make` does not rebuild them.
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)

@@ -115,6 +115,7 @@ main(int argc, char **argv)
 			struct msg *m = msg_new(MSG_SUBMIT);
 			msg_set_str(m, MSG_F_REQ, p->req);
 			msg_set_bin(m, MSG_F_CODE, code, len);
+			msg_set_str(m, MSG_F_LANG, strstr(argv[optind], ".js") ? "js" : "ts");
 			client_send(c, m, NULL);
 			msg_destroy(&m);
 		} else if (msg_cmd(r) == MSG_ACCEPTED) {
