@@ -410,7 +410,7 @@ on_decision(struct broker *b, zframe_t *rid, const struct msg *m)
 	    "reason", why), NULL);
 	if (strcmp(verdict, "approve") == 0) {
 		j->state = JOB_QUEUED;
-		if (jobstore_put_job(b->store, j->id, JOBSTORE_QUEUED, j->accepted_ms, j->job) != ERR_OK ||
+		if (jobstore_put_state(b->store, j->id, JOBSTORE_QUEUED) != ERR_OK ||
 		    !queue_push(b->queue, j->tenant, j->priority, j, false)) {
 			job_finish(b, j, NULL, JOB_ERROR, "broker could not queue the approved job");
 			decision_ack(b, rid, id, NULL, "approved, but the job could not be queued");
@@ -938,7 +938,7 @@ on_back(struct broker *b)
 		} else {
 			break;
 		}
-		if (jobstore_put_job(b->store, j->id, JOBSTORE_RUNNING, j->accepted_ms, j->job) != ERR_OK)
+		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK)
 			log_error("job %s: running state not stored", j->id);
 		audit(b, AUDIT_EXECUTION_START, j, NULL, json_pack("{s:s}", "worker",
 		    w ? w->host : "?"), NULL);
@@ -1006,42 +1006,56 @@ tenant_line(void *arg, const char *t, size_t q, size_t run)
 	a->first = false;
 }
 
+/* The farm's figures, shared by STATUS_REPLY and the metrics endpoint. */
+struct farm_counts {
+	uint64_t workers, free_slots;
+	uint64_t running;	/* leased, running, or orphaned by a restart */
+	uint64_t held;		/* waiting for approval */
+	int64_t oldest_queued_ms;	/* wall clock of the oldest queued job, 0: none */
+};
+
+static void
+farm_counts(struct broker *b, struct farm_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
+		c->free_slots += w->slots > w->busy ? w->slots - w->busy : 0;
+		c->workers++;
+	}
+	for (struct job *j = zhashx_first(b->jobs); j; j = zhashx_next(b->jobs)) {
+		if (j->state == JOB_HELD)
+			c->held++;
+		else if (j->state != JOB_QUEUED)
+			c->running++;
+		else if (c->oldest_queued_ms == 0 || j->accepted_ms < c->oldest_queued_ms)
+			c->oldest_queued_ms = j->accepted_ms;
+	}
+}
+
 static void
 on_status(struct broker *b, zframe_t *client, const struct msg *in)
 {
 	struct msg *r = msg_new(MSG_STATUS_REPLY);
-	uint64_t free_slots = 0, running = 0, workers = 0;
-	int64_t oldest = 0, now = util_wall_ns() / 1000000;
+	struct farm_counts fc;
+	int64_t now = util_wall_ns() / 1000000;
 	char details[8192];
 	size_t off = 0;
 
 	if (r == NULL)
 		return;
-	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
-		free_slots += w->slots > w->busy ? w->slots - w->busy : 0;
-		workers++;
-	}
-	uint64_t held = 0;
-	for (struct job *j = zhashx_first(b->jobs); j; j = zhashx_next(b->jobs)) {
-		if (j->state == JOB_HELD)
-			held++;
-		else if (j->state != JOB_QUEUED)
-			running++;
-		else if (oldest == 0 || j->accepted_ms < oldest)
-			oldest = j->accepted_ms;
-	}
+	farm_counts(b, &fc);
 	off += (size_t)snprintf(details, sizeof(details),
 	    "{\"oldest_queued_ms\":%lld,\"approval_backlog\":%llu,\"approver_connected\":%s,\"tenants\":{",
-	    (long long)(oldest ? now - oldest : 0), (unsigned long long)held,
+	    (long long)(fc.oldest_queued_ms ? now - fc.oldest_queued_ms : 0), (unsigned long long)fc.held,
 	    b->approver ? "true" : "false");
 	struct tenant_acc acc = { details, &off, sizeof(details), true };
 	queue_each_tenant(b->queue, tenant_line, &acc);
 	snprintf(details + off, sizeof(details) - off, "}}");
 	msg_set_str(r, MSG_F_REQ, msg_str(in, MSG_F_REQ, ""));
 	msg_set_u64(r, MSG_F_QUEUED, queue_size(b->queue));
-	msg_set_u64(r, MSG_F_RUNNING, running);
-	msg_set_u64(r, MSG_F_WORKERS, workers);
-	msg_set_u64(r, MSG_F_FREE, free_slots > 1024 ? 1024 : free_slots);
+	msg_set_u64(r, MSG_F_RUNNING, fc.running);
+	msg_set_u64(r, MSG_F_WORKERS, fc.workers);
+	msg_set_u64(r, MSG_F_FREE, fc.free_slots > 1024 ? 1024 : fc.free_slots);
 	msg_set_u64(r, MSG_F_DONE_COUNT, b->done);
 	msg_set_str(r, MSG_F_DETAILS, details);
 	send_front(b, client, r);
@@ -1075,7 +1089,7 @@ on_metrics(struct broker *b)
 	zmsg_t *req = zmsg_recv(b->metrics);
 	zframe_t *id;
 	char body[16384], hdr[128];
-	uint64_t free_slots = 0, running = 0, held = 0, workers = 0;
+	struct farm_counts fc;
 	struct metrics_acc acc = { body, 0, sizeof(body) };
 
 	if (req == NULL)
@@ -1088,12 +1102,7 @@ on_metrics(struct broker *b)
 		zframe_destroy(&id);
 		return;
 	}
-	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
-		free_slots += w->slots > w->busy ? w->slots - w->busy : 0;
-		workers++;
-	}
-	for (struct job *j = zhashx_first(b->jobs); j; j = zhashx_next(b->jobs))
-		held += j->state == JOB_HELD, running += j->state == JOB_LEASED || j->state == JOB_RUNNING;
+	farm_counts(b, &fc);
 	acc.off = (size_t)snprintf(body, sizeof(body),
 	    "# TYPE sluice_queued gauge\nsluice_queued %zu\n"
 	    "# TYPE sluice_running gauge\nsluice_running %llu\n"
@@ -1102,8 +1111,8 @@ on_metrics(struct broker *b)
 	    "# TYPE sluice_free_slots gauge\nsluice_free_slots %llu\n"
 	    "# TYPE sluice_jobs_finished_total counter\nsluice_jobs_finished_total %llu\n"
 	    "# TYPE sluice_tenant_queued gauge\n",
-	    queue_size(b->queue), (unsigned long long)running, (unsigned long long)held,
-	    (unsigned long long)workers, (unsigned long long)free_slots, (unsigned long long)b->done);
+	    queue_size(b->queue), (unsigned long long)fc.running, (unsigned long long)fc.held,
+	    (unsigned long long)fc.workers, (unsigned long long)fc.free_slots, (unsigned long long)b->done);
 	queue_each_tenant(b->queue, metrics_tenant, &acc);
 	snprintf(hdr, sizeof(hdr), "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", acc.off);

@@ -135,6 +135,19 @@ jobstore_put_job(struct jobstore *s, const char *id, enum jobstore_state st, int
 }
 
 enum err
+jobstore_put_state(struct jobstore *s, const char *id, enum jobstore_state st)
+{
+	char key[80], v = (char)st;
+	size_t klen = key_of(key, sizeof(key), 's', id);
+
+	if (s->staged >= JOBSTORE_BATCH_MAX)
+		return ERR_BUSY;
+	rocksdb_writebatch_put(s->batch, key, klen, &v, 1);
+	s->staged++;
+	return ERR_OK;
+}
+
+enum err
 jobstore_put_key(struct jobstore *s, const char *tenant, const char *key, const char *id)
 {
 	char k[256];
@@ -161,7 +174,9 @@ jobstore_put_result(struct jobstore *s, const char *id, const struct msg *result
 		return e;
 	klen = key_of(key, sizeof(key), 'j', id);
 	rocksdb_writebatch_delete(s->batch, key, klen);
-	s->staged++;
+	klen = key_of(key, sizeof(key), 's', id);
+	rocksdb_writebatch_delete(s->batch, key, klen);
+	s->staged += 2;
 	return ERR_OK;
 }
 
@@ -287,7 +302,17 @@ jobstore_each_job(struct jobstore *s,
 			msg_destroy(&m);
 			continue;
 		}
-		e = fn(arg, id, (enum jobstore_state)v[0], (int64_t)get_be64((const unsigned char *)v + 1), m);
+		/* A later state, when one was recorded, wins over the record's. */
+		enum jobstore_state st = (enum jobstore_state)v[0];
+		char skey[80], *sv, *dberr = NULL;
+		size_t sklen = key_of(skey, sizeof(skey), 's', id), svlen;
+		if ((sv = rocksdb_get(s->db, s->ropts, skey, sklen, &svlen, &dberr)) != NULL) {
+			if (svlen == 1 && sv[0] >= JOBSTORE_QUEUED && sv[0] <= JOBSTORE_HELD)
+				st = (enum jobstore_state)sv[0];
+			rocksdb_free(sv);
+		}
+		free(dberr);
+		e = fn(arg, id, st, (int64_t)get_be64((const unsigned char *)v + 1), m);
 		msg_destroy(&m);
 		if (e != ERR_OK)
 			break;

@@ -10,6 +10,8 @@
  *   "r/" id            -> +----------------+----------------------------+
  *                         | finished_ms BE | RESULT message (hdr + body)|
  *                         +----------------+----------------------------+
+ *   "s/" id            -> state (1 B): a later state of the job, so that a
+ *                         transition does not rewrite the whole record
  *   "k/" tenant NUL key -> id                       (idempotency keys)
  *
  * Writes are staged into one batch and made durable together by
@@ -38,6 +40,8 @@ void jobstore_close(struct jobstore **sp);
  * NULL), a finished result (deleting the job record), or a deletion. */
 enum err jobstore_put_job(struct jobstore *s, const char *id, enum jobstore_state st,
     int64_t accepted_ms, const struct msg *job);
+/* Stages a state change of a stored job (the small "s/" record). */
+enum err jobstore_put_state(struct jobstore *s, const char *id, enum jobstore_state st);
 enum err jobstore_put_key(struct jobstore *s, const char *tenant, const char *key, const char *id);
 enum err jobstore_put_result(struct jobstore *s, const char *id, const struct msg *result);
 enum err jobstore_delete_result(struct jobstore *s, const char *id);

@@ -558,27 +558,14 @@ mentions(const struct capture *c, const char *needle)
 
 #define RUNNER_PRIVACY_TYPES 64
 
-/* Filters one capture into field f of m and adds its findings to counts. */
+/* Adds one filter result's per-type counts to the job's running totals
+ * (at most RUNNER_PRIVACY_TYPES types; further types are dropped). */
 static void
-filter_output(struct msg *m, enum msg_field f, const struct capture *c,
-    const struct privacy_config *pc, struct privacy_count *counts, size_t *ncounts)
+add_counts(const struct privacy_result *res, struct privacy_count *counts, size_t *ncounts)
 {
-	static const char withheld[] = "[output withheld: the privacy filter failed]\n";
-	struct privacy_result res = { 0 };
 	struct privacy_count local[RUNNER_PRIVACY_TYPES];
-	size_t n;
+	size_t n = privacy_summary(res->findings, res->nfindings, local, RUNNER_PRIVACY_TYPES);
 
-	if (c->len == 0) {
-		msg_set_bin(m, f, "", 0);
-		return;
-	}
-	if (privacy_scan(pc, c->buf, c->len, &res) != ERR_OK) {
-		msg_set_bin(m, f, withheld, sizeof(withheld) - 1);
-		return;
-	}
-	if (msg_set_bin(m, f, res.text, res.len) != ERR_OK)
-		msg_set_bin(m, f, withheld, sizeof(withheld) - 1);
-	n = privacy_summary(res.findings, res.nfindings, local, RUNNER_PRIVACY_TYPES);
 	for (size_t i = 0; i < n; i++) {
 		size_t k;
 		for (k = 0; k < *ncounts && strcmp(counts[k].type, local[i].type) != 0; k++)
@@ -590,6 +577,27 @@ filter_output(struct msg *m, enum msg_field f, const struct capture *c,
 		}
 		counts[k].count += local[i].count;
 	}
+}
+
+/* Filters one capture into field f of m and adds its findings to counts. */
+static void
+filter_output(struct msg *m, enum msg_field f, const struct capture *c,
+    const struct privacy_config *pc, struct privacy_count *counts, size_t *ncounts)
+{
+	static const char withheld[] = "[output withheld: the privacy filter failed]\n";
+	struct privacy_result res = { 0 };
+
+	if (c->len == 0) {
+		msg_set_bin(m, f, "", 0);
+		return;
+	}
+	if (privacy_scan(pc, c->buf, c->len, &res) != ERR_OK) {
+		msg_set_bin(m, f, withheld, sizeof(withheld) - 1);
+		return;
+	}
+	if (msg_set_bin(m, f, res.text, res.len) != ERR_OK)
+		msg_set_bin(m, f, withheld, sizeof(withheld) - 1);
+	add_counts(&res, counts, ncounts);
 	privacy_result_clear(&res);
 }
 
@@ -617,7 +625,6 @@ set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
 	msgpack_pack_array(&pk, n);
 	for (size_t i = 0; i < n; i++) {
 		struct privacy_result res = { 0 };
-		struct privacy_count local[RUNNER_PRIVACY_TYPES];
 		bool ok = privacy_scan(pc, files[i].data, files[i].len, &res) == ERR_OK;
 		size_t plen = strlen(files[i].path);
 
@@ -634,18 +641,8 @@ set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
 		msgpack_pack_bin(&pk, ok ? res.len : 0);	/* never unfiltered bytes */
 		if (ok && res.len > 0)
 			msgpack_pack_bin_body(&pk, res.text, res.len);
-		if (ok) {
-			size_t k = privacy_summary(res.findings, res.nfindings, local, RUNNER_PRIVACY_TYPES);
-			for (size_t a = 0; a < k; a++) {
-				size_t b;
-				for (b = 0; b < *ncounts && strcmp(counts[b].type, local[a].type) != 0; b++)
-					;
-				if (b == *ncounts && *ncounts < RUNNER_PRIVACY_TYPES)
-					counts[(*ncounts)++] = (struct privacy_count){ local[a].type, 0 };
-				if (b < *ncounts)
-					counts[b].count += local[a].count;
-			}
-		}
+		if (ok)
+			add_counts(&res, counts, ncounts);
 		privacy_result_clear(&res);
 	}
 	if (sb.data != NULL && msg_set_raw(m, MSG_F_FILES, sb.data, sb.size) != ERR_OK)

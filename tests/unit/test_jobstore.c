@@ -57,6 +57,7 @@ job_msg(const char *id)
 }
 
 static int seen;
+static enum jobstore_state last_state;
 
 static enum err
 count_job(void *arg, const char *id, enum jobstore_state st, int64_t ms, const struct msg *m)
@@ -65,6 +66,7 @@ count_job(void *arg, const char *id, enum jobstore_state st, int64_t ms, const s
 	(void)ms;
 	assert_string_equal(msg_str(m, MSG_F_ID, ""), id);
 	assert_true(st == JOBSTORE_QUEUED || st == JOBSTORE_RUNNING || st == JOBSTORE_HELD);
+	last_state = st;
 	seen++;
 	return ERR_OK;
 }
@@ -98,6 +100,17 @@ test_commit_reopen_result_key(void **state)
 	seen = 0;
 	assert_int_equal(jobstore_each_job(s, count_job, NULL), ERR_OK);
 	assert_int_equal(seen, 1);
+	assert_int_equal(last_state, JOBSTORE_QUEUED);
+
+	/* A state change is a small record that wins over the job record's. */
+	assert_int_equal(jobstore_put_state(s, "aaaa", JOBSTORE_RUNNING), ERR_OK);
+	assert_int_equal(jobstore_commit(s, why, sizeof(why)), ERR_OK);
+	jobstore_close(&s);
+	s = jobstore_open(dir, &e, why, sizeof(why));
+	seen = 0;
+	jobstore_each_job(s, count_job, NULL);
+	assert_int_equal(seen, 1);
+	assert_int_equal(last_state, JOBSTORE_RUNNING);
 
 	/* A result replaces the job record. */
 	struct msg *res = msg_new(MSG_RESULT);
