@@ -22,6 +22,7 @@
 #include "client/client.h"
 #include "client/mcp_server.h"
 #include "common/log.h"
+#include "common/mpjson.h"
 #include "common/msg.h"
 #include "common/util.h"
 
@@ -158,6 +159,117 @@ tool_defs(void)
 	    "annotations", "readOnlyHint", true);
 }
 
+/* Runs one program on the farm: ERR_OK with a fresh RESULT in *res, or an
+ * error with the reason in `why` ("the farm did not run the program: ..."). */
+static enum err
+farm_run(struct mcp_server *s, const char *code, size_t len, const char *lang, const char *session,
+    json_int_t timeout, struct msg **res, char *why, size_t whysz)
+{
+	struct msg *sub = msg_new(MSG_SUBMIT);
+	char reason[512];
+	enum err e;
+
+	if (sub == NULL || msg_set_bin(sub, MSG_F_CODE, code, len) != ERR_OK ||
+	    msg_set_str(sub, MSG_F_LANG, lang) != ERR_OK ||
+	    msg_set_u64(sub, MSG_F_TIMEOUT_MS, (uint64_t)timeout) != ERR_OK ||
+	    (session != NULL && msg_set_str(sub, MSG_F_SESSION, session) != ERR_OK)) {
+		msg_destroy(&sub);
+		return ERR_NOMEM;
+	}
+	if (s->client == NULL && (s->client = client_new(s->broker)) == NULL) {
+		msg_destroy(&sub);
+		snprintf(why, whysz, "the farm is unavailable: cannot open a socket to the broker");
+		return ERR_IO;
+	}
+	e = client_run(s->client, sub, 10000, (int)timeout + 60000, res, reason, sizeof(reason));
+	msg_destroy(&sub);
+	if (e != ERR_OK) {
+		/* A reply may still come for this request; start afresh. */
+		client_destroy(&s->client);
+		snprintf(why, whysz, "the farm did not run the program: %.400s", reason);
+	}
+	return e;
+}
+
+/* search_tools without an injected catalogue: a tiny farm job calls the
+ * prelude's tools.search, so the answer is the catalogue of the workers
+ * (their --mcp-config and --mcp-allow), exactly what execute_code programs
+ * can reach.  A fresh array, or NULL with `why`. */
+static json_t *
+farm_search(struct mcp_server *s, const char *query, const char *detail, int limit, char *why,
+    size_t whysz)
+{
+	json_t *q = json_string(query), *d = json_string(detail), *found = NULL;
+	char *qs = q ? json_dumps(q, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+	char *ds = d ? json_dumps(d, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL, *code = NULL;
+	struct msg *res = NULL;
+	size_t olen;
+	int n = -1;
+
+	snprintf(why, whysz, "out of memory");
+	if (qs != NULL && ds != NULL)
+		n = asprintf(&code, "const found = await tools.search(%s, { detail: %s, limit: %d });\n"
+		    "console.log(JSON.stringify(found));\n", qs, ds, limit > 0 ? limit : 10);
+	json_decref(q);
+	json_decref(d);
+	free(qs);
+	free(ds);
+	if (n < 0 || farm_run(s, code, (size_t)n, "js", NULL, 20000, &res, why, whysz) != ERR_OK)
+		goto out;
+	const void *out = msg_bin(res, MSG_F_STDOUT, &olen);
+	if (strcmp(msg_str(res, MSG_F_STATUS, "?"), "ok") != 0) {
+		size_t elen;
+		const char *err = msg_bin(res, MSG_F_STDERR, &elen);
+		const char *nl = err ? memchr(err, '\n', elen) : NULL;
+		snprintf(why, whysz, "the farm's tool search failed (%s%s%s): %.*s",
+		    msg_str(res, MSG_F_STATUS, "?"), msg_has(res, MSG_F_REASON) ? ", " : "",
+		    msg_str(res, MSG_F_REASON, ""), err ? (int)(nl ? nl - err : (long)elen) : 0,
+		    err ? err : "");
+		goto out;
+	}
+	if (out == NULL || (found = json_loadb(out, olen, 0, NULL)) == NULL || !json_is_array(found)) {
+		json_decref(found);
+		found = NULL;
+		snprintf(why, whysz, "the farm's tool search returned no catalogue");
+	}
+out:
+	free(code);
+	msg_destroy(&res);
+	return found;
+}
+
+/* The result's per-tool report as one line, "tools: memory.search_nodes 2
+ * calls, 96 B in, 5120 B out, 31 ms; ...", or NULL when the job called no
+ * tool (or on out-of-memory).  Fresh. */
+static char *
+tool_line(const struct msg *res)
+{
+	size_t len, i, cap = 4096, n;
+	const void *raw = msg_bin(res, MSG_F_TOOL_CALLS, &len);
+	json_t *calls = raw ? mpjson_decode(raw, len) : NULL, *t;
+	char *line = NULL;
+
+	if (json_array_size(calls) == 0 || (line = malloc(cap)) == NULL) {
+		json_decref(calls);
+		return NULL;
+	}
+	n = (size_t)snprintf(line, cap, "tools:");
+	json_array_foreach(calls, i, t) {
+		json_int_t c = json_integer_value(json_object_get(t, "calls"));
+		json_int_t e = json_integer_value(json_object_get(t, "errors"));
+		if (n < cap)
+			n += (size_t)snprintf(line + n, cap - n, "%s %.128s %lld call%s%s%.0lld%s, "
+			    "%lld B in, %lld B out, %lld ms", i ? ";" : "",
+			    json_string_value(json_object_get(t, "tool")), (long long)c, c == 1 ? "" : "s",
+			    e ? " (" : "", (long long)e, e ? " failed)" : "",
+			    (long long)json_integer_value(json_object_get(t, "bytes_in")),
+			    (long long)json_integer_value(json_object_get(t, "bytes_out")),
+			    (long long)json_integer_value(json_object_get(t, "ms")));
+	}
+	json_decref(calls);
+	return line;
+}
+
 static char *
 execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
 {
@@ -165,7 +277,7 @@ execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
 	const json_t *session = json_object_get(args, "session"), *tmo = json_object_get(args, "timeout_ms");
 	const char *l = "ts";
 	json_int_t timeout = s->default_timeout_ms;
-	struct msg *sub = NULL, *res = NULL;
+	struct msg *res = NULL;
 	json_t *content;
 	char why[512], *status_text = NULL, *reply;
 	enum err e;
@@ -195,39 +307,25 @@ execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
 			    "an integer in [1, 86400000]");
 		timeout = json_integer_value(tmo);
 	}
-	if ((sub = msg_new(MSG_SUBMIT)) == NULL ||
-	    msg_set_bin(sub, MSG_F_CODE, json_string_value(code), json_string_length(code)) != ERR_OK ||
-	    msg_set_str(sub, MSG_F_LANG, l) != ERR_OK ||
-	    msg_set_u64(sub, MSG_F_TIMEOUT_MS, (uint64_t)timeout) != ERR_OK ||
-	    (session != NULL && msg_set_str(sub, MSG_F_SESSION, json_string_value(session)) != ERR_OK)) {
-		msg_destroy(&sub);
+	e = farm_run(s, json_string_value(code), json_string_length(code), l,
+	    session ? json_string_value(session) : NULL, timeout, &res, why, sizeof(why));
+	if (e == ERR_NOMEM)
 		return rpc_error(id, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	if (s->client == NULL && (s->client = client_new(s->broker)) == NULL) {
-		msg_destroy(&sub);
-		snprintf(why, sizeof(why), "the farm is unavailable: cannot open a socket to the broker");
+	if (e != ERR_OK)
 		return rpc_result(id, tool_result(json_pack("[o]", text_item(why, strlen(why))), true));
-	}
-	e = client_run(s->client, sub, 10000, (int)timeout + 60000, &res, why, sizeof(why));
-	msg_destroy(&sub);
-	if (e != ERR_OK) {
-		char text[600];
-		/* A reply may still come for this request; start afresh. */
-		client_destroy(&s->client);
-		snprintf(text, sizeof(text), "the farm did not run the program: %s", why);
-		return rpc_result(id, tool_result(json_pack("[o]", text_item(text, strlen(text))), true));
-	}
 
 	const char *status = msg_str(res, MSG_F_STATUS, "?");
 	size_t olen, elen;
 	const void *out = msg_bin(res, MSG_F_STDOUT, &olen);
 	const void *err = msg_bin(res, MSG_F_STDERR, &elen);
 	bool ok = strcmp(status, "ok") == 0;
-	int n = asprintf(&status_text, "status: %s | exit_code: %lld | job: %s | wall_ms: %llu%s%s%s%s%.*s%s",
+	char *tools = tool_line(res);
+	int n = asprintf(&status_text, "status: %s | exit_code: %lld | job: %s | wall_ms: %llu%s%s%s%s%s%s%.*s%s",
 	    status, (long long)msg_i64(res, MSG_F_EXIT_CODE, -1), msg_str(res, MSG_F_ID, "?"),
 	    (unsigned long long)msg_u64(res, MSG_F_WALL_MS, 0),
 	    msg_bool(res, MSG_F_TRUNCATED, false) ? " | output truncated" : "",
 	    msg_has(res, MSG_F_REASON) ? "\nreason: " : "", msg_str(res, MSG_F_REASON, ""),
+	    tools ? "\n" : "", tools ? tools : "",
 	    elen ? "\nstderr:\n" : "", (int)(elen > STDERR_SHOWN_MAX ? STDERR_SHOWN_MAX : elen),
 	    elen ? (const char *)err : "", elen > STDERR_SHOWN_MAX ? "\n[stderr cut]" : "");
 	content = json_array();
@@ -236,9 +334,27 @@ execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
 	if (content != NULL && n >= 0)
 		json_array_append_new(content, text_item(status_text, (size_t)n));
 	free(status_text);
+	free(tools);
 	reply = rpc_result(id, tool_result(content, !ok));
 	msg_destroy(&res);
 	return reply;
+}
+
+/* A search hit's name and description ("" when absent: a farm's answer is
+ * output of a job and checked like any input). */
+static const char *
+name_of(const json_t *t)
+{
+	const char *v = json_is_string(t) ? json_string_value(t) :
+	    json_string_value(json_object_get(t, "name"));
+	return v ? v : "";
+}
+
+static const char *
+descr_of(const json_t *t)
+{
+	const char *v = json_string_value(json_object_get(t, "description"));
+	return v ? v : "";
 }
 
 static char *
@@ -248,41 +364,40 @@ search_tools(struct mcp_server *s, const json_t *id, const json_t *args)
 	const json_t *detail = json_object_get(args, "detail"), *limit = json_object_get(args, "limit");
 	const char *d = detail ? json_string_value(detail) : "description";
 	json_t *found, *t;
-	char why[256], *text;
+	char why[512], *text;
 	size_t i;
+	int n;
 
 	if (q == NULL || d == NULL || (limit != NULL && !json_is_integer(limit)))
 		return rpc_error(id, RPC_INVALID_PARAMS, "search_tools: query (string), detail "
 		    "(name|description|full) and limit (integer) expected");
-	if (s->search == NULL) {
-		const char *m = "no tool catalogue: sluice-mcp was started without --mcp-config";
-		return rpc_result(id, tool_result(json_pack("[o]", text_item(m, strlen(m))), true));
+	if (strcmp(d, "name") != 0 && strcmp(d, "description") != 0 && strcmp(d, "full") != 0)
+		return rpc_error(id, RPC_INVALID_PARAMS, "search_tools: detail must be name, "
+		    "description or full");
+	n = limit ? (int)(json_integer_value(limit) > 50 ? 50 : json_integer_value(limit)) : 0;
+	if (n < 0)
+		n = 0;
+	if (s->search != NULL) {
+		if ((found = s->search(s->search_ctx, q, d, n, why, sizeof(why))) == NULL)
+			return rpc_error(id, RPC_INVALID_PARAMS, why);
+	} else if ((found = farm_search(s, q, d, n, why, sizeof(why))) == NULL) {
+		return rpc_result(id, tool_result(json_pack("[o]", text_item(why, strlen(why))), true));
 	}
-	found = s->search(s->search_ctx, q, d,
-	    limit ? (int)(json_integer_value(limit) > 50 ? 50 : json_integer_value(limit)) : 0, why,
-	    sizeof(why));
-	if (found == NULL)
-		return rpc_error(id, RPC_INVALID_PARAMS, why);
 	if (strcmp(d, "full") == 0) {
 		text = json_dumps(found, JSON_COMPACT);
 	} else {
 		/* One line per tool: "server.tool" or "server.tool: description". */
 		size_t cap = 1, len = 0;
 		json_array_foreach(found, i, t)
-			cap += 2 + strlen(json_is_string(t) ? json_string_value(t) :
-			    json_string_value(json_object_get(t, "name"))) +
-			    (json_is_object(t) ? 2 + strlen(json_string_value(json_object_get(t,
-			    "description"))) : 0);
+			cap += 4 + strlen(name_of(t)) + strlen(descr_of(t));
 		if ((text = malloc(cap)) != NULL) {
 			text[0] = '\0';
 			json_array_foreach(found, i, t) {
-				if (json_is_string(t))
-					len += (size_t)snprintf(text + len, cap - len, "%s\n",
-					    json_string_value(t));
-				else
+				if (json_is_object(t))
 					len += (size_t)snprintf(text + len, cap - len, "%s: %s\n",
-					    json_string_value(json_object_get(t, "name")),
-					    json_string_value(json_object_get(t, "description")));
+					    name_of(t), descr_of(t));
+				else
+					len += (size_t)snprintf(text + len, cap - len, "%s\n", name_of(t));
 			}
 			if (len == 0)
 				snprintf(text, cap, "%s", "");

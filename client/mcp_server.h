@@ -9,10 +9,10 @@
  *                 on the farm (client_run) and returns its stdout as text,
  *                 then a status line (status, exit code, job id, wall ms,
  *                 reason, stderr); isError when the status is not ok.
- *   search_tools  {query, detail?, limit?}: searches a tool catalogue given
- *                 as a callback (sluice-mcp passes gateway_search over an
- *                 mcp_pool of its --mcp-config file; the catalogue of the
- *                 workers themselves is not reachable from here yet).
+ *   search_tools  {query, detail?, limit?}: runs a tiny farm job that calls
+ *                 the prelude's tools.search, so the answer is the catalogue
+ *                 of the workers (what execute_code programs can reach);
+ *                 a test may inject a catalogue callback instead.
  *
  * Input is untrusted: a line that is not JSON gets -32700, a message that is
  * not a request -32600, an unknown method -32601, bad params -32602; lines
@@ -37,7 +37,7 @@ typedef json_t *(*mcp_server_search_fn)(void *ctx, const char *query, const char
 struct mcp_server_conf {
 	const char *broker;		/* endpoint (client_endpoint rules) */
 	int default_timeout_ms;		/* execute_code without timeout_ms */
-	mcp_server_search_fn search;	/* NULL: search_tools says it has no catalogue */
+	mcp_server_search_fn search;	/* NULL (sluice-mcp): ask the farm */
 	void *search_ctx;
 };
 

@@ -49,6 +49,7 @@ result_json(const struct msg *r)
 	json_object_set_new(o, "metrics", metrics);
 	static const struct { const char *name; enum msg_field f; } raws[] = {
 		{ "risk", MSG_F_RISK }, { "privacy", MSG_F_PRIVACY }, { "files", MSG_F_FILES },
+		{ "tool_calls", MSG_F_TOOL_CALLS },
 	};
 	for (size_t i = 0; i < sizeof(raws) / sizeof(raws[0]); i++) {
 		size_t len;

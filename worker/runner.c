@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "worker/gateway.h"
+#include "worker/toolreport.h"
 #include "worker/jail.h"
 #include "worker/prelude.h"
 #include "worker/runner.h"
@@ -63,6 +64,7 @@ struct runner {
 	int stdin_w;
 	pthread_mutex_t mu;
 	zlistx_t *events;		/* char * "type\tdetails" lines (owned) */
+	struct toolreport *report;	/* per-tool tally for the result (owned) */
 	struct privacy_tokens *tokens;	/* tokenize mode: the session's map */
 	char *tools_buf;		/* storage of tools[] */
 	const char *tools[65];		/* the job's own allowlist (JOB `tools`) */
@@ -164,6 +166,8 @@ tool_audit(void *ctx, const struct gateway_audit *a)
 	if (txt != NULL && zlistx_size(r->events) < RUNNER_EVENTS_MAX && zlistx_add_end(r->events, txt)) {
 		txt = NULL;
 		e = ERR_OK;
+		toolreport_add(r->report, a->server, a->tool, strcmp(a->outcome, "ok") == 0,
+		    a->request_bytes, a->response_bytes, a->duration_ms);
 	}
 	pthread_mutex_unlock(&r->mu);
 	free(txt);
@@ -432,7 +436,8 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 			.filter = tool_filter,
 			.filter_ctx = r,
 		}, err);
-		if (r->gw == NULL || (r->events = zlistx_new()) == NULL) {
+		if (r->gw == NULL || (r->events = zlistx_new()) == NULL ||
+		    (r->report = toolreport_new()) == NULL) {
 			snprintf(why, whysz, "cannot set up the MCP gateway");
 			goto fail;
 		}
@@ -736,6 +741,13 @@ runner_result(struct runner *r, const struct privacy_config *pc)
 	msg_set_u64(m, MSG_F_MAX_RSS_KB, o->max_rss_kb);
 	if (reason[0])
 		msg_set_str(m, MSG_F_REASON, reason);
+	unsigned char *calls;
+	size_t clen;
+	if (r->report != NULL && toolreport_count(r->report) > 0 &&
+	    toolreport_pack(r->report, &calls, &clen) == ERR_OK) {
+		msg_set_raw(m, MSG_F_TOOL_CALLS, calls, clen);
+		free(calls);
+	}
 	return m;
 }
 
@@ -752,6 +764,7 @@ runner_destroy(struct runner **rp)
 		pthread_join(r->tool, NULL);
 	}
 	gateway_destroy(&r->gw);
+	toolreport_destroy(&r->report);
 	free(r->tools_buf);
 	if (r->tool_out_fd >= 0)
 		close(r->tool_out_fd);

@@ -34,6 +34,9 @@ out=$(jq -r .stdout <<<"$j")
 check "a jailed job calls a real MCP server and returns only a summary" test \
 	"$(jq -r '[.created, .older, .found]|@csv' <<<"$out" 2>/dev/null)" = '50,5,true'
 check "the program's own output is passed through intact" test "$(jq -r .status <<<"$j")" = ok
+check "the result reports each tool the program called (tool_calls)" test \
+	"$(jq -c '[.tool_calls[] | [.tool, .calls, .errors, (.bytes_in > 0), (.bytes_out > 0)]]' <<<"$j")" = \
+	'[["memory.create_entities",1,0,true,true],["memory.read_graph",1,0,true,true]]'
 
 deny=$(prog deny.ts <<'EOF'
 try { await tools.call("everything.echo", { message: "x" }); console.log("called"); }

@@ -27,12 +27,16 @@ EOF
 rc=$?
 cat "$T/sdk1.out"
 [ $rc -eq 0 ] || grep -q '^not ok' "$T/sdk1.out" || notok "the SDK client script exited $rc"
-(cd "$ROOT" && node tests/mcp/client.mjs "$BIN/sluice-mcp" --broker "$FRONT" --mcp-config "$T/mcp.json") \
+# A worker with MCP servers: search_tools now shows the farm's catalogue.
+kill "$W_w1"
+start_worker w2 --slots 2 --mcp-config "$T/mcp.json"
+require "a worker with MCP servers registers" wait_workers 1
+(cd "$ROOT" && SLUICE_EXPECT_CATALOGUE=1 node tests/mcp/client.mjs "$BIN/sluice-mcp" --broker "$FRONT") \
 	>"$T/sdk2.out" 2>&1
 rc=$?
-sed 's/^\(ok\|not ok\) - /\1 - with --mcp-config: /' "$T/sdk2.out"
+sed 's/^\(ok\|not ok\) - /\1 - with MCP servers on the worker: /' "$T/sdk2.out"
 if [ $rc -ne 0 ]; then
-	grep -q '^not ok' "$T/sdk2.out" && FAILS=$((FAILS + 1)) || notok "the SDK client script (--mcp-config) exited $rc"
+	grep -q '^not ok' "$T/sdk2.out" && FAILS=$((FAILS + 1)) || notok "the SDK client script (MCP servers) exited $rc"
 fi
 
 # Garbage, then real requests, on one stdin: every line gets its answer and

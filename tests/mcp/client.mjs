@@ -1,7 +1,8 @@
 // Drives build/bin/sluice-mcp with the official TypeScript SDK client, as an
 // agent would.  Prints "ok - NAME" / "not ok - NAME" lines (tests/run.sh counts
 // them).  Usage: node tests/mcp/client.mjs SLUICE_MCP [ARGS...]
-// The broker endpoint comes from $SLUICE_BROKER (set by tests/integ/lib.sh).
+// The broker endpoint comes from $SLUICE_BROKER (set by tests/integ/lib.sh);
+// SLUICE_EXPECT_CATALOGUE=1 when the farm's workers have MCP servers.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 
@@ -55,8 +56,16 @@ try {
   }
 
   r = await client.callTool({ name: "search_tools", arguments: { query: "sum of two numbers" } });
-  if (args.includes("--mcp-config")) check("search_tools finds everything.get-sum", !r.isError && text(r).startsWith("everything.get-sum"), text(r));
-  else check("search_tools without a catalogue is a tool error", r.isError === true, text(r));
+  if (process.env.SLUICE_EXPECT_CATALOGUE) {
+    check("search_tools finds everything.get-sum in the workers' catalogue", !r.isError && text(r).startsWith("everything.get-sum"), text(r));
+    r = await client.callTool({ name: "search_tools", arguments: { query: "entities", detail: "full", limit: 2 } });
+    const full = r.isError ? [] : JSON.parse(text(r));
+    check("search_tools detail=full returns input schemas", full.length === 2 && full.every((t) => t.inputSchema?.type === "object"), text(r));
+    r = await client.callTool({ name: "execute_code", arguments: { code: 'const g = await mcp.memory.read_graph({}); console.log(g.entities.length);' } });
+    check("execute_code reports the tool calls the program made", !r.isError && /tools: memory\.read_graph 1 call, \d+ B in, \d+ B out, \d+ ms/.test(text(r)), text(r));
+  } else {
+    check("search_tools on a farm without MCP tools is a tool error", r.isError === true && text(r).includes("tool search failed"), text(r));
+  }
 
   await client.ping();
   check("ping answers", true);
