@@ -199,6 +199,7 @@ on_request(struct approver *a, const struct msg *m)
 	copy_field(it.tenant, sizeof(it.tenant), m, MSG_F_TENANT, "");
 	copy_field(it.level, sizeof(it.level), m, MSG_F_LEVEL, "L3");
 	copy_field(it.lang, sizeof(it.lang), m, MSG_F_LANG, "ts");
+	copy_field(it.tool, sizeof(it.tool), m, MSG_F_TOOL, "");
 	it.risk = (unsigned char *)msg_bin(m, MSG_F_RISK, &len);
 	it.risk_len = it.risk != NULL ? len : 0;
 	it.deadline_ms = msg_u64(m, MSG_F_DEADLINE_MS, 0);
@@ -350,8 +351,10 @@ list_one(const struct pending_item *it, void *arg)
 		w->cut = true;
 		return false;
 	}
-	msgpack_pack_map(&w->pk, 7 + has_score + (decided ? 2 : 0));
+	msgpack_pack_map(&w->pk, 7 + has_score + (decided ? 2 : 0) + (it->tool[0] != '\0'));
 	pack_kv_str(&w->pk, "id", it->id);
+	if (it->tool[0] != '\0')
+		pack_kv_str(&w->pk, "tool", it->tool);
 	pack_kv_str(&w->pk, "session", it->session);
 	pack_kv_str(&w->pk, "tenant", it->tenant);
 	pack_kv_str(&w->pk, "level", it->level);
@@ -469,6 +472,8 @@ on_show(struct approver *a, zframe_t *rid, const struct msg *in)
 			msg_set_str(r, MSG_F_SESSION, it->session);
 		if (it->tenant[0])
 			msg_set_str(r, MSG_F_TENANT, it->tenant);
+		if (it->tool[0])
+			msg_set_str(r, MSG_F_TOOL, it->tool);
 		if (it->risk != NULL && msg_set_raw(r, MSG_F_RISK, it->risk, it->risk_len) != ERR_OK)
 			log_limited(&a->db, 60, "store: %s has a malformed risk verdict", it->id);
 		wire_send(a->control, rid, r);

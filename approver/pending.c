@@ -15,7 +15,8 @@
  *   +------+----------------------------------------------------------+
  *   | 0x01 | msgpack map, string keys:                                |
  *   |      |   id str, code bin, session str, tenant str, level str,  |
- *   |      |   lang str, risk bin (nested msgpack), deadline_ms uint, |
+ *   |      |   lang str, tool str (tool calls only),                  |
+ *   |      |   risk bin (nested msgpack), deadline_ms uint,           |
  *   |      |   time_ms uint, state uint (enum pending_state),         |
  *   |      |   verdict str, actor str, reason str, decided_ms uint,   |
  *   |      |   ack_ms uint, ack_status str, ack_message str           |
@@ -127,7 +128,7 @@ pending_item_encode(const struct pending_item *it, unsigned char **out, size_t *
 	msgpack_packer pk;
 	bool decided = it->state == PENDING_DECIDED || it->state == PENDING_DONE;
 	bool acked = it->state == PENDING_DONE || it->state == PENDING_EXPIRED;
-	size_t n = 9 + (it->risk != NULL) + (decided ? 4 : 0) + (acked ? 3 : 0);
+	size_t n = 9 + (it->risk != NULL) + (it->tool[0] != '\0') + (decided ? 4 : 0) + (acked ? 3 : 0);
 	char version = PENDING_VALUE_VERSION;
 	int rc = 0;
 
@@ -148,6 +149,8 @@ pending_item_encode(const struct pending_item *it, unsigned char **out, size_t *
 	rc |= pack_u64(&pk, "state", (uint64_t)it->state);
 	if (it->risk != NULL)
 		rc |= pack_bin(&pk, "risk", it->risk, it->risk_len);
+	if (it->tool[0] != '\0')
+		rc |= pack_str(&pk, "tool", it->tool);
 	if (decided) {
 		rc |= pack_str(&pk, "verdict", it->verdict);
 		rc |= pack_str(&pk, "actor", it->actor);
@@ -191,6 +194,7 @@ static const struct value_field value_fields[] = {
 	STRF(tenant, false),
 	STRF(level, false),
 	STRF(lang, false),
+	STRF(tool, false),
 	U64F(deadline_ms, true),
 	U64F(time_ms, true),
 	{ "state", VALUE_U64, 0, 0, 0, true },	/* an enum: handled apart */

@@ -32,7 +32,8 @@ struct pending_item {
 	char tenant[65];
 	char level[5];
 	char lang[9];
-	unsigned char *code;		/* owned, code_len bytes */
+	char tool[201];			/* a held MCP tool call: "server.tool"; "" for a job */
+	unsigned char *code;		/* (for a tool call: its argument summary) */		/* owned, code_len bytes */
 	size_t code_len;
 	unsigned char *risk;		/* owned msgpack map, or NULL */
 	size_t risk_len;

@@ -102,6 +102,7 @@ struct broker {
 	zhashx_t *keys;			/* "tenant/key" -> struct job */
 	struct queue *queue;
 	zhashx_t *workers;		/* key -> struct worker (owned) */
+	zhashx_t *tool_holds;		/* approval id -> struct tool_hold (owned) */
 	zlistx_t *accepting;		/* jobs staged, ACCEPTED after commit */
 	zlistx_t *finishing;		/* jobs with a staged result, RESULT after commit */
 	uint64_t done;
@@ -393,6 +394,189 @@ decision_ack(struct broker *b, zframe_t *rid, const char *id, const char *status
 	msg_destroy(&m);
 }
 
+/* --- tool-call approvals ------------------------------------------------- */
+
+/*
+ * A worker running with --mcp-approve-destructive holds a tool call and asks
+ * (TOOL_APPROVAL, id "<job>.t<n>").  The broker queues the question with the
+ * approver as an APPROVAL_REQUEST carrying `tool` (the argument summary is
+ * its `code`), audits it, and answers the worker with TOOL_DECISION when the
+ * approver decides, the deadline passes (fail closed) or the job ends.
+ * Holds live in memory only: after a broker restart the worker's own
+ * deadline denies the call.
+ */
+#define TOOL_HOLDS_MAX 1024
+
+struct tool_hold {
+	char id[65];
+	char job[33];
+	char worker[64];		/* key of the asking worker */
+	char tool[201];
+	char session[129];
+	unsigned char *summary;
+	size_t summary_len;
+	int64_t deadline_ms;		/* wall clock */
+	bool held;			/* the approver acknowledged it */
+};
+
+static void
+tool_hold_free(void **p)
+{
+	struct tool_hold *h = *p;
+	if (h != NULL)
+		free(h->summary);
+	free(h);
+	*p = NULL;
+}
+
+static void
+send_tool_hold(struct broker *b, struct tool_hold *h)
+{
+	struct job *j = zhashx_lookup(b->jobs, h->job);
+	struct msg *m;
+
+	if (b->approver == NULL || (m = msg_new(MSG_APPROVAL_REQUEST)) == NULL)
+		return;
+	msg_set_str(m, MSG_F_ID, h->id);
+	msg_set_bin(m, MSG_F_CODE, h->summary, h->summary_len);
+	msg_set_u64(m, MSG_F_DEADLINE_MS, (uint64_t)h->deadline_ms);
+	msg_set_str(m, MSG_F_TOOL, h->tool);
+	msg_set_str(m, MSG_F_LEVEL, "L3");
+	if (h->session[0])
+		msg_set_str(m, MSG_F_SESSION, h->session);
+	if (j != NULL)
+		msg_set_str(m, MSG_F_TENANT, j->tenant);
+	if (wire_send(b->approvals, b->approver, m) != ERR_OK)
+		log_limited(&b->bad_approvals, 10, "approval request for tool call %s not delivered", h->id);
+	msg_destroy(&m);
+}
+
+/* Answers the worker, audits the answer and forgets the hold. */
+static void
+tool_hold_end(struct broker *b, struct tool_hold *h, const char *verdict, const char *actor,
+    const char *reason)
+{
+	struct worker *w = zhashx_lookup(b->workers, h->worker);
+	struct msg *m = msg_new(MSG_TOOL_DECISION);
+
+	audit(b, AUDIT_APPROVAL_RESPONSE, zhashx_lookup(b->jobs, h->job), actor,
+	    json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "tool_call", "approval", h->id, "tool",
+	    h->tool, "verdict", verdict, "reason", reason), NULL);
+	if (m != NULL && w != NULL && msg_set_str(m, MSG_F_ID, h->id) == ERR_OK &&
+	    msg_set_str(m, MSG_F_VERDICT, verdict) == ERR_OK &&
+	    (actor == NULL || msg_set_str(m, MSG_F_ACTOR, actor) == ERR_OK) &&
+	    msg_set_str(m, MSG_F_REASON, reason) == ERR_OK)
+		wire_send(b->back, w->rid, m);
+	msg_destroy(&m);
+	log_info("tool call %s (%s): %s", h->id, h->tool, verdict);
+	zhashx_delete(b->tool_holds, h->id);
+}
+
+static void
+tool_refuse(struct broker *b, zframe_t *rid, const char *id, const char *reason)
+{
+	struct msg *m = msg_new(MSG_TOOL_DECISION);
+	if (m != NULL && msg_set_str(m, MSG_F_ID, id) == ERR_OK &&
+	    msg_set_str(m, MSG_F_VERDICT, "deny") == ERR_OK &&
+	    msg_set_str(m, MSG_F_REASON, reason) == ERR_OK)
+		wire_send(b->back, rid, m);
+	msg_destroy(&m);
+}
+
+static void
+on_tool_approval(struct broker *b, struct worker *w, zframe_t *rid, const struct msg *m)
+{
+	const char *id = msg_str(m, MSG_F_ID, "");
+	const char *dot = strchr(id, '.');
+	char job[33];
+	struct tool_hold *h;
+	struct job *j = NULL;
+	size_t slen;
+	const void *summary = msg_bin(m, MSG_F_CODE, &slen);
+	int64_t wall = util_wall_ns() / 1000000;
+
+	if (dot != NULL && dot - id == 32 && dot[1] == 't') {
+		memcpy(job, id, 32);
+		job[32] = '\0';
+		j = zhashx_lookup(b->jobs, job);
+	}
+	if (j == NULL || j->result != NULL || j->worker != w ||
+	    (j->state != JOB_RUNNING && j->state != JOB_LEASED)) {
+		log_limited(&b->bad_back, 10, "back: TOOL_APPROVAL for a job this worker does not run");
+		tool_refuse(b, rid, id, "the job is not running on this worker");
+		return;
+	}
+	if ((h = zhashx_lookup(b->tool_holds, id)) != NULL) {
+		snprintf(h->worker, sizeof(h->worker), "%s", w->key);	/* asked again */
+		return;
+	}
+	if (zhashx_size(b->tool_holds) >= TOOL_HOLDS_MAX || (h = calloc(1, sizeof(*h))) == NULL ||
+	    (h->summary = malloc(slen ? slen : 1)) == NULL) {
+		free(h);
+		tool_refuse(b, rid, id, "the broker holds too many tool calls for approval");
+		return;
+	}
+	snprintf(h->id, sizeof(h->id), "%s", id);
+	snprintf(h->job, sizeof(h->job), "%s", job);
+	snprintf(h->worker, sizeof(h->worker), "%s", w->key);
+	snprintf(h->tool, sizeof(h->tool), "%s", msg_str(m, MSG_F_TOOL, "?"));
+	snprintf(h->session, sizeof(h->session), "%s", msg_str(m, MSG_F_SESSION, ""));
+	memcpy(h->summary, summary ? summary : "", slen);
+	h->summary_len = slen;
+	h->deadline_ms = (int64_t)msg_u64(m, MSG_F_DEADLINE_MS, 0);
+	if (h->deadline_ms > wall + (int64_t)b->conf->approval_timeout_ms)
+		h->deadline_ms = wall + (int64_t)b->conf->approval_timeout_ms;
+	zhashx_insert(b->tool_holds, h->id, h);
+	audit(b, AUDIT_APPROVAL_REQUEST, j, NULL, json_pack("{s:s, s:s, s:s, s:I}", "kind",
+	    "tool_call", "approval", h->id, "tool", h->tool, "deadline_ms",
+	    (json_int_t)h->deadline_ms), NULL);
+	send_tool_hold(b, h);
+}
+
+/* The approver decided on a tool call: true when `m` was one. */
+static bool
+tool_decision(struct broker *b, zframe_t *rid, const struct msg *m)
+{
+	const char *id = msg_str(m, MSG_F_ID, ""), *verdict = msg_str(m, MSG_F_VERDICT, "");
+	struct tool_hold *h = zhashx_lookup(b->tool_holds, id);
+
+	if (h == NULL)
+		return false;
+	if (strcmp(verdict, "approve") != 0 && strcmp(verdict, "deny") != 0) {
+		decision_ack(b, rid, id, NULL, "no effect: verdict must be approve or deny");
+		return true;
+	}
+	decision_ack(b, rid, id, strcmp(verdict, "approve") == 0 ? "approved" : "denied", NULL);
+	tool_hold_end(b, h, verdict, msg_str(m, MSG_F_ACTOR, "?"), msg_str(m, MSG_F_REASON, ""));
+	return true;
+}
+
+/* Each tick: resend unacknowledged questions; deny at the deadline or when
+ * the job has ended. */
+static void
+tool_holds_tick(struct broker *b, int64_t wall)
+{
+	zlistx_t *over = zlistx_new();
+	char reason[128];
+
+	for (struct tool_hold *h = zhashx_first(b->tool_holds); h && over; h = zhashx_next(b->tool_holds)) {
+		struct job *j = zhashx_lookup(b->jobs, h->job);
+		if (wall >= h->deadline_ms || j == NULL || j->result != NULL)
+			zlistx_add_end(over, h);
+		else if (!h->held)
+			send_tool_hold(b, h);
+	}
+	for (struct tool_hold *h = over ? zlistx_first(over) : NULL; h; h = zlistx_next(over)) {
+		struct job *j = zhashx_lookup(b->jobs, h->job);
+		if (j == NULL || j->result != NULL)
+			snprintf(reason, sizeof(reason), "the job ended before a decision");
+		else
+			snprintf(reason, sizeof(reason), "no approval decision before the deadline (fail closed)");
+		tool_hold_end(b, h, "deny", NULL, reason);
+	}
+	zlistx_destroy(&over);
+}
+
 static void
 on_decision(struct broker *b, zframe_t *rid, const struct msg *m)
 {
@@ -401,6 +585,8 @@ on_decision(struct broker *b, zframe_t *rid, const struct msg *m)
 	struct job *j = zhashx_lookup(b->jobs, id);
 	char reason[1024];
 
+	if (tool_decision(b, rid, m))
+		return;
 	if (j == NULL || j->state != JOB_HELD || j->result != NULL) {
 		decision_ack(b, rid, id, NULL, "no effect: the job is not waiting for approval "
 		    "(decided already, timed out, cancelled or unknown)");
@@ -456,6 +642,10 @@ on_approvals(struct broker *b)
 				send_approval_request(b, j);
 			}
 		}
+		for (struct tool_hold *h = zhashx_first(b->tool_holds); h; h = zhashx_next(b->tool_holds)) {
+			h->held = false;
+			send_tool_hold(b, h);
+		}
 		goto out;
 	}
 	if (b->approver == NULL || !zframe_eq(rid, b->approver)) {
@@ -466,10 +656,14 @@ on_approvals(struct broker *b)
 	switch (msg_cmd(m)) {
 	case MSG_HEARTBEAT:
 		break;
-	case MSG_APPROVAL_HELD:
-		if ((j = zhashx_lookup(b->jobs, msg_str(m, MSG_F_ID, ""))) != NULL && j->state == JOB_HELD)
+	case MSG_APPROVAL_HELD: {
+		struct tool_hold *h = zhashx_lookup(b->tool_holds, msg_str(m, MSG_F_ID, ""));
+		if (h != NULL)
+			h->held = true;
+		else if ((j = zhashx_lookup(b->jobs, msg_str(m, MSG_F_ID, ""))) != NULL && j->state == JOB_HELD)
 			j->approval_held = true;
 		break;
+	}
 	case MSG_DECISION:
 		on_decision(b, rid, m);
 		break;
@@ -960,6 +1154,10 @@ on_back(struct broker *b)
 			    j->tenant, w ? w->host : NULL, NULL, 0);
 		job_finish(b, j, m, JOB_ERROR, NULL);
 		break;
+	case MSG_TOOL_APPROVAL:
+		if (w != NULL)
+			on_tool_approval(b, w, rid, m);
+		break;
 	case MSG_EVENT: {
 		enum audit_type t;
 		json_error_t jerr;
@@ -1188,6 +1386,7 @@ heartbeat(struct broker *b, int64_t now)
 		    msg_str(j->job, MSG_F_SESSION, NULL), j->tenant, NULL, NULL, 0);
 	}
 	zlistx_destroy(&expired);
+	tool_holds_tick(b, wall);
 
 	/* Orphans from before a restart that no worker claimed in time. */
 	zlistx_t *late = zlistx_new();
@@ -1364,8 +1563,11 @@ broker_run(const struct broker_conf *conf)
 	b.workers = zhashx_new();
 	b.accepting = zlistx_new();
 	b.finishing = zlistx_new();
-	if (!b.jobs || !b.keys || !b.queue || !b.workers || !b.accepting || !b.finishing)
+	b.tool_holds = zhashx_new();
+	if (!b.jobs || !b.keys || !b.queue || !b.workers || !b.accepting || !b.finishing ||
+	    !b.tool_holds)
 		goto out;
+	zhashx_set_destructor(b.tool_holds, tool_hold_free);
 	zhashx_set_destructor(b.jobs, job_free);
 	zlistx_set_comparator(b.finishing, same_job);
 	zhashx_set_destructor(b.workers, worker_free);
@@ -1480,6 +1682,7 @@ out:
 	zhashx_destroy(&b.keys);
 	zhashx_destroy(&b.jobs);
 	zhashx_destroy(&b.workers);
+	zhashx_destroy(&b.tool_holds);
 	jobstore_close(&b.store);
 	audit_store_destroy(&b.audit);
 	return rc;

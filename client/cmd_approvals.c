@@ -238,6 +238,7 @@ report_error(const struct msg *r)
 
 struct list_row {
 	char id[65], session[129], tenant[65], level[5], state[16], verdict[9], actor[129];
+	char tool[201];			/* a held MCP tool call; "" for a job */
 	double score;
 	bool has_score;
 	uint64_t deadline_ms, time_ms;
@@ -282,6 +283,8 @@ read_row(struct mpread *r, struct list_row *row)
 				take_str(row->verdict, sizeof(row->verdict), &v);
 			else if (KEY_IS("actor"))
 				take_str(row->actor, sizeof(row->actor), &v);
+			else if (KEY_IS("tool"))
+				take_str(row->tool, sizeof(row->tool), &v);
 		} else if (v.kind == MPREAD_UINT) {
 			if (KEY_IS("deadline_ms"))
 				row->deadline_ms = v.u;
@@ -319,6 +322,10 @@ print_row_text(const struct list_row *row, uint64_t now)
 	term_puts(stdout, row->session[0] ? row->session : "-");
 	fputs(" / ", stdout);
 	term_puts(stdout, row->tenant[0] ? row->tenant : "-");
+	if (row->tool[0]) {
+		fputs("  tool call ", stdout);
+		term_puts(stdout, row->tool);
+	}
 	if (row->verdict[0]) {
 		printf("  (%s by ", row->verdict);
 		term_puts(stdout, row->actor);
@@ -352,6 +359,8 @@ row_json(const struct list_row *row)
 	json_object_set_new(o, "session", json_text(row->session));
 	json_object_set_new(o, "tenant", json_text(row->tenant));
 	json_object_set_new(o, "level", json_text(row->level));
+	if (row->tool[0])
+		json_object_set_new(o, "tool", json_text(row->tool));
 	if (row->has_score)
 		json_object_set_new(o, "score", json_real(row->score));
 	json_object_set_new(o, "deadline_ms", json_integer((json_int_t)row->deadline_ms));
@@ -605,6 +614,12 @@ do_show(const struct opts *o, const char *id)
 
 	printf("item      ");
 	term_puts(stdout, msg_str(r, MSG_F_ID, ""));
+	if (msg_has(r, MSG_F_TOOL)) {
+		printf("\ntool call ");
+		term_puts(stdout, msg_str(r, MSG_F_TOOL, ""));
+		printf("  (job %.32s; the text below is its privacy-filtered arguments)",
+		    msg_str(r, MSG_F_ID, ""));
+	}
 	printf("\nsession   ");
 	term_puts(stdout, msg_str(r, MSG_F_SESSION, "-"));
 	printf("\ntenant    ");

@@ -51,6 +51,8 @@ struct gateway {
 	void *audit_ctx;
 	gateway_filter_fn filter;
 	void *filter_ctx;
+	gateway_approve_fn approve;
+	void *approve_ctx;
 
 	enum split_state state;
 	size_t marked;		/* marker bytes matched (SPLIT_MARK) */
@@ -121,6 +123,8 @@ gateway_new(struct mcp_pool *pool, const struct gateway_conf *conf, enum err *er
 	gw->audit_ctx = conf->audit_ctx;
 	gw->filter = conf->filter;
 	gw->filter_ctx = conf->filter_ctx;
+	gw->approve = conf->approve;
+	gw->approve_ctx = conf->approve_ctx;
 	if ((gw->job = strdup(conf->job ? conf->job : "")) == NULL)
 		goto fail;
 	if ((gw->allow = copy_globs(conf->allow)) == NULL ||
@@ -493,7 +497,17 @@ do_call(struct gateway *gw, const json_t *params, struct reply *r, char *server,
 		fail(r, "not_found", "no tool named '%.200s'", name);
 		return "not_found";
 	}
-	if (gw->refuse_destructive && is_destructive(e->def)) {
+	if (gw->approve != NULL && is_destructive(e->def)) {
+		json_t *shown = json_is_object(args) ? json_incref(args) : json_object();
+		err = gw->approve(gw->approve_ctx, name, shown, why, sizeof(why));
+		json_decref(shown);
+		if (err != ERR_OK) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "tool '%.100s' was not approved: %.380s", name, why);
+			fail(r, "approval_denied", "%s", msg);
+			return "approval_denied";
+		}
+	} else if (gw->refuse_destructive && is_destructive(e->def)) {
 		fail(r, "approval_required", "tool '%.200s' may be destructive and requires approval",
 		    name);
 		return "approval_required";
@@ -623,7 +637,8 @@ serve(struct gateway *gw, const char *line, size_t len)
 	} else if (strcmp(method, "tools.call") == 0) {
 		gw->st.calls++;
 		outcome = do_call(gw, params, &r, server, sizeof(server), tool, sizeof(tool));
-		if (strcmp(outcome, "denied") == 0 || strcmp(outcome, "approval_required") == 0)
+		if (strcmp(outcome, "denied") == 0 || strcmp(outcome, "approval_required") == 0 ||
+		    strcmp(outcome, "approval_denied") == 0)
 			gw->st.refused++;
 	} else {
 		fail(&r, "bad_request", "unknown method '%.100s'", method);

@@ -51,7 +51,8 @@ struct gateway_audit {
 	size_t response_bytes;		/* the response line */
 	int64_t duration_ms;
 	const char *outcome;		/* ok | tool_error | denied | approval_required |
-					 * not_found | failed | timeout | bad_request */
+					 * approval_denied | not_found | failed | timeout |
+					 * bad_request */
 };
 
 /* Returns ERR_OK when the record is stored.  Anything else fails the call:
@@ -66,6 +67,12 @@ typedef enum err (*gateway_audit_fn)(void *ctx, const struct gateway_audit *rec)
 enum gateway_filter_dir { GATEWAY_FILTER_ARGS, GATEWAY_FILTER_RESULT };
 typedef enum err (*gateway_filter_fn)(void *ctx, enum gateway_filter_dir dir, const char *server,
     const char *tool, json_t **value);
+
+/* Asks a human whether the possibly destructive tool `name` may run with
+ * `args` (borrowed; before token restoration).  Blocks.  ERR_OK: proceed;
+ * anything else refuses the call with `why` as the job's error message. */
+typedef enum err (*gateway_approve_fn)(void *ctx, const char *name, const json_t *args,
+    char *why, size_t whysz);
 
 /* Receives stdout bytes that are ordinary program output. */
 typedef void (*gateway_sink_fn)(void *ctx, const void *bytes, size_t len);
@@ -82,6 +89,9 @@ struct gateway_conf {
 	void *audit_ctx;
 	gateway_filter_fn filter;		/* optional */
 	void *filter_ctx;
+	gateway_approve_fn approve;		/* optional: hold destructive tools for
+						 * approval (wins over refuse_destructive) */
+	void *approve_ctx;
 };
 
 struct gateway_stats {

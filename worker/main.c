@@ -27,6 +27,7 @@ usage(void)
 	    "  --mcp-config FILE    mcpServers JSON: jobs may call these tools (docs/MCP.md)\n"
 	    "  --mcp-allow GLOBS    comma-separated server.tool globs jobs may call (default *)\n"
 	    "  --mcp-refuse-destructive  refuse tools not marked read-only / non-destructive\n"
+	    "  --mcp-approve-destructive hold such calls for a human (sluice approvals)\n"
 	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n");
 }
 
@@ -47,6 +48,7 @@ main(int argc, char **argv)
 		{ "mcp-config", required_argument, NULL, 'C' },
 		{ "mcp-allow", required_argument, NULL, 'W' },
 		{ "mcp-refuse-destructive", no_argument, NULL, 'X' },
+		{ "mcp-approve-destructive", no_argument, NULL, 'Y' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -93,6 +95,7 @@ main(int argc, char **argv)
 		case 'C': conf.mcp_config = optarg; break;
 		case 'W': conf.mcp_allow = optarg; break;
 		case 'X': conf.mcp_refuse_destructive = true; break;
+		case 'Y': conf.mcp_approve_destructive = true; break;
 		case 'P':
 			if (!privacy_mode_parse(optarg, &conf.privacy_mode)) {
 				fprintf(stderr, "sluice-worker: --privacy-mode wants redact|tokenize|hash|report\n");

@@ -65,6 +65,7 @@ struct runner {
 	pthread_mutex_t mu;
 	zlistx_t *events;		/* char * "type\tdetails" lines (owned) */
 	struct toolreport *report;	/* per-tool tally for the result (owned) */
+	struct approval *approvals;	/* the worker's (borrowed), or NULL */
 	struct privacy_tokens *tokens;	/* tokenize mode: the session's map */
 	char *tools_buf;		/* storage of tools[] */
 	const char *tools[65];		/* the job's own allowlist (JOB `tools`) */
@@ -269,6 +270,33 @@ tool_filter(void *ctx, enum gateway_filter_dir dir, const char *server, const ch
 }
 
 
+/* --mcp-approve-destructive: the call waits (in this job's tool thread) for
+ * a human; the approver sees the arguments as the job wrote them (tokens,
+ * not restored values), privacy-filtered and cut. */
+static enum err
+tool_approve(void *ctx, const char *name, const json_t *args, char *why, size_t whysz)
+{
+	struct runner *r = ctx;
+	struct privacy_config pc = { .mode = PRIVACY_MODE_REDACT };
+	struct privacy_result pr = { 0 };
+	char *text = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+	char summary[APPROVAL_SUMMARY_MAX + 1] = "";
+	int64_t wall_deadline = util_wall_ns() / 1000000 + (r->deadline_ms - util_now_ms());
+
+	if (text == NULL || privacy_scan(&pc, text, strlen(text), &pr) != ERR_OK) {
+		free(text);
+		snprintf(why, whysz, "the arguments could not be summarised for the approver");
+		return ERR_NOMEM;
+	}
+	snprintf(summary, sizeof(summary), "%.*s%s", (int)(pr.len < APPROVAL_SUMMARY_MAX - 16 ?
+	    pr.len : APPROVAL_SUMMARY_MAX - 16), (const char *)pr.text,
+	    pr.len < APPROVAL_SUMMARY_MAX - 16 ? "" : " ...[cut]");
+	privacy_result_clear(&pr);
+	free(text);
+	return approval_ask(r->approvals, r->id, r->session, name, summary, wall_deadline,
+	    &r->tool_stop, why, whysz);
+}
+
 static void *
 tool_main(void *arg)
 {
@@ -435,7 +463,10 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 			.audit_ctx = r,
 			.filter = tool_filter,
 			.filter_ctx = r,
+			.approve = rc->approvals ? tool_approve : NULL,
+			.approve_ctx = r,
 		}, err);
+		r->approvals = rc->approvals;
 		if (r->gw == NULL || (r->events = zlistx_new()) == NULL ||
 		    (r->report = toolreport_new()) == NULL) {
 			snprintf(why, whysz, "cannot set up the MCP gateway");

@@ -15,6 +15,7 @@
 #include "common/job.h"
 #include "common/msg.h"
 #include "common/privacy.h"
+#include "worker/approval.h"
 #include "worker/mcp_pool.h"
 
 struct runner_conf {
@@ -27,6 +28,7 @@ struct runner_conf {
 	struct mcp_pool *pool;		/* MCP servers for tool calls; NULL: none */
 	const char *const *mcp_allow;	/* NULL-terminated globs over server.tool */
 	bool mcp_refuse_destructive;
+	struct approval *approvals;	/* non-NULL: hold destructive tools for approval */
 };
 
 struct runner;

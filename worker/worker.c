@@ -47,6 +47,7 @@ struct worker {
 	zhashx_t *tokens;		/* session -> struct privacy_tokens (tokenize mode) */
 	pthread_mutex_t tokens_mu;	/* the maps are read by tool threads too */
 	struct mcp_pool *pool;
+	struct approval *approvals;	/* --mcp-approve-destructive */
 	char *allow_buf;		/* storage of allow[] */
 	const char *allow[65];
 	pthread_t housekeeper;
@@ -219,7 +220,28 @@ connect_broker(struct worker *w)
 	}
 	w->broker_seen_ms = util_now_ms();
 	send_ready(w);
+	if (w->approvals != NULL)
+		approval_resend_all(w->approvals);
 	return true;
+}
+
+/* A tool call of a running job waits for a human: ask the broker. */
+static bool
+send_tool_approval(void *arg, const struct approval_question *q)
+{
+	struct worker *w = arg;
+	struct msg *m = msg_new(MSG_TOOL_APPROVAL);
+	bool sent = m != NULL && msg_set_str(m, MSG_F_ID, q->id) == ERR_OK &&
+	    msg_set_str(m, MSG_F_TOOL, q->tool) == ERR_OK &&
+	    msg_set_bin(m, MSG_F_CODE, q->summary, strlen(q->summary)) == ERR_OK &&
+	    msg_set_u64(m, MSG_F_DEADLINE_MS, (uint64_t)q->deadline_ms) == ERR_OK &&
+	    (q->session[0] == '\0' || msg_set_str(m, MSG_F_SESSION, q->session) == ERR_OK) &&
+	    wire_send(w->sock, NULL, m) == ERR_OK;
+
+	if (sent)
+		log_info("tool call %s (%s) waits for approval", q->id, q->tool);
+	msg_destroy(&m);
+	return sent;
 }
 
 static void
@@ -308,6 +330,12 @@ on_broker(struct worker *w)
 		break;
 	case MSG_CANCEL:
 		on_cancel(w, m);
+		break;
+	case MSG_TOOL_DECISION:
+		if (w->approvals == NULL || !approval_decide(w->approvals, msg_str(m, MSG_F_ID, ""),
+		    msg_str(m, MSG_F_VERDICT, ""), msg_str(m, MSG_F_ACTOR, ""),
+		    msg_str(m, MSG_F_REASON, "")))
+			log_limited(&w->bad, 10, "a tool decision for a call that no longer waits");
 		break;
 	case MSG_HEARTBEAT:
 		break;
@@ -424,6 +452,9 @@ worker_run(const struct worker_conf *conf)
 		w.rc.pool = w.pool;
 		w.rc.mcp_allow = w.allow;
 		w.rc.mcp_refuse_destructive = conf->mcp_refuse_destructive;
+		if (conf->mcp_approve_destructive && (w.approvals = approval_new()) == NULL)
+			goto out;
+		w.rc.approvals = w.approvals;
 		if (pthread_create(&w.housekeeper, NULL, housekeeper_main, &w) == 0)
 			w.housekeeping = true;
 		log_info("MCP gateway: %zu servers from %s, allow %s", mcp_pool_count(w.pool),
@@ -477,6 +508,8 @@ worker_run(const struct worker_conf *conf)
 		}
 		for (int k = 0; k < 64 && (zsock_events(w.sock) & ZMQ_POLLIN); k++)
 			on_broker(&w);
+		if (w.approvals != NULL)
+			approval_take_new(w.approvals, send_tool_approval, &w);
 		now = util_now_ms();
 		finish_runners(&w, now);
 		heartbeat(&w, now);
@@ -491,6 +524,7 @@ out:
 		pthread_join(w.housekeeper, NULL);
 	}
 	mcp_pool_destroy(&w.pool);
+	approval_destroy(&w.approvals);
 	free(w.allow_buf);
 	zhashx_destroy(&w.tokens);
 	sodium_memzero(w.hash_key, sizeof(w.hash_key));

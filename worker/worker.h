@@ -24,6 +24,7 @@ struct worker_conf {
 	const char *mcp_config;		/* mcpServers JSON; NULL: no tool calls */
 	const char *mcp_allow;		/* comma-separated globs over server.tool */
 	bool mcp_refuse_destructive;
+	bool mcp_approve_destructive;	/* hold them for approval (wins over refuse) */
 	struct job_limits max;		/* maxima a job cannot exceed */
 };
 
