@@ -1,45 +1,54 @@
-// Token benchmark: direct tool calling vs. code-first MCP (docs/BENCHMARKS.md,
-// section "Code-first MCP tokens").
+// Token benchmark: direct tool calling vs. code-first MCP through a real sluice
+// farm (docs/BENCHMARKS.md, section "Code-first MCP tokens").
 //
 //   make && node bench/mcp/tokens.mjs [--markdown]
 //
-// Every tool listing and tool result below is REAL: the three reference MCP
-// servers from node_modules (memory, filesystem, everything) run as child
-// processes and are driven with the official SDK client; the code-first
-// listing and schemas are what build/bin/sluice-mcp's search_tools returns
-// (worker/gateway.c's rendering over worker/mcp_pool.c).  Tokens are counted
-// with gpt-tokenizer's o200k_base encoding.
+// Everything counted is REAL output:
+//   direct      the three reference MCP servers from node_modules (memory,
+//               filesystem, everything) run as child processes and are driven
+//               with the official SDK client: every schema and every tool
+//               result counted is what they returned.
+//   code-first  a real farm — sluice-broker + one sluice-worker (jail, Deno,
+//               prelude) with --mcp-config naming the same three servers — is
+//               driven through build/bin/sluice-mcp by the SDK client, as an
+//               agent would: the compact listing and the on-demand schemas are
+//               what search_tools returned (a farm job calling tools.search),
+//               the program runs as a farm job via execute_code and its tool
+//               calls cross the jail to the worker's gateway and pool; the
+//               execute_code result counted is the text sluice-mcp returned
+//               (program stdout + status line + per-tool report).
+// Tokens are counted with gpt-tokenizer's o200k_base encoding.
 //
-// What each side counts (the task prompt itself is the same on both sides and
-// is left out of both):
-//   direct      every tool schema of every server (JSON {name, description,
-//               input_schema}), once; each tool call the model writes (name +
-//               JSON arguments); each tool result's text content as the model
-//               receives it; the final answer.
-//   code-first  sluice-mcp's own two tool schemas; the compact listing
-//               (search_tools, detail=description, every tool); the full
-//               schemas of the tools the program uses (search_tools,
-//               detail=full); the program the model writes; the execute_code
-//               result (program stdout + status line); the final answer.
-// The code-first programs are executed for real against the same servers;
-// the only difference from a farm run is the transport: calls go through the
-// SDK here instead of prelude.ts -> gateway (not wired into the runner yet).
+// Counted per task (the task prompt is the same on both sides and left out):
+//   direct      all tool schemas ({name, description, input_schema}) once;
+//               each tool call the model writes (name + JSON arguments); each
+//               tool result's text content; the final answer.
+//   code-first  sluice-mcp's two tool schemas; the compact listing; a
+//               search_tools detail=full call + result per tool the program
+//               uses; the execute_code call with the program; its result;
+//               the final answer.
+// "schemas every turn" adds each side's tool schemas again for every further
+// model turn (an API without prompt caching bills them per request).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { encode } from "gpt-tokenizer/encoding/o200k_base";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
+const BIN = join(ROOT, "build/bin");
 const markdown = process.argv.includes("--markdown");
 const tok = (s) => encode(typeof s === "string" ? s : JSON.stringify(s)).length;
 const dir = mkdtempSync(join(tmpdir(), "sluice-tokbench-"));
 const files = join(dir, "files");
+const procs = [];
 
 // ---- deterministic data ----------------------------------------------------
 let seed = 7;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const pick = (a) => a[Math.floor(rnd() * a.length)];
 const cities = ["Lisbon", "Oslo", "Nairobi", "Lima", "Osaka", "Austin", "Leipzig"];
 const roles = ["engineer", "designer", "analyst", "manager", "support"];
 const people = Array.from({ length: 50 }, (_, i) => ({
@@ -57,122 +66,168 @@ const verbs = ["accepted connection from", "flushed 512 records to", "retrying r
   "cache miss for", "rotated key for", "timeout talking to"];
 const hosts = ["db-1.internal", "queue-3.internal", "api-gw", "auth", "billing", "search-2"];
 mkdirSync(files);
-for (let f = 1; f <= 20; f++) {
+function logFile(path, svc, n) {
   const lines = [];
-  const n = 30 + Math.floor(rnd() * 40);
   for (let l = 0; l < n; l++) {
     const lv = levels[Math.floor(rnd() * levels.length)];
     lines.push(`2026-11-${String(1 + (l % 28)).padStart(2, "0")}T${String(l % 24).padStart(2, "0")}:${String((l * 7) % 60).padStart(2, "0")}:00Z ${lv} ` +
-      `svc-${f} ${verbs[Math.floor(rnd() * verbs.length)]} ${hosts[Math.floor(rnd() * hosts.length)]} (req ${Math.floor(rnd() * 1e6)})`);
+      `svc-${svc} ${verbs[Math.floor(rnd() * verbs.length)]} ${hosts[Math.floor(rnd() * hosts.length)]} (req ${Math.floor(rnd() * 1e6)})`);
   }
-  writeFileSync(join(files, `service-${String(f).padStart(2, "0")}.log`), lines.join("\n") + "\n");
+  writeFileSync(path, lines.join("\n") + "\n");
 }
+for (let f = 1; f <= 20; f++) logFile(join(files, `service-${String(f).padStart(2, "0")}.log`), f, 30 + Math.floor(rnd() * 40));
+// Larger: 20 service logs of 150-250 lines (about 15-25 KB each).
+mkdirSync(join(files, "big"));
+for (let f = 1; f <= 20; f++) logFile(join(files, "big", `service-${String(f).padStart(2, "0")}.log`), f, 150 + Math.floor(rnd() * 100));
+// A 2,000-row sales export.
+const regions = ["EMEA-North", "EMEA-South", "AMER-East", "AMER-West", "APAC-North", "APAC-South", "LATAM"];
+const products = ["widget-s", "widget-m", "widget-l", "gizmo", "gizmo-pro", "sprocket", "flange", "bracket"];
+const csv = ["order_id,date,region,product,units,unit_price,customer"];
+for (let i = 1; i <= 2000; i++) {
+  csv.push(`SO-${100000 + i},2026-${String(1 + Math.floor(rnd() * 10)).padStart(2, "0")}-${String(1 + Math.floor(rnd() * 28)).padStart(2, "0")},` +
+    `${pick(regions)},${pick(products)},${1 + Math.floor(rnd() * 40)},${(5 + rnd() * 195).toFixed(2)},C${10000 + Math.floor(rnd() * 5000)}`);
+}
+writeFileSync(join(files, "sales-2026.csv"), csv.join("\n") + "\n");
+// A one-hour meeting transcript (about 50 KB).
+const speakers = ["Amara", "Bjorn", "Chen", "Dolores", "Emeka", "Farah"];
+const starts = ["I think", "So the plan is", "From the data we have,", "Just to be clear,", "My concern is that",
+  "If we look at last quarter,", "Honestly,", "The customer said", "On the infrastructure side,", "Let me push back:"];
+const middles = ["the migration to the new billing service", "the latency regression in search", "our onboarding funnel",
+  "the Q3 hiring plan", "the incident from Tuesday", "the contract renewal with the logistics partner",
+  "the roadmap for the mobile app", "the data retention policy", "the vendor security review", "the cost of the GPU cluster"];
+const ends = ["needs another week before we commit.", "is on track if nothing else slips.", "should be owned by one team, not three.",
+  "has to be reviewed with legal first.", "is blocked on the API changes.", "could save us about fifteen percent.",
+  "will need a proper post-mortem.", "is more urgent than we assumed.", "depends on the numbers from finance.", "can wait until January."];
+const transcript = [];
+for (let i = 0; i < 640; i++) {
+  const m = 9 + Math.floor(i / 12);
+  transcript.push(`[${String(Math.floor(m / 60) + 10).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}:${String((i * 13) % 60).padStart(2, "0")}] ` +
+    `${pick(speakers)}: ${pick(starts)} ${pick(middles)} ${pick(ends)}${rnd() < 0.4 ? " " + pick(starts) + " " + pick(middles) + " " + pick(ends) : ""}`);
+}
+writeFileSync(join(files, "meeting-2026-11-20.txt"), transcript.join("\n") + "\n");
+// 200 employee records already in the knowledge graph (seeded, not counted).
+const depts = ["Engineering", "Sales", "Finance", "Support", "Marketing"];
+const employees = Array.from({ length: 200 }, (_, i) => ({
+  name: `employee_${String(i + 1).padStart(3, "0")}`,
+  entityType: "employee",
+  observations: [
+    `dept: ${pick(depts)}`, `level: L${1 + Math.floor(rnd() * 7)}`, `office: ${pick(cities)}`,
+    `hired: ${2010 + Math.floor(rnd() * 16)}`, `salary: ${50000 + Math.floor(rnd() * 120) * 1000}`,
+    `skills: ${pick(["go", "rust", "sql", "excel", "crm", "react", "k8s"])}, ${pick(["python", "java", "negotiation", "writing", "sre", "ml"])}`,
+  ],
+}));
 
-// ---- real servers ----------------------------------------------------------
+// ---- the real farm ----------------------------------------------------------
+const nm = (p) => join(ROOT, "node_modules/@modelcontextprotocol", p);
+const serverDefs = (memfile) => ({
+  memory: { command: "node", args: [nm("server-memory/dist/index.js")], env: { MEMORY_FILE_PATH: memfile } },
+  filesystem: { command: "node", args: [nm("server-filesystem/dist/index.js"), files] },
+  everything: { command: "node", args: [nm("server-everything/dist/index.js"), "stdio"] },
+});
+const config = join(dir, "mcp.json");
+writeFileSync(config, JSON.stringify({ mcpServers: serverDefs(join(dir, "farm-memory.jsonl")) }));
+const ep = (n) => `ipc://${dir}/${n}`;
+function start(bin, args, log) {
+  const p = spawn(join(BIN, bin), args, { stdio: ["ignore", "ignore", "pipe"] });
+  p.stderr.on("data", (d) => log.push(String(d)));
+  procs.push(p);
+  return p;
+}
+const farmLog = [];
+start("sluice-broker", ["--front", ep("front"), "--back", ep("back"), "--approvals", ep("approvals"),
+  "--alerts", ep("alerts"), "--data", join(dir, "broker"), "--heartbeat-ms", "500"], farmLog);
+start("sluice-worker", ["--broker", ep("back"), "--host", "tokbench", "--state-dir", join(dir, "worker"),
+  "--slots", "2", "--heartbeat-ms", "500", "--mcp-config", config,
+  ...(process.env.SLUICE_BENCH_WORKER_FLAGS ?? "").split(" ").filter(Boolean)], farmLog);
+const st = spawnSync(join(BIN, "sluice"), ["status", "--broker", ep("front"), "--wait-workers", "1", "--timeout", "20000"]);
+if (st.status !== 0) { console.error("the farm did not come up:\n" + farmLog.join("")); await shutdown(1); }
+
 async function connect(command, args, env = {}) {
-  const c = new Client({ name: "sluice-tokbench", version: "0.1.0" });
+  const c = new Client({ name: "sluice-tokbench", version: "0.2.0" });
   await c.connect(new StdioClientTransport({ command, args, env: { ...process.env, ...env }, stderr: "ignore" }));
   return c;
 }
-const nm = (p) => join(ROOT, "node_modules/@modelcontextprotocol", p);
-const servers = {
-  memory: await connect("node", [nm("server-memory/dist/index.js")], { MEMORY_FILE_PATH: join(dir, "memory.jsonl") }),
-  filesystem: await connect("node", [nm("server-filesystem/dist/index.js"), files]),
-  everything: await connect("node", [nm("server-everything/dist/index.js"), "stdio"]),
-};
-const config = join(dir, "mcp.json");
-writeFileSync(config, JSON.stringify({ mcpServers: {
-  memory: { command: "node", args: [nm("server-memory/dist/index.js")], env: { MEMORY_FILE_PATH: join(dir, "memory-listing.jsonl") } },
-  filesystem: { command: "node", args: [nm("server-filesystem/dist/index.js"), files] },
-  everything: { command: "node", args: [nm("server-everything/dist/index.js"), "stdio"] },
-} }));
-const sluice = await connect(join(ROOT, "build/bin/sluice-mcp"), ["--mcp-config", config]);
-
+const direct = {};
+for (const [s, d] of Object.entries(serverDefs(join(dir, "direct-memory.jsonl")))) direct[s] = await connect(d.command, d.args, d.env);
+const sluice = await connect(join(BIN, "sluice-mcp"), ["--broker", ep("front"), "--timeout", "120000"]);
 const text = (r) => (r.content ?? []).filter((c) => c.type === "text").map((c) => c.text).join("\n");
 
 // Direct side: all schemas as a tool-calling API receives them.
 const allTools = [];
-for (const [s, c] of Object.entries(servers)) {
+for (const [s, c] of Object.entries(direct)) {
   for (const t of (await c.listTools()).tools) allTools.push({ name: `${s}__${t.name}`, description: t.description, input_schema: t.inputSchema });
 }
 const directSchemaTokens = tok(allTools);
 
-// Code-first side: sluice-mcp's own schemas, the compact listing, full schemas on demand.
+// Code-first side: sluice-mcp's own schemas, the compact listing from the farm.
 const sluiceSchemaTokens = tok((await sluice.listTools()).tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema })));
-const listing = text(await sluice.callTool({ name: "search_tools", arguments: { query: "", limit: 50 } }));
-const listingTokens = tok(listing);
+const listingResult = await sluice.callTool({ name: "search_tools", arguments: { query: "", limit: 50 } });
+if (listingResult.isError) { console.error("search_tools failed: " + text(listingResult)); await shutdown(1); }
+const listing = text(listingResult);
+const listingTokens = tok({ name: "search_tools", arguments: { query: "", limit: 50 } }) + tok(listing);
 async function describe(name) {
-  const r = text(await sluice.callTool({ name: "search_tools", arguments: { query: name.split(".")[1], detail: "full", limit: 3 } }));
-  const hit = JSON.parse(r).find((t) => t.name === name);
-  if (!hit) throw new Error(`search_tools did not find ${name}`);
-  return { args: { query: name.split(".")[1], detail: "full" }, result: JSON.stringify(hit) };
+  const args = { query: name.split(".")[1], detail: "full", limit: 3 };
+  const r = await sluice.callTool({ name: "search_tools", arguments: args });
+  const hit = r.isError ? undefined : JSON.parse(text(r)).find((t) => t.name === name);
+  if (!hit) throw new Error(`search_tools did not find ${name}: ${text(r)}`);
+  return tok({ name: "search_tools", arguments: args }) + tok(text(r));
 }
-
-// Runs a code-first program for real: `mcp` and `tools` behave as in prelude.ts.
-function unwrap(r) {
-  if (r.isError) throw new Error(text(r));
-  if (r.structuredContent !== undefined) return r.structuredContent;
-  try { return JSON.parse(text(r)); } catch { return text(r); }
-}
-async function runProgram(code) {
-  const out = [];
-  const mcp = new Proxy({}, { get: (_, s) => new Proxy({}, { get: (_u, t) => async (args = {}) => unwrap(await servers[s].callTool({ name: t, arguments: args })) }) });
-  const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
-  await new AsyncFunction("mcp", "console", code)(mcp, { log: (...a) => out.push(a.join(" ")) });
-  return out.join("\n") + "\n";
+async function execute(code) {
+  const r = await sluice.callTool({ name: "execute_code", arguments: { code, timeout_ms: 120000 } });
+  const parts = (r.content ?? []).map((c) => c.text);
+  if (r.isError) throw new Error(`execute_code failed:\n${parts.join("\n")}`);
+  return { stdout: parts.length > 1 ? parts[0] : "", all: parts.join("\n"), status: parts.at(-1) };
 }
 
 // Direct side: each call the model writes and each result it reads.
-async function direct(calls) {
+async function directCalls(calls) {
   let callTokens = 0, resultTokens = 0;
   const results = [];
   for (const [server, tool, args] of calls) {
     callTokens += tok({ name: `${server}__${tool}`, arguments: args });
-    const r = await servers[server].callTool({ name: tool, arguments: args });
+    const r = await direct[server].callTool({ name: tool, arguments: args });
     resultTokens += tok(text(r));
     results.push(r);
   }
   return { callTokens, resultTokens, calls: calls.length, results };
 }
 
-const statusLine = "status: ok | exit_code: 0 | job: 5f0c1e7a9b2d4c6e8f0a1b2c3d4e5f60 | wall_ms: 412";
 const tasks = [];
-async function task(name, descr, directCalls, program, used, finalAnswerFromDirect) {
-  // Code-first first against a fresh memory graph would change state for the
-  // direct run; both runs are written to be idempotent on the servers.
-  const d = await direct(directCalls);
-  const stdout = await runProgram(program);
-  const answer = finalAnswerFromDirect ? finalAnswerFromDirect(d.results) : stdout;
-  if (answer.trim() !== stdout.trim()) throw new Error(`${name}: the two sides disagree:\n${answer}\n---\n${stdout}`);
+async function task(name, descr, calls, program, used, answerFromDirect) {
+  const d = await directCalls(calls);
+  const run = await execute(program);
+  const answer = answerFromDirect(d.results);
+  if (answer.trim() !== run.stdout.trim()) throw new Error(`${name}: the two sides disagree:\n${answer}\n---\n${run.stdout}\n---\n${run.status}`);
   let describeTokens = 0;
-  for (const u of used) {
-    const x = await describe(u);
-    describeTokens += tok({ name: "search_tools", arguments: x.args }) + tok(x.result);
-  }
+  for (const u of used) describeTokens += await describe(u);
+  const programTokens = tok({ name: "execute_code", arguments: { code: program } });
+  const outTokens = tok(run.all);
   const directTotal = directSchemaTokens + d.callTokens + d.resultTokens + tok(answer);
-  const codeTotal = sluiceSchemaTokens + listingTokens + describeTokens + tok({ name: "execute_code", arguments: { code: program } }) +
-    tok(stdout + statusLine) + tok(stdout);
-  tasks.push({ name, descr, d, directTotal, codeTotal, describeTokens, programTokens: tok(program), outTokens: tok(stdout + statusLine), answerTokens: tok(answer), turns: d.calls + 1 });
+  const codeTotal = sluiceSchemaTokens + listingTokens + describeTokens + programTokens + outTokens + tok(run.stdout);
+  const directTurns = d.calls + 1, codeTurns = 1 + used.length + 1 + 1;
+  tasks.push({ name, descr, d, directTotal, codeTotal, describeTokens, programTokens, outTokens,
+    directEvery: directTotal + directSchemaTokens * (directTurns - 1),
+    codeEvery: codeTotal + sluiceSchemaTokens * (codeTurns - 1), status: run.status });
 }
+const parseJSON = (r) => r.structuredContent ?? JSON.parse(text(r));
 
 // Task 1: create 50 entities, return only the engineers in Lisbon.
-const t1program = `const people = ${JSON.stringify(people)};
-await mcp.memory.create_entities({ entities: people });
-const { entities } = await mcp.memory.search_nodes({ query: "Lisbon" });
-for (const e of entities) if (e.observations.includes("role: engineer")) console.log(e.name);`;
 await task("entities", "create 50 entities, return the engineers in Lisbon",
   [["memory", "create_entities", { entities: people }], ["memory", "search_nodes", { query: "Lisbon" }]],
-  t1program, ["memory.create_entities", "memory.search_nodes"],
-  (res) => JSON.parse(text(res[1])).entities.filter((e) => e.observations.includes("role: engineer")).map((e) => e.name).join("\n") + "\n");
+  `const people = ${JSON.stringify(people)};
+await mcp.memory.create_entities({ entities: people });
+const { entities } = await mcp.memory.search_nodes({ query: "Lisbon" });
+for (const e of entities) if (e.observations.includes("role: engineer")) console.log(e.name);`,
+  ["memory.create_entities", "memory.search_nodes"],
+  (res) => parseJSON(res[1]).entities.filter((e) => e.observations.includes("role: engineer")).map((e) => e.name).join("\n") + "\n");
 
-// Task 2: read 20 files through server-filesystem, one summary line each.
-const fileNames = Array.from({ length: 20 }, (_, i) => join(files, `service-${String(i + 1).padStart(2, "0")}.log`));
+// Tasks 2 and 6: read 20 files through server-filesystem, one summary line each.
 const summarize = (path, body) => {
   const lines = body.trimEnd().split("\n");
   const errors = lines.filter((l) => l.includes(" ERROR "));
   return `${path.split("/").pop()}: ${lines.length} lines, ${errors.length} errors, last error: ${errors.length ? errors.at(-1).split(" ").slice(3).join(" ") : "-"}`;
 };
-const t2program = `const dir = ${JSON.stringify(files)};
+const fileTask = (sub) => `const dir = ${JSON.stringify(join(files, sub))};
 for (let i = 1; i <= 20; i++) {
   const path = \`\${dir}/service-\${String(i).padStart(2, "0")}.log\`;
   const r = await mcp.filesystem.read_text_file({ path });
@@ -181,10 +236,10 @@ for (let i = 1; i <= 20; i++) {
   const errors = lines.filter((l) => l.includes(" ERROR "));
   console.log(\`\${path.split("/").pop()}: \${lines.length} lines, \${errors.length} errors, last error: \${errors.length ? errors.at(-1).split(" ").slice(3).join(" ") : "-"}\`);
 }`;
-await task("files", "read 20 log files via server-filesystem, one summary line each",
-  fileNames.map((p) => ["filesystem", "read_text_file", { path: p }]),
-  t2program, ["filesystem.read_text_file"],
-  (res) => res.map((r, i) => summarize(fileNames[i], text(r))).join("\n") + "\n");
+const fileNames = (sub) => Array.from({ length: 20 }, (_, i) => join(files, sub, `service-${String(i + 1).padStart(2, "0")}.log`));
+await task("files", "read 20 log files (30-70 lines) via server-filesystem, one summary line each",
+  fileNames("").map((p) => ["filesystem", "read_text_file", { path: p }]), fileTask(""), ["filesystem.read_text_file"],
+  (res) => res.map((r, i) => summarize(fileNames("")[i], text(r))).join("\n") + "\n");
 
 // Task 3: search the graph and aggregate: engineers per city, mean salary.
 const aggregate = (entities) => {
@@ -196,7 +251,9 @@ const aggregate = (entities) => {
   }
   return Object.entries(by).sort().map(([c, s]) => `${c}: ${s.length} engineers, mean salary ${Math.round(s.reduce((a, b) => a + b, 0) / s.length)}`).join("\n") + "\n";
 };
-const t3program = `const { entities } = await mcp.memory.search_nodes({ query: "engineer" });
+await task("search+aggregate", "search the graph for engineers, aggregate per city",
+  [["memory", "search_nodes", { query: "engineer" }]],
+  `const { entities } = await mcp.memory.search_nodes({ query: "engineer" });
 const by = {};
 for (const e of entities) {
   const o = Object.fromEntries(e.observations.map((x) => x.split(": ")));
@@ -204,33 +261,106 @@ for (const e of entities) {
   (by[o.city] ??= []).push(Number(o.salary));
 }
 for (const [c, s] of Object.entries(by).sort())
-  console.log(\`\${c}: \${s.length} engineers, mean salary \${Math.round(s.reduce((a, b) => a + b, 0) / s.length)}\`);`;
-await task("search+aggregate", "search the graph for engineers, aggregate per city",
-  [["memory", "search_nodes", { query: "engineer" }]],
-  t3program, ["memory.search_nodes"],
-  (res) => aggregate(JSON.parse(text(res[0])).entities));
+  console.log(\`\${c}: \${s.length} engineers, mean salary \${Math.round(s.reduce((a, b) => a + b, 0) / s.length)}\`);`,
+  ["memory.search_nodes"], (res) => aggregate(parseJSON(res[0]).entities));
+
+// ---- larger, agent-realistic tasks ------------------------------------------
+// Task 4: a long transcript read from one tool and stored in another (the
+// shape of the published workflow: a document moved between two systems).
+const tpath = join(files, "meeting-2026-11-20.txt");
+const tbody = readFileSync(tpath, "utf8");
+const storedLine = (body) => `stored meeting-2026-11-20: ${body.length} chars, ${body.trimEnd().split("\n").length} lines`;
+await task("transcript->memory", "read a 1-hour meeting transcript (filesystem) and attach it to a new memory entity",
+  [["filesystem", "read_text_file", { path: tpath }],
+   ["memory", "create_entities", { entities: [{ name: "meeting-2026-11-20", entityType: "meeting", observations: [tbody] }] }]],
+  `const r = await mcp.filesystem.read_text_file({ path: ${JSON.stringify(tpath)} });
+const body = typeof r === "string" ? r : r.content;
+await mcp.memory.create_entities({ entities: [{ name: "meeting-2026-11-20", entityType: "meeting", observations: [body] }] });
+console.log(\`stored meeting-2026-11-20: \${body.length} chars, \${body.trimEnd().split("\\n").length} lines\`);`,
+  ["filesystem.read_text_file", "memory.create_entities"],
+  (res) => storedLine(text(res[0])) + "\n");
+
+// Task 5: a 2,000-row data file, aggregated: revenue per region, top 3.
+const cpath = join(files, "sales-2026.csv");
+const topRegions = (body) => {
+  const by = {};
+  for (const row of body.trimEnd().split("\n").slice(1)) {
+    const f = row.split(",");
+    by[f[2]] = (by[f[2]] ?? 0) + Number(f[4]) * Number(f[5]);
+  }
+  return Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k}: ${v.toFixed(2)}`).join("\n") + "\n";
+};
+await task("csv 2000 rows", "read a 2,000-row sales CSV, return the top 3 regions by revenue",
+  [["filesystem", "read_text_file", { path: cpath }]],
+  `const r = await mcp.filesystem.read_text_file({ path: ${JSON.stringify(cpath)} });
+const body = typeof r === "string" ? r : r.content;
+const by: Record<string, number> = {};
+for (const row of body.trimEnd().split("\\n").slice(1)) {
+  const f = row.split(",");
+  by[f[2]] = (by[f[2]] ?? 0) + Number(f[4]) * Number(f[5]);
+}
+for (const [k, v] of Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 3)) console.log(\`\${k}: \${v.toFixed(2)}\`);`,
+  ["filesystem.read_text_file"], (res) => topRegions(text(res[0])));
+
+// Task 6: 20 realistically sized log files, one summary line each.
+await task("files large", "read 20 log files (150-250 lines) via server-filesystem, one summary line each",
+  fileNames("big").map((p) => ["filesystem", "read_text_file", { path: p }]), fileTask("big"), ["filesystem.read_text_file"],
+  (res) => res.map((r, i) => summarize(fileNames("big")[i], text(r))).join("\n") + "\n");
+
+// Task 7: 200 entities in the graph, filtered.  Seeded first on both sides
+// (not counted); the direct agent narrows with search_nodes as well.
+await direct.memory.callTool({ name: "create_entities", arguments: { entities: employees } });
+await execute(`await mcp.memory.create_entities({ entities: ${JSON.stringify(employees)} });`);
+const seniorEng = (entities) => entities.filter((e) => {
+  const o = Object.fromEntries(e.observations.map((x) => x.split(": ")));
+  return e.entityType === "employee" && o.dept === "Engineering" && Number(o.level.slice(1)) >= 5 && Number(o.hired) < 2018;
+}).map((e) => e.name).sort().join("\n") + "\n";
+await task("200 entities", "200 employees in the graph: list senior engineers (L5+) hired before 2018",
+  [["memory", "search_nodes", { query: "Engineering" }]],
+  `const { entities } = await mcp.memory.search_nodes({ query: "Engineering" });
+const hits = entities.filter((e: any) => {
+  const o = Object.fromEntries(e.observations.map((x: string) => x.split(": ")));
+  return e.entityType === "employee" && o.dept === "Engineering" && Number(o.level.slice(1)) >= 5 && Number(o.hired) < 2018;
+}).map((e: any) => e.name).sort();
+console.log(hits.join("\\n"));`,
+  ["memory.search_nodes"], (res) => seniorEng(parseJSON(res[0]).entities));
 
 // ---- report ------------------------------------------------------------------
 const pct = (a, b) => `${(100 * (1 - b / a)).toFixed(1)}%`;
-let dSum = 0, cSum = 0, dTurnSum = 0;
-const rows = tasks.map((t) => {
-  dSum += t.directTotal; cSum += t.codeTotal;
-  const perTurn = t.directTotal + directSchemaTokens * (t.turns - 1);
-  dTurnSum += perTurn;
-  return `| ${t.name} | ${t.d.calls} | ${t.d.callTokens} | ${t.d.resultTokens} | ${t.directTotal} | ${perTurn} | ${t.describeTokens} | ${t.programTokens} | ${t.outTokens} | ${t.codeTotal} | ${pct(t.directTotal, t.codeTotal)} |`;
-});
+const sum = (f, set) => set.reduce((a, t) => a + f(t), 0);
+const row = (t) => `| ${t.name} | ${t.d.calls} | ${t.d.callTokens} | ${t.d.resultTokens} | ${t.directTotal} | ${t.directEvery} | ` +
+  `${t.describeTokens} | ${t.programTokens} | ${t.outTokens} | ${t.codeTotal} | ${t.codeEvery} | ${pct(t.directTotal, t.codeTotal)} | ${pct(t.directEvery, t.codeEvery)} |`;
+const total = (label, set) => `| **${label}** | | | | **${sum((t) => t.directTotal, set)}** | **${sum((t) => t.directEvery, set)}** | | | | ` +
+  `**${sum((t) => t.codeTotal, set)}** | **${sum((t) => t.codeEvery, set)}** | **${pct(sum((t) => t.directTotal, set), sum((t) => t.codeTotal, set))}** | ` +
+  `**${pct(sum((t) => t.directEvery, set), sum((t) => t.codeEvery, set))}** |`;
+const small = tasks.slice(0, 3), large = tasks.slice(3);
+const sessionDirect = sum((t) => t.directTotal, tasks) - (tasks.length - 1) * directSchemaTokens;
+const sessionCode = sum((t) => t.codeTotal, tasks) - (tasks.length - 1) * (sluiceSchemaTokens + listingTokens);
 const lines = [
-  `Tokenizer: gpt-tokenizer o200k_base. Servers: ${Object.keys(servers).join(", ")} (${allTools.length} tools).`,
-  `Fixed context: direct tool schemas ${directSchemaTokens} tokens; code-first sluice-mcp schemas ${sluiceSchemaTokens} + compact listing ${listingTokens} tokens.`,
+  `Tokenizer: gpt-tokenizer o200k_base. Servers: ${Object.keys(direct).join(", ")} (${allTools.length} tools). Load average at the start: ${loadavg()[0].toFixed(2)}.`,
+  `Fixed context: direct tool schemas ${directSchemaTokens} tokens; code-first sluice-mcp schemas ${sluiceSchemaTokens} + compact listing (search_tools call + result) ${listingTokens} tokens.`,
   "",
-  "| task | direct calls | direct call args | direct tool results | direct total (schemas once) | direct total (schemas every turn) | code-first schemas on demand | code-first program | code-first execute_code result | code-first total | saved (vs schemas once) |",
-  "|---|---|---|---|---|---|---|---|---|---|---|",
-  ...rows,
-  `| **all** | | | | **${dSum}** | **${dTurnSum}** | | | | **${cSum}** | **${pct(dSum, cSum)}** |`,
+  "| task | direct calls | direct call args | direct tool results | direct total (schemas once) | direct total (schemas every turn) | code-first schemas on demand | code-first program | code-first execute_code result | code-first total (schemas once) | code-first total (schemas every turn) | saved (once) | saved (every turn) |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ...small.map(row),
+  total("small tasks (1-3)", small),
+  ...large.map(row),
+  total("large tasks (4-7)", large),
+  total("all", tasks),
+  "",
+  `One agent session doing all ${tasks.length} tasks (each side's fixed context — direct: the ${allTools.length} schemas; code-first: sluice-mcp's schemas and the compact listing — counted once, not per task): ` +
+  `direct ${sessionDirect}, code-first ${sessionCode}, saved ${pct(sessionDirect, sessionCode)}.`,
 ];
 console.log(lines.join("\n"));
-if (!markdown) for (const t of tasks) console.error(`${t.name}: ${t.descr}`);
+if (!markdown) for (const t of tasks) console.error(`${t.name}: ${t.descr}\n  farm: ${t.status.split("\n").join(" | ")}`);
+await shutdown(0);
 
-for (const c of [...Object.values(servers), sluice]) await c.close().catch(() => {});
-rmSync(dir, { recursive: true, force: true });
-process.exit(0);
+async function shutdown(code) {
+  for (const c of [...Object.values(direct), sluice]) await c?.close().catch(() => {});
+  for (const p of procs.reverse()) p.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 1500));
+  for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
+  spawnSync("sh", ["-c", `awk -v t="${dir}" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(code);
+}
