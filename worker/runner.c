@@ -66,6 +66,7 @@ struct runner {
 	zlistx_t *events;		/* char * "type\tdetails" lines (owned) */
 	struct toolreport *report;	/* per-tool tally for the result (owned) */
 	struct approval *approvals;	/* the worker's (borrowed), or NULL */
+	volatile int job_over;		/* killed or exited: stop waiting for approval */
 	struct privacy_tokens *tokens;	/* tokenize mode: the session's map */
 	char *tools_buf;		/* storage of tools[] */
 	const char *tools[65];		/* the job's own allowlist (JOB `tools`) */
@@ -294,7 +295,7 @@ tool_approve(void *ctx, const char *name, const json_t *args, char *why, size_t 
 	privacy_result_clear(&pr);
 	free(text);
 	return approval_ask(r->approvals, r->id, r->session, name, summary, wall_deadline,
-	    &r->tool_stop, why, whysz);
+	    &r->job_over, why, whysz);
 }
 
 static void *
@@ -539,6 +540,7 @@ runner_cancel(struct runner *r)
 {
 	if (!r->reaped) {
 		r->cancelled = true;
+		r->job_over = 1;
 		jail_kill(r->jail);
 	}
 }
@@ -558,6 +560,7 @@ runner_step(struct runner *r, int64_t now)
 	}
 	if (!r->reaped)
 		return false;
+	r->job_over = 1;	/* a tool call still waiting for approval gives up */
 	/* Collect what is still buffered in the pipes, then close them: after
 	 * the kill nobody can write more. */
 	if (r->out.fd >= 0)
@@ -792,6 +795,7 @@ runner_destroy(struct runner **rp)
 	jail_destroy(&r->jail);	/* kills the job: the tool thread sees EOF */
 	if (r->tool_started) {
 		r->tool_stop = 1;
+		r->job_over = 1;
 		pthread_join(r->tool, NULL);
 	}
 	gateway_destroy(&r->gw);

@@ -84,9 +84,23 @@ dt=$(( $(date +%s) - t0 ))
 out=$(jq -r .stdout "$T/t.json")
 check "undecided: the call is denied at the deadline (${dt} s)" grep -q "^refused: .*no approval decision before the deadline (fail closed)" <<<"$out"
 
-sleep 0.6
+# 4. the job is cancelled while its call waits: it ends at once, and the
+# broker answers the question itself
+"$BIN/sluice" run --json --timeout 60000 "$job" >"$T/c.json" 2>"$T/c.err" &
+RUN=$!
+id=$(held_id)
+t0=$(date +%s%N)
+"$BIN/sluice" cancel "${id%%.*}" >/dev/null 2>&1
+wait $RUN
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "cancelled while waiting: the job ends cancelled within 3 s (${ms} ms)" test \
+	"$(jq -r .status "$T/c.json")" = cancelled -a "$ms" -lt 3000
+
+sleep 1.2	# one broker tick: the hold of the ended job is answered
 req=$("$BIN/sluice" audit tail --data "$T/broker" --type approval_request --json --count 100 | jq -s 'map(select(.details.kind=="tool_call")) | length')
 res=$("$BIN/sluice" audit tail --data "$T/broker" --type approval_response --json --count 100 | jq -s -c 'map(select(.details.kind=="tool_call") | .details.verdict) | sort')
-check "every held call is an approval_request event ($req)" test "$req" = 3
-check "every answer is an approval_response event ($res)" test "$res" = '["approve","deny","deny"]'
+check "every held call is an approval_request event ($req)" test "$req" = 4
+check "every answer is an approval_response event ($res)" test "$res" = '["approve","deny","deny","deny"]'
+ended=$("$BIN/sluice" audit tail --data "$T/broker" --type approval_response --json --count 100 | jq -s 'map(select(.details.reason == "the job ended before a decision")) | length')
+check "the cancelled job's question was answered by the broker ($ended)" test "$ended" = 1
 exit 0
