@@ -362,6 +362,82 @@ test_destructive_refused(void **state)
 	gateway_destroy(&gw);
 }
 
+struct approver_log {
+	int asked;
+	char name[64], args[256];
+	enum err answer;
+};
+
+static enum err
+approver(void *ctx, const char *name, const json_t *args, char *why, size_t whysz)
+{
+	struct approver_log *l = ctx;
+	char *text = json_dumps(args, JSON_COMPACT);
+	l->asked++;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	snprintf(l->args, sizeof(l->args), "%s", text ? text : "");
+	free(text);
+	snprintf(why, whysz, "denied by tester: keep it");
+	return l->answer;
+}
+
+static void
+test_destructive_approval(void **state)
+{
+	static const char *const all[] = { "*", NULL };
+	struct audit_log a = { .answer = ERR_OK };
+	struct approver_log l = { .answer = ERR_DENIED };
+	struct gateway_conf c = {
+		.job = "job8", .allow = all, .refuse_destructive = true, /* approval wins */
+		.audit = record, .audit_ctx = &a, .approve = approver, .approve_ctx = &l,
+	};
+	enum err e;
+	struct gateway *gw = gateway_new(pool, &c, &e);
+	struct gateway_stats st;
+	json_t *r;
+	(void)state;
+
+	feed_str(gw, "{\"id\":1,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.create_entities\","
+	    "\"args\":{\"entities\":[{\"name\":\"ap_probe\",\"entityType\":\"t\",\"observations\":[]}]}}}");
+	r = response(drain(gw), 0);
+	assert_null(err_code(r));
+	json_decref(r);
+	assert_int_equal(l.asked, 0);	/* destructiveHint: false: nobody is asked */
+
+	feed_str(gw, "{\"id\":2,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.delete_entities\","
+	    "\"args\":{\"entityNames\":[\"ap_probe\"]}}}");
+	r = response(drain(gw), 0);
+	assert_string_equal(err_code(r), "approval_denied");
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r, "error"), "message")),
+	    "was not approved: denied by tester: keep it"));
+	json_decref(r);
+	assert_int_equal(l.asked, 1);
+	assert_string_equal(l.name, "memory.delete_entities");
+	assert_string_equal(l.args, "{\"entityNames\":[\"ap_probe\"]}");
+	assert_string_equal(a.outcome, "approval_denied");
+
+	/* Still there: the denied call never reached the server. */
+	feed_str(gw, "{\"id\":3,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.open_nodes\","
+	    "\"args\":{\"names\":[\"ap_probe\"]}}}");
+	r = response(drain(gw), 0);
+	char *dump = json_dumps(r, 0);
+	assert_non_null(strstr(dump, "\"name\": \"ap_probe\""));
+	free(dump);
+	json_decref(r);
+
+	l.answer = ERR_OK;
+	feed_str(gw, "{\"id\":4,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.delete_entities\","
+	    "\"args\":{\"entityNames\":[\"ap_probe\"]}}}");
+	r = response(drain(gw), 0);
+	assert_null(err_code(r));
+	json_decref(r);
+	assert_int_equal(l.asked, 2);
+	assert_string_equal(a.outcome, "ok");
+	gateway_stats(gw, &st);
+	assert_int_equal(st.refused, 1);
+	gateway_destroy(&gw);
+}
+
 struct filter_log {
 	int args, results;
 };
@@ -628,6 +704,7 @@ main(void)
 		cmocka_unit_test(test_requests_split_at_every_offset),
 		cmocka_unit_test(test_allowlist),
 		cmocka_unit_test(test_destructive_refused),
+		cmocka_unit_test(test_destructive_approval),
 		cmocka_unit_test(test_call_audit_and_filter_seam),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_stdin_closed_and_unread),
