@@ -541,6 +541,24 @@ push_span(struct privacy_stream *s, const struct span *sp)
 	return ERR_OK;
 }
 
+/* Returns the first copy of needle[0, n) (n >= 8) in [p, end), or NULL.
+ * memchr on the first byte, then the first 8 bytes, then the rest: cheaper
+ * than memmem here, whose set-up for long needles dominates on a 2 KiB
+ * haystack. */
+static const uint8_t *
+find_copy(const uint8_t *p, const uint8_t *end, const uint8_t *needle, size_t n)
+{
+	while ((size_t)(end - p) >= n) {
+		const uint8_t *m = memchr(p, needle[0], (size_t)(end - p) - n + 1);
+		if (m == NULL)
+			return NULL;
+		if (memcmp(m, needle, 8) == 0 && memcmp(m + 8, needle + 8, n - 8) == 0)
+			return m;
+		p = m + 1;
+	}
+	return NULL;
+}
+
 /* A secret found once is hidden wherever else it appears nearby
  * (`token = 'abc...' | 'abc...'`): copies within REPEAT_RADIUS bytes become
  * findings too.  CTX >= 2 * REPEAT_RADIUS keeps this independent of where
@@ -560,7 +578,7 @@ add_repeats(struct privacy_stream *s)
 		end = s->pend + (s->pend_len - sp.end > REPEAT_RADIUS ? sp.end + REPEAT_RADIUS :
 		    s->pend_len);
 		while (p < end) {
-			const uint8_t *m = memmem(p, (size_t)(end - p), s->pend + sp.start, vlen);
+			const uint8_t *m = find_copy(p, end, s->pend + sp.start, vlen);
 			struct span rep = sp;
 			int rc;
 			if (m == NULL)

@@ -216,11 +216,18 @@ privacy_validate_classes(const uint8_t *s, size_t len)
 bool
 privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 {
-	static const char *const words[] = {
-		"your_", "your-", "yourapi", "changeme", "change_me", "placeholder",
-		"example_key", "redacted", "dummy", "****", "xxxxx", "akiaiosfodnn7example",
-		"wjalrxutnfemi/k7mdeng/bpxrficyexamplekey", "insert_", "replace_me",
+#define WORD(w) { w, sizeof(w) - 1 }
+	static const struct {
+		const char *text;
+		size_t len;
+	} words[] = {
+		WORD("your_"), WORD("your-"), WORD("yourapi"), WORD("changeme"), WORD("change_me"),
+		WORD("placeholder"), WORD("example_key"), WORD("redacted"), WORD("dummy"),
+		WORD("****"), WORD("xxxxx"), WORD("akiaiosfodnn7example"),
+		WORD("wjalrxutnfemi/k7mdeng/bpxrficyexamplekey"), WORD("insert_"),
+		WORD("replace_me"),
 	};
+#undef WORD
 	static const bool first_letter[256] = {
 		['y'] = true, ['c'] = true, ['p'] = true, ['e'] = true, ['r'] = true,
 		['d'] = true, ['*'] = true, ['x'] = true, ['a'] = true, ['w'] = true,
@@ -233,16 +240,17 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 
 	if (len == 0)
 		return true;
-	/* The words are looked for in (the start of) a lower-case copy. */
+	/* The words are looked for in (the start of) a lower-case copy; the
+	 * first byte is compared before anything else (this runs for most
+	 * candidates of the filter). */
 	for (size_t i = 0; i < n; i++)
 		low[i] = privacy_text_lower(s[i]);
 	for (size_t i = 0; i < n; i++) {
 		if (!first_letter[low[i]])
 			continue;
 		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
-			size_t wl = strlen(words[k]);
-			if ((uint8_t)words[k][0] == low[i] && wl <= n - i &&
-			    memcmp(low + i, words[k], wl) == 0)
+			if ((uint8_t)words[k].text[0] == low[i] && words[k].len <= n - i &&
+			    memcmp(low + i, words[k].text, words[k].len) == 0)
 				return true;
 		}
 	}
@@ -250,7 +258,7 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 	if (s[0] == '$' || s[0] == '%' || (len >= 2 && s[0] == '{' && s[1] == '{') ||
 	    (s[0] == '<' && s[len - 1] == '>') || (s[0] == '[' && s[len - 1] == ']'))
 		return true;
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < len && distinct < 3; i++) {
 		if (!seen[s[i]]) {
 			seen[s[i]] = true;
 			distinct++;
