@@ -217,40 +217,44 @@ bool
 privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 {
 #define WORD(w) { w, sizeof(w) - 1 }
+	/* Sorted by first byte; first_word[c] is 1 + the index of the first
+	 * word starting with c (0: none). */
 	static const struct {
 		const char *text;
 		size_t len;
 	} words[] = {
-		WORD("your_"), WORD("your-"), WORD("yourapi"), WORD("changeme"), WORD("change_me"),
-		WORD("placeholder"), WORD("example_key"), WORD("redacted"), WORD("dummy"),
-		WORD("****"), WORD("xxxxx"), WORD("akiaiosfodnn7example"),
-		WORD("wjalrxutnfemi/k7mdeng/bpxrficyexamplekey"), WORD("insert_"),
-		WORD("replace_me"),
+		WORD("****"), WORD("akiaiosfodnn7example"), WORD("changeme"), WORD("change_me"),
+		WORD("dummy"), WORD("example_key"), WORD("insert_"), WORD("placeholder"),
+		WORD("redacted"), WORD("replace_me"),
+		WORD("wjalrxutnfemi/k7mdeng/bpxrficyexamplekey"), WORD("xxxxx"), WORD("your_"),
+		WORD("your-"), WORD("yourapi"),
 	};
 #undef WORD
-	static const bool first_letter[256] = {
-		['y'] = true, ['c'] = true, ['p'] = true, ['e'] = true, ['r'] = true,
-		['d'] = true, ['*'] = true, ['x'] = true, ['a'] = true, ['w'] = true,
-		['i'] = true,
+	static const uint8_t first_word[256] = {
+		['*'] = 1, ['a'] = 2, ['c'] = 3, ['d'] = 5, ['e'] = 6, ['i'] = 7, ['p'] = 8,
+		['r'] = 9, ['w'] = 11, ['x'] = 12, ['y'] = 13,
 	};
-	uint8_t low[PLACEHOLDER_SCAN];
-	size_t n = len < sizeof(low) ? len : sizeof(low);
+	const size_t nwords = sizeof(words) / sizeof(words[0]);
+	size_t n = len < PLACEHOLDER_SCAN ? len : PLACEHOLDER_SCAN;
 	bool seen[256] = { false };
 	int distinct = 0;
 
 	if (len == 0)
 		return true;
-	/* The words are looked for in (the start of) a lower-case copy; the
-	 * first byte is compared before anything else (this runs for most
-	 * candidates of the filter). */
-	for (size_t i = 0; i < n; i++)
-		low[i] = privacy_text_lower(s[i]);
+	/* The words are looked for, ignoring case, in the start of the value;
+	 * this runs for most candidates of the filter, so one table look-up
+	 * decides whether a byte can start a word at all. */
 	for (size_t i = 0; i < n; i++) {
-		if (!first_letter[low[i]])
+		uint8_t c = privacy_text_lower(s[i]);
+		if (first_word[c] == 0)
 			continue;
-		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
-			if ((uint8_t)words[k].text[0] == low[i] && words[k].len <= n - i &&
-			    memcmp(low + i, words[k].text, words[k].len) == 0)
+		for (size_t k = first_word[c] - 1u; k < nwords && (uint8_t)words[k].text[0] == c; k++) {
+			size_t j = 1, wl = words[k].len;
+			if (wl > n - i)
+				continue;
+			while (j < wl && privacy_text_lower(s[i + j]) == (uint8_t)words[k].text[j])
+				j++;
+			if (j == wl)
 				return true;
 		}
 	}
