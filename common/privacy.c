@@ -541,19 +541,42 @@ push_span(struct privacy_stream *s, const struct span *sp)
 	return ERR_OK;
 }
 
+/* How common a byte is in ordinary text (0 rare .. 3 very common). */
+static int
+byte_commonness(uint8_t c)
+{
+	if (c == ' ' || c == 'e' || c == 't' || c == 'a' || c == 'o' || c == 'i' || c == 'n' ||
+	    c == 's' || c == 'r' || c == 'h' || c == 'l')
+		return 3;
+	if (c >= 'a' && c <= 'z')
+		return 2;
+	if (c == '\n' || c == '"' || c == ',' || c == '.' || c == ':' || c == '_' || c == '-')
+		return 1;
+	return 0;
+}
+
 /* Returns the first copy of needle[0, n) (n >= 8) in [p, end), or NULL.
- * memmem on the first 8 bytes, then the rest: glibc's memmem has a costly
- * set-up for long needles that dominates on a 2 KiB haystack. */
+ * memchr looks for the rarest of the needle's first 8 bytes (a digit or
+ * capital rather than a vowel), then the whole needle is compared: on a
+ * 2 KiB haystack this beats memmem, whose set-up dominates. */
 static const uint8_t *
 find_copy(const uint8_t *p, const uint8_t *end, const uint8_t *needle, size_t n)
 {
-	while ((size_t)(end - p) >= n) {
-		const uint8_t *m = memmem(p, (size_t)(end - p), needle, 8);
-		if (m == NULL || (size_t)(end - m) < n)
+	size_t k = 0;
+	const uint8_t *q;
+
+	if ((size_t)(end - p) < n)
+		return NULL;
+	for (size_t i = 1; i < 8; i++)
+		if (byte_commonness(needle[i]) < byte_commonness(needle[k]))
+			k = i;
+	for (q = p + k; (size_t)(end - q) >= n - k;) {
+		const uint8_t *m = memchr(q, needle[k], (size_t)(end - q) - (n - k) + 1);
+		if (m == NULL)
 			return NULL;
-		if (memcmp(m + 8, needle + 8, n - 8) == 0)
-			return m;
-		p = m + 1;
+		if (memcmp(m - k, needle, n) == 0)
+			return m - k;
+		q = m + 1;
 	}
 	return NULL;
 }

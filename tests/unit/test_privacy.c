@@ -211,6 +211,17 @@ test_overlap_rule(void **state)
 	    PRIVACY_MODE_REPORT, NULL);
 	assert_int_equal(r.nfindings, 2);
 	privacy_result_clear(&r);
+	/* Copies up to the very end of the input, whose rarest leading byte
+	 * (the capital) is not the first: the search must not run past the end. */
+	for (int tail = 0; tail < 4; tail++) {
+		char text[160];
+		snprintf(text, sizeof(text), "token = 'abcdefG1hijklmnopqrsT9' abcdefG1hijklmnopqrsT9%.*s",
+		    tail, "'''");
+		r = scan_mode(text, PRIVACY_MODE_REDACT, NULL);
+		assert_int_equal(r.nfindings, 2);
+		assert_null(strstr(r.text, "abcdefG1"));
+		privacy_result_clear(&r);
+	}
 }
 
 static void
