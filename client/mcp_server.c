@@ -126,7 +126,8 @@ static json_t *
 tool_defs(void)
 {
 	return json_pack("[{s:s, s:s, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:[s,s,s,s], s:s},"
-	    " s:{s:s, s:s}, s:{s:s, s:i, s:i, s:s}}, s:[s]}, s:{s:b, s:b}},"
+	    " s:{s:s, s:s}, s:{s:s, s:i, s:i, s:s}, s:{s:s, s:[s,s,s,s], s:s}}, s:[s]},"
+	    " s:{s:b, s:b}},"
 	    " {s:s, s:s, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:[s,s,s], s:s}, s:{s:s, s:i, s:i}},"
 	    " s:[s]}, s:{s:b}}]",
 	    "name", "execute_code",
@@ -143,6 +144,9 @@ tool_defs(void)
 	    "session", "type", "string", "description", "agent session the job belongs to",
 	    "timeout_ms", "type", "integer", "minimum", 1, "maximum", 86400000,
 	    "description", "wall-clock limit (default 30000)",
+	    "privacy_mode", "type", "string", "enum", "redact", "tokenize", "hash", "report",
+	    "description", "how PII and secrets in the output are hidden (default: the "
+	    "deployment's; a session keeps the mode of its first job)",
 	    "required", "code",
 	    "annotations", "readOnlyHint", false, "openWorldHint", true,
 	    "name", "search_tools",
@@ -163,6 +167,7 @@ execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
 {
 	const json_t *code = json_object_get(args, "code"), *lang = json_object_get(args, "language");
 	const json_t *session = json_object_get(args, "session"), *tmo = json_object_get(args, "timeout_ms");
+	const json_t *pmode = json_object_get(args, "privacy_mode");
 	const char *l = "ts";
 	json_int_t timeout = s->default_timeout_ms;
 	struct msg *sub = NULL, *res = NULL;
@@ -188,6 +193,10 @@ execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
 	    json_string_length(session) > msg_field_max(MSG_F_SESSION)))
 		return rpc_error(id, RPC_INVALID_PARAMS, "execute_code: session must be a string "
 		    "of at most 128 bytes");
+	if (pmode != NULL && (!json_is_string(pmode) ||
+	    json_string_length(pmode) > msg_field_max(MSG_F_PRIVACY_MODE)))
+		return rpc_error(id, RPC_INVALID_PARAMS, "execute_code: privacy_mode must be "
+		    "redact, tokenize, hash or report");
 	if (tmo != NULL) {
 		if (!json_is_integer(tmo) || json_integer_value(tmo) < 1 ||
 		    json_integer_value(tmo) > (json_int_t)msg_field_max(MSG_F_TIMEOUT_MS))
@@ -199,7 +208,8 @@ execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
 	    msg_set_bin(sub, MSG_F_CODE, json_string_value(code), json_string_length(code)) != ERR_OK ||
 	    msg_set_str(sub, MSG_F_LANG, l) != ERR_OK ||
 	    msg_set_u64(sub, MSG_F_TIMEOUT_MS, (uint64_t)timeout) != ERR_OK ||
-	    (session != NULL && msg_set_str(sub, MSG_F_SESSION, json_string_value(session)) != ERR_OK)) {
+	    (session != NULL && msg_set_str(sub, MSG_F_SESSION, json_string_value(session)) != ERR_OK) ||
+	    (pmode != NULL && msg_set_str(sub, MSG_F_PRIVACY_MODE, json_string_value(pmode)) != ERR_OK)) {
 		msg_destroy(&sub);
 		return rpc_error(id, RPC_INTERNAL_ERROR, "out of memory");
 	}

@@ -126,6 +126,31 @@ privacy_mode_parse(const char *s, enum privacy_mode *out)
 	return false;
 }
 
+bool
+privacy_mode_list_parse(const char *s, unsigned *out)
+{
+	unsigned set = 0;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		size_t i;
+		for (i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+			if (strlen(mode_names[i]) == n && strncmp(s, mode_names[i], n) == 0)
+				break;
+		if (i == sizeof(mode_names) / sizeof(mode_names[0]))
+			return false;
+		set |= PRIVACY_MODE_BIT(i);
+		if (comma == NULL)
+			break;
+		s = comma + 1;
+	}
+	*out = set;
+	return true;
+}
+
 const char *
 privacy_mode_name(enum privacy_mode mode)
 {

@@ -58,6 +58,34 @@ test_mode_parse(void **state)
 	assert_string_equal(privacy_kind_name(PRIVACY_KIND_SECRET), "secret");
 }
 
+static void
+test_mode_list_parse(void **state)
+{
+	unsigned set = 12345;
+
+	(void)state;
+	assert_true(privacy_mode_list_parse("redact", &set));
+	assert_int_equal(set, PRIVACY_MODE_BIT(PRIVACY_MODE_REDACT));
+	assert_true(privacy_mode_list_parse("redact,tokenize,hash", &set));
+	assert_int_equal(set, PRIVACY_MODES_DEFAULT);
+	assert_false(set & PRIVACY_MODE_BIT(PRIVACY_MODE_REPORT));
+	assert_true(privacy_mode_list_parse("report,redact,report", &set));
+	assert_int_equal(set, PRIVACY_MODE_BIT(PRIVACY_MODE_REPORT) |
+	    PRIVACY_MODE_BIT(PRIVACY_MODE_REDACT));
+	/* Bad lists leave the set alone. */
+	set = 7;
+	assert_false(privacy_mode_list_parse("", &set));
+	assert_false(privacy_mode_list_parse(NULL, &set));
+	assert_false(privacy_mode_list_parse("redact,", &set));
+	assert_false(privacy_mode_list_parse(",redact", &set));
+	assert_false(privacy_mode_list_parse("redact,,hash", &set));
+	assert_false(privacy_mode_list_parse("redac", &set));
+	assert_false(privacy_mode_list_parse("redacted", &set));
+	assert_false(privacy_mode_list_parse("redact, hash", &set));
+	assert_false(privacy_mode_list_parse("REPORT", &set));
+	assert_int_equal(set, 7);
+}
+
 static const struct {
 	const char *text;
 	const char *type;
@@ -785,6 +813,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mode_parse),
+		cmocka_unit_test(test_mode_list_parse),
 		cmocka_unit_test(test_positives),
 		cmocka_unit_test(test_negatives),
 		cmocka_unit_test(test_pem_multiline),
