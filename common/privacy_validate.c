@@ -178,21 +178,30 @@ privacy_validate_jwt(const uint8_t *s, size_t len)
 double
 privacy_validate_entropy(const uint8_t *s, size_t len)
 {
-	unsigned count[256] = { 0 };
-	double h = 0;
+	/* H = log2(n) - sum(c * log2(c)) / n over the byte counts c: one log2
+	 * per distinct byte, and only the bytes seen are visited. */
+	uint32_t count[256];
+	uint8_t seen[256];
+	bool present[256] = { false };
+	size_t distinct = 0;
+	double sum = 0;
 
 	if (len == 0)
 		return 0;
-	for (size_t i = 0; i < len; i++)
-		count[s[i]]++;
-	for (int c = 0; c < 256; c++) {
-		double p;
-		if (count[c] == 0)
-			continue;
-		p = (double)count[c] / (double)len;
-		h -= p * log2(p);
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = s[i];
+		if (!present[c]) {
+			present[c] = true;
+			seen[distinct++] = c;
+			count[c] = 0;
+		}
+		count[c]++;
 	}
-	return h;
+	for (size_t k = 0; k < distinct; k++) {
+		double c = (double)count[seen[k]];
+		sum += c * log2(c);
+	}
+	return log2((double)len) - sum / (double)len;
 }
 
 int
