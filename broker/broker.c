@@ -706,17 +706,11 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 	}
 	if (j->state == JOB_HELD)
 		msg_set_u64(jm, MSG_F_DEADLINE_MS, (uint64_t)j->approval_deadline_ms);
-	/* The session's first accepted job fixes its privacy mode. */
+	/* The session's first accepted job fixes its privacy mode (BUSY when
+	 * too many sessions are remembered). */
 	if ((e = session_mode_pin(b->modes, tenant, msg_str(in, MSG_F_SESSION, NULL), pmode,
-	    util_now_ms())) != ERR_OK) {
-		job_free((void **)&j);
-		if (e == ERR_BUSY)
-			send_busy(b, client, req, queue_size(b->queue));
-		else
-			wire_send_error(b->front, client, e, req, "could not record the session's privacy mode");
-		return;
-	}
-	if ((e = jobstore_put_job(b->store, j->id, j->state == JOB_HELD ? JOBSTORE_HELD : JOBSTORE_QUEUED,
+	    util_now_ms())) != ERR_OK ||
+	    (e = jobstore_put_job(b->store, j->id, j->state == JOB_HELD ? JOBSTORE_HELD : JOBSTORE_QUEUED,
 	    j->accepted_ms, jm)) != ERR_OK ||
 	    (j->key[0] && (e = jobstore_put_key(b->store, tenant, j->key, j->id)) != ERR_OK)) {
 		job_free((void **)&j);
