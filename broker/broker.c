@@ -38,6 +38,7 @@
 #include "broker/gate.h"
 #include "broker/jobstore.h"
 #include "broker/queue.h"
+#include "broker/session_mode.h"
 #include "common/audit.h"
 #include "common/audit_store.h"
 #include "common/log.h"
@@ -92,6 +93,7 @@ struct broker {
 	zsock_t *metrics;		/* ZMQ_STREAM: plain HTTP for Prometheus */
 	struct alerts *alerts;
 	struct risk *risk;
+	struct session_mode *modes;	/* per-session privacy mode */
 	zframe_t *approver;		/* routing id of the connected approver */
 	int64_t approver_seen_ms;
 	struct jobstore *store;
@@ -139,6 +141,9 @@ broker_conf_default(struct broker_conf *c)
 	c->result_ttl_s = 86400;
 	c->defaults = job_limits_default;
 	c->max = job_limits_max;
+	c->privacy_modes = PRIVACY_MODES_DEFAULT;
+	c->privacy_default = PRIVACY_MODE_REDACT;
+	c->privacy_sessions_max = 100000;
 }
 
 /* Jobs in the broker's lists are compared by identity. */
@@ -820,6 +825,7 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 	struct job *j;
 	struct msg *jm;
 	enum err e;
+	enum privacy_mode pmode;
 
 	if (b->draining) {
 		wire_send_error(b->front, client, ERR_SHUTDOWN, req, "broker is shutting down; retry elsewhere or later");
@@ -840,6 +846,11 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 	}
 	if (key != NULL && *key != '\0' && resubmission(b, client, req, tenant, key))
 		return;
+	if ((e = session_mode_resolve(b->modes, tenant, msg_str(in, MSG_F_SESSION, NULL),
+	    msg_str(in, MSG_F_PRIVACY_MODE, NULL), util_now_ms(), &pmode, why, sizeof(why))) != ERR_OK) {
+		wire_send_error(b->front, client, e, req, why);
+		return;
+	}
 	if (queue_size(b->queue) >= c->queue_max) {
 		send_busy(b, client, req, queue_size(b->queue));
 		return;
@@ -869,7 +880,8 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 	    msg_copy_fields(jm, in) != ERR_OK ||	/* code, lang, session, key, files */
 	    msg_set_str(jm, MSG_F_ID, j->id) != ERR_OK ||
 	    msg_set_str(jm, MSG_F_LANG, lang) != ERR_OK ||
-	    msg_set_str(jm, MSG_F_TENANT, tenant) != ERR_OK) {
+	    msg_set_str(jm, MSG_F_TENANT, tenant) != ERR_OK ||
+	    msg_set_str(jm, MSG_F_PRIVACY_MODE, privacy_mode_name(pmode)) != ERR_OK) {
 		job_free((void **)&j);
 		wire_send_error(b->front, client, ERR_NOMEM, req, "could not create job");
 		return;
@@ -888,7 +900,11 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 	}
 	if (j->state == JOB_HELD)
 		msg_set_u64(jm, MSG_F_DEADLINE_MS, (uint64_t)j->approval_deadline_ms);
-	if ((e = jobstore_put_job(b->store, j->id, j->state == JOB_HELD ? JOBSTORE_HELD : JOBSTORE_QUEUED,
+	/* The session's first accepted job fixes its privacy mode (BUSY when
+	 * too many sessions are remembered). */
+	if ((e = session_mode_pin(b->modes, tenant, msg_str(in, MSG_F_SESSION, NULL), pmode,
+	    util_now_ms())) != ERR_OK ||
+	    (e = jobstore_put_job(b->store, j->id, j->state == JOB_HELD ? JOBSTORE_HELD : JOBSTORE_QUEUED,
 	    j->accepted_ms, jm)) != ERR_OK ||
 	    (j->key[0] && (e = jobstore_put_key(b->store, tenant, j->key, j->id)) != ERR_OK)) {
 		job_free((void **)&j);
@@ -1608,6 +1624,12 @@ broker_run(const struct broker_conf *conf)
 		log_error("risk rules: %s", why);
 		goto out;
 	}
+	if ((b.modes = session_mode_new(conf->privacy_modes, conf->privacy_default,
+	    conf->privacy_sessions_max, (int64_t)conf->result_ttl_s * 1000)) == NULL) {
+		log_error("privacy: the default mode %s is not among the allowed modes",
+		    privacy_mode_name(conf->privacy_default));
+		goto out;
+	}
 	if ((b.front = bind_router(conf->front)) == NULL || (b.back = bind_router(conf->back)) == NULL ||
 	    (b.approvals = bind_router(conf->approvals)) == NULL ||
 	    (b.alerts = alerts_new(conf->alerts)) == NULL)
@@ -1676,6 +1698,7 @@ out:
 	zframe_destroy(&b.approver);
 	alerts_destroy(&b.alerts);
 	risk_destroy(&b.risk);
+	session_mode_destroy(&b.modes);
 	zlistx_destroy(&b.accepting);
 	zlistx_destroy(&b.finishing);
 	queue_destroy(&b.queue);

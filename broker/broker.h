@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/job.h"
+#include "common/privacy.h"
 
 struct broker_conf {
 	const char *front;		/* client endpoint, e.g. tcp://127.0.0.1:5555 */
@@ -28,6 +29,9 @@ struct broker_conf {
 	uint32_t result_ttl_s;		/* finished results are kept this long */
 	struct job_limits defaults;	/* applied when a job does not ask */
 	struct job_limits max;		/* a job asking for more is rejected */
+	unsigned privacy_modes;		/* PRIVACY_MODE_BIT set a session may pick */
+	enum privacy_mode privacy_default;	/* a session that does not ask */
+	uint32_t privacy_sessions_max;	/* sessions whose mode is remembered */
 };
 
 /* Fills `c` with the documented defaults. */

@@ -27,6 +27,9 @@ usage(void)
 	    "  --risk-rules FILE rules TSV (default: the built-in schemas/risk_rules.tsv)\n"
 	    "  --risk-config FILE thresholds, multipliers, floors (docs/RISK.md)\n"
 	    "  --tenant-running-max N  jobs of one tenant running at once (default 0: no limit)\n"
+	    "  --privacy-modes LIST  modes a session may pick (default redact,tokenize,hash;\n"
+	    "                    report lets raw data out and must be listed to be allowed)\n"
+	    "  --privacy-default M  mode of a session that does not ask (default redact)\n"
 	    "  --log-level L     error|warn|info|debug (default info)\n");
 }
 
@@ -47,6 +50,8 @@ main(int argc, char **argv)
 		{ "risk-rules", required_argument, NULL, 'r' },
 		{ "risk-config", required_argument, NULL, 'R' },
 		{ "tenant-running-max", required_argument, NULL, 'm' },
+		{ "privacy-modes", required_argument, NULL, 'p' },
+		{ "privacy-default", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,6 +81,19 @@ main(int argc, char **argv)
 				return 2;
 			conf.tenant_running_max = (uint32_t)v;
 			break;
+		case 'p':
+			if (!privacy_mode_list_parse(optarg, &conf.privacy_modes)) {
+				fprintf(stderr, "sluice-broker: --privacy-modes wants a list of "
+				    "redact,tokenize,hash,report\n");
+				return 2;
+			}
+			break;
+		case 'P':
+			if (!privacy_mode_parse(optarg, &conf.privacy_default)) {
+				fprintf(stderr, "sluice-broker: --privacy-default wants redact|tokenize|hash|report\n");
+				return 2;
+			}
+			break;
 		case 'H':
 			if (!util_opt_u64("sluice-broker", "heartbeat-ms", optarg, 10, 600000, &v))
 				return 2;
@@ -98,6 +116,11 @@ main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		usage();
+		return 2;
+	}
+	if ((conf.privacy_modes & PRIVACY_MODE_BIT(conf.privacy_default)) == 0) {
+		fprintf(stderr, "sluice-broker: --privacy-default %s is not in --privacy-modes\n",
+		    privacy_mode_name(conf.privacy_default));
 		return 2;
 	}
 	log_init("sluice-broker", level);

@@ -133,7 +133,7 @@ parse_line(const char *line, struct item *it, char *why, size_t whysz)
 	}
 	static const struct { const char *name; enum msg_field f; } strs[] = {
 		{ "key", MSG_F_KEY }, { "session", MSG_F_SESSION }, { "tenant", MSG_F_TENANT },
-		{ "lang", MSG_F_LANG }, { "tools", MSG_F_TOOLS },
+		{ "lang", MSG_F_LANG }, { "tools", MSG_F_TOOLS }, { "privacy_mode", MSG_F_PRIVACY_MODE },
 	};
 	for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
 		if ((v = json_object_get(o, strs[k].name)) == NULL)

@@ -18,6 +18,7 @@
 #include "common/mpread.h"
 #include "common/msg.h"
 #include "common/paths.h"
+#include "common/privacy.h"
 #include "common/util.h"
 
 static void
@@ -27,9 +28,11 @@ usage(void)
 	    "usage: sluice run FILE [--broker EP] [--session S] [--timeout MS] [--memory MB]\n"
 	    "                  [--pids N] [--workspace MB] [--output-bytes N] [--json]\n"
 	    "                  [--tenant T] [--key K] [--priority 0-9] [--out DIR]\n"
-	    "                  [--tools GLOBS]\n"
+	    "                  [--tools GLOBS] [--privacy-mode M]\n"
 	    "  --out DIR writes the files the job left in /work (filtered, bounded) below DIR.\n"
 	    "  --tools GLOBS limits the MCP tools the job may call (comma-separated server.tool globs).\n"
+	    "  --privacy-mode M filters the output in redact | tokenize | hash | report mode (the\n"
+	    "            deployment decides which are allowed; a session keeps its first job's mode).\n"
 	    "  FILE is TypeScript (.ts) or JavaScript (.js, .mjs); '-' reads stdin as TypeScript.\n");
 }
 
@@ -141,6 +144,7 @@ cmd_run(int argc, char **argv)
 		{ "priority", required_argument, NULL, 'P' },
 		{ "out", required_argument, NULL, 'O' },
 		{ "tools", required_argument, NULL, 'L' },
+		{ "privacy-mode", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -200,6 +204,15 @@ cmd_run(int argc, char **argv)
 				goto usage;
 			}
 			break;
+		case 'M': {
+			enum privacy_mode pm;
+			if (!privacy_mode_parse(optarg, &pm) ||
+			    msg_set_str(sub, MSG_F_PRIVACY_MODE, optarg) != ERR_OK) {
+				fprintf(stderr, "sluice run: --privacy-mode wants redact|tokenize|hash|report\n");
+				goto usage;
+			}
+			break;
+		}
 		case 'P':
 			if (!util_parse_u64(optarg, 0, 9, &v) || msg_set_u64(sub, MSG_F_PRIORITY, v) != ERR_OK) {
 				fprintf(stderr, "sluice run: --priority wants 0..9\n");

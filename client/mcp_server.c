@@ -127,7 +127,8 @@ static json_t *
 tool_defs(void)
 {
 	return json_pack("[{s:s, s:s, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:[s,s,s,s], s:s},"
-	    " s:{s:s, s:s}, s:{s:s, s:i, s:i, s:s}}, s:[s]}, s:{s:b, s:b}},"
+	    " s:{s:s, s:s}, s:{s:s, s:i, s:i, s:s}, s:{s:s, s:[s,s,s,s], s:s}}, s:[s]},"
+	    " s:{s:b, s:b}},"
 	    " {s:s, s:s, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:[s,s,s], s:s}, s:{s:s, s:i, s:i}},"
 	    " s:[s]}, s:{s:b}}]",
 	    "name", "execute_code",
@@ -144,6 +145,9 @@ tool_defs(void)
 	    "session", "type", "string", "description", "agent session the job belongs to",
 	    "timeout_ms", "type", "integer", "minimum", 1, "maximum", 86400000,
 	    "description", "wall-clock limit (default 30000)",
+	    "privacy_mode", "type", "string", "enum", "redact", "tokenize", "hash", "report",
+	    "description", "how PII and secrets in the output are hidden (default: the "
+	    "deployment's; a session keeps the mode of its first job)",
 	    "required", "code",
 	    "annotations", "readOnlyHint", false, "openWorldHint", true,
 	    "name", "search_tools",
@@ -163,7 +167,7 @@ tool_defs(void)
  * error with the reason in `why` ("the farm did not run the program: ..."). */
 static enum err
 farm_run(struct mcp_server *s, const char *code, size_t len, const char *lang, const char *session,
-    json_int_t timeout, struct msg **res, char *why, size_t whysz)
+    const char *pmode, json_int_t timeout, struct msg **res, char *why, size_t whysz)
 {
 	struct msg *sub = msg_new(MSG_SUBMIT);
 	char reason[512];
@@ -172,7 +176,8 @@ farm_run(struct mcp_server *s, const char *code, size_t len, const char *lang, c
 	if (sub == NULL || msg_set_bin(sub, MSG_F_CODE, code, len) != ERR_OK ||
 	    msg_set_str(sub, MSG_F_LANG, lang) != ERR_OK ||
 	    msg_set_u64(sub, MSG_F_TIMEOUT_MS, (uint64_t)timeout) != ERR_OK ||
-	    (session != NULL && msg_set_str(sub, MSG_F_SESSION, session) != ERR_OK)) {
+	    (session != NULL && msg_set_str(sub, MSG_F_SESSION, session) != ERR_OK) ||
+	    (pmode != NULL && msg_set_str(sub, MSG_F_PRIVACY_MODE, pmode) != ERR_OK)) {
 		msg_destroy(&sub);
 		return ERR_NOMEM;
 	}
@@ -214,7 +219,7 @@ farm_search(struct mcp_server *s, const char *query, const char *detail, int lim
 	json_decref(d);
 	free(qs);
 	free(ds);
-	if (n < 0 || farm_run(s, code, (size_t)n, "js", NULL, 20000, &res, why, whysz) != ERR_OK)
+	if (n < 0 || farm_run(s, code, (size_t)n, "js", NULL, NULL, 20000, &res, why, whysz) != ERR_OK)
 		goto out;
 	const void *out = msg_bin(res, MSG_F_STDOUT, &olen);
 	if (strcmp(msg_str(res, MSG_F_STATUS, "?"), "ok") != 0) {
@@ -275,6 +280,7 @@ execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
 {
 	const json_t *code = json_object_get(args, "code"), *lang = json_object_get(args, "language");
 	const json_t *session = json_object_get(args, "session"), *tmo = json_object_get(args, "timeout_ms");
+	const json_t *pmode = json_object_get(args, "privacy_mode");
 	const char *l = "ts";
 	json_int_t timeout = s->default_timeout_ms;
 	struct msg *res = NULL;
@@ -300,6 +306,10 @@ execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
 	    json_string_length(session) > msg_field_max(MSG_F_SESSION)))
 		return rpc_error(id, RPC_INVALID_PARAMS, "execute_code: session must be a string "
 		    "of at most 128 bytes");
+	if (pmode != NULL && (!json_is_string(pmode) ||
+	    json_string_length(pmode) > msg_field_max(MSG_F_PRIVACY_MODE)))
+		return rpc_error(id, RPC_INVALID_PARAMS, "execute_code: privacy_mode must be "
+		    "redact, tokenize, hash or report");
 	if (tmo != NULL) {
 		if (!json_is_integer(tmo) || json_integer_value(tmo) < 1 ||
 		    json_integer_value(tmo) > (json_int_t)msg_field_max(MSG_F_TIMEOUT_MS))
@@ -308,7 +318,8 @@ execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
 		timeout = json_integer_value(tmo);
 	}
 	e = farm_run(s, json_string_value(code), json_string_length(code), l,
-	    session ? json_string_value(session) : NULL, timeout, &res, why, sizeof(why));
+	    session ? json_string_value(session) : NULL, pmode ? json_string_value(pmode) : NULL,
+	    timeout, &res, why, sizeof(why));
 	if (e == ERR_NOMEM)
 		return rpc_error(id, RPC_INTERNAL_ERROR, "out of memory");
 	if (e != ERR_OK)

@@ -126,6 +126,31 @@ privacy_mode_parse(const char *s, enum privacy_mode *out)
 	return false;
 }
 
+bool
+privacy_mode_list_parse(const char *s, unsigned *out)
+{
+	unsigned set = 0;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		size_t i;
+		for (i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+			if (strlen(mode_names[i]) == n && strncmp(s, mode_names[i], n) == 0)
+				break;
+		if (i == sizeof(mode_names) / sizeof(mode_names[0]))
+			return false;
+		set |= PRIVACY_MODE_BIT(i);
+		if (comma == NULL)
+			break;
+		s = comma + 1;
+	}
+	*out = set;
+	return true;
+}
+
 const char *
 privacy_mode_name(enum privacy_mode mode)
 {
@@ -541,6 +566,46 @@ push_span(struct privacy_stream *s, const struct span *sp)
 	return ERR_OK;
 }
 
+/* How common a byte is in ordinary text (0 rare .. 3 very common). */
+static const uint8_t byte_commonness[256] = {
+	[' '] = 3, ['e'] = 3, ['t'] = 3, ['a'] = 3, ['o'] = 3, ['i'] = 3, ['n'] = 3,
+	['s'] = 3, ['r'] = 3, ['h'] = 3, ['l'] = 3,
+	['b'] = 2, ['c'] = 2, ['d'] = 2, ['f'] = 2, ['g'] = 2, ['j'] = 2, ['k'] = 2,
+	['m'] = 2, ['p'] = 2, ['q'] = 2, ['u'] = 2, ['v'] = 2, ['w'] = 2, ['x'] = 2,
+	['y'] = 2, ['z'] = 2,
+	['\n'] = 1, ['"'] = 1, [','] = 1, ['.'] = 1, [':'] = 1, ['_'] = 1, ['-'] = 1,
+};
+
+/* Returns the first copy of needle[0, n) (n >= 8) in [p, end), or NULL.
+ * memchr looks for the rarest of the needle's first 8 bytes (a digit or
+ * capital rather than a vowel), then 8 bytes are compared in one load and
+ * only then the rest: on a 2 KiB haystack this beats memmem, whose set-up
+ * dominates. */
+static const uint8_t *
+find_copy(const uint8_t *p, const uint8_t *end, const uint8_t *needle, size_t n)
+{
+	size_t k = 0;
+	uint64_t head, at;
+	const uint8_t *q;
+
+	if ((size_t)(end - p) < n)
+		return NULL;
+	for (size_t i = 1; i < 8; i++)
+		if (byte_commonness[needle[i]] < byte_commonness[needle[k]])
+			k = i;
+	memcpy(&head, needle, 8);
+	for (q = p + k; (size_t)(end - q) >= n - k;) {
+		const uint8_t *m = memchr(q, needle[k], (size_t)(end - q) - (n - k) + 1);
+		if (m == NULL)
+			return NULL;
+		memcpy(&at, m - k, 8);
+		if (at == head && memcmp(m - k + 8, needle + 8, n - 8) == 0)
+			return m - k;
+		q = m + 1;
+	}
+	return NULL;
+}
+
 /* A secret found once is hidden wherever else it appears nearby
  * (`token = 'abc...' | 'abc...'`): copies within REPEAT_RADIUS bytes become
  * findings too.  CTX >= 2 * REPEAT_RADIUS keeps this independent of where
@@ -556,11 +621,15 @@ add_repeats(struct privacy_stream *s)
 		const uint8_t *p, *end;
 		if (rules[sp.rule].kind != PRIVACY_KIND_SECRET || vlen < 8)
 			continue;
+		/* Sorted: the same bytes found by several rules are sought once. */
+		if (i > 0 && s->spans[i - 1].start == sp.start && s->spans[i - 1].end == sp.end &&
+		    rules[s->spans[i - 1].rule].kind == PRIVACY_KIND_SECRET)
+			continue;
 		p = s->pend + (sp.start > REPEAT_RADIUS ? sp.start - REPEAT_RADIUS : 0);
 		end = s->pend + (s->pend_len - sp.end > REPEAT_RADIUS ? sp.end + REPEAT_RADIUS :
 		    s->pend_len);
 		while (p < end) {
-			const uint8_t *m = memmem(p, (size_t)(end - p), s->pend + sp.start, vlen);
+			const uint8_t *m = find_copy(p, end, s->pend + sp.start, vlen);
 			struct span rep = sp;
 			int rc;
 			if (m == NULL)
@@ -581,7 +650,8 @@ add_repeats(struct privacy_stream *s)
 static int
 find_spans(struct privacy_stream *s)
 {
-	size_t kept = 0;
+	size_t kept = 0, before;
+	bool repeats;
 	int rc;
 
 	s->ncands = 0;
@@ -611,15 +681,20 @@ find_spans(struct privacy_stream *s)
 		    (uint32_t)sp.end, sp.type };
 	}
 	/* Findings in the context were handled last round; they still name
-	 * secrets whose nearby copies must be hidden. */
+	 * secrets whose nearby copies must be hidden.  Sorted first so that
+	 * add_repeats skips duplicates; sorted again only if it added any. */
+	if ((rc = sort_spans(s)) != ERR_OK)
+		return rc;
+	before = s->nspans;
 	if ((rc = add_repeats(s)) != ERR_OK)
 		return rc;
 	for (size_t i = 0; i < s->nspans; i++)
 		if (s->spans[i].start >= s->ctx_len)
 			s->spans[kept++] = s->spans[i];
+	repeats = s->nspans > before;
 	s->nspans = kept;
 	kept = 0;
-	if ((rc = sort_spans(s)) != ERR_OK)
+	if (repeats && (rc = sort_spans(s)) != ERR_OK)
 		return rc;
 	for (size_t i = 0; i < s->nspans; i++) {
 		struct span *cur = &s->spans[i];
@@ -666,8 +741,9 @@ record(struct privacy_stream *s, const struct span *sp)
 static size_t
 replacement(struct privacy_stream *s, const struct span *sp, char *out, size_t outsz)
 {
+	static const char redacted[] = "[REDACTED:";
 	const uint8_t *v = s->pend + sp->start;
-	size_t vlen = sp->end - sp->start;
+	size_t vlen = sp->end - sp->start, tl;
 	int n;
 
 	if (rules[sp->rule].kind == PRIVACY_KIND_PII && s->mode == PRIVACY_MODE_TOKENIZE) {
@@ -687,8 +763,16 @@ replacement(struct privacy_stream *s, const struct span *sp, char *out, size_t o
 		    h[0], h[1], h[2], h[3], h[4], h[5]);
 		return n < 0 ? 0 : ((size_t)n >= outsz ? outsz - 1 : (size_t)n);
 	}
-	n = snprintf(out, outsz, "[REDACTED:%s]", sp->type);
-	return n < 0 ? 0 : ((size_t)n >= outsz ? outsz - 1 : (size_t)n);
+	/* "[REDACTED:type]" without snprintf: this runs for every finding.
+	 * Types are short static names; outsz is 128. */
+	tl = strlen(sp->type);
+	if (sizeof(redacted) + tl + 1 > outsz)
+		tl = outsz - sizeof(redacted) - 1;
+	memcpy(out, redacted, sizeof(redacted) - 1);
+	memcpy(out + sizeof(redacted) - 1, sp->type, tl);
+	out[sizeof(redacted) - 1 + tl] = ']';
+	out[sizeof(redacted) + tl] = '\0';
+	return sizeof(redacted) + tl;
 }
 
 /* One round over the window; `final` flushes everything. */

@@ -349,35 +349,45 @@ is_ident(uint8_t c)
 	return privacy_text_is_word(c) || c == '-' || c == '.';
 }
 
-static bool
-ends_with_ci(const uint8_t *s, size_t len, const char *suffix)
-{
-	size_t n = strlen(suffix);
+/* A word and its length: the keyword tables run for most candidates, so
+ * their lengths are not recomputed each time. */
+struct word {
+	const char *text;
+	size_t len;
+};
+#define WORD(w) { w, sizeof(w) - 1 }
 
-	return len >= n && privacy_text_prefix_ci(s, len, len - n, suffix);
+static bool
+ends_with_ci(const uint8_t *s, size_t len, const struct word *suffix)
+{
+	return len >= suffix->len && privacy_text_prefix_ci(s, len, len - suffix->len, suffix->text);
 }
 
 /* Identifiers that name something about a secret, not the secret. */
 static bool
 ident_excluded(const uint8_t *id, size_t n)
 {
-	static const char *const suffixes[] = {
-		"id", "name", "file", "path", "url", "uri", "length", "len", "size", "type",
-		"count", "version", "format", "mode", "variable", "var", "prefix", "field",
-		"header", "ttl", "expiry", "expires", "time", "timeout", "enabled", "source",
-		"required", "hint", "label", "policy", "endpoint", "algorithm", "selector",
-		"chars", "min", "max", "env", "key_id", "keyid", "ref", "dir", "location",
-		"provider", "method", "scope", "user", "username", "store", "manager",
-		"class", "input", "button", "form", "event", "handler",
+	static const struct word suffixes[] = {
+		WORD("id"), WORD("name"), WORD("file"), WORD("path"), WORD("url"), WORD("uri"),
+		WORD("length"), WORD("len"), WORD("size"), WORD("type"), WORD("count"),
+		WORD("version"), WORD("format"), WORD("mode"), WORD("variable"), WORD("var"),
+		WORD("prefix"), WORD("field"), WORD("header"), WORD("ttl"), WORD("expiry"),
+		WORD("expires"), WORD("time"), WORD("timeout"), WORD("enabled"), WORD("source"),
+		WORD("required"), WORD("hint"), WORD("label"), WORD("policy"), WORD("endpoint"),
+		WORD("algorithm"), WORD("selector"), WORD("chars"), WORD("min"), WORD("max"),
+		WORD("env"), WORD("key_id"), WORD("keyid"), WORD("ref"), WORD("dir"),
+		WORD("location"), WORD("provider"), WORD("method"), WORD("scope"), WORD("user"),
+		WORD("username"), WORD("store"), WORD("manager"), WORD("class"), WORD("input"),
+		WORD("button"), WORD("form"), WORD("event"), WORD("handler"),
 	};
 
 	if (privacy_text_contains_ci(id, n, "public") || privacy_text_contains_ci(id, n, "pubkey"))
 		return true;
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		size_t sl = strlen(suffixes[i]);
-		if (sl > n || privacy_text_lower(id[n - 1]) != (uint8_t)suffixes[i][sl - 1])
+		size_t sl = suffixes[i].len;
+		if (sl > n || privacy_text_lower(id[n - 1]) != (uint8_t)suffixes[i].text[sl - 1])
 			continue;
-		if (ends_with_ci(id, n, suffixes[i]) &&
+		if (ends_with_ci(id, n, &suffixes[i]) &&
 		    (n == sl || !privacy_text_is_lower(id[n - sl]) || !privacy_text_is_lower(id[n - sl - 1]) ||
 		    id[n - sl - 1] == '_' || sl >= 4))
 			return true;
@@ -389,25 +399,26 @@ ident_excluded(const uint8_t *id, size_t n)
 static bool
 value_is_code(const uint8_t *b, size_t s, size_t e, const uint8_t *id, size_t idn)
 {
-	static const char *const words[] = {
-		"true", "false", "null", "none", "nil", "undefined", "required", "optional",
-		"string", "password", "secret", "token", "example", "test", "sample",
+	static const struct word words[] = {
+		WORD("true"), WORD("false"), WORD("null"), WORD("none"), WORD("nil"),
+		WORD("undefined"), WORD("required"), WORD("optional"), WORD("string"),
+		WORD("password"), WORD("secret"), WORD("token"), WORD("example"), WORD("test"),
+		WORD("sample"),
 	};
 	size_t n = e - s;
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (n == strlen(words[i]) && privacy_text_prefix_ci(b, e, s, words[i]))
+		if (n == words[i].len && privacy_text_prefix_ci(b, e, s, words[i].text))
 			return true;
 	/* x = Foo.secret_length: the value repeats the identifier. */
 	if (idn >= 4) {
-		for (size_t i = 0; i + idn <= n; i++)
-			if (privacy_text_prefix_ci(b, e, s + i, "") && n >= idn) {
-				size_t k = 0;
-				while (k < idn && privacy_text_lower(b[s + i + k]) == privacy_text_lower(id[k]))
-					k++;
-				if (k == idn)
-					return true;
-			}
+		for (size_t i = 0; i + idn <= n; i++) {
+			size_t k = 0;
+			while (k < idn && privacy_text_lower(b[s + i + k]) == privacy_text_lower(id[k]))
+				k++;
+			if (k == idn)
+				return true;
+		}
 	}
 	return false;
 }

@@ -178,21 +178,30 @@ privacy_validate_jwt(const uint8_t *s, size_t len)
 double
 privacy_validate_entropy(const uint8_t *s, size_t len)
 {
-	unsigned count[256] = { 0 };
-	double h = 0;
+	/* H = log2(n) - sum(c * log2(c)) / n over the byte counts c: one log2
+	 * per distinct byte, and only the bytes seen are visited. */
+	uint32_t count[256];
+	uint8_t seen[256];
+	bool present[256] = { false };
+	size_t distinct = 0;
+	double sum = 0;
 
 	if (len == 0)
 		return 0;
-	for (size_t i = 0; i < len; i++)
-		count[s[i]]++;
-	for (int c = 0; c < 256; c++) {
-		double p;
-		if (count[c] == 0)
-			continue;
-		p = (double)count[c] / (double)len;
-		h -= p * log2(p);
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = s[i];
+		if (!present[c]) {
+			present[c] = true;
+			seen[distinct++] = c;
+			count[c] = 0;
+		}
+		count[c]++;
 	}
-	return h;
+	for (size_t k = 0; k < distinct; k++) {
+		double c = (double)count[seen[k]];
+		sum += c * log2(c);
+	}
+	return log2((double)len) - sum / (double)len;
 }
 
 int
@@ -216,33 +225,45 @@ privacy_validate_classes(const uint8_t *s, size_t len)
 bool
 privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 {
-	static const char *const words[] = {
-		"your_", "your-", "yourapi", "changeme", "change_me", "placeholder",
-		"example_key", "redacted", "dummy", "****", "xxxxx", "akiaiosfodnn7example",
-		"wjalrxutnfemi/k7mdeng/bpxrficyexamplekey", "insert_", "replace_me",
+#define WORD(w) { w, sizeof(w) - 1 }
+	/* Sorted by first byte; first_word[c] is 1 + the index of the first
+	 * word starting with c (0: none). */
+	static const struct {
+		const char *text;
+		size_t len;
+	} words[] = {
+		WORD("****"), WORD("akiaiosfodnn7example"), WORD("changeme"), WORD("change_me"),
+		WORD("dummy"), WORD("example_key"), WORD("insert_"), WORD("placeholder"),
+		WORD("redacted"), WORD("replace_me"),
+		WORD("wjalrxutnfemi/k7mdeng/bpxrficyexamplekey"), WORD("xxxxx"), WORD("your_"),
+		WORD("your-"), WORD("yourapi"),
 	};
-	static const bool first_letter[256] = {
-		['y'] = true, ['c'] = true, ['p'] = true, ['e'] = true, ['r'] = true,
-		['d'] = true, ['*'] = true, ['x'] = true, ['a'] = true, ['w'] = true,
-		['i'] = true,
+#undef WORD
+	static const uint8_t first_word[256] = {
+		['*'] = 1, ['a'] = 2, ['c'] = 3, ['d'] = 5, ['e'] = 6, ['i'] = 7, ['p'] = 8,
+		['r'] = 9, ['w'] = 11, ['x'] = 12, ['y'] = 13,
 	};
-	uint8_t low[PLACEHOLDER_SCAN];
-	size_t n = len < sizeof(low) ? len : sizeof(low);
+	const size_t nwords = sizeof(words) / sizeof(words[0]);
+	size_t n = len < PLACEHOLDER_SCAN ? len : PLACEHOLDER_SCAN;
 	bool seen[256] = { false };
 	int distinct = 0;
 
 	if (len == 0)
 		return true;
-	/* The words are looked for in (the start of) a lower-case copy. */
-	for (size_t i = 0; i < n; i++)
-		low[i] = privacy_text_lower(s[i]);
+	/* The words are looked for, ignoring case, in the start of the value;
+	 * this runs for most candidates of the filter, so one table look-up
+	 * decides whether a byte can start a word at all. */
 	for (size_t i = 0; i < n; i++) {
-		if (!first_letter[low[i]])
+		uint8_t c = privacy_text_lower(s[i]);
+		if (first_word[c] == 0)
 			continue;
-		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
-			size_t wl = strlen(words[k]);
-			if ((uint8_t)words[k][0] == low[i] && wl <= n - i &&
-			    memcmp(low + i, words[k], wl) == 0)
+		for (size_t k = first_word[c] - 1u; k < nwords && (uint8_t)words[k].text[0] == c; k++) {
+			size_t j = 1, wl = words[k].len;
+			if (wl > n - i)
+				continue;
+			while (j < wl && privacy_text_lower(s[i + j]) == (uint8_t)words[k].text[j])
+				j++;
+			if (j == wl)
 				return true;
 		}
 	}
@@ -250,7 +271,7 @@ privacy_validate_is_placeholder(const uint8_t *s, size_t len)
 	if (s[0] == '$' || s[0] == '%' || (len >= 2 && s[0] == '{' && s[1] == '{') ||
 	    (s[0] == '<' && s[len - 1] == '>') || (s[0] == '[' && s[len - 1] == ']'))
 		return true;
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < len && distinct < 3; i++) {
 		if (!seen[s[i]]) {
 			seen[s[i]] = true;
 			distinct++;

@@ -38,6 +38,7 @@ struct worker {
 	struct runner_conf rc;
 	zsock_t *sock;
 	struct runner *slot[WORKER_SLOTS_MAX];
+	enum privacy_mode slot_mode[WORKER_SLOTS_MAX];	/* each job's privacy mode */
 	uint32_t running;
 	int64_t next_heartbeat_ms;
 	int64_t broker_seen_ms;
@@ -92,14 +93,32 @@ tokens_free(void **p)
 	privacy_tokens_destroy((struct privacy_tokens **)p);
 }
 
-/* The filter configuration for a job of `session`: in tokenize mode each
- * session has its own token map ([EMAIL_1] is stable within a session);
- * past WORKER_TOKEN_SESSIONS sessions the oldest map is dropped. */
+/* The privacy mode of `job`: its `privacy_mode` (the broker resolved the
+ * session's mode), else --privacy-mode (a job from an older broker).  An
+ * unknown name gets redaction: never leak. */
+static enum privacy_mode
+job_privacy_mode(const struct worker *w, const struct msg *job)
+{
+	const char *name = msg_str(job, MSG_F_PRIVACY_MODE, NULL);
+	enum privacy_mode mode;
+
+	if (name == NULL)
+		return w->conf->privacy_mode;
+	if (!privacy_mode_parse(name, &mode)) {
+		log_warnx("job %s: unknown privacy_mode; output is redacted", msg_str(job, MSG_F_ID, ""));
+		return PRIVACY_MODE_REDACT;
+	}
+	return mode;
+}
+
+/* The filter configuration for a job of `session` in `mode`: in tokenize
+ * mode each session has its own token map ([EMAIL_1] is stable within a
+ * session); past WORKER_TOKEN_SESSIONS sessions new sessions get redaction. */
 static struct privacy_config
-privacy_for(struct worker *w, const char *session)
+privacy_for(struct worker *w, const char *session, enum privacy_mode mode)
 {
 	struct privacy_config pc = {
-		.mode = w->conf->privacy_mode,
+		.mode = mode,
 		.hash_key = w->hash_key,
 		.hash_key_len = sizeof(w->hash_key),
 	};
@@ -285,9 +304,9 @@ on_job(struct worker *w, const struct msg *job)
 		return;
 	}
 	struct runner_tokens tok = { NULL, &w->tokens_mu };
-	if (w->conf->privacy_mode == PRIVACY_MODE_TOKENIZE) {
+	if ((w->slot_mode[i] = job_privacy_mode(w, job)) == PRIVACY_MODE_TOKENIZE) {
 		pthread_mutex_lock(&w->tokens_mu);
-		tok.map = privacy_for(w, msg_str(job, MSG_F_SESSION, "")).tokens;
+		tok.map = privacy_for(w, msg_str(job, MSG_F_SESSION, ""), w->slot_mode[i]).tokens;
 		pthread_mutex_unlock(&w->tokens_mu);
 	}
 	if ((w->slot[i] = runner_start(&w->rc, job, tok.map ? &tok : NULL, &e, why, sizeof(why))) == NULL) {
@@ -367,7 +386,7 @@ finish_runners(struct worker *w, int64_t now)
 			continue;
 		runner_take_events(r, send_event, w);
 		pthread_mutex_lock(&w->tokens_mu);
-		struct privacy_config pc = privacy_for(w, runner_session(r));
+		struct privacy_config pc = privacy_for(w, runner_session(r), w->slot_mode[i]);
 		done = runner_result(r, &pc);
 		pthread_mutex_unlock(&w->tokens_mu);
 		if (done == NULL)

@@ -58,7 +58,7 @@ EOF
 j=$("$BIN/sluice" run --json "$cred")
 check "the MCP server's credentials never enter the jail" test "$(jq -r .stdout <<<"$j" | grep -c canary-cred)" = 0
 
-# Tokenize mode: a second worker whose outputs carry [EMAIL_1]-style tokens;
+# Tokenize mode (the session asks for it; the broker pins it): outputs carry [EMAIL_1]-style tokens;
 # a later job of the same session passes the token back into a tool call and
 # the gateway restores the real value (the job never holds it).
 start_worker w2 --slots 1 --mcp-config "$T/mcp.json" --privacy-mode tokenize
@@ -70,7 +70,7 @@ await mcp.memory.create_entities({ entities: [{ name: "grace", entityType: "pers
 console.log("stored", email);
 EOF
 )
-j=$("$BIN/sluice" run --json --session tok-1 "$store")
+j=$("$BIN/sluice" run --json --session tok-1 --privacy-mode tokenize "$store")
 check "tokenize mode: the model sees a token, not the address" test \
 	"$(jq -r .stdout <<<"$j")" = "stored [EMAIL_1]"
 token=$(jq -r .stdout <<<"$j" | awk '{print $2}')
@@ -81,7 +81,7 @@ EOF
 )
 j=$("$BIN/sluice" run --json --session tok-1 "$lookup")
 check "a token passed back into a tool call is restored by the gateway" test "$(jq -r .stdout <<<"$j")" = "found 1"
-j=$("$BIN/sluice" run --json --session tok-other "$lookup")
+j=$("$BIN/sluice" run --json --session tok-other --privacy-mode tokenize "$lookup")
 check "another session's token means nothing" test "$(jq -r .stdout <<<"$j")" = "found 0"
 kill -CONT "$W_w1"
 

@@ -58,6 +58,34 @@ test_mode_parse(void **state)
 	assert_string_equal(privacy_kind_name(PRIVACY_KIND_SECRET), "secret");
 }
 
+static void
+test_mode_list_parse(void **state)
+{
+	unsigned set = 12345;
+
+	(void)state;
+	assert_true(privacy_mode_list_parse("redact", &set));
+	assert_int_equal(set, PRIVACY_MODE_BIT(PRIVACY_MODE_REDACT));
+	assert_true(privacy_mode_list_parse("redact,tokenize,hash", &set));
+	assert_int_equal(set, PRIVACY_MODES_DEFAULT);
+	assert_false(set & PRIVACY_MODE_BIT(PRIVACY_MODE_REPORT));
+	assert_true(privacy_mode_list_parse("report,redact,report", &set));
+	assert_int_equal(set, PRIVACY_MODE_BIT(PRIVACY_MODE_REPORT) |
+	    PRIVACY_MODE_BIT(PRIVACY_MODE_REDACT));
+	/* Bad lists leave the set alone. */
+	set = 7;
+	assert_false(privacy_mode_list_parse("", &set));
+	assert_false(privacy_mode_list_parse(NULL, &set));
+	assert_false(privacy_mode_list_parse("redact,", &set));
+	assert_false(privacy_mode_list_parse(",redact", &set));
+	assert_false(privacy_mode_list_parse("redact,,hash", &set));
+	assert_false(privacy_mode_list_parse("redac", &set));
+	assert_false(privacy_mode_list_parse("redacted", &set));
+	assert_false(privacy_mode_list_parse("redact, hash", &set));
+	assert_false(privacy_mode_list_parse("REPORT", &set));
+	assert_int_equal(set, 7);
+}
+
 static const struct {
 	const char *text;
 	const char *type;
@@ -211,6 +239,17 @@ test_overlap_rule(void **state)
 	    PRIVACY_MODE_REPORT, NULL);
 	assert_int_equal(r.nfindings, 2);
 	privacy_result_clear(&r);
+	/* Copies up to the very end of the input, whose rarest leading byte
+	 * (the capital) is not the first: the search must not run past the end. */
+	for (int tail = 0; tail < 4; tail++) {
+		char text[160];
+		snprintf(text, sizeof(text), "token = 'abcdefG1hijklmnopqrsT9' abcdefG1hijklmnopqrsT9%.*s",
+		    tail, "'''");
+		r = scan_mode(text, PRIVACY_MODE_REDACT, NULL);
+		assert_int_equal(r.nfindings, 2);
+		assert_null(strstr(r.text, "abcdefG1"));
+		privacy_result_clear(&r);
+	}
 }
 
 static void
@@ -774,6 +813,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mode_parse),
+		cmocka_unit_test(test_mode_list_parse),
 		cmocka_unit_test(test_positives),
 		cmocka_unit_test(test_negatives),
 		cmocka_unit_test(test_pem_multiline),
