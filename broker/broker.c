@@ -48,6 +48,7 @@
 #include "common/risk.h"
 #include "common/util.h"
 #include "common/wire.h"
+#include "common/wspath.h"
 
 #define DEFAULT_TENANT "default"
 #define ORPHAN_GRACE_MS 10000
@@ -183,6 +184,25 @@ tenant_ok(const char *t)
 {
 	return *t != '\0' && strlen(t) <= 64 &&
 	    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(t);
+}
+
+/* Input files are checked (common/wspath.c) before anything is stored or
+ * run; a bad one gets an ERROR naming it.  The worker checks them again. */
+static bool
+files_ok(const struct msg *in, enum err *e, char *why, size_t whysz)
+{
+	struct wspath_input *files = NULL;
+	size_t n, len;
+	const void *raw = msg_bin(in, MSG_F_FILES, &len);
+	char reason[256];
+
+	if (raw == NULL)
+		return true;
+	*e = wspath_inputs_parse(raw, len, &wspath_limits_default, WSPATH_INTERNAL, &files, &n,
+	    reason, sizeof(reason));
+	free(files);
+	snprintf(why, whysz, "input files: %.200s", reason);
+	return *e == ERR_OK;
 }
 
 /* --- replies ------------------------------------------------------------- */
@@ -642,6 +662,12 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 	}
 	if (!tenant_ok(tenant)) {
 		wire_send_error(b->front, client, ERR_INVAL, req, "tenant must be 1-64 of [A-Za-z0-9._-]");
+		return;
+	}
+	if (!files_ok(in, &e, why, sizeof(why))) {
+		audit(b, AUDIT_ERROR, NULL, NULL, json_pack("{s:s, s:s}", "what", "submission rejected",
+		    "reason", why), NULL);
+		wire_send_error(b->front, client, e, req, why);
 		return;
 	}
 	if (key != NULL && *key != '\0' && resubmission(b, client, req, tenant, key))
