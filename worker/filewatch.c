@@ -176,13 +176,25 @@ filewatch_drain(struct filewatch *fw)
 	}
 }
 
+static bool
+fw_seen(const struct filewatch *fw, const char *rel, enum fw_op op)
+{
+	for (size_t i = 0; fw != NULL && i < fw->n; i++)
+		if (fw->rec[i].op == op && strcmp(fw->rec[i].rel, rel) == 0)
+			return true;
+	return false;
+}
+
 bool
 filewatch_was_read(const struct filewatch *fw, const char *rel)
 {
-	for (size_t i = 0; fw != NULL && i < fw->n; i++)
-		if (fw->rec[i].op == FW_READ && strcmp(fw->rec[i].rel, rel) == 0)
-			return true;
-	return false;
+	return fw_seen(fw, rel, FW_READ);
+}
+
+bool
+filewatch_was_written(const struct filewatch *fw, const char *rel)
+{
+	return fw_seen(fw, rel, FW_WRITE);
 }
 
 bool

@@ -35,6 +35,9 @@ void filewatch_drain(struct filewatch *fw);
 /* True when the job read `rel` (a path relative to the workspace). */
 bool filewatch_was_read(const struct filewatch *fw, const char *rel);
 
+/* True when the job wrote `rel`. */
+bool filewatch_was_written(const struct filewatch *fw, const char *rel);
+
 /* True when the kernel's queue overflowed (some events were lost). */
 bool filewatch_overflowed(const struct filewatch *fw);
 

@@ -26,7 +26,9 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "worker/filewatch.h"
 #include "worker/gateway.h"
+#include "worker/inputs.h"
 #include "worker/jail.h"
 #include "worker/prelude.h"
 #include "worker/runner.h"
@@ -50,6 +52,10 @@ struct runner {
 	int64_t start_ms, deadline_ms, end_ms;
 	bool reaped, timed_out, cancelled;
 	struct jail_outcome outcome;
+	struct inputs *inputs;		/* input files: paths and classes */
+	struct filewatch *watch;	/* fanotify on the workspace (file_access) */
+	bool files_final, files_reported;
+	int withhold_from;
 
 	/* MCP tool calls (only with a pool): a tool thread owns the job's
 	 * stdout and the write end of its stdin; `mu` guards `out` and
@@ -284,6 +290,10 @@ runner_take_events(struct runner *r, void (*fn)(void *, const char *, const char
 {
 	char *line;
 
+	if (r->files_final && !r->files_reported) {
+		r->files_reported = true;
+		inputs_report(r->inputs, r->watch, r->id, fn, arg);
+	}
 	if (r->events == NULL)
 		return;
 	pthread_mutex_lock(&r->mu);
@@ -351,6 +361,10 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 		snprintf(why, whysz, "cannot write the program into the workspace");
 		goto fail;
 	}
+	if ((r->inputs = inputs_write(r->ws, job, (enum wspath_class)rc->file_class, err, why,
+	    whysz)) == NULL)
+		goto fail;
+	r->withhold_from = rc->withhold_from;
 
 	/* Inside a jail the workspace is /work and Deno's cache a jail tmpfs;
 	 * without one they are host paths. */
@@ -443,6 +457,10 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 		snprintf(why, whysz, "pipes: %s", strerror(errno));
 		goto fail;
 	}
+	/* Armed before the job's code can run; the job cannot switch it off. */
+	if ((r->watch = filewatch_new(workspace_path(r->ws), !rc->insecure_no_jail, err, why,
+	    whysz)) == NULL)
+		goto fail;
 	r->start_ms = util_now_ms();
 	r->deadline_ms = r->start_ms + (int64_t)r->lim.timeout_ms;
 	if ((*err = jail_start(r->jail, argv, devnull, out_w, err_w, why, whysz)) != ERR_OK)
@@ -510,6 +528,7 @@ runner_cancel(struct runner *r)
 bool
 runner_step(struct runner *r, int64_t now)
 {
+	filewatch_drain(r->watch);
 	if (!r->reaped && now >= r->deadline_ms && !r->timed_out && !r->cancelled) {
 		r->timed_out = true;
 		jail_kill(r->jail);
@@ -534,7 +553,11 @@ runner_step(struct runner *r, int64_t now)
 		pthread_join(r->tool, NULL);
 		r->tool_started = false;
 	}
-	return r->out.fd < 0 && r->err.fd < 0;
+	if (r->out.fd < 0 && r->err.fd < 0) {
+		filewatch_drain(r->watch);	/* everything in the jail is dead */
+		r->files_final = true;
+	}
+	return r->files_final;
 }
 
 int64_t
@@ -602,7 +625,9 @@ filter_output(struct msg *m, enum msg_field f, const struct capture *c,
 }
 
 /* The `files` field: what the job left in /work, each file filtered like
- * stdout: [{"path": str, "size": uint, "data": bin}].  Symlinks, hard links
+ * stdout: [{"path": str, "class": str, "size": uint, "data": bin}]; a file
+ * whose class (inputs_class_of: its taint) reaches the worker's
+ * withhold_from level is listed with "withheld": true and no data.  Symlinks, hard links
  * and special files are never followed (workspace_collect); count and bytes
  * are bounded by the workspace limits. */
 static void
@@ -613,10 +638,23 @@ set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
 	struct workspace_file *files = NULL;
 	size_t n = 0;
 	bool truncated = false;
+	enum wspath_class taint = inputs_taint(r->inputs, r->watch);
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
-	if (workspace_collect(r->ws, skip, &files, &n, &truncated) != ERR_OK || n == 0) {
+	if (workspace_collect(r->ws, skip, &files, &n, &truncated) != ERR_OK) {
+		workspace_files_free(files, n);
+		return;
+	}
+	for (size_t i = 0; i < n;)	/* unchanged inputs do not go back */
+		if (inputs_is_untouched(r->inputs, r->watch, files[i].path)) {
+			free(files[i].path);
+			free(files[i].data);
+			files[i] = files[--n];
+		} else {
+			i++;
+		}
+	if (n == 0) {
 		workspace_files_free(files, n);
 		return;
 	}
@@ -625,17 +663,28 @@ set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
 	msgpack_pack_array(&pk, n);
 	for (size_t i = 0; i < n; i++) {
 		struct privacy_result res = { 0 };
-		bool ok = privacy_scan(pc, files[i].data, files[i].len, &res) == ERR_OK;
+		enum wspath_class cls = inputs_class_of(r->inputs, files[i].path, taint);
+		bool withheld = (int)cls >= r->withhold_from;
+		bool ok = !withheld && privacy_scan(pc, files[i].data, files[i].len, &res) == ERR_OK;
 		size_t plen = strlen(files[i].path);
 
-		msgpack_pack_map(&pk, 3);
+		msgpack_pack_map(&pk, withheld ? 5 : 4);
+		msgpack_pack_str(&pk, 5);
+		msgpack_pack_str_body(&pk, "class", 5);
+		msgpack_pack_str(&pk, strlen(wspath_class_name(cls)));
+		msgpack_pack_str_body(&pk, wspath_class_name(cls), strlen(wspath_class_name(cls)));
+		if (withheld) {		/* listed with class and size, no data */
+			msgpack_pack_str(&pk, 8);
+			msgpack_pack_str_body(&pk, "withheld", 8);
+			msgpack_pack_true(&pk);
+		}
 		msgpack_pack_str(&pk, 4);
 		msgpack_pack_str_body(&pk, "path", 4);
 		msgpack_pack_str(&pk, plen);
 		msgpack_pack_str_body(&pk, files[i].path, plen);
 		msgpack_pack_str(&pk, 4);
 		msgpack_pack_str_body(&pk, "size", 4);
-		msgpack_pack_uint64(&pk, ok ? res.len : 0);
+		msgpack_pack_uint64(&pk, ok ? res.len : withheld ? files[i].len : 0);
 		msgpack_pack_str(&pk, 4);
 		msgpack_pack_str_body(&pk, "data", 4);
 		msgpack_pack_bin(&pk, ok ? res.len : 0);	/* never unfiltered bytes */
@@ -767,6 +816,8 @@ runner_destroy(struct runner **rp)
 	capture_close(&r->err);
 	free(r->out.buf);
 	free(r->err.buf);
+	filewatch_destroy(&r->watch);
+	inputs_destroy(&r->inputs);
 	workspace_destroy(&r->ws);
 	free(r);
 	*rp = NULL;

@@ -27,6 +27,9 @@ struct runner_conf {
 	struct mcp_pool *pool;		/* MCP servers for tool calls; NULL: none */
 	const char *const *mcp_allow;	/* NULL-terminated globs over server.tool */
 	bool mcp_refuse_destructive;
+	int file_class;			/* enum wspath_class of an unlabelled input */
+	int withhold_from;		/* output files of this class and up are withheld;
+					 * WSPATH_CLASS_COUNT: none */
 };
 
 struct runner;

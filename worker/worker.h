@@ -25,6 +25,8 @@ struct worker_conf {
 	const char *mcp_allow;		/* comma-separated globs over server.tool */
 	bool mcp_refuse_destructive;
 	struct job_limits max;		/* maxima a job cannot exceed */
+	int file_class;			/* class of an unlabelled input file (wspath) */
+	int withhold_from;		/* output files of this class and up are withheld */
 };
 
 void worker_conf_default(struct worker_conf *c);
