@@ -82,13 +82,30 @@ inputs_is_untouched(const struct inputs *in, const struct filewatch *fw, const c
 	return false;
 }
 
+struct report;
+static void report_send(struct report *rp, const char *type, json_t *d);
+
 struct report {
 	const struct inputs *in;
 	enum wspath_class taint;
+	const struct denoaudit *da;
 	const char *id;
 	void (*fn)(void *, const char *, const char *, const char *);
 	void *arg;
 };
+
+/* Hands one record to the caller's function; takes d. */
+static void
+report_send(struct report *rp, const char *type, json_t *d)
+{
+	char *txt;
+
+	if (d != NULL && (txt = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+		rp->fn(rp->arg, rp->id, type, txt);
+		free(txt);
+	}
+	json_decref(d);
+}
 
 static void
 report_one(void *arg, const char *rel, const char *op, uint64_t bytes)
@@ -96,31 +113,44 @@ report_one(void *arg, const char *rel, const char *op, uint64_t bytes)
 	struct report *rp = arg;
 	json_t *d, *probe = json_string(rel);
 	bool utf8 = probe != NULL;
-	char *txt;
 
 	json_decref(probe);
 	if (strcmp(rel, "main.ts") == 0 || strcmp(rel, "main.js") == 0 ||
 	    strcmp(rel, "sluice-prelude.ts") == 0 || strncmp(rel, ".deno/", 6) == 0)
 		return;
 	/* a name that is not UTF-8 is still recorded, as such */
-	d = json_pack("{s:s, s:s, s:s, s:I, s:b, s:s}", "path",
+	d = json_pack("{s:s, s:s, s:s, s:I, s:b, s:s, s:b}", "path",
 	    utf8 ? rel : "(name not UTF-8)", "class",
 	    wspath_class_name(inputs_class_of(rp->in, rel, rp->taint)), "op", op,
-	    "bytes", (json_int_t)bytes, "allowed", 1, "layer", "fanotify");
-	if (d != NULL && (txt = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
-		rp->fn(rp->arg, rp->id, "file_access", txt);
-		free(txt);
-	}
-	json_decref(d);
+	    "bytes", (json_int_t)bytes, "allowed", 1, "layer", "fanotify",
+	    "deno", denoaudit_saw(rp->da, rel));
+	report_send(rp, "file_access", d);
+}
+
+static void
+report_denied(void *arg, const char *kind, const char *value)
+{
+	struct report *rp = arg;
+	json_t *probe = json_string(value);
+	const char *v = probe != NULL ? value : "(not UTF-8)";
+
+	if (strcmp(kind, "net") == 0)
+		report_send(rp, "network_access", json_pack("{s:s, s:b, s:s, s:s}", "dest", v,
+		    "allowed", 0, "layer", "deno", "proto", "tcp"));
+	else
+		report_send(rp, "file_access", json_pack("{s:s, s:s, s:b, s:s}", "path", v,
+		    "op", kind, "allowed", 0, "layer", "deno"));
+	json_decref(probe);
 }
 
 void
-inputs_report(const struct inputs *in, const struct filewatch *fw, const char *id,
-    void (*fn)(void *, const char *, const char *, const char *), void *arg)
+inputs_report(const struct inputs *in, const struct filewatch *fw, const struct denoaudit *da,
+    const char *id, void (*fn)(void *, const char *, const char *, const char *), void *arg)
 {
-	struct report rp = { in, inputs_taint(in, fw), id, fn, arg };
+	struct report rp = { in, inputs_taint(in, fw), da, id, fn, arg };
 
 	filewatch_each(fw, report_one, &rp);
+	denoaudit_each_denied(da, report_denied, &rp);
 }
 
 void

@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/msg.h"
 #include "common/wspath.h"
+#include "worker/denoaudit.h"
 #include "worker/filewatch.h"
 #include "worker/workspace.h"
 
@@ -38,8 +39,13 @@ bool inputs_is_untouched(const struct inputs *in, const struct filewatch *fw, co
 
 /* Hands one file_access audit record per (path, op) the watcher saw to fn
  * (job id, "file_access", compact JSON {path, class, op, bytes, allowed,
- * layer}); the runtime's own files (the program, the prelude) are left out. */
-void inputs_report(const struct inputs *in, const struct filewatch *fw, const char *id,
+ * layer: "fanotify", deno: whether Deno's audit saw it too}); the runtime's
+ * own files (the program, the prelude) are left out.  Then one record per
+ * check Deno's audit shows denied: file_access {path, op, allowed: false,
+ * layer: "deno"} for files outside /work, network_access {dest, allowed:
+ * false, layer: "deno"} for the network. */
+void inputs_report(const struct inputs *in, const struct filewatch *fw,
+    const struct denoaudit *da, const char *id,
     void (*fn)(void *arg, const char *id, const char *type, const char *details), void *arg);
 
 /* Accepts NULL; clears *inp. */

@@ -26,6 +26,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "worker/denoaudit.h"
 #include "worker/filewatch.h"
 #include "worker/gateway.h"
 #include "worker/inputs.h"
@@ -54,6 +55,8 @@ struct runner {
 	struct jail_outcome outcome;
 	struct inputs *inputs;		/* input files: paths and classes */
 	struct filewatch *watch;	/* fanotify on the workspace (file_access) */
+	struct denoaudit *deno;		/* Deno's permission audit, from stderr */
+	char work[PATH_MAX];		/* /work as Deno sees it */
 	bool files_final, files_reported;
 	int withhold_from;
 
@@ -292,7 +295,7 @@ runner_take_events(struct runner *r, void (*fn)(void *, const char *, const char
 
 	if (r->files_final && !r->files_reported) {
 		r->files_reported = true;
-		inputs_report(r->inputs, r->watch, r->id, fn, arg);
+		inputs_report(r->inputs, r->watch, r->deno, r->id, fn, arg);
 	}
 	if (r->events == NULL)
 		return;
@@ -365,6 +368,11 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 	    whysz)) == NULL)
 		goto fail;
 	r->withhold_from = rc->withhold_from;
+	if ((r->deno = denoaudit_new()) == NULL) {
+		*err = ERR_NOMEM;
+		snprintf(why, whysz, "out of memory");
+		goto fail;
+	}
 
 	/* Inside a jail the workspace is /work and Deno's cache a jail tmpfs;
 	 * without one they are host paths. */
@@ -375,6 +383,7 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 		snprintf(work, sizeof(work), "/work");
 		snprintf(denodir, sizeof(denodir), "/tmp/deno");
 	}
+	snprintf(r->work, sizeof(r->work), "%s", work);
 	snprintf(allow_r, sizeof(allow_r), "--allow-read=%s", work);
 	snprintf(allow_w, sizeof(allow_w), "--allow-write=%s", work);
 	snprintf(v8, sizeof(v8), "--v8-flags=--max-old-space-size=%llu",
@@ -399,7 +408,8 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 	}
 	const char *env[] = {
 		envdenodir, "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1",
-		"HOME=/nonexistent", "PATH=/nonexistent", "LANG=C.UTF-8", NULL
+		"HOME=/nonexistent", "PATH=/nonexistent", "LANG=C.UTF-8",
+		"DENO_AUDIT_PERMISSIONS=/dev/stderr", NULL
 	};
 	struct jail_conf jc = {
 		.runtime = rc->deno,
@@ -461,6 +471,10 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 	if ((r->watch = filewatch_new(workspace_path(r->ws), !rc->insecure_no_jail, err, why,
 	    whysz)) == NULL)
 		goto fail;
+	/* Deno reopens its stderr (/dev/stderr) for the permission audit: the
+	 * pipe must belong to the jail's user. */
+	if (!rc->insecure_no_jail && fchown(err_w, rc->jail_uid, rc->jail_gid) == -1)
+		log_warn("job %s: chown of the stderr pipe", r->id);
 	r->start_ms = util_now_ms();
 	r->deadline_ms = r->start_ms + (int64_t)r->lim.timeout_ms;
 	if ((*err = jail_start(r->jail, argv, devnull, out_w, err_w, why, whysz)) != ERR_OK)
@@ -555,6 +569,7 @@ runner_step(struct runner *r, int64_t now)
 	}
 	if (r->out.fd < 0 && r->err.fd < 0) {
 		filewatch_drain(r->watch);	/* everything in the jail is dead */
+		denoaudit_take(r->deno, r->err.buf, &r->err.len, r->work);
 		r->files_final = true;
 	}
 	return r->files_final;
@@ -817,6 +832,7 @@ runner_destroy(struct runner **rp)
 	free(r->out.buf);
 	free(r->err.buf);
 	filewatch_destroy(&r->watch);
+	denoaudit_destroy(&r->deno);
 	inputs_destroy(&r->inputs);
 	workspace_destroy(&r->ws);
 	free(r);
