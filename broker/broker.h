@@ -28,6 +28,8 @@ struct broker_conf {
 	uint32_t result_ttl_s;		/* finished results are kept this long */
 	struct job_limits defaults;	/* applied when a job does not ask */
 	struct job_limits max;		/* a job asking for more is rejected */
+	uint64_t session_quota_bytes;	/* per session workspace (broker/sessions.c) */
+	uint64_t session_ttl_ms;	/* a session unused this long is removed */
 };
 
 /* Fills `c` with the documented defaults. */

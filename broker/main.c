@@ -27,6 +27,8 @@ usage(void)
 	    "  --risk-rules FILE rules TSV (default: the built-in schemas/risk_rules.tsv)\n"
 	    "  --risk-config FILE thresholds, multipliers, floors (docs/RISK.md)\n"
 	    "  --tenant-running-max N  jobs of one tenant running at once (default 0: no limit)\n"
+	    "  --session-quota N bytes a session may keep in /work/session (default 8 MiB)\n"
+	    "  --session-ttl-ms N a session unused this long is removed (default 7 days)\n"
 	    "  --log-level L     error|warn|info|debug (default info)\n");
 }
 
@@ -47,6 +49,8 @@ main(int argc, char **argv)
 		{ "risk-rules", required_argument, NULL, 'r' },
 		{ "risk-config", required_argument, NULL, 'R' },
 		{ "tenant-running-max", required_argument, NULL, 'm' },
+		{ "session-quota", required_argument, NULL, 'Q' },
+		{ "session-ttl-ms", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -75,6 +79,16 @@ main(int argc, char **argv)
 			if (!util_opt_u64("sluice-broker", "tenant-running-max", optarg, 0, 100000, &v))
 				return 2;
 			conf.tenant_running_max = (uint32_t)v;
+			break;
+		case 'Q':
+			if (!util_opt_u64("sluice-broker", "session-quota", optarg, 0, 12u << 20,
+			    &conf.session_quota_bytes))
+				return 2;
+			break;
+		case 'E':
+			if (!util_opt_u64("sluice-broker", "session-ttl-ms", optarg, 1, UINT64_MAX / 2,
+			    &conf.session_ttl_ms))
+				return 2;
 			break;
 		case 'H':
 			if (!util_opt_u64("sluice-broker", "heartbeat-ms", optarg, 10, 600000, &v))

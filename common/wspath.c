@@ -13,7 +13,7 @@
 #include "common/mpread.h"
 #include "common/wspath.h"
 
-const struct wspath_limits wspath_limits_default = { 64, 32u << 20 };
+const struct wspath_limits wspath_limits_default = { 64, 32u << 20, false };
 
 static const char *const class_names[WSPATH_CLASS_COUNT] = {
 	"public", "internal", "confidential", "restricted"
@@ -127,8 +127,8 @@ name_file(char *buf, size_t sz, size_t idx, const unsigned char *path, uint32_t 
 
 /* Reads one {"path", "data", "class"} map into *f. */
 static enum err
-parse_one(struct mpread *r, size_t idx, enum wspath_class dflt, struct wspath_input *f,
-    char *why, size_t whysz)
+parse_one(struct mpread *r, size_t idx, enum wspath_class dflt, bool any_name,
+    struct wspath_input *f, char *why, size_t whysz)
 {
 	struct mpread_item it;
 	const unsigned char *path = NULL, *cls = NULL;
@@ -144,8 +144,11 @@ parse_one(struct mpread *r, size_t idx, enum wspath_class dflt, struct wspath_in
 	for (uint32_t k = 0, nk = it.len; k < nk; k++) {
 		const unsigned char *key, *val;
 		uint32_t klen, vlen;
-		if ((e = mpread_bytes(r, &key, &klen)) != ERR_OK ||
-		    (e = mpread_bytes(r, &val, &vlen)) != ERR_OK) {
+		uint64_t size;
+		if ((e = mpread_bytes(r, &key, &klen)) == ERR_OK && klen == 4 &&
+		    memcmp(key, "size", 4) == 0 && (e = mpread_u64(r, &size)) == ERR_OK)
+			continue;	/* a worker's snapshot lists sizes too */
+		if (e != ERR_OK || (e = mpread_bytes(r, &val, &vlen)) != ERR_OK) {
 			snprintf(why, whysz, "file %zu: keys and values must be strings or bytes", idx);
 			return e;
 		}
@@ -173,7 +176,7 @@ parse_one(struct mpread *r, size_t idx, enum wspath_class dflt, struct wspath_in
 		snprintf(why, whysz, "%s: %s", name, reason);
 		return e;
 	}
-	if (wspath_is_reserved(f->path)) {
+	if (!any_name && wspath_is_reserved(f->path)) {
 		snprintf(why, whysz, "%s: reserved name in /work", name);
 		return ERR_INVAL;
 	}
@@ -221,7 +224,7 @@ wspath_inputs_parse(const void *raw, size_t len, const struct wspath_limits *lim
 		return ERR_NOMEM;
 	}
 	for (size_t i = 0; i < it.len; i++) {
-		if ((e = parse_one(&r, i, dflt, &v[i], why, whysz)) != ERR_OK)
+		if ((e = parse_one(&r, i, dflt, lim->any_name, &v[i], why, whysz)) != ERR_OK)
 			goto fail;
 		total += v[i].len;
 		if (total > lim->max_bytes) {

@@ -36,9 +36,10 @@ enum wspath_class {
 struct wspath_limits {
 	uint32_t max_files;	/* input files per job */
 	uint64_t max_bytes;	/* input bytes per job, all files */
+	bool any_name;		/* reserved names are fine (paths below session/) */
 };
 
-/* 64 files, 32 MiB. */
+/* 64 files, 32 MiB, no reserved names. */
 extern const struct wspath_limits wspath_limits_default;
 
 /* One input file: path normalised, data borrowed from the FILES bytes. */

@@ -19,6 +19,58 @@ struct inputs {
 	size_t n;
 };
 
+/* The session folder: /work/session/skills/ always exists for a job with a
+ * session; the files the broker kept for it (JOB `sfiles`) are written below
+ * /work/session/ and join the inputs with their classes. */
+static enum err
+inputs_session(struct inputs *in, struct workspace *ws, const struct msg *job, char *why,
+    size_t whysz)
+{
+	static const struct wspath_limits lim = { 1024, 64u << 20, true };
+	struct wspath_input *sv, *all;
+	size_t n, len;
+	const void *raw = msg_bin(job, MSG_F_SFILES, &len);
+	char reason[200];
+	enum err e;
+
+	if ((e = workspace_mkdir(ws, "session/skills")) != ERR_OK) {
+		snprintf(why, whysz, "cannot create /work/session");
+		return e;
+	}
+	if (raw == NULL)
+		return ERR_OK;
+	if ((e = wspath_inputs_parse(raw, len, &lim, WSPATH_INTERNAL, &sv, &n, reason,
+	    sizeof(reason))) != ERR_OK) {
+		snprintf(why, whysz, "session files: %s", reason);
+		return e;
+	}
+	if ((all = realloc(in->v, (in->n + n + 1) * sizeof(*all))) == NULL) {
+		free(sv);
+		snprintf(why, whysz, "out of memory");
+		return ERR_NOMEM;
+	}
+	in->v = all;
+	for (size_t i = 0; i < n; i++) {
+		struct wspath_input *f = &in->v[in->n];
+		if ((size_t)snprintf(f->path, sizeof(f->path), "session/%s", sv[i].path) >= sizeof(f->path)) {
+			e = ERR_TOOBIG;
+			snprintf(why, whysz, "session file %s: path too long", sv[i].path);
+			break;
+		}
+		if ((e = workspace_put(ws, f->path, sv[i].data, sv[i].len)) != ERR_OK) {
+			snprintf(why, whysz, "session file %s: %s", sv[i].path,
+			    e == ERR_TOOBIG ? "the workspace is full" : "cannot be written");
+			break;
+		}
+		f->cls = sv[i].cls;
+		f->data = NULL;
+		f->len = 0;
+		in->n++;
+	}
+	free(sv);
+	return e;
+}
+
 /* See inputs.h. */
 struct inputs *
 inputs_write(struct workspace *ws, const struct msg *job, enum wspath_class dflt, enum err *err,
@@ -35,7 +87,7 @@ inputs_write(struct workspace *ws, const struct msg *job, enum wspath_class dflt
 	}
 	*err = ERR_OK;
 	if (raw == NULL)
-		return in;
+		goto session;
 	if ((*err = wspath_inputs_parse(raw, len, &wspath_limits_default, dflt, &in->v, &in->n, why,
 	    whysz)) != ERR_OK)
 		goto fail;
@@ -47,6 +99,10 @@ inputs_write(struct workspace *ws, const struct msg *job, enum wspath_class dflt
 		}
 		in->v[i].data = NULL;
 	}
+session:
+	if (msg_str(job, MSG_F_SESSION, "")[0] != '\0' &&
+	    (*err = inputs_session(in, ws, job, why, whysz)) != ERR_OK)
+		goto fail;
 	return in;
 fail:
 	inputs_destroy(&in);

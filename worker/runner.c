@@ -639,49 +639,28 @@ filter_output(struct msg *m, enum msg_field f, const struct capture *c,
 	privacy_result_clear(&res);
 }
 
-/* The `files` field: what the job left in /work, each file filtered like
- * stdout: [{"path": str, "class": str, "size": uint, "data": bin}]; a file
- * whose class (inputs_class_of: its taint) reaches the worker's
- * withhold_from level is listed with "withheld": true and no data.  Symlinks, hard links
- * and special files are never followed (workspace_collect); count and bytes
- * are bounded by the workspace limits. */
+/* Packs files[0..n) into field f of m, each filtered like stdout; a file
+ * whose class reaches `withhold_from` is listed without data.  `strip`
+ * leading bytes of each path are dropped (the session folder's prefix). */
 static void
-set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
+pack_files(struct msg *m, enum msg_field f, struct runner *r, struct workspace_file *files,
+    size_t n, size_t strip, int withhold_from, const struct privacy_config *pc,
     struct privacy_count *counts, size_t *ncounts)
 {
-	static const char *const skip[] = { "main.ts", "main.js", "sluice-prelude.ts", ".deno", NULL };
-	struct workspace_file *files = NULL;
-	size_t n = 0;
-	bool truncated = false;
 	enum wspath_class taint = inputs_taint(r->inputs, r->watch);
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
-	if (workspace_collect(r->ws, skip, &files, &n, &truncated) != ERR_OK) {
-		workspace_files_free(files, n);
-		return;
-	}
-	for (size_t i = 0; i < n;)	/* unchanged inputs do not go back */
-		if (inputs_is_untouched(r->inputs, r->watch, files[i].path)) {
-			free(files[i].path);
-			free(files[i].data);
-			files[i] = files[--n];
-		} else {
-			i++;
-		}
-	if (n == 0) {
-		workspace_files_free(files, n);
-		return;
-	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, n);
 	for (size_t i = 0; i < n; i++) {
 		struct privacy_result res = { 0 };
 		enum wspath_class cls = inputs_class_of(r->inputs, files[i].path, taint);
-		bool withheld = (int)cls >= r->withhold_from;
+		bool withheld = (int)cls >= withhold_from;
 		bool ok = !withheld && privacy_scan(pc, files[i].data, files[i].len, &res) == ERR_OK;
-		size_t plen = strlen(files[i].path);
+		const char *path = files[i].path + strip;
+		size_t plen = strlen(path);
 
 		msgpack_pack_map(&pk, withheld ? 5 : 4);
 		msgpack_pack_str(&pk, 5);
@@ -696,7 +675,7 @@ set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
 		msgpack_pack_str(&pk, 4);
 		msgpack_pack_str_body(&pk, "path", 4);
 		msgpack_pack_str(&pk, plen);
-		msgpack_pack_str_body(&pk, files[i].path, plen);
+		msgpack_pack_str_body(&pk, path, plen);
 		msgpack_pack_str(&pk, 4);
 		msgpack_pack_str_body(&pk, "size", 4);
 		msgpack_pack_uint64(&pk, ok ? res.len : withheld ? files[i].len : 0);
@@ -709,11 +688,60 @@ set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
 			add_counts(&res, counts, ncounts);
 		privacy_result_clear(&res);
 	}
-	if (sb.data != NULL && msg_set_raw(m, MSG_F_FILES, sb.data, sb.size) != ERR_OK)
-		log_warnx("job %s: output files over the message bound, not returned", r->id);
+	if (sb.data != NULL && msg_set_raw(m, f, sb.data, sb.size) != ERR_OK)
+		log_warnx("job %s: %s over the message bound, not returned", r->id, msg_field_key(f));
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* The `files` field: what the job left in /work, [{"path", "class", "size",
+ * "data"}], filtered; class = inputs_class_of (its taint); at the worker's
+ * withhold_from class a file is listed with "withheld": true and no data.
+ * Symlinks, hard links and special files are never followed
+ * (workspace_collect); count and bytes are bounded by the workspace limits.
+ * Unchanged inputs stay behind.  For a job with a session, /work/session/
+ * goes into `sfiles` instead (the whole folder, so that the broker sees
+ * deletions; not sent when the harvest was cut short). */
+static void
+set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
+    struct privacy_count *counts, size_t *ncounts)
+{
+	static const char *const skip[] = { "main.ts", "main.js", "sluice-prelude.ts", ".deno", NULL };
+	struct workspace_file *files = NULL;
+	size_t n = 0, k;
+	bool truncated = false;
+
+	if (workspace_collect(r->ws, skip, &files, &n, &truncated) != ERR_OK) {
+		workspace_files_free(files, n);
+		return;
+	}
+	for (size_t i = 0; i < n;)	/* unchanged inputs do not go back */
+		if (inputs_is_untouched(r->inputs, r->watch, files[i].path) && !(r->session[0] != '\0' &&
+		    strncmp(files[i].path, "session/", 8) == 0)) {
+			free(files[i].path);
+			free(files[i].data);
+			files[i] = files[--n];
+		} else {
+			i++;
+		}
+	k = n;
+	for (size_t i = 0; r->session[0] != '\0' && i < k;)	/* session files to the end */
+		if (strncmp(files[i].path, "session/", 8) == 0) {
+			struct workspace_file t = files[i];
+			files[i] = files[--k];
+			files[k] = t;
+		} else {
+			i++;
+		}
+	if (k > 0)
+		pack_files(m, MSG_F_FILES, r, files, k, 0, r->withhold_from, pc, counts, ncounts);
+	if (r->session[0] != '\0' && !truncated)
+		pack_files(m, MSG_F_SFILES, r, files + k, n - k, 8, WSPATH_CLASS_COUNT, pc, counts,
+		    ncounts);
+	else if (r->session[0] != '\0')
+		log_warnx("job %s: /work harvest cut short; session %s keeps its old files", r->id,
+		    r->session);
 	if (truncated)
 		msg_set_bool(m, MSG_F_TRUNCATED, true);
-	msgpack_sbuffer_destroy(&sb);
 	workspace_files_free(files, n);
 }
 

@@ -183,7 +183,7 @@ expect_refused(const struct spec *f, size_t n, const struct wspath_limits *lim, 
 static void
 test_parse_refused(void **state)
 {
-	struct wspath_limits small = { 2, 8 };
+	struct wspath_limits small = { 2, 8, false };
 	(void)state;
 	expect_refused((struct spec[]){ { "ok", 0, "", NULL }, { "../etc/x", 0, "", NULL } }, 2, NULL,
 	    ERR_INVAL, "file 1 (../etc/x)");
