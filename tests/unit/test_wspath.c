@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,7 +60,7 @@ test_normalize_refused(void **state)
 	assert_int_equal(norm(big, out), ERR_TOOBIG);
 	big[WSPATH_MAX] = '\0';
 	assert_int_equal(norm(big, out), ERR_OK);	/* exactly the limit */
-	strcpy(deep, "a/b/c/d/e/f/g/h/i");
+	snprintf(deep, sizeof(deep), "%s", "a/b/c/d/e/f/g/h/i");
 	assert_int_equal(norm(deep, out), ERR_TOOBIG);
 	deep[15] = '\0';				/* a/b/c/d/e/f/g/h */
 	assert_int_equal(norm(deep, out), ERR_OK);
