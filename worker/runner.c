@@ -700,8 +700,9 @@ pack_files(struct msg *m, enum msg_field f, struct runner *r, struct workspace_f
  * (workspace_collect); count and bytes are bounded by the workspace limits.
  * Unchanged inputs stay behind.  For a job with a session, /work/session/
  * goes into `sfiles` instead (the whole folder, so that the broker sees
- * deletions; not sent when the harvest was cut short). */
-static void
+ * deletions; not sent when the harvest was cut short).  Returns false only
+ * when a session's folder could not be sent for that reason. */
+static bool
 set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
     struct privacy_count *counts, size_t *ncounts)
 {
@@ -712,7 +713,7 @@ set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
 
 	if (workspace_collect(r->ws, skip, &files, &n, &truncated) != ERR_OK) {
 		workspace_files_free(files, n);
-		return;
+		return r->session[0] == '\0';
 	}
 	for (size_t i = 0; i < n;)	/* unchanged inputs do not go back */
 		if (inputs_is_untouched(r->inputs, r->watch, files[i].path) && !(r->session[0] != '\0' &&
@@ -737,12 +738,10 @@ set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
 	if (r->session[0] != '\0' && !truncated)
 		pack_files(m, MSG_F_SFILES, r, files + k, n - k, 8, WSPATH_CLASS_COUNT, pc, counts,
 		    ncounts);
-	else if (r->session[0] != '\0')
-		log_warnx("job %s: /work harvest cut short; session %s keeps its old files", r->id,
-		    r->session);
 	if (truncated)
 		msg_set_bool(m, MSG_F_TRUNCATED, true);
 	workspace_files_free(files, n);
+	return r->session[0] == '\0' || !truncated;
 }
 
 /* The `privacy` field: {"mode": "...", "findings": [{"type", "count"}]}. */
@@ -820,9 +819,14 @@ runner_result(struct runner *r, const struct privacy_config *pc)
 	size_t ncounts = 0;
 	filter_output(m, MSG_F_STDOUT, &r->out, pc, counts, &ncounts);
 	filter_output(m, MSG_F_STDERR, &r->err, pc, counts, &ncounts);
-	set_files(m, r, pc, counts, &ncounts);
+	if (!set_files(m, r, pc, counts, &ncounts) && st == JOB_OK) {
+		msg_set_str(m, MSG_F_STATUS, job_status_name(JOB_ERROR));
+		snprintf(reason, sizeof(reason), "the session folder was not kept: /work holds more "
+		    "files or bytes than a job may return (64 files, output_bytes)");
+	}
 	set_privacy(m, pc->mode, counts, ncounts);
-	msg_set_bool(m, MSG_F_TRUNCATED, r->out.truncated || r->err.truncated);
+	msg_set_bool(m, MSG_F_TRUNCATED, r->out.truncated || r->err.truncated ||
+	    msg_bool(m, MSG_F_TRUNCATED, false));
 	msg_set_u64(m, MSG_F_WALL_MS, (uint64_t)(r->end_ms - r->start_ms));
 	msg_set_u64(m, MSG_F_CPU_MS, o->cpu_ms);
 	msg_set_u64(m, MSG_F_MAX_RSS_KB, o->max_rss_kb);

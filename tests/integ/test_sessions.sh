@@ -71,6 +71,17 @@ check "quota overflow ends the job with a clear error" \
 j=$(run_json "$peek" --session s1)
 check "after the overflow the session kept its previous files" test "$(jfield "$j" .stdout)" = "session=[skills,state.json] skills=[]"
 
+many=$(prog many.ts <<'EOF2'
+Deno.mkdirSync("/work/session/many");
+for (let i = 0; i < 70; i++) Deno.writeTextFileSync(`/work/session/many/${i}`, "x");
+EOF2
+)
+j=$(run_json "$many" --session s1)
+check "more files than a job may return: a clear error, the session is not half-saved" \
+	bash -c "[ '$(jfield "$j" .status)' = error ] && grep -q 'session folder was not kept' <<<'$(jfield "$j" .reason)'"
+j=$(run_json "$peek" --session s1)
+check "... and it kept its previous files" test "$(jfield "$j" .stdout)" = "session=[skills,state.json] skills=[]"
+
 "$BIN/sluice" session rm s1 >/dev/null
 check "sluice session rm clears it" test -z "$("$BIN/sluice" session ls s1)"
 j=$(run_json "$peek" --session s1)
