@@ -37,6 +37,7 @@
 #include "broker/broker.h"
 #include "broker/gate.h"
 #include "broker/jobstore.h"
+#include "broker/sessions.h"
 #include "broker/queue.h"
 #include "broker/session_mode.h"
 #include "common/audit.h"
@@ -49,6 +50,7 @@
 #include "common/risk.h"
 #include "common/util.h"
 #include "common/wire.h"
+#include "common/wspath.h"
 
 #define DEFAULT_TENANT "default"
 #define ORPHAN_GRACE_MS 10000
@@ -97,6 +99,7 @@ struct broker {
 	zframe_t *approver;		/* routing id of the connected approver */
 	int64_t approver_seen_ms;
 	struct jobstore *store;
+	struct sessions *sessions;	/* session workspaces */
 	struct audit_store *audit;
 	char actor[128];		/* "broker@host" */
 	bool audit_failed;		/* an event could not be staged this round */
@@ -144,6 +147,8 @@ broker_conf_default(struct broker_conf *c)
 	c->privacy_modes = PRIVACY_MODES_DEFAULT;
 	c->privacy_default = PRIVACY_MODE_REDACT;
 	c->privacy_sessions_max = 100000;
+	c->session_quota_bytes = 8u << 20;
+	c->session_ttl_ms = 7ull * 86400 * 1000;
 }
 
 /* Jobs in the broker's lists are compared by identity. */
@@ -189,6 +194,25 @@ tenant_ok(const char *t)
 {
 	return *t != '\0' && strlen(t) <= 64 &&
 	    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(t);
+}
+
+/* Input files are checked (common/wspath.c) before anything is stored or
+ * run; a bad one gets an ERROR naming it.  The worker checks them again. */
+static bool
+files_ok(const struct msg *in, enum err *e, char *why, size_t whysz)
+{
+	struct wspath_input *files = NULL;
+	size_t n, len;
+	const void *raw = msg_bin(in, MSG_F_FILES, &len);
+	char reason[256];
+
+	if (raw == NULL)
+		return true;
+	*e = wspath_inputs_parse(raw, len, &wspath_limits_default, WSPATH_INTERNAL, &files, &n,
+	    reason, sizeof(reason));
+	free(files);
+	snprintf(why, whysz, "input files: %.200s", reason);
+	return *e == ERR_OK;
 }
 
 /* --- replies ------------------------------------------------------------- */
@@ -329,6 +353,104 @@ job_finish(struct broker *b, struct job *j, const struct msg *src, enum job_stat
 	b->done++;
 }
 
+/* --- session workspaces (broker/sessions.c) ---------------------------- */
+
+struct session_audit {
+	struct broker *b;
+	const struct job *j;
+	const char *session;
+};
+
+/* Every change to a session workspace is an audit event. */
+static void
+session_change(void *arg, const char *path, const char *op, uint64_t bytes, const char *cls)
+{
+	struct session_audit *sa = arg;
+	char p[300];
+
+	snprintf(p, sizeof(p), "session/%s", path);
+	audit(sa->b, AUDIT_FILE_ACCESS, sa->j, NULL, json_pack("{s:s, s:s, s:I, s:s, s:b, s:s, s:s}",
+	    "path", p, "op", op, "bytes", (json_int_t)bytes, "class", cls, "allowed", 1,
+	    "layer", "session", "session", sa->session), NULL);
+}
+
+/* A fresh copy of the job's JOB carrying its session's files, or NULL to
+ * send the stored JOB as it is (no session, or nothing kept yet). */
+static struct msg *
+session_job(struct broker *b, struct job *j)
+{
+	const char *session = msg_str(j->job, MSG_F_SESSION, "");
+	struct session_audit sa = { b, j, session };
+	struct msg *m;
+	char *buf;
+	size_t len;
+
+	if (*session == '\0' || sessions_pack(b->sessions, j->tenant, session,
+	    util_wall_ns() / 1000000, true, &buf, &len, session_change, &sa) != ERR_OK || buf == NULL)
+		return NULL;
+	if ((m = msg_new(MSG_JOB)) == NULL || msg_copy_fields(m, j->job) != ERR_OK ||
+	    msg_set_raw(m, MSG_F_SFILES, buf, len) != ERR_OK) {
+		log_error("job %s: session %s files not attached", j->id, session);
+		msg_destroy(&m);
+	}
+	free(buf);
+	return m;
+}
+
+/* Keeps the session folder a job left (DONE `sfiles`); over the quota the
+ * job ends `error` with the reason and nothing is kept. */
+static void
+session_store(struct broker *b, const struct job *j, struct msg *done)
+{
+	const char *session = msg_str(j->job, MSG_F_SESSION, "");
+	struct session_audit sa = { b, j, session };
+	size_t len;
+	const void *raw = msg_bin(done, MSG_F_SFILES, &len);
+	char why[300];
+
+	if (*session == '\0' || raw == NULL)
+		return;
+	if (sessions_replace(b->sessions, j->tenant, session, raw, len, util_wall_ns() / 1000000,
+	    session_change, &sa, why, sizeof(why)) != ERR_OK) {
+		msg_set_str(done, MSG_F_STATUS, job_status_name(JOB_ERROR));
+		msg_set_str(done, MSG_F_REASON, why);
+	}
+}
+
+/* SESSION_OP ls | get | rm: the tenant's own session only. */
+static void
+on_session_op(struct broker *b, zframe_t *client, const struct msg *in)
+{
+	const char *req = msg_str(in, MSG_F_REQ, ""), *session = msg_str(in, MSG_F_SESSION, "");
+	const char *action = msg_str(in, MSG_F_ACTION, ""), *tenant = msg_str(in, MSG_F_TENANT, DEFAULT_TENANT);
+	struct session_audit sa = { b, NULL, session };
+	struct msg *r;
+	char *buf = NULL;
+	size_t len = 0;
+	enum err e;
+
+	if (!tenant_ok(tenant) || *session == '\0' || (strcmp(action, "ls") != 0 &&
+	    strcmp(action, "get") != 0 && strcmp(action, "rm") != 0)) {
+		wire_send_error(b->front, client, ERR_INVAL, req, "session op wants a tenant, a session and ls|get|rm");
+		return;
+	}
+	e = sessions_pack(b->sessions, tenant, session, util_wall_ns() / 1000000,
+	    strcmp(action, "get") == 0, &buf, &len, session_change, &sa);
+	if (e == ERR_OK && strcmp(action, "rm") == 0)
+		e = sessions_remove(b->sessions, tenant, session, session_change, &sa);
+	if (e != ERR_OK || (r = msg_new(MSG_SESSION_REPLY)) == NULL) {
+		free(buf);
+		wire_send_error(b->front, client, e != ERR_OK ? e : ERR_NOMEM, req, "session store failed");
+		return;
+	}
+	msg_set_str(r, MSG_F_REQ, req);
+	if (msg_set_raw(r, MSG_F_ITEMS, buf ? buf : "\x90", buf ? len : 1) != ERR_OK)
+		msg_set_raw(r, MSG_F_ITEMS, "\x90", 1);
+	send_front(b, client, r);
+	msg_destroy(&r);
+	free(buf);
+}
+
 /* --- dispatch ------------------------------------------------------------ */
 
 static struct worker *
@@ -349,7 +471,10 @@ dispatch(struct broker *b)
 	char tenant[65];
 
 	while ((w = pick_worker(b)) != NULL && (j = queue_pop(b->queue, tenant, sizeof(tenant))) != NULL) {
-		if (wire_send(b->back, w->rid, j->job) != ERR_OK) {
+		struct msg *sent = session_job(b, j);
+		enum err se = wire_send(b->back, w->rid, sent ? sent : j->job);
+		msg_destroy(&sent);
+		if (se != ERR_OK) {
 			log_warnx("worker %s unreachable; dropping it", w->host);
 			queue_done(b->queue, j->tenant);
 			queue_push(b->queue, j->tenant, j->priority, j, true);
@@ -844,6 +969,12 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 		wire_send_error(b->front, client, ERR_INVAL, req, "tenant must be 1-64 of [A-Za-z0-9._-]");
 		return;
 	}
+	if (!files_ok(in, &e, why, sizeof(why))) {
+		audit(b, AUDIT_ERROR, NULL, NULL, json_pack("{s:s, s:s}", "what", "submission rejected",
+		    "reason", why), NULL);
+		wire_send_error(b->front, client, e, req, why);
+		return;
+	}
 	if (key != NULL && *key != '\0' && resubmission(b, client, req, tenant, key))
 		return;
 	if ((e = session_mode_resolve(b->modes, tenant, msg_str(in, MSG_F_SESSION, NULL),
@@ -1017,6 +1148,7 @@ on_front(struct broker *b)
 	case MSG_STATUS: on_status(b, client, m); break;
 	case MSG_FETCH: on_fetch(b, client, m); break;
 	case MSG_CANCEL_JOB: on_cancel(b, client, m); break;
+	case MSG_SESSION_OP: on_session_op(b, client, m); break;
 	default:
 		log_limited(&b->bad_front, 10, "front: %s is not a client command",
 		    msg_cmd_name(msg_cmd(m)));
@@ -1164,6 +1296,7 @@ on_back(struct broker *b)
 		}
 		if (w != NULL && j->state == JOB_ORPHAN && w->busy > 0)
 			w->busy--;
+		session_store(b, j, m);
 		if (strcmp(msg_str(m, MSG_F_STATUS, ""), "violation") == 0)
 			alerts_publish(b->alerts, "alert.violation", j->id, j->level,
 			    msg_str(m, MSG_F_REASON, "sandbox violation"), msg_str(j->job, MSG_F_SESSION, NULL),
@@ -1595,6 +1728,11 @@ broker_run(const struct broker_conf *conf)
 		log_error("%s", why);
 		goto out;
 	}
+	if ((b.sessions = sessions_open(conf->data, conf->session_quota_bytes, conf->session_ttl_ms,
+	    &e, why, sizeof(why))) == NULL) {
+		log_error("%s", why);
+		goto out;
+	}
 	char adir[4096], host[64];
 	snprintf(adir, sizeof(adir), "%s/audit", conf->data);
 	if (gethostname(host, sizeof(host)) != 0)
@@ -1707,6 +1845,7 @@ out:
 	zhashx_destroy(&b.workers);
 	zhashx_destroy(&b.tool_holds);
 	jobstore_close(&b.store);
+	sessions_close(&b.sessions);
 	audit_store_destroy(&b.audit);
 	return rc;
 }

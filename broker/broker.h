@@ -32,6 +32,8 @@ struct broker_conf {
 	unsigned privacy_modes;		/* PRIVACY_MODE_BIT set a session may pick */
 	enum privacy_mode privacy_default;	/* a session that does not ask */
 	uint32_t privacy_sessions_max;	/* sessions whose mode is remembered */
+	uint64_t session_quota_bytes;	/* per session workspace (broker/sessions.c) */
+	uint64_t session_ttl_ms;	/* a session unused this long is removed */
 };
 
 /* Fills `c` with the documented defaults. */

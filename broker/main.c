@@ -30,6 +30,8 @@ usage(void)
 	    "  --privacy-modes LIST  modes a session may pick (default redact,tokenize,hash;\n"
 	    "                    report lets raw data out and must be listed to be allowed)\n"
 	    "  --privacy-default M  mode of a session that does not ask (default redact)\n"
+	    "  --session-quota N bytes a session may keep in /work/session (default 8 MiB)\n"
+	    "  --session-ttl-ms N a session unused this long is removed (default 7 days)\n"
 	    "  --log-level L     error|warn|info|debug (default info)\n");
 }
 
@@ -52,6 +54,8 @@ main(int argc, char **argv)
 		{ "tenant-running-max", required_argument, NULL, 'm' },
 		{ "privacy-modes", required_argument, NULL, 'p' },
 		{ "privacy-default", required_argument, NULL, 'P' },
+		{ "session-quota", required_argument, NULL, 'Q' },
+		{ "session-ttl-ms", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -93,6 +97,16 @@ main(int argc, char **argv)
 				fprintf(stderr, "sluice-broker: --privacy-default wants redact|tokenize|hash|report\n");
 				return 2;
 			}
+			break;
+		case 'Q':
+			if (!util_opt_u64("sluice-broker", "session-quota", optarg, 0, 12u << 20,
+			    &conf.session_quota_bytes))
+				return 2;
+			break;
+		case 'E':
+			if (!util_opt_u64("sluice-broker", "session-ttl-ms", optarg, 1, UINT64_MAX / 2,
+			    &conf.session_ttl_ms))
+				return 2;
 			break;
 		case 'H':
 			if (!util_opt_u64("sluice-broker", "heartbeat-ms", optarg, 10, 600000, &v))

@@ -16,6 +16,7 @@ int cmd_batch(int argc, char **argv);	/* sluice batch FILE.jsonl --out R.jsonl *
 int cmd_scan(int argc, char **argv);	/* sluice scan [--mode M] [--json] [FILE|-] */
 int cmd_assess(int argc, char **argv);	/* sluice assess FILE [--json] */
 int cmd_audit(int argc, char **argv);
+int cmd_session(int argc, char **argv);	/* sluice session ls|get|rm S */
 int cmd_approvals(int argc, char **argv);	/* sluice approvals list|show|approve|deny */
 int cmd_alerts(int argc, char **argv);	/* sluice alerts [--json] [--topic T] [--count N] */	/* sluice audit tail|export|verify */
 

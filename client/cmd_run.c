@@ -14,6 +14,7 @@
 
 #include "client/client.h"
 #include "client/cmd.h"
+#include "client/jobfiles.h"
 #include "client/result.h"
 #include "common/mpread.h"
 #include "common/msg.h"
@@ -29,6 +30,9 @@ usage(void)
 	    "                  [--pids N] [--workspace MB] [--output-bytes N] [--json]\n"
 	    "                  [--tenant T] [--key K] [--priority 0-9] [--out DIR]\n"
 	    "                  [--tools GLOBS] [--privacy-mode M]\n"
+	    "                  [--file [WORKPATH=]LOCAL[:CLASS] ...]\n"
+	    "  --file attaches LOCAL as /work/WORKPATH (default: its base name) with a data class\n"
+	    "         (public, internal, confidential, restricted; default: the farm's).\n"
 	    "  --out DIR writes the files the job left in /work (filtered, bounded) below DIR.\n"
 	    "  --tools GLOBS limits the MCP tools the job may call (comma-separated server.tool globs).\n"
 	    "  --privacy-mode M filters the output in redact | tokenize | hash | report mode (the\n"
@@ -77,6 +81,7 @@ write_files(const struct msg *res, const char *dir)
 	for (uint32_t f = 0, nf = it.len; f < nf; f++) {
 		const unsigned char *path = NULL, *data = NULL;
 		uint32_t plen = 0, dlen = 0;
+		bool withheld = false;
 		if (mpread_next(&r, &it) != ERR_OK || it.kind != MPREAD_MAP)
 			return -1;
 		for (uint32_t k = 0, nk = it.len; k < nk; k++) {
@@ -90,12 +95,21 @@ write_files(const struct msg *res, const char *dir)
 			} else if (klen == 4 && memcmp(key, "data", 4) == 0) {
 				if (mpread_bytes(&r, &data, &dlen) != ERR_OK)
 					return -1;
+			} else if (klen == 8 && memcmp(key, "withheld", 8) == 0) {
+				if (mpread_next(&r, &it) != ERR_OK || it.kind != MPREAD_BOOL)
+					return -1;
+				withheld = it.b;
 			} else if (mpread_skip(&r, 4) != ERR_OK) {
 				return -1;
 			}
 		}
 		if (path == NULL || !safe_rel_path(path, plen)) {
 			fprintf(stderr, "sluice run: skipped an output file with an unsafe path\n");
+			continue;
+		}
+		if (withheld) {
+			fprintf(stderr, "sluice run: %.*s withheld by the farm (its data class)\n",
+			    (int)plen, (const char *)path);
 			continue;
 		}
 		char full[PATH_MAX];
@@ -145,6 +159,7 @@ cmd_run(int argc, char **argv)
 		{ "out", required_argument, NULL, 'O' },
 		{ "tools", required_argument, NULL, 'L' },
 		{ "privacy-mode", required_argument, NULL, 'M' },
+		{ "file", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -155,6 +170,7 @@ cmd_run(int argc, char **argv)
 	const char *broker = NULL, *file, *outdir = NULL;
 	struct msg *sub = NULL, *res = NULL;
 	struct client *c = NULL;
+	struct jobfiles *jf = NULL;
 	bool json = false;
 	char *code = NULL, why[512];
 	size_t len;
@@ -162,8 +178,10 @@ cmd_run(int argc, char **argv)
 	int ch, rc = 1;
 	enum err e;
 
-	if ((sub = msg_new(MSG_SUBMIT)) == NULL)
+	if ((sub = msg_new(MSG_SUBMIT)) == NULL || (jf = jobfiles_new()) == NULL) {
+		msg_destroy(&sub);
 		return 1;
+	}
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		bool known = false;
@@ -198,6 +216,12 @@ cmd_run(int argc, char **argv)
 			}
 			break;
 		case 'O': outdir = optarg; break;
+		case 'F':
+			if (jobfiles_add(jf, optarg, why, sizeof(why)) != ERR_OK) {
+				fprintf(stderr, "sluice run: --file %s\n", why);
+				goto out;
+			}
+			break;
 		case 'L':
 			if (msg_set_str(sub, MSG_F_TOOLS, optarg) != ERR_OK) {
 				fprintf(stderr, "sluice run: --tools longer than 1 KiB\n");
@@ -235,6 +259,10 @@ cmd_run(int argc, char **argv)
 	}
 	msg_set_bin(sub, MSG_F_CODE, code, len);
 	msg_set_str(sub, MSG_F_LANG, lang_of(file));
+	if (jobfiles_set(jf, sub) != ERR_OK) {
+		fprintf(stderr, "sluice run: the input files exceed the message bound\n");
+		goto out;
+	}
 	if ((c = client_new(client_endpoint(broker))) == NULL) {
 		fprintf(stderr, "sluice run: cannot open a socket to %s\n", client_endpoint(broker));
 		goto out;
@@ -276,6 +304,7 @@ usage:
 	rc = 2;
 out:
 	free(code);
+	jobfiles_destroy(&jf);
 	msg_destroy(&sub);
 	msg_destroy(&res);
 	client_destroy(&c);

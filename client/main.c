@@ -19,6 +19,7 @@ static const struct {
 	{ "cancel", cmd_cancel, "cancel ID           cancel a queued or running job" },
 	{ "status", cmd_status, "status [--json]     queue depth, workers, free slots" },
 	{ "scan", cmd_scan, "scan [--mode M] [--json] [FILE|-]  find and filter PII and secrets" },
+	{ "session", cmd_session, "session ls|get|rm S  a session workspace (/work/session)" },
 	{ "audit", cmd_audit, "audit tail|export|verify  read the audit trail, export and verify evidence packs" },
 	{ "assess", cmd_assess, "assess FILE [--json]  risk score, level and findings of a program" },
 	{ "approvals", cmd_approvals, "approvals list|show|approve|deny  work the L3 approval queue" },

@@ -5,11 +5,13 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/util.h"
+#include "common/wspath.h"
 #include "worker/jail.h"
 #include "worker/worker.h"
 
@@ -30,6 +32,9 @@ usage(void)
 	    "  --mcp-allow GLOBS    comma-separated server.tool globs jobs may call (default *)\n"
 	    "  --mcp-refuse-destructive  refuse tools not marked read-only / non-destructive\n"
 	    "  --mcp-approve-destructive hold such calls for a human (sluice approvals)\n"
+	    "  --file-class C       class of an unlabelled input file (default internal)\n"
+	    "  --withhold-from C    output files of class C and up are listed, not returned\n"
+	    "                       (default confidential; never: return every class)\n"
 	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n");
 }
 
@@ -52,6 +57,8 @@ main(int argc, char **argv)
 		{ "mcp-refuse-destructive", no_argument, NULL, 'X' },
 		{ "mcp-approve-destructive", no_argument, NULL, 'Y' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "file-class", required_argument, NULL, 'F' },
+		{ "withhold-from", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -110,6 +117,22 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'F':
+		case 'K': {
+			enum wspath_class cls;
+			if (c == 'K' && strcmp(optarg, "never") == 0) {
+				conf.withhold_from = WSPATH_CLASS_COUNT;
+				break;
+			}
+			if (wspath_class_parse(optarg, strlen(optarg), &cls) != ERR_OK) {
+				fprintf(stderr, "sluice-worker: --%s wants public|internal|confidential|"
+				    "restricted%s\n", c == 'F' ? "file-class" : "withhold-from",
+				    c == 'K' ? "|never" : "");
+				return 2;
+			}
+			*(c == 'F' ? &conf.file_class : &conf.withhold_from) = (int)cls;
+			break;
+		}
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}

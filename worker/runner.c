@@ -26,8 +26,11 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "worker/denoaudit.h"
+#include "worker/filewatch.h"
 #include "worker/gateway.h"
 #include "worker/toolreport.h"
+#include "worker/inputs.h"
 #include "worker/jail.h"
 #include "worker/prelude.h"
 #include "worker/runner.h"
@@ -51,6 +54,12 @@ struct runner {
 	int64_t start_ms, deadline_ms, end_ms;
 	bool reaped, timed_out, cancelled;
 	struct jail_outcome outcome;
+	struct inputs *inputs;		/* input files: paths and classes */
+	struct filewatch *watch;	/* fanotify on the workspace (file_access) */
+	struct denoaudit *deno;		/* Deno's permission audit, from stderr */
+	char work[PATH_MAX];		/* /work as Deno sees it */
+	bool files_final, files_reported;
+	int withhold_from;
 
 	/* MCP tool calls (only with a pool): a tool thread owns the job's
 	 * stdout and the write end of its stdin; `mu` guards `out` and
@@ -317,6 +326,10 @@ runner_take_events(struct runner *r, void (*fn)(void *, const char *, const char
 {
 	char *line;
 
+	if (r->files_final && !r->files_reported) {
+		r->files_reported = true;
+		inputs_report(r->inputs, r->watch, r->deno, r->id, fn, arg);
+	}
 	if (r->events == NULL)
 		return;
 	pthread_mutex_lock(&r->mu);
@@ -384,6 +397,15 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 		snprintf(why, whysz, "cannot write the program into the workspace");
 		goto fail;
 	}
+	if ((r->inputs = inputs_write(r->ws, job, (enum wspath_class)rc->file_class, err, why,
+	    whysz)) == NULL)
+		goto fail;
+	r->withhold_from = rc->withhold_from;
+	if ((r->deno = denoaudit_new()) == NULL) {
+		*err = ERR_NOMEM;
+		snprintf(why, whysz, "out of memory");
+		goto fail;
+	}
 
 	/* Inside a jail the workspace is /work and Deno's cache a jail tmpfs;
 	 * without one they are host paths. */
@@ -394,6 +416,7 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 		snprintf(work, sizeof(work), "/work");
 		snprintf(denodir, sizeof(denodir), "/tmp/deno");
 	}
+	snprintf(r->work, sizeof(r->work), "%s", work);
 	snprintf(allow_r, sizeof(allow_r), "--allow-read=%s", work);
 	snprintf(allow_w, sizeof(allow_w), "--allow-write=%s", work);
 	snprintf(v8, sizeof(v8), "--v8-flags=--max-old-space-size=%llu",
@@ -418,7 +441,8 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 	}
 	const char *env[] = {
 		envdenodir, "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1",
-		"HOME=/nonexistent", "PATH=/nonexistent", "LANG=C.UTF-8", NULL
+		"HOME=/nonexistent", "PATH=/nonexistent", "LANG=C.UTF-8",
+		"DENO_AUDIT_PERMISSIONS=/dev/stderr", NULL
 	};
 	struct jail_conf jc = {
 		.runtime = rc->deno,
@@ -480,6 +504,14 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 		snprintf(why, whysz, "pipes: %s", strerror(errno));
 		goto fail;
 	}
+	/* Armed before the job's code can run; the job cannot switch it off. */
+	if ((r->watch = filewatch_new(workspace_path(r->ws), !rc->insecure_no_jail, err, why,
+	    whysz)) == NULL)
+		goto fail;
+	/* Deno reopens its stderr (/dev/stderr) for the permission audit: the
+	 * pipe must belong to the jail's user. */
+	if (!rc->insecure_no_jail && fchown(err_w, rc->jail_uid, rc->jail_gid) == -1)
+		log_warn("job %s: chown of the stderr pipe", r->id);
 	r->start_ms = util_now_ms();
 	r->deadline_ms = r->start_ms + (int64_t)r->lim.timeout_ms;
 	if ((*err = jail_start(r->jail, argv, devnull, out_w, err_w, why, whysz)) != ERR_OK)
@@ -548,6 +580,7 @@ runner_cancel(struct runner *r)
 bool
 runner_step(struct runner *r, int64_t now)
 {
+	filewatch_drain(r->watch);
 	if (!r->reaped && now >= r->deadline_ms && !r->timed_out && !r->cancelled) {
 		r->timed_out = true;
 		jail_kill(r->jail);
@@ -573,7 +606,12 @@ runner_step(struct runner *r, int64_t now)
 		pthread_join(r->tool, NULL);
 		r->tool_started = false;
 	}
-	return r->out.fd < 0 && r->err.fd < 0;
+	if (r->out.fd < 0 && r->err.fd < 0) {
+		filewatch_drain(r->watch);	/* everything in the jail is dead */
+		denoaudit_take(r->deno, r->err.buf, &r->err.len, r->work);
+		r->files_final = true;
+	}
+	return r->files_final;
 }
 
 int64_t
@@ -640,41 +678,46 @@ filter_output(struct msg *m, enum msg_field f, const struct capture *c,
 	privacy_result_clear(&res);
 }
 
-/* The `files` field: what the job left in /work, each file filtered like
- * stdout: [{"path": str, "size": uint, "data": bin}].  Symlinks, hard links
- * and special files are never followed (workspace_collect); count and bytes
- * are bounded by the workspace limits. */
+/* Packs files[0..n) into field f of m, each filtered like stdout; a file
+ * whose class reaches `withhold_from` is listed without data.  `strip`
+ * leading bytes of each path are dropped (the session folder's prefix). */
 static void
-set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
+pack_files(struct msg *m, enum msg_field f, struct runner *r, struct workspace_file *files,
+    size_t n, size_t strip, int withhold_from, const struct privacy_config *pc,
     struct privacy_count *counts, size_t *ncounts)
 {
-	static const char *const skip[] = { "main.ts", "main.js", "sluice-prelude.ts", ".deno", NULL };
-	struct workspace_file *files = NULL;
-	size_t n = 0;
-	bool truncated = false;
+	enum wspath_class taint = inputs_taint(r->inputs, r->watch);
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
-	if (workspace_collect(r->ws, skip, &files, &n, &truncated) != ERR_OK || n == 0) {
-		workspace_files_free(files, n);
-		return;
-	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, n);
 	for (size_t i = 0; i < n; i++) {
 		struct privacy_result res = { 0 };
-		bool ok = privacy_scan(pc, files[i].data, files[i].len, &res) == ERR_OK;
-		size_t plen = strlen(files[i].path);
+		enum wspath_class cls = inputs_class_of(r->inputs, files[i].path, taint);
+		bool withheld = (int)cls >= withhold_from;
+		bool ok = !withheld && privacy_scan(pc, files[i].data, files[i].len, &res) == ERR_OK;
+		const char *path = files[i].path + strip;
+		size_t plen = strlen(path);
 
-		msgpack_pack_map(&pk, 3);
+		msgpack_pack_map(&pk, withheld ? 5 : 4);
+		msgpack_pack_str(&pk, 5);
+		msgpack_pack_str_body(&pk, "class", 5);
+		msgpack_pack_str(&pk, strlen(wspath_class_name(cls)));
+		msgpack_pack_str_body(&pk, wspath_class_name(cls), strlen(wspath_class_name(cls)));
+		if (withheld) {		/* listed with class and size, no data */
+			msgpack_pack_str(&pk, 8);
+			msgpack_pack_str_body(&pk, "withheld", 8);
+			msgpack_pack_true(&pk);
+		}
 		msgpack_pack_str(&pk, 4);
 		msgpack_pack_str_body(&pk, "path", 4);
 		msgpack_pack_str(&pk, plen);
-		msgpack_pack_str_body(&pk, files[i].path, plen);
+		msgpack_pack_str_body(&pk, path, plen);
 		msgpack_pack_str(&pk, 4);
 		msgpack_pack_str_body(&pk, "size", 4);
-		msgpack_pack_uint64(&pk, ok ? res.len : 0);
+		msgpack_pack_uint64(&pk, ok ? res.len : withheld ? files[i].len : 0);
 		msgpack_pack_str(&pk, 4);
 		msgpack_pack_str_body(&pk, "data", 4);
 		msgpack_pack_bin(&pk, ok ? res.len : 0);	/* never unfiltered bytes */
@@ -684,12 +727,60 @@ set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
 			add_counts(&res, counts, ncounts);
 		privacy_result_clear(&res);
 	}
-	if (sb.data != NULL && msg_set_raw(m, MSG_F_FILES, sb.data, sb.size) != ERR_OK)
-		log_warnx("job %s: output files over the message bound, not returned", r->id);
+	if (sb.data != NULL && msg_set_raw(m, f, sb.data, sb.size) != ERR_OK)
+		log_warnx("job %s: %s over the message bound, not returned", r->id, msg_field_key(f));
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* The `files` field: what the job left in /work, [{"path", "class", "size",
+ * "data"}], filtered; class = inputs_class_of (its taint); at the worker's
+ * withhold_from class a file is listed with "withheld": true and no data.
+ * Symlinks, hard links and special files are never followed
+ * (workspace_collect); count and bytes are bounded by the workspace limits.
+ * Unchanged inputs stay behind.  For a job with a session, /work/session/
+ * goes into `sfiles` instead (the whole folder, so that the broker sees
+ * deletions; not sent when the harvest was cut short).  Returns false only
+ * when a session's folder could not be sent for that reason. */
+static bool
+set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
+    struct privacy_count *counts, size_t *ncounts)
+{
+	static const char *const skip[] = { "main.ts", "main.js", "sluice-prelude.ts", ".deno", NULL };
+	struct workspace_file *files = NULL;
+	size_t n = 0, k;
+	bool truncated = false;
+
+	if (workspace_collect(r->ws, skip, &files, &n, &truncated) != ERR_OK) {
+		workspace_files_free(files, n);
+		return r->session[0] == '\0';
+	}
+	for (size_t i = 0; i < n;)	/* unchanged inputs do not go back */
+		if (inputs_is_untouched(r->inputs, r->watch, files[i].path) && !(r->session[0] != '\0' &&
+		    strncmp(files[i].path, "session/", 8) == 0)) {
+			free(files[i].path);
+			free(files[i].data);
+			files[i] = files[--n];
+		} else {
+			i++;
+		}
+	k = n;
+	for (size_t i = 0; r->session[0] != '\0' && i < k;)	/* session files to the end */
+		if (strncmp(files[i].path, "session/", 8) == 0) {
+			struct workspace_file t = files[i];
+			files[i] = files[--k];
+			files[k] = t;
+		} else {
+			i++;
+		}
+	if (k > 0)
+		pack_files(m, MSG_F_FILES, r, files, k, 0, r->withhold_from, pc, counts, ncounts);
+	if (r->session[0] != '\0' && !truncated)
+		pack_files(m, MSG_F_SFILES, r, files + k, n - k, 8, WSPATH_CLASS_COUNT, pc, counts,
+		    ncounts);
 	if (truncated)
 		msg_set_bool(m, MSG_F_TRUNCATED, true);
-	msgpack_sbuffer_destroy(&sb);
 	workspace_files_free(files, n);
+	return r->session[0] == '\0' || !truncated;
 }
 
 /* The `privacy` field: {"mode": "...", "findings": [{"type", "count"}]}. */
@@ -767,9 +858,14 @@ runner_result(struct runner *r, const struct privacy_config *pc)
 	size_t ncounts = 0;
 	filter_output(m, MSG_F_STDOUT, &r->out, pc, counts, &ncounts);
 	filter_output(m, MSG_F_STDERR, &r->err, pc, counts, &ncounts);
-	set_files(m, r, pc, counts, &ncounts);
+	if (!set_files(m, r, pc, counts, &ncounts) && st == JOB_OK) {
+		msg_set_str(m, MSG_F_STATUS, job_status_name(JOB_ERROR));
+		snprintf(reason, sizeof(reason), "the session folder was not kept: /work holds more "
+		    "files or bytes than a job may return (64 files, output_bytes)");
+	}
 	set_privacy(m, pc->mode, counts, ncounts);
-	msg_set_bool(m, MSG_F_TRUNCATED, r->out.truncated || r->err.truncated);
+	msg_set_bool(m, MSG_F_TRUNCATED, r->out.truncated || r->err.truncated ||
+	    msg_bool(m, MSG_F_TRUNCATED, false));
 	msg_set_u64(m, MSG_F_WALL_MS, (uint64_t)(r->end_ms - r->start_ms));
 	msg_set_u64(m, MSG_F_CPU_MS, o->cpu_ms);
 	msg_set_u64(m, MSG_F_MAX_RSS_KB, o->max_rss_kb);
@@ -815,6 +911,9 @@ runner_destroy(struct runner **rp)
 	capture_close(&r->err);
 	free(r->out.buf);
 	free(r->err.buf);
+	filewatch_destroy(&r->watch);
+	denoaudit_destroy(&r->deno);
+	inputs_destroy(&r->inputs);
 	workspace_destroy(&r->ws);
 	free(r);
 	*rp = NULL;

@@ -29,6 +29,9 @@ struct runner_conf {
 	const char *const *mcp_allow;	/* NULL-terminated globs over server.tool */
 	bool mcp_refuse_destructive;
 	struct approval *approvals;	/* non-NULL: hold destructive tools for approval */
+	int file_class;			/* enum wspath_class of an unlabelled input */
+	int withhold_from;		/* output files of this class and up are withheld;
+					 * WSPATH_CLASS_COUNT: none */
 };
 
 struct runner;

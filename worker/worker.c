@@ -28,6 +28,7 @@
 #include "common/msg.h"
 #include "common/util.h"
 #include "common/wire.h"
+#include "common/wspath.h"
 #include "worker/runner.h"
 #include "worker/worker.h"
 
@@ -158,6 +159,8 @@ worker_conf_default(struct worker_conf *c)
 	c->heartbeat_ms = 1000;
 	c->max = job_limits_max;
 	c->privacy_mode = PRIVACY_MODE_REDACT;
+	c->file_class = WSPATH_INTERNAL;
+	c->withhold_from = WSPATH_CONFIDENTIAL;
 }
 
 static int
@@ -443,6 +446,8 @@ worker_run(const struct worker_conf *conf)
 		.jail_uid = 100000,
 		.jail_gid = 100000,
 		.max = conf->max,
+		.file_class = conf->file_class,
+		.withhold_from = conf->withhold_from,
 	};
 	if (privacy_init() != ERR_OK) {
 		log_error("the privacy filter could not be built; refusing to run jobs");

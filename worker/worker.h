@@ -26,6 +26,8 @@ struct worker_conf {
 	bool mcp_refuse_destructive;
 	bool mcp_approve_destructive;	/* hold them for approval (wins over refuse) */
 	struct job_limits max;		/* maxima a job cannot exceed */
+	int file_class;			/* class of an unlabelled input file (wspath) */
+	int withhold_from;		/* output files of this class and up are withheld */
 };
 
 void worker_conf_default(struct worker_conf *c);

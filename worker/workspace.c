@@ -194,6 +194,26 @@ out:
 	return e;
 }
 
+/* See workspace.h.  Returns ERR_OK, ERR_INVAL (unsafe path), ERR_IO. */
+enum err
+workspace_mkdir(struct workspace *ws, const char *rel)
+{
+	char buf[WORKSPACE_PATH_MAX], *leaf;
+	int root, dir;
+
+	if (!workspace_rel_is_safe(rel) || strlen(rel) + 2 > sizeof(buf))
+		return ERR_INVAL;
+	snprintf(buf, sizeof(buf), "%s/", rel);
+	if ((root = open(ws->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return ERR_IO;
+	dir = workspace_walk(root, buf, true, ws->uid, ws->gid, &leaf);
+	close(root);
+	if (dir == -1)
+		return ERR_IO;
+	close(dir);
+	return ERR_OK;
+}
+
 struct workspace_harvest {
 	const char *const *skip;
 	struct workspace_file *files;

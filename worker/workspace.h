@@ -44,6 +44,9 @@ const char *workspace_path(const struct workspace *ws);
 /* Writes one input file (relative path, already validated) into the workspace. */
 enum err workspace_put(struct workspace *ws, const char *rel, const void *data, size_t len);
 
+/* Creates directory `rel` (and its parents) owned by the jail's user. */
+enum err workspace_mkdir(struct workspace *ws, const char *rel);
+
 /* Collects regular files left in the workspace (skipping `skip`, e.g. the
  * program itself), bounded by the limits.  Sets *truncated when some were cut. */
 enum err workspace_collect(struct workspace *ws, const char *const *skip,

@@ -27,6 +27,11 @@ fail=$(prog fail.ts <<'EOF'
 throw new Error("bad");
 EOF
 )
+files=$(prog files.ts <<'EOF'
+Deno.writeTextFileSync("/work/result.txt", Deno.readTextFileSync("/work/in.txt").toUpperCase());
+EOF
+)
+echo "some input" >"$T/in.txt"
 held=$(prog held.ts <<'EOF'
 console.log(eval("1+1"));
 try { await fetch("http://127.0.0.1:9/"); } catch { /* no network */ }
@@ -39,6 +44,7 @@ check "output PII and secrets are redacted in the result" test \
 check "the result reports what the filter found" test \
 	"$(jq -r '[.privacy.findings[].type]|sort|join(",")' <<<"$j")" = "aws_access_key_id,email"
 "$BIN/sluice" run --session audit-s1 "$ok1" >/dev/null
+"$BIN/sluice" run --session audit-s1 --file "$T/in.txt:public" "$files" >/dev/null
 "$BIN/sluice" run --session audit-s1 "$fail" >/dev/null 2>&1
 "$BIN/sluice" run --session audit-s1 "$held" >/dev/null 2>&1   # L3, nobody decides: denied
 "$BIN/sluice" run --session audit-s1 --timeout 9999999 "$ok1" >/dev/null 2>&1   # rejected: error event
@@ -46,10 +52,10 @@ sleep 0.5
 
 D=$T/broker
 types=$("$BIN/sluice" audit tail --data "$D" --json --count 1000 | jq -r .type | sort -u | tr '\n' ' ')
-for t in execution_start execution_end privacy_detection risk_assessment approval_request approval_response error; do
+for t in execution_start execution_end file_access privacy_detection risk_assessment approval_request approval_response error; do
 	check "a real run produced $t events" grep -qw "$t" <<<"$types"
 done
-skip "file_access events" "the worker does not report per-file accesses yet (issue 10); network_access is covered by test_codefirst.sh"
+# network_access is covered by test_codefirst.sh; file_access in detail by test_files.sh
 
 "$BIN/sluice" audit export --data "$D" --session audit-s1 --out "$T/pack" >/dev/null
 check "export writes events, manifest, chain proof and signature" test \
