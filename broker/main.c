@@ -26,7 +26,15 @@ usage(void)
 	    "  --approval-timeout-ms N  L3 jobs undecided by then are denied (default 900000)\n"
 	    "  --risk-rules FILE rules TSV (default: the built-in schemas/risk_rules.tsv)\n"
 	    "  --risk-config FILE thresholds, multipliers, floors (docs/RISK.md)\n"
-	    "  --tenant-running-max N  jobs of one tenant running at once (default 0: no limit)\n"
+	    "  --tenant-running-max N, --tenant-concurrency N\n"
+	    "                    jobs of one tenant running at once (default 0: no limit)\n"
+	    "  --tenant-rate N   submissions per second per tenant; over it: BUSY (default 0: off)\n"
+	    "  --tenant-burst N  submissions a tenant may make at once (default: the rate)\n"
+	    "  --curve-secret FILE  the broker's NAME.key: CURVE on every socket (sluice keygen)\n"
+	    "  --clients DIR     enrolled client keys (*.pub, each with a tenant)\n"
+	    "  --workers DIR     enrolled worker keys (*.pub)\n"
+	    "  --approvers DIR   enrolled approver/operator keys (*.pub): approvals and alerts\n"
+	    "  --insecure-plaintext  allow plaintext on non-loopback endpoints (logged loudly)\n"
 	    "  --log-level L     error|warn|info|debug (default info)\n");
 }
 
@@ -47,6 +55,14 @@ main(int argc, char **argv)
 		{ "risk-rules", required_argument, NULL, 'r' },
 		{ "risk-config", required_argument, NULL, 'R' },
 		{ "tenant-running-max", required_argument, NULL, 'm' },
+		{ "tenant-concurrency", required_argument, NULL, 'm' },
+		{ "tenant-rate", required_argument, NULL, 'g' },
+		{ "tenant-burst", required_argument, NULL, 'G' },
+		{ "curve-secret", required_argument, NULL, 'S' },
+		{ "clients", required_argument, NULL, 'C' },
+		{ "workers", required_argument, NULL, 'W' },
+		{ "approvers", required_argument, NULL, 'P' },
+		{ "insecure-plaintext", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,6 +92,21 @@ main(int argc, char **argv)
 				return 2;
 			conf.tenant_running_max = (uint32_t)v;
 			break;
+		case 'g':
+			if (!util_opt_u64("sluice-broker", "tenant-rate", optarg, 0, 1000000, &v))
+				return 2;
+			conf.tenant_rate = (uint32_t)v;
+			break;
+		case 'G':
+			if (!util_opt_u64("sluice-broker", "tenant-burst", optarg, 1, 10000000, &v))
+				return 2;
+			conf.tenant_burst = (uint32_t)v;
+			break;
+		case 'S': conf.curve_secret = optarg; break;
+		case 'C': conf.clients_dir = optarg; break;
+		case 'W': conf.workers_dir = optarg; break;
+		case 'P': conf.approvers_dir = optarg; break;
+		case 'I': conf.insecure_plaintext = true; break;
 		case 'H':
 			if (!util_opt_u64("sluice-broker", "heartbeat-ms", optarg, 10, 600000, &v))
 				return 2;

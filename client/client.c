@@ -8,12 +8,15 @@
 #include <string.h>
 
 #include "client/client.h"
+#include "common/curve.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/wire.h"
 
 struct client {
 	zsock_t *sock;
+	struct curve_watch *watch;	/* explains a broker that refuses us */
+	bool refusal_told;
 };
 
 const char *
@@ -27,26 +30,48 @@ client_endpoint(const char *ep)
 	return "tcp://127.0.0.1:5555";
 }
 
-struct client *
-client_new(const char *endpoint)
+static struct client *
+open_client(const char *endpoint, bool curve)
 {
 	struct client *c = calloc(1, sizeof(*c));
+	char why[512];
 
 	if (c == NULL)
 		return NULL;
 	zsys_handler_set(NULL);
-	if ((c->sock = zsock_new(ZMQ_DEALER)) == NULL) {
-		free(c);
-		return NULL;
-	}
+	if ((c->sock = zsock_new(ZMQ_DEALER)) == NULL)
+		goto fail;
 	wire_tune(c->sock);
 	zsock_set_linger(c->sock, 0);
-	if (zsock_connect(c->sock, "%s", endpoint) < 0) {
-		zsock_destroy(&c->sock);
-		free(c);
-		return NULL;
+	if (curve && !curve_client_setup_env(c->sock, endpoint, "sluice", why, sizeof(why))) {
+		log_warnx("%s", why);
+		goto fail;
 	}
+	c->watch = curve_watch_new(c->sock);
+	if (zsock_connect(c->sock, "%s", endpoint) < 0)
+		goto fail;
 	return c;
+fail:
+	client_destroy(&c);
+	return NULL;
+}
+
+struct client *
+client_new(const char *endpoint)
+{
+	return open_client(endpoint, true);
+}
+
+struct client *
+client_new_local(const char *endpoint)
+{
+	return open_client(endpoint, false);
+}
+
+bool
+client_refused(struct client *c, char *why, size_t whysz)
+{
+	return curve_watch_failed(c->watch, why, whysz);
 }
 
 void
@@ -54,6 +79,7 @@ client_destroy(struct client **cp)
 {
 	if (cp == NULL || *cp == NULL)
 		return;
+	curve_watch_destroy(&(*cp)->watch);
 	zsock_destroy(&(*cp)->sock);
 	free(*cp);
 	*cp = NULL;
@@ -87,8 +113,13 @@ client_recv(struct client *c, int timeout_ms, struct msg **out)
 		zpoller_t *p = zpoller_new(c->sock, NULL);
 		void *ready = p ? zpoller_wait(p, timeout_ms) : NULL;
 		zpoller_destroy(&p);
-		if (ready == NULL)
+		if (ready == NULL) {
+			if (!c->refusal_told && client_refused(c, why, sizeof(why))) {
+				log_warnx("%s", why);
+				c->refusal_told = true;
+			}
 			return ERR_TIMEOUT;
+		}
 	}
 	e = wire_recv(c->sock, false, NULL, out, why, sizeof(why));
 	if (e != ERR_OK)
@@ -117,9 +148,13 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
 		int64_t left = deadline - util_now_ms();
 
 		if (left <= 0) {
-			snprintf(why, whysz, accepted ? "no result within %d ms" :
-			    "the broker did not answer within %d ms (is it running?)",
-			    accepted ? result_ms : accept_ms);
+			char refused[256];
+			if (!accepted && client_refused(c, refused, sizeof(refused)))
+				snprintf(why, whysz, "%s", refused);
+			else
+				snprintf(why, whysz, accepted ? "no result within %d ms" :
+				    "the broker did not answer within %d ms (is it running?)",
+				    accepted ? result_ms : accept_ms);
 			return ERR_TIMEOUT;
 		}
 		if ((e = client_recv(c, left > 1000 ? 1000 : (int)left, &m)) == ERR_TIMEOUT)

@@ -17,8 +17,19 @@ struct client;
 /* Resolves the endpoint: `ep`, else $SLUICE_BROKER, else tcp://127.0.0.1:5555. */
 const char *client_endpoint(const char *ep);
 
-/* Connects (lazily, as ZeroMQ does).  NULL on failure. */
+/* Connects (lazily, as ZeroMQ does): with CURVE when $SLUICE_CURVE_KEY and
+ * $SLUICE_BROKER_KEY name our key and the broker's (the CLI's --curve-key and
+ * --broker-key set them), else in plaintext (warned about when `endpoint`
+ * leaves the host).  NULL on failure (bad key files: the reason is logged). */
 struct client *client_new(const char *endpoint);
+
+/* client_new without CURVE, for local control sockets (ipc://) that are not
+ * the broker's. */
+struct client *client_new_local(const char *endpoint);
+
+/* True, with the reason in `why`, when the broker refused our handshake
+ * (key not enrolled, wrong broker key). */
+bool client_refused(struct client *c, char *why, size_t whysz);
 void client_destroy(struct client **cp);
 
 /* Sets a fresh `req` on `m` when it has none, then sends it.  The req used is

@@ -11,10 +11,12 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "client/mcp_server.h"
+#include "common/curve.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "worker/gateway.h"
@@ -30,7 +32,8 @@ usage(void)
 	    "                  [--log-level error|warn|info|debug]\n"
 	    "  An MCP server on stdin/stdout with the tools execute_code and search_tools.\n"
 	    "  --mcp-config  mcpServers file whose tools search_tools searches\n"
-	    "  --allow       glob over server.tool that search_tools may show (default *)\n");
+	    "  --allow       glob over server.tool that search_tools may show (default *)\n"
+	    "  --curve-key FILE, --broker-key FILE  CURVE keys (or SLUICE_CURVE_KEY, SLUICE_BROKER_KEY)\n");
 }
 
 static enum err
@@ -56,6 +59,8 @@ main(int argc, char **argv)
 		{ "allow", required_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "curve-key", required_argument, NULL, 'k' },
+		{ "broker-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -96,6 +101,9 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		/* client_new reads the key files from the environment */
+		case 'k': setenv(CURVE_ENV_KEY, optarg, 1); break;
+		case 'K': setenv(CURVE_ENV_BROKER_KEY, optarg, 1); break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}

@@ -201,6 +201,19 @@ curve_client_apply(const struct curve_client *cc, zsock_t *s, const char *ep, co
 		    "forge jobs and results; use --curve-key and --broker-key", who, ep);
 }
 
+bool
+curve_client_setup_env(zsock_t *s, const char *ep, const char *who, char *why, size_t whysz)
+{
+	struct curve_client *cc;
+
+	if (!curve_client_load(curve_opt(NULL, CURVE_ENV_KEY), curve_opt(NULL, CURVE_ENV_BROKER_KEY),
+	    &cc, why, whysz))
+		return false;
+	curve_client_apply(cc, s, ep, who);
+	curve_client_destroy(&cc);
+	return true;
+}
+
 struct curve_watch *
 curve_watch_new(zsock_t *s)
 {

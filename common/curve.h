@@ -67,6 +67,11 @@ void curve_client_destroy(struct curve_client **cp);
 void curve_client_apply(const struct curve_client *cc, zsock_t *s, const char *ep,
     const char *who);
 
+/* curve_client_load from $SLUICE_CURVE_KEY and $SLUICE_BROKER_KEY, then
+ * curve_client_apply: the one-shot form for short-lived CLI sockets.  False
+ * with `why` when the key files are bad. */
+bool curve_client_setup_env(zsock_t *s, const char *ep, const char *who, char *why, size_t whysz);
+
 /* Watches `s` for failed handshakes so that a silent broker can be
  * explained ("the broker refused our key").  Fresh watch or NULL. */
 struct curve_watch;

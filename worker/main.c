@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/curve.h"
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/util.h"
@@ -27,7 +28,9 @@ usage(void)
 	    "  --mcp-config FILE    mcpServers JSON: jobs may call these tools (docs/MCP.md)\n"
 	    "  --mcp-allow GLOBS    comma-separated server.tool globs jobs may call (default *)\n"
 	    "  --mcp-refuse-destructive  refuse tools not marked read-only / non-destructive\n"
-	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n");
+	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n"
+	    "  --curve-key FILE     our NAME.key (CURVE; or SLUICE_CURVE_KEY)\n"
+	    "  --broker-key FILE    the broker's NAME.pub (CURVE; or SLUICE_BROKER_KEY)\n");
 }
 
 int
@@ -48,13 +51,16 @@ main(int argc, char **argv)
 		{ "mcp-allow", required_argument, NULL, 'W' },
 		{ "mcp-refuse-destructive", no_argument, NULL, 'X' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "curve-key", required_argument, NULL, 'k' },
+		{ "broker-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct worker_conf conf;
 	enum log_level level = LOG_LEVEL_INFO;
 	char deno[PATH_MAX], host[256], why[512];
-	const char *deno_arg = NULL;
+	const char *deno_arg = NULL, *key = NULL, *broker_key = NULL;
+	struct curve_client *curve = NULL;
 	uint64_t v;
 	int c;
 
@@ -105,6 +111,8 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'k': key = optarg; break;
+		case 'K': broker_key = optarg; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
@@ -132,5 +140,13 @@ main(int argc, char **argv)
 		    "--insecure-no-jail runs without one)", why);
 		return 1;
 	}
-	return worker_run(&conf);
+	if (!curve_client_load(curve_opt(key, CURVE_ENV_KEY), curve_opt(broker_key, CURVE_ENV_BROKER_KEY),
+	    &curve, why, sizeof(why))) {
+		log_error("%s", why);
+		return 1;
+	}
+	conf.curve = curve;
+	c = worker_run(&conf);
+	curve_client_destroy(&curve);
+	return c;
 }

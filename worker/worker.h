@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/curve.h"
 #include "common/job.h"
 #include "common/privacy.h"
 
@@ -25,6 +26,7 @@ struct worker_conf {
 	const char *mcp_allow;		/* comma-separated globs over server.tool */
 	bool mcp_refuse_destructive;
 	struct job_limits max;		/* maxima a job cannot exceed */
+	const struct curve_client *curve;	/* CURVE keys; NULL: plaintext */
 };
 
 void worker_conf_default(struct worker_conf *c);
