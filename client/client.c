@@ -43,6 +43,9 @@ open_client(const char *endpoint, bool curve)
 		goto fail;
 	wire_tune(c->sock);
 	zsock_set_linger(c->sock, 0);
+	/* A DEALER whose every connection failed its handshake has nowhere to
+	 * queue a message: never block on it. */
+	zsock_set_sndtimeo(c->sock, 2000);
 	if (curve && !curve_client_setup_env(c->sock, endpoint, "sluice", why, sizeof(why))) {
 		log_warnx("%s", why);
 		goto fail;
@@ -85,6 +88,20 @@ client_destroy(struct client **cp)
 	*cp = NULL;
 }
 
+/* True when the broker refused our handshake; says why once. */
+static bool
+refused(struct client *c)
+{
+	char why[256];
+
+	if (!client_refused(c, why, sizeof(why)))
+		return false;
+	if (!c->refusal_told)
+		log_warnx("%s", why);
+	c->refusal_told = true;
+	return true;
+}
+
 enum err
 client_send(struct client *c, struct msg *m, char *req_out)
 {
@@ -98,6 +115,8 @@ client_send(struct client *c, struct msg *m, char *req_out)
 	}
 	if (req_out != NULL)
 		snprintf(req_out, 33, "%s", msg_str(m, MSG_F_REQ, ""));
+	if (refused(c))
+		return ERR_DENIED;
 	return wire_send(c->sock, NULL, m);
 }
 
@@ -113,13 +132,8 @@ client_recv(struct client *c, int timeout_ms, struct msg **out)
 		zpoller_t *p = zpoller_new(c->sock, NULL);
 		void *ready = p ? zpoller_wait(p, timeout_ms) : NULL;
 		zpoller_destroy(&p);
-		if (ready == NULL) {
-			if (!c->refusal_told && client_refused(c, why, sizeof(why))) {
-				log_warnx("%s", why);
-				c->refusal_told = true;
-			}
-			return ERR_TIMEOUT;
-		}
+		if (ready == NULL)
+			return refused(c) ? ERR_DENIED : ERR_TIMEOUT;
 	}
 	e = wire_recv(c->sock, false, NULL, out, why, sizeof(why));
 	if (e != ERR_OK)
@@ -139,7 +153,8 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
 
 	*result = NULL;
 	if ((e = client_send(c, submit, req)) != ERR_OK) {
-		snprintf(why, whysz, "cannot send: %s", err_str(e));
+		if (!client_refused(c, why, whysz))
+			snprintf(why, whysz, "cannot send: %s", err_str(e));
 		return e;
 	}
 	deadline = util_now_ms() + accept_ms;
@@ -148,17 +163,18 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
 		int64_t left = deadline - util_now_ms();
 
 		if (left <= 0) {
-			char refused[256];
-			if (!accepted && client_refused(c, refused, sizeof(refused)))
-				snprintf(why, whysz, "%s", refused);
-			else
-				snprintf(why, whysz, accepted ? "no result within %d ms" :
-				    "the broker did not answer within %d ms (is it running?)",
-				    accepted ? result_ms : accept_ms);
+			snprintf(why, whysz, accepted ? "no result within %d ms" :
+			    "the broker did not answer within %d ms (is it running?%s)",
+			    accepted ? result_ms : accept_ms, getenv(CURVE_ENV_KEY) ?
+			    " Under CURVE: is --broker-key the broker's key?" : "");
 			return ERR_TIMEOUT;
 		}
 		if ((e = client_recv(c, left > 1000 ? 1000 : (int)left, &m)) == ERR_TIMEOUT)
 			continue;
+		if (e == ERR_DENIED) {
+			client_refused(c, why, whysz);
+			return e;
+		}
 		if (e != ERR_OK)
 			continue;	/* logged; keep waiting for a good reply */
 		if (strcmp(msg_str(m, MSG_F_REQ, ""), req) != 0) {

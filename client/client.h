@@ -33,12 +33,14 @@ bool client_refused(struct client *c, char *why, size_t whysz);
 void client_destroy(struct client **cp);
 
 /* Sets a fresh `req` on `m` when it has none, then sends it.  The req used is
- * copied into `req_out` (size >= 33) when not NULL. */
+ * copied into `req_out` (size >= 33) when not NULL.  ERR_DENIED when the
+ * broker refused our handshake; ERR_IO when it cannot be queued in 2 s. */
 enum err client_send(struct client *c, struct msg *m, char *req_out);
 
 /* Receives the next reply within `timeout_ms` (-1 waits forever).  Fresh
- * message in *out; ERR_TIMEOUT when nothing came; ERR_PROTO on a malformed
- * reply (logged). */
+ * message in *out; ERR_TIMEOUT when nothing came; ERR_DENIED when the broker
+ * refused our CURVE handshake (said once on stderr); ERR_PROTO on a
+ * malformed reply (logged). */
 enum err client_recv(struct client *c, int timeout_ms, struct msg **out);
 
 /* Submits a SUBMIT and waits for its RESULT: retries BUSY replies (honouring
