@@ -27,6 +27,7 @@ struct zap {
 	zhashx_t *keys[ZAP__COUNT];	/* Z85 public key -> User-Id (owned strings) */
 	zhashx_t *owned[3];		/* the three role sets (alerts shares approvers') */
 	zactor_t *handler;
+	bool handler_bound;		/* set by the handler before it signals */
 };
 
 /* Loads every NAME.pub in `dir` into a fresh set: public key -> User-Id (the tenant
@@ -171,6 +172,7 @@ zap_actor(zsock_t *pipe, void *arg)
 		zsock_signal(pipe, 1);
 		goto out;
 	}
+	z->handler_bound = true;
 	zsock_signal(pipe, 0);
 	for (;;) {
 		void *which = zpoller_wait(poller, -1);
@@ -218,8 +220,9 @@ zap_new(const struct zap_conf *c, char *why, size_t whysz)
 	z->keys[ZAP_BACK] = z->owned[1];
 	z->keys[ZAP_APPROVALS] = z->owned[2];
 	z->keys[ZAP_ALERTS] = z->owned[2];
-	/* The actor signals 1 when it cannot bind: another handler exists. */
-	if ((z->handler = zactor_new(zap_actor, z)) == NULL) {
+	/* zactor_new returns once the handler has signalled; it could not bind
+	 * when another handler exists in this process. */
+	if ((z->handler = zactor_new(zap_actor, z)) == NULL || !z->handler_bound) {
 		snprintf(why, whysz, "cannot start the ZAP handler (%s taken?)", ZAP_ENDPOINT);
 		goto fail;
 	}

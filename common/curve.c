@@ -134,8 +134,6 @@ curve_cert_load(const char *path, bool need_secret, char *why, size_t whysz)
 		snprintf(why, whysz, "%s: not a regular file", path);
 		return NULL;
 	}
-	if (need_secret && (st.st_mode & 077) != 0)
-		log_warnx("WARNING: secret key file %s is readable by others (chmod 600 it)", path);
 	if ((cert = zcert_load(path)) == NULL) {
 		snprintf(why, whysz, "%s: not a CURVE key file (sluice keygen makes them)", path);
 		return NULL;
@@ -145,6 +143,8 @@ curve_cert_load(const char *path, bool need_secret, char *why, size_t whysz)
 		zcert_destroy(&cert);
 		return NULL;
 	}
+	if (need_secret && (st.st_mode & 077) != 0)
+		log_warnx("WARNING: secret key file %s is readable by others (chmod 600 it)", path);
 	return cert;
 }
 
