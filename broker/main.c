@@ -29,7 +29,7 @@ usage(void)
 	    "  --tenant-running-max N, --tenant-concurrency N\n"
 	    "                    jobs of one tenant running at once (default 0: no limit)\n"
 	    "  --tenant-rate N   submissions per second per tenant; over it: BUSY (default 0: off)\n"
-	    "  --tenant-burst N  submissions a tenant may make at once (default: the rate)\n"
+	    "  --tenant-burst N  submissions a tenant may make at once (default 0: the rate)\n"
 	    "  --curve-secret FILE  the broker's NAME.key: CURVE on every socket (sluice keygen)\n"
 	    "  --clients DIR     enrolled client keys (*.pub, each with a tenant)\n"
 	    "  --workers DIR     enrolled worker keys (*.pub)\n"
@@ -98,14 +98,15 @@ main(int argc, char **argv)
 			conf.tenant_rate = (uint32_t)v;
 			break;
 		case 'G':
-			if (!util_opt_u64("sluice-broker", "tenant-burst", optarg, 1, 10000000, &v))
+			if (!util_opt_u64("sluice-broker", "tenant-burst", optarg, 0, 10000000, &v))
 				return 2;
 			conf.tenant_burst = (uint32_t)v;
 			break;
-		case 'S': conf.curve_secret = optarg; break;
-		case 'C': conf.clients_dir = optarg; break;
-		case 'W': conf.workers_dir = optarg; break;
-		case 'P': conf.approvers_dir = optarg; break;
+		/* An empty value (an unset variable in a unit file) means none. */
+		case 'S': conf.curve_secret = *optarg ? optarg : NULL; break;
+		case 'C': conf.clients_dir = *optarg ? optarg : NULL; break;
+		case 'W': conf.workers_dir = *optarg ? optarg : NULL; break;
+		case 'P': conf.approvers_dir = *optarg ? optarg : NULL; break;
 		case 'I': conf.insecure_plaintext = true; break;
 		case 'H':
 			if (!util_opt_u64("sluice-broker", "heartbeat-ms", optarg, 10, 600000, &v))
