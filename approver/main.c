@@ -43,7 +43,7 @@ main(int argc, char **argv)
 	};
 	struct approver_conf conf;
 	enum log_level level = LOG_LEVEL_INFO;
-	char host[256], why[512];
+	char host[256];
 	const char *key = NULL, *broker_key = NULL;
 	struct curve_client *curve = NULL;
 	uint64_t v;
@@ -87,11 +87,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("sluice-approver", level);
-	if (!curve_client_load(curve_opt(key, CURVE_ENV_KEY), curve_opt(broker_key, CURVE_ENV_BROKER_KEY),
-	    &curve, why, sizeof(why))) {
-		log_error("%s", why);
+	if (!curve_client_load_flags(key, broker_key, &curve))
 		return 1;
-	}
 	conf.curve = curve;
 	c = approver_run(&conf);
 	curve_client_destroy(&curve);

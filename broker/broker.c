@@ -106,6 +106,7 @@ struct broker {
 	struct queue *queue;
 	struct ratelimit *rate;		/* per-tenant submission rate */
 	struct zap *zap;		/* CURVE keys and ZAP handler; NULL: plaintext */
+	bool front_curve;		/* the front socket is a CURVE server: tenants from keys */
 	int64_t next_plaintext_warn_ms;	/* --insecure-plaintext: repeat the warning */
 	zhashx_t *workers;		/* key -> struct worker (owned) */
 	zlistx_t *accepting;		/* jobs staged, ACCEPTED after commit */
@@ -853,7 +854,7 @@ on_front(struct broker *b)
 	/* Under CURVE the tenant is the one enrolled with the client's key (the
 	 * ZAP handler's User-Id); a request naming another one is refused. */
 	tenant = msg_str(m, MSG_F_TENANT, DEFAULT_TENANT);
-	if (b->zap != NULL) {
+	if (b->front_curve) {
 		if (user[0] == '\0') {
 			wire_send_error(b->front, client, ERR_DENIED, msg_str(m, MSG_F_REQ, NULL),
 			    "no authenticated tenant on this connection");
@@ -872,7 +873,7 @@ on_front(struct broker *b)
 	}
 	switch (msg_cmd(m)) {
 	case MSG_SUBMIT: on_submit(b, client, m, tenant); break;
-	case MSG_STATUS: on_status(b, client, m, b->zap ? tenant : NULL); break;
+	case MSG_STATUS: on_status(b, client, m, b->front_curve ? tenant : NULL); break;
 	case MSG_FETCH: on_fetch(b, client, m, tenant); break;
 	case MSG_CANCEL_JOB: on_cancel(b, client, m, tenant); break;
 	default:
@@ -1403,6 +1404,14 @@ recover_job(void *arg, const char *id, enum jobstore_state st, int64_t accepted_
 
 /* --- setup and loop ------------------------------------------------------ */
 
+/* The broker's CURVE handle for endpoint `ep`: CURVE covers tcp endpoints;
+ * ipc ones stay plaintext, guarded by file permissions. */
+static const struct zap *
+zap_for(const struct zap *zap, const char *ep)
+{
+	return zap != NULL && strncmp(ep, "tcp://", 6) == 0 ? zap : NULL;
+}
+
 /* A ROUTER on `ep`: a CURVE server admitting domain `d`'s keys when `zap`
  * is set. */
 static zsock_t *
@@ -1433,7 +1442,8 @@ endpoints_allowed(const struct broker_conf *conf, bool curve)
 	bool ok = true;
 
 	for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
-		if (eps[i] == NULL || curve_endpoint_is_local(eps[i]) || (curve && i < 4))
+		if (eps[i] == NULL || curve_endpoint_is_local(eps[i]) ||
+		    (curve && i < 4 && strncmp(eps[i], "tcp://", 6) == 0))
 			continue;
 		if (!conf->insecure_plaintext) {
 			log_error("refusing to bind %s %s in plaintext: it is reachable from other hosts; "
@@ -1538,10 +1548,11 @@ broker_run(const struct broker_conf *conf)
 		log_error("risk rules: %s", why);
 		goto out;
 	}
-	if ((b.front = bind_router(conf->front, b.zap, ZAP_FRONT)) == NULL ||
-	    (b.back = bind_router(conf->back, b.zap, ZAP_BACK)) == NULL ||
-	    (b.approvals = bind_router(conf->approvals, b.zap, ZAP_APPROVALS)) == NULL ||
-	    (b.alerts = alerts_new(conf->alerts, b.zap)) == NULL)
+	if ((b.front = bind_router(conf->front, zap_for(b.zap, conf->front), ZAP_FRONT)) == NULL ||
+	    (b.back = bind_router(conf->back, zap_for(b.zap, conf->back), ZAP_BACK)) == NULL ||
+	    (b.approvals = bind_router(conf->approvals, zap_for(b.zap, conf->approvals),
+	    ZAP_APPROVALS)) == NULL ||
+	    (b.alerts = alerts_new(conf->alerts, zap_for(b.zap, conf->alerts))) == NULL)
 		goto out;
 	if (conf->metrics != NULL) {
 		if ((b.metrics = zsock_new(ZMQ_STREAM)) == NULL ||
@@ -1551,8 +1562,10 @@ broker_run(const struct broker_conf *conf)
 		}
 		zsock_set_maxmsgsize(b.metrics, 65536);
 	}
+	b.front_curve = zap_for(b.zap, conf->front) != NULL;
 	log_info("listening: front %s, back %s, approvals %s, alerts %s, data %s (%s)", conf->front,
-	    conf->back, conf->approvals, conf->alerts, conf->data, b.zap ? "CURVE" : "plaintext");
+	    conf->back, conf->approvals, conf->alerts, conf->data,
+	    b.zap ? "CURVE on tcp endpoints" : "plaintext");
 
 	for (;;) {
 		int64_t now = util_now_ms();

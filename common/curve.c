@@ -178,6 +178,18 @@ curve_client_load(const char *key_file, const char *broker_key_file, struct curv
 	return true;
 }
 
+bool
+curve_client_load_flags(const char *key_flag, const char *broker_key_flag, struct curve_client **out)
+{
+	char why[512];
+
+	if (curve_client_load(curve_opt(key_flag, CURVE_ENV_KEY),
+	    curve_opt(broker_key_flag, CURVE_ENV_BROKER_KEY), out, why, sizeof(why)))
+		return true;
+	log_error("%s", why);
+	return false;
+}
+
 void
 curve_client_destroy(struct curve_client **cp)
 {

@@ -61,6 +61,11 @@ bool curve_client_load(const char *key_file, const char *broker_key_file,
     struct curve_client **out, char *why, size_t whysz);
 void curve_client_destroy(struct curve_client **cp);
 
+/* curve_client_load for a daemon's --curve-key / --broker-key flags (NULL:
+ * $SLUICE_CURVE_KEY / $SLUICE_BROKER_KEY); a failure is logged. */
+bool curve_client_load_flags(const char *key_flag, const char *broker_key_flag,
+    struct curve_client **out);
+
 /* Prepares socket `s` (not yet connected) for `ep`: CURVE when `cc` is set;
  * plaintext otherwise, with a WARNING on stderr/log when `ep` leaves the host.
  * `who` names the program in the warning. */

@@ -140,11 +140,8 @@ main(int argc, char **argv)
 		    "--insecure-no-jail runs without one)", why);
 		return 1;
 	}
-	if (!curve_client_load(curve_opt(key, CURVE_ENV_KEY), curve_opt(broker_key, CURVE_ENV_BROKER_KEY),
-	    &curve, why, sizeof(why))) {
-		log_error("%s", why);
+	if (!curve_client_load_flags(key, broker_key, &curve))
 		return 1;
-	}
 	conf.curve = curve;
 	c = worker_run(&conf);
 	curve_client_destroy(&curve);
