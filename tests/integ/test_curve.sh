@@ -42,6 +42,14 @@ PIDS+=("$PLAIN")
 for _ in $(seq 1 50); do grep -q listening "$T/plain2.log" && break; sleep 0.1; done
 check "--insecure-plaintext starts the broker" alive "$PLAIN"
 check "--insecure-plaintext is logged loudly" grep -q 'WARNING: front tcp://0.0.0.0.* PLAINTEXT' "$T/plain2.log"
+IP=$(ip -4 -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)
+if [ -n "$IP" ]; then
+	err=$("$BIN/sluice" status --broker "tcp://$IP:$P5" --timeout 3000 2>&1)
+	check "a client connecting in plaintext over the network warns loudly" grep -q 'WARNING: sluice connects to .* PLAINTEXT' <<<"$err"
+	check "... and still works (the operator chose --insecure-plaintext)" grep -q '^workers 0' <<<"$err"
+else
+	skip "plaintext client warning" "this host has no global IPv4 address"
+fi
 kill "$PLAIN"; wait "$PLAIN" 2>/dev/null
 
 # --- a CURVE broker ------------------------------------------------------------
