@@ -1122,9 +1122,10 @@ on_status(struct broker *b, zframe_t *client, const struct msg *in, const char *
 		return;
 	farm_counts(b, &fc, tenant);
 	off += (size_t)snprintf(details, sizeof(details),
-	    "{\"oldest_queued_ms\":%lld,\"approval_backlog\":%llu,\"approver_connected\":%s,\"tenants\":{",
+	    "{\"oldest_queued_ms\":%lld,\"approval_backlog\":%llu,\"approver_connected\":%s,"
+	    "\"insecure_plaintext\":%s,\"tenants\":{",
 	    (long long)(fc.oldest_queued_ms ? now - fc.oldest_queued_ms : 0), (unsigned long long)fc.held,
-	    b->approver ? "true" : "false");
+	    b->approver ? "true" : "false", b->conf->insecure_plaintext ? "true" : "false");
 	struct tenant_acc acc = { details, &off, sizeof(details), true, tenant };
 	queue_each_tenant(b->queue, tenant_line, &acc);
 	snprintf(details + off, sizeof(details) - off, "}}");

@@ -47,6 +47,8 @@ if [ -n "$IP" ]; then
 	err=$("$BIN/sluice" status --broker "tcp://$IP:$P5" --timeout 3000 2>&1)
 	check "a client connecting in plaintext over the network warns loudly" grep -q 'WARNING: sluice connects to .* PLAINTEXT' <<<"$err"
 	check "... and still works (the operator chose --insecure-plaintext)" grep -q '^workers 0' <<<"$err"
+	check "status says the broker runs --insecure-plaintext" test \
+		"$("$BIN/sluice" status --json --broker "tcp://127.0.0.1:$P5" | jq .insecure_plaintext)" = true
 else
 	skip "plaintext client warning" "this host has no global IPv4 address"
 fi
