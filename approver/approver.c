@@ -156,6 +156,7 @@ connect_broker(struct approver *a)
 		return false;
 	wire_tune(a->broker);
 	zsock_set_sndtimeo(a->broker, 0);
+	curve_client_apply(a->conf->curve, a->broker, a->conf->broker, "sluice-approver");
 	if (zsock_connect(a->broker, "%s", a->conf->broker) < 0) {
 		log_warn("cannot connect to %s", a->conf->broker);
 		return false;

@@ -9,8 +9,11 @@
 
 #include <stdint.h>
 
+#include "common/curve.h"
+
 struct approver_conf {
 	const char *broker;		/* broker approvals endpoint (we connect a DEALER) */
+	const struct curve_client *curve;	/* CURVE keys; NULL: plaintext */
 	const char *data;		/* data directory: DATA/db, DATA/control */
 	const char *control;		/* control endpoint to bind; NULL: ipc://DATA/control */
 	const char *host;		/* name reported in APPROVER_READY */

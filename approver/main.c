@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "approver/approver.h"
+#include "common/curve.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -19,7 +20,9 @@ usage(void)
 	    "  --data DIR           store and control socket (default sluice-data/approver)\n"
 	    "  --control EP         CLI control endpoint (default ipc://DIR/control)\n"
 	    "  --heartbeat-ms N     heartbeat interval (default 1000)\n"
-	    "  --expired-keep-s N   expired items stay listed this long (default 86400)\n");
+	    "  --expired-keep-s N   expired items stay listed this long (default 86400)\n"
+	    "  --curve-key FILE     our NAME.key (CURVE; or SLUICE_CURVE_KEY)\n"
+	    "  --broker-key FILE    the broker's NAME.pub (CURVE; or SLUICE_BROKER_KEY)\n");
 }
 
 int
@@ -33,12 +36,16 @@ main(int argc, char **argv)
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "expired-keep-s", required_argument, NULL, 'E' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "curve-key", required_argument, NULL, 'k' },
+		{ "broker-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct approver_conf conf;
 	enum log_level level = LOG_LEVEL_INFO;
 	char host[256];
+	const char *key = NULL, *broker_key = NULL;
+	struct curve_client *curve = NULL;
 	uint64_t v;
 	int c;
 
@@ -69,6 +76,8 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'k': key = optarg; break;
+		case 'K': broker_key = optarg; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
@@ -78,5 +87,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("sluice-approver", level);
-	return approver_run(&conf);
+	if (!curve_client_load_flags(key, broker_key, &curve))
+		return 1;
+	conf.curve = curve;
+	c = approver_run(&conf);
+	curve_client_destroy(&curve);
+	return c;
 }

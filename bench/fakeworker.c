@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/curve.h"
 #include "common/msg.h"
 #include "common/util.h"
 #include "common/wire.h"
@@ -136,6 +137,12 @@ main(int argc, char **argv)
 	if ((f.sock = zsock_new(ZMQ_DEALER)) == NULL)
 		return 1;
 	wire_tune(f.sock);
+	/* CURVE from SLUICE_CURVE_KEY / SLUICE_BROKER_KEY, as the CLI */
+	if (!curve_client_setup_env(f.sock, broker, "fakeworker", why, sizeof(why))) {
+		fprintf(stderr, "fakeworker: %s\n", why);
+		zsock_destroy(&f.sock);
+		return 1;
+	}
 	if (zsock_connect(f.sock, "%s", broker) < 0) {
 		fprintf(stderr, "fakeworker: cannot connect to %s\n", broker);
 		zsock_destroy(&f.sock);

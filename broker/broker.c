@@ -40,8 +40,11 @@
 #include "broker/sessions.h"
 #include "broker/queue.h"
 #include "broker/session_mode.h"
+#include "broker/ratelimit.h"
+#include "broker/zap.h"
 #include "common/audit.h"
 #include "common/audit_store.h"
+#include "common/curve.h"
 #include "common/log.h"
 #include "common/mpjson.h"
 #include "common/msg.h"
@@ -106,6 +109,10 @@ struct broker {
 	zhashx_t *jobs;			/* id -> struct job (owned) */
 	zhashx_t *keys;			/* "tenant/key" -> struct job */
 	struct queue *queue;
+	struct ratelimit *rate;		/* per-tenant submission rate */
+	struct zap *zap;		/* CURVE keys and ZAP handler; NULL: plaintext */
+	bool front_curve;		/* the front socket is a CURVE server: tenants from keys */
+	int64_t next_plaintext_warn_ms;	/* --insecure-plaintext: repeat the warning */
 	zhashx_t *workers;		/* key -> struct worker (owned) */
 	zhashx_t *tool_holds;		/* approval id -> struct tool_hold (owned) */
 	zlistx_t *accepting;		/* jobs staged, ACCEPTED after commit */
@@ -114,7 +121,7 @@ struct broker {
 	int64_t next_heartbeat_ms;
 	int64_t next_expire_ms;
 	bool draining;
-	struct log_limit bad_front, bad_back, bad_approvals, lost_client;
+	struct log_limit bad_front, bad_back, bad_approvals, lost_client, foreign;
 };
 
 static volatile sig_atomic_t broker_stop;
@@ -326,6 +333,7 @@ job_finish(struct broker *b, struct job *j, const struct msg *src, enum job_stat
 	if (risk != NULL)
 		msg_set_raw(r, MSG_F_RISK, risk, risklen);
 	msg_set_str(r, MSG_F_ID, j->id);
+	msg_set_str(r, MSG_F_TENANT, j->tenant);	/* who may fetch it later */
 	if (src == NULL || !msg_has(src, MSG_F_STATUS))
 		msg_set_str(r, MSG_F_STATUS, job_status_name(st));
 	if (reason != NULL)
@@ -419,10 +427,10 @@ session_store(struct broker *b, const struct job *j, struct msg *done)
 
 /* SESSION_OP ls | get | rm: the tenant's own session only. */
 static void
-on_session_op(struct broker *b, zframe_t *client, const struct msg *in)
+on_session_op(struct broker *b, zframe_t *client, const struct msg *in, const char *tenant)
 {
 	const char *req = msg_str(in, MSG_F_REQ, ""), *session = msg_str(in, MSG_F_SESSION, "");
-	const char *action = msg_str(in, MSG_F_ACTION, ""), *tenant = msg_str(in, MSG_F_TENANT, DEFAULT_TENANT);
+	const char *action = msg_str(in, MSG_F_ACTION, "");
 	struct session_audit sa = { b, NULL, session };
 	struct msg *r;
 	char *buf = NULL;
@@ -829,15 +837,22 @@ limit(const struct msg *in, struct msg *out, enum msg_field f, uint64_t dflt, ui
 }
 
 static void
-send_busy(struct broker *b, zframe_t *client, const char *req, size_t depth)
+send_busy_ms(struct broker *b, zframe_t *client, const char *req, uint32_t retry_ms)
 {
 	struct msg *busy = msg_new(MSG_BUSY);
 	if (busy == NULL)
 		return;
 	msg_set_str(busy, MSG_F_REQ, req);
-	msg_set_u64(busy, MSG_F_RETRY_MS, 100 + depth / 100 > 5000 ? 5000 : 100 + depth / 100);
+	msg_set_u64(busy, MSG_F_RETRY_MS, retry_ms);
 	send_front(b, client, busy);
 	msg_destroy(&busy);
+}
+
+/* BUSY for a full queue: the deeper the queue, the longer the wait. */
+static void
+send_busy(struct broker *b, zframe_t *client, const char *req, size_t depth)
+{
+	send_busy_ms(b, client, req, 100 + depth / 100 > 5000 ? 5000 : (uint32_t)(100 + depth / 100));
 }
 
 /* A resubmitted idempotency key: answer with the original job. */
@@ -938,12 +953,11 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 }
 
 static void
-on_submit(struct broker *b, zframe_t *client, const struct msg *in)
+on_submit(struct broker *b, zframe_t *client, const struct msg *in, const char *tenant)
 {
 	const struct broker_conf *c = b->conf;
 	const char *req = msg_str(in, MSG_F_REQ, "");
 	const char *lang = msg_str(in, MSG_F_LANG, "ts");
-	const char *tenant = msg_str(in, MSG_F_TENANT, DEFAULT_TENANT);
 	const char *key = msg_str(in, MSG_F_KEY, NULL);
 	char why[256];
 	size_t codelen;
@@ -988,6 +1002,11 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 	}
 	if (queue_tenant_size(b->queue, tenant) >= c->tenant_queue_max) {
 		send_busy(b, client, req, queue_tenant_size(b->queue, tenant));
+		return;
+	}
+	uint32_t retry_ms;
+	if (!ratelimit_take(b->rate, tenant, util_now_ms(), &retry_ms)) {
+		send_busy_ms(b, client, req, retry_ms);
 		return;
 	}
 	if ((jm = msg_new(MSG_JOB)) == NULL || (j = calloc(1, sizeof(*j))) == NULL) {
@@ -1064,23 +1083,49 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in)
 }
 
 static void
-on_status(struct broker *b, zframe_t *client, const struct msg *in);
+on_status(struct broker *b, zframe_t *client, const struct msg *in, const char *tenant);
+
+/* A request named a job of another tenant: answered exactly like an unknown
+ * job, and recorded as an error event. */
+static void
+foreign_job(struct broker *b, zframe_t *client, const char *req, const char *id,
+    const char *tenant, const char *what)
+{
+	/* Only names the broker itself validated reach the log: a job id
+	 * that matched a job, a tenant from a key or checked by tenant_ok. */
+	if (!tenant_ok(tenant))
+		tenant = "(invalid)";
+	log_limited(&b->foreign, 10, "tenant %s asked to %s job %s of another tenant", tenant, what, id);
+	audit(b, AUDIT_ERROR, NULL, NULL, json_pack("{s:s, s:s, s:s, s:s}", "what",
+	    "cross-tenant request refused", "request", what, "tenant", tenant, "job", id), NULL);
+	wire_send_error(b->front, client, ERR_NOTFOUND, req, strcmp(what, "cancel") == 0 ?
+	    "no such job running or queued" : "no such job (or its result expired)");
+}
 
 static void
-on_fetch(struct broker *b, zframe_t *client, const struct msg *in)
+on_fetch(struct broker *b, zframe_t *client, const struct msg *in, const char *tenant)
 {
 	const char *req = msg_str(in, MSG_F_REQ, ""), *id = msg_str(in, MSG_F_ID, "");
-	const char *tenant = msg_str(in, MSG_F_TENANT, DEFAULT_TENANT);
 	struct job *j = zhashx_lookup(b->jobs, id);
 	struct msg *r = NULL;
 
-	if (j != NULL && strcmp(j->tenant, tenant) == 0) {
+	if (j != NULL && strcmp(j->tenant, tenant) != 0) {
+		foreign_job(b, client, req, id, tenant, "fetch");
+		return;
+	}
+	if (j != NULL) {
 		static const char *const names[] = { "queued", "leased", "running", "running", "held" };
 		send_job_state(b, client, req, id, j->result ? "finishing" : names[j->state]);
 		return;
 	}
-	if (j == NULL && jobstore_get_result(b->store, id, &r, NULL) == ERR_OK) {
-		/* Results carry no tenant of their own: the job message did. */
+	if (jobstore_get_result(b->store, id, &r, NULL) == ERR_OK) {
+		/* Results stored before results named their tenant belong to
+		 * the default tenant. */
+		if (strcmp(msg_str(r, MSG_F_TENANT, DEFAULT_TENANT), tenant) != 0) {
+			msg_destroy(&r);
+			foreign_job(b, client, req, id, tenant, "fetch");
+			return;
+		}
 		msg_set_str(r, MSG_F_REQ, req);
 		send_front(b, client, r);
 		msg_destroy(&r);
@@ -1090,13 +1135,16 @@ on_fetch(struct broker *b, zframe_t *client, const struct msg *in)
 }
 
 static void
-on_cancel(struct broker *b, zframe_t *client, const struct msg *in)
+on_cancel(struct broker *b, zframe_t *client, const struct msg *in, const char *tenant)
 {
 	const char *req = msg_str(in, MSG_F_REQ, ""), *id = msg_str(in, MSG_F_ID, "");
-	const char *tenant = msg_str(in, MSG_F_TENANT, DEFAULT_TENANT);
 	struct job *j = zhashx_lookup(b->jobs, id);
 
-	if (j == NULL || strcmp(j->tenant, tenant) != 0 || j->result != NULL) {
+	if (j != NULL && strcmp(j->tenant, tenant) != 0) {
+		foreign_job(b, client, req, id, tenant, "cancel");
+		return;
+	}
+	if (j == NULL || j->result != NULL) {
 		wire_send_error(b->front, client, ERR_NOTFOUND, req, "no such job running or queued");
 		return;
 	}
@@ -1133,8 +1181,9 @@ on_front(struct broker *b)
 {
 	zframe_t *client = NULL;
 	struct msg *m = NULL;
-	char why[256];
-	enum err e = wire_recv(b->front, true, &client, &m, why, sizeof(why));
+	char why[256], user[256];
+	const char *tenant;
+	enum err e = wire_recv_user(b->front, &client, &m, user, sizeof(user), why, sizeof(why));
 
 	if (e != ERR_OK) {
 		log_limited(&b->bad_front, 10, "front: rejected message: %s", why);
@@ -1143,18 +1192,39 @@ on_front(struct broker *b)
 		zframe_destroy(&client);
 		return;
 	}
+	/* Under CURVE the tenant is the one enrolled with the client's key (the
+	 * ZAP handler's User-Id); a request naming another one is refused. */
+	tenant = msg_str(m, MSG_F_TENANT, DEFAULT_TENANT);
+	if (b->front_curve) {
+		if (user[0] == '\0') {
+			wire_send_error(b->front, client, ERR_DENIED, msg_str(m, MSG_F_REQ, NULL),
+			    "no authenticated tenant on this connection");
+			goto out;
+		}
+		if (msg_has(m, MSG_F_TENANT) && strcmp(tenant, user) != 0) {
+			log_limited(&b->foreign, 10, "tenant %s named tenant %s in a request", user,
+			    tenant_ok(tenant) ? tenant : "(invalid)");
+			audit(b, AUDIT_ERROR, NULL, NULL, json_pack("{s:s, s:s}", "what",
+			    "request named another tenant than the client's key", "tenant", user), NULL);
+			wire_send_error(b->front, client, ERR_DENIED, msg_str(m, MSG_F_REQ, NULL),
+			    "tenant does not match the tenant of your key (omit --tenant under CURVE)");
+			goto out;
+		}
+		tenant = user;
+	}
 	switch (msg_cmd(m)) {
-	case MSG_SUBMIT: on_submit(b, client, m); break;
-	case MSG_STATUS: on_status(b, client, m); break;
-	case MSG_FETCH: on_fetch(b, client, m); break;
-	case MSG_CANCEL_JOB: on_cancel(b, client, m); break;
-	case MSG_SESSION_OP: on_session_op(b, client, m); break;
+	case MSG_SUBMIT: on_submit(b, client, m, tenant); break;
+	case MSG_STATUS: on_status(b, client, m, b->front_curve ? tenant : NULL); break;
+	case MSG_FETCH: on_fetch(b, client, m, tenant); break;
+	case MSG_CANCEL_JOB: on_cancel(b, client, m, tenant); break;
+	case MSG_SESSION_OP: on_session_op(b, client, m, tenant); break;
 	default:
 		log_limited(&b->bad_front, 10, "front: %s is not a client command",
 		    msg_cmd_name(msg_cmd(m)));
 		wire_send_error(b->front, client, ERR_PROTO, msg_str(m, MSG_F_REQ, NULL),
 		    "not a client command");
 	}
+out:
 	msg_destroy(&m);
 	zframe_destroy(&client);
 }
@@ -1338,6 +1408,7 @@ struct tenant_acc {
 	size_t *off;
 	size_t cap;
 	bool first;
+	const char *only;	/* a tenant's own view: only this tenant */
 };
 
 /* Appends one tenant's counts to the STATUS_REPLY details JSON. */
@@ -1346,7 +1417,7 @@ tenant_line(void *arg, const char *t, size_t q, size_t run)
 {
 	struct tenant_acc *a = arg;
 
-	if (*a->off + 128 >= a->cap)
+	if (*a->off + 128 >= a->cap || (a->only != NULL && strcmp(a->only, t) != 0))
 		return;
 	*a->off += (size_t)snprintf(a->buf + *a->off, a->cap - *a->off,
 	    "%s\"%s\":{\"queued\":%zu,\"running\":%zu}", a->first ? "" : ",", t, q, run);
@@ -1361,8 +1432,10 @@ struct farm_counts {
 	int64_t oldest_queued_ms;	/* wall clock of the oldest queued job, 0: none */
 };
 
+/* `tenant` NULL: the whole farm; else that tenant's jobs (workers and free
+ * slots are always the farm's). */
 static void
-farm_counts(struct broker *b, struct farm_counts *c)
+farm_counts(struct broker *b, struct farm_counts *c, const char *tenant)
 {
 	memset(c, 0, sizeof(*c));
 	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
@@ -1370,6 +1443,8 @@ farm_counts(struct broker *b, struct farm_counts *c)
 		c->workers++;
 	}
 	for (struct job *j = zhashx_first(b->jobs); j; j = zhashx_next(b->jobs)) {
+		if (tenant != NULL && strcmp(j->tenant, tenant) != 0)
+			continue;
 		if (j->state == JOB_HELD)
 			c->held++;
 		else if (j->state != JOB_QUEUED)
@@ -1379,8 +1454,10 @@ farm_counts(struct broker *b, struct farm_counts *c)
 	}
 }
 
+/* `tenant` NULL: the farm's figures; else (under CURVE) that tenant's own
+ * queue, running jobs and approval backlog, and nothing of other tenants. */
 static void
-on_status(struct broker *b, zframe_t *client, const struct msg *in)
+on_status(struct broker *b, zframe_t *client, const struct msg *in, const char *tenant)
 {
 	struct msg *r = msg_new(MSG_STATUS_REPLY);
 	struct farm_counts fc;
@@ -1390,16 +1467,17 @@ on_status(struct broker *b, zframe_t *client, const struct msg *in)
 
 	if (r == NULL)
 		return;
-	farm_counts(b, &fc);
+	farm_counts(b, &fc, tenant);
 	off += (size_t)snprintf(details, sizeof(details),
-	    "{\"oldest_queued_ms\":%lld,\"approval_backlog\":%llu,\"approver_connected\":%s,\"tenants\":{",
+	    "{\"oldest_queued_ms\":%lld,\"approval_backlog\":%llu,\"approver_connected\":%s,"
+	    "\"insecure_plaintext\":%s,\"tenants\":{",
 	    (long long)(fc.oldest_queued_ms ? now - fc.oldest_queued_ms : 0), (unsigned long long)fc.held,
-	    b->approver ? "true" : "false");
-	struct tenant_acc acc = { details, &off, sizeof(details), true };
+	    b->approver ? "true" : "false", b->conf->insecure_plaintext ? "true" : "false");
+	struct tenant_acc acc = { details, &off, sizeof(details), true, tenant };
 	queue_each_tenant(b->queue, tenant_line, &acc);
 	snprintf(details + off, sizeof(details) - off, "}}");
 	msg_set_str(r, MSG_F_REQ, msg_str(in, MSG_F_REQ, ""));
-	msg_set_u64(r, MSG_F_QUEUED, queue_size(b->queue));
+	msg_set_u64(r, MSG_F_QUEUED, tenant ? queue_tenant_size(b->queue, tenant) : queue_size(b->queue));
 	msg_set_u64(r, MSG_F_RUNNING, fc.running);
 	msg_set_u64(r, MSG_F_WORKERS, fc.workers);
 	msg_set_u64(r, MSG_F_FREE, fc.free_slots > 1024 ? 1024 : fc.free_slots);
@@ -1449,7 +1527,7 @@ on_metrics(struct broker *b)
 		zframe_destroy(&id);
 		return;
 	}
-	farm_counts(b, &fc);
+	farm_counts(b, &fc, NULL);
 	acc.off = (size_t)snprintf(body, sizeof(body),
 	    "# TYPE sluice_queued gauge\nsluice_queued %zu\n"
 	    "# TYPE sluice_running gauge\nsluice_running %llu\n"
@@ -1675,19 +1753,69 @@ recover_job(void *arg, const char *id, enum jobstore_state st, int64_t accepted_
 
 /* --- setup and loop ------------------------------------------------------ */
 
+/* The broker's CURVE handle for endpoint `ep`: CURVE covers tcp endpoints;
+ * ipc ones stay plaintext, guarded by file permissions. */
+static const struct zap *
+zap_for(const struct zap *zap, const char *ep)
+{
+	return zap != NULL && strncmp(ep, "tcp://", 6) == 0 ? zap : NULL;
+}
+
+/* A ROUTER on `ep`: a CURVE server admitting domain `d`'s keys when `zap`
+ * is set. */
 static zsock_t *
-bind_router(const char *ep)
+bind_router(const char *ep, const struct zap *zap, enum zap_domain d)
 {
 	zsock_t *s = zsock_new(ZMQ_ROUTER);
 	if (s == NULL)
 		return NULL;
 	wire_tune(s);
 	zsock_set_router_mandatory(s, 1);
+	if (zap != NULL)
+		zap_apply(zap, s, d);
 	if (zsock_bind(s, "%s", ep) < 0) {
 		log_warn("cannot bind %s", ep);
 		zsock_destroy(&s);
 	}
 	return s;
+}
+
+/* Plaintext only where nobody else can listen: a non-loopback tcp endpoint
+ * without CURVE (and the metrics endpoint, which is plain HTTP) needs
+ * --insecure-plaintext.  False (logged) when an endpoint is refused. */
+static bool
+endpoints_allowed(const struct broker_conf *conf, bool curve)
+{
+	const char *eps[] = { conf->front, conf->back, conf->approvals, conf->alerts, conf->metrics };
+	const char *names[] = { "front", "back", "approvals", "alerts", "metrics" };
+	bool ok = true;
+
+	for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
+		if (eps[i] == NULL || curve_endpoint_is_local(eps[i]) ||
+		    (curve && i < 4 && strncmp(eps[i], "tcp://", 6) == 0))
+			continue;
+		if (!conf->insecure_plaintext) {
+			log_error("refusing to bind %s %s in plaintext: it is reachable from other hosts; "
+			    "use --curve-secret (and key directories), a loopback/ipc endpoint, or "
+			    "--insecure-plaintext", names[i], eps[i]);
+			ok = false;
+		} else {
+			log_warnx("WARNING: %s %s is PLAINTEXT on a network endpoint "
+			    "(--insecure-plaintext): anyone on the path can read and forge traffic",
+			    names[i], eps[i]);
+		}
+	}
+	return ok;
+}
+
+/* Repeats the plaintext warning once a minute while it applies. */
+static void
+plaintext_reminder(struct broker *b, int64_t now)
+{
+	if (!b->conf->insecure_plaintext || now < b->next_plaintext_warn_ms)
+		return;
+	b->next_plaintext_warn_ms = now + 60000;
+	endpoints_allowed(b->conf, b->zap != NULL);
 }
 
 int
@@ -1709,14 +1837,29 @@ broker_run(const struct broker_conf *conf)
 	b.jobs = zhashx_new();
 	b.keys = zhashx_new();
 	b.queue = queue_new(conf->tenant_running_max);
+	b.rate = ratelimit_new(conf->tenant_rate, conf->tenant_burst);
 	b.workers = zhashx_new();
 	b.accepting = zlistx_new();
 	b.finishing = zlistx_new();
 	b.tool_holds = zhashx_new();
-	if (!b.jobs || !b.keys || !b.queue || !b.workers || !b.accepting || !b.finishing ||
+	if (!b.jobs || !b.keys || !b.queue || !b.rate || !b.workers || !b.accepting || !b.finishing ||
 	    !b.tool_holds)
 		goto out;
 	zhashx_set_destructor(b.tool_holds, tool_hold_free);
+	if (!endpoints_allowed(conf, conf->curve_secret != NULL))
+		goto out;
+	b.next_plaintext_warn_ms = util_now_ms() + 60000;
+	if (conf->curve_secret != NULL) {
+		struct zap_conf zc = { conf->curve_secret, conf->clients_dir, conf->workers_dir,
+		    conf->approvers_dir };
+		if ((b.zap = zap_new(&zc, why, sizeof(why))) == NULL) {
+			log_error("CURVE: %s", why);
+			goto out;
+		}
+	} else if (conf->clients_dir || conf->workers_dir || conf->approvers_dir) {
+		log_error("key directories given without --curve-secret: CURVE needs the broker's key");
+		goto out;
+	}
 	zhashx_set_destructor(b.jobs, job_free);
 	zlistx_set_comparator(b.finishing, same_job);
 	zhashx_set_destructor(b.workers, worker_free);
@@ -1768,9 +1911,11 @@ broker_run(const struct broker_conf *conf)
 		    privacy_mode_name(conf->privacy_default));
 		goto out;
 	}
-	if ((b.front = bind_router(conf->front)) == NULL || (b.back = bind_router(conf->back)) == NULL ||
-	    (b.approvals = bind_router(conf->approvals)) == NULL ||
-	    (b.alerts = alerts_new(conf->alerts)) == NULL)
+	if ((b.front = bind_router(conf->front, zap_for(b.zap, conf->front), ZAP_FRONT)) == NULL ||
+	    (b.back = bind_router(conf->back, zap_for(b.zap, conf->back), ZAP_BACK)) == NULL ||
+	    (b.approvals = bind_router(conf->approvals, zap_for(b.zap, conf->approvals),
+	    ZAP_APPROVALS)) == NULL ||
+	    (b.alerts = alerts_new(conf->alerts, zap_for(b.zap, conf->alerts))) == NULL)
 		goto out;
 	if (conf->metrics != NULL) {
 		if ((b.metrics = zsock_new(ZMQ_STREAM)) == NULL ||
@@ -1780,8 +1925,10 @@ broker_run(const struct broker_conf *conf)
 		}
 		zsock_set_maxmsgsize(b.metrics, 65536);
 	}
-	log_info("listening: front %s, back %s, approvals %s, alerts %s, data %s", conf->front,
-	    conf->back, conf->approvals, conf->alerts, conf->data);
+	b.front_curve = zap_for(b.zap, conf->front) != NULL;
+	log_info("listening: front %s, back %s, approvals %s, alerts %s, data %s (%s)", conf->front,
+	    conf->back, conf->approvals, conf->alerts, conf->data,
+	    b.zap ? "CURVE on tcp endpoints" : "plaintext");
 
 	for (;;) {
 		int64_t now = util_now_ms();
@@ -1821,6 +1968,7 @@ broker_run(const struct broker_conf *conf)
 		for (int k = 0; k < 16 && n > 0 && b.metrics && (zsock_events(b.metrics) & ZMQ_POLLIN); k++)
 			on_metrics(&b);
 		heartbeat(&b, util_now_ms());
+		plaintext_reminder(&b, util_now_ms());
 		commit(&b);
 		dispatch(&b);
 	}
@@ -1840,6 +1988,7 @@ out:
 	zlistx_destroy(&b.accepting);
 	zlistx_destroy(&b.finishing);
 	queue_destroy(&b.queue);
+	ratelimit_destroy(&b.rate);
 	zhashx_destroy(&b.keys);
 	zhashx_destroy(&b.jobs);
 	zhashx_destroy(&b.workers);
@@ -1847,5 +1996,6 @@ out:
 	jobstore_close(&b.store);
 	sessions_close(&b.sessions);
 	audit_store_destroy(&b.audit);
+	zap_destroy(&b.zap);	/* after every CURVE socket is closed */
 	return rc;
 }

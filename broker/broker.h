@@ -6,6 +6,7 @@
 #ifndef SLUICE_BROKER_H
 #define SLUICE_BROKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/job.h"
@@ -25,6 +26,13 @@ struct broker_conf {
 	uint32_t queue_max;		/* queued jobs beyond this get BUSY */
 	uint32_t tenant_queue_max;	/* queued jobs of one tenant beyond this get BUSY */
 	uint32_t tenant_running_max;	/* jobs of one tenant running at once (0: no limit) */
+	uint32_t tenant_rate;		/* submissions per second per tenant (0: no limit) */
+	uint32_t tenant_burst;		/* token bucket size (0: tenant_rate) */
+	const char *curve_secret;	/* broker NAME.key: CURVE on every socket; NULL: plaintext */
+	const char *clients_dir;	/* enrolled client keys (*.pub with tenant metadata) */
+	const char *workers_dir;	/* enrolled worker keys */
+	const char *approvers_dir;	/* enrolled approver/operator keys (approvals, alerts) */
+	bool insecure_plaintext;	/* allow plaintext on non-loopback tcp (logged loudly) */
 	uint32_t drain_ms;		/* SIGTERM: wait this long for running jobs */
 	uint32_t result_ttl_s;		/* finished results are kept this long */
 	struct job_limits defaults;	/* applied when a job does not ask */

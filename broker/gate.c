@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "broker/gate.h"
+#include "broker/zap.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/util.h"
@@ -69,7 +70,7 @@ struct alerts {
 };
 
 struct alerts *
-alerts_new(const char *ep)
+alerts_new(const char *ep, const struct zap *zap)
 {
 	struct alerts *a = calloc(1, sizeof(*a));
 
@@ -78,6 +79,8 @@ alerts_new(const char *ep)
 		return NULL;
 	}
 	wire_tune(a->pub);
+	if (zap != NULL)
+		zap_apply(zap, a->pub, ZAP_ALERTS);
 	if (zsock_bind(a->pub, "%s", ep) < 0) {
 		log_warn("cannot bind alerts %s", ep);
 		zsock_destroy(&a->pub);

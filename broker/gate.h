@@ -24,8 +24,11 @@ enum err gate_verdict_pack(const struct risk_verdict *v, unsigned char **out, si
 
 struct alerts;
 
-/* Binds a PUB socket on `ep`; NULL (logged) on failure. */
-struct alerts *alerts_new(const char *ep);
+struct zap;
+
+/* Binds a PUB socket on `ep` (a CURVE server admitting approver keys when
+ * `zap` is not NULL); NULL (logged) on failure. */
+struct alerts *alerts_new(const char *ep, const struct zap *zap);
 void alerts_destroy(struct alerts **ap);
 
 /* Publishes one alert.  Any of id, level, reason, session, tenant, host may

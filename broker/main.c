@@ -26,7 +26,15 @@ usage(void)
 	    "  --approval-timeout-ms N  L3 jobs undecided by then are denied (default 900000)\n"
 	    "  --risk-rules FILE rules TSV (default: the built-in schemas/risk_rules.tsv)\n"
 	    "  --risk-config FILE thresholds, multipliers, floors (docs/RISK.md)\n"
-	    "  --tenant-running-max N  jobs of one tenant running at once (default 0: no limit)\n"
+	    "  --tenant-running-max N, --tenant-concurrency N\n"
+	    "                    jobs of one tenant running at once (default 0: no limit)\n"
+	    "  --tenant-rate N   submissions per second per tenant; over it: BUSY (default 0: off)\n"
+	    "  --tenant-burst N  submissions a tenant may make at once (default 0: the rate)\n"
+	    "  --curve-secret FILE  the broker's NAME.key: CURVE on every socket (sluice keygen)\n"
+	    "  --clients DIR     enrolled client keys (*.pub, each with a tenant)\n"
+	    "  --workers DIR     enrolled worker keys (*.pub)\n"
+	    "  --approvers DIR   enrolled approver/operator keys (*.pub): approvals and alerts\n"
+	    "  --insecure-plaintext  allow plaintext on non-loopback endpoints (logged loudly)\n"
 	    "  --privacy-modes LIST  modes a session may pick (default redact,tokenize,hash;\n"
 	    "                    report lets raw data out and must be listed to be allowed)\n"
 	    "  --privacy-default M  mode of a session that does not ask (default redact)\n"
@@ -53,9 +61,17 @@ main(int argc, char **argv)
 		{ "risk-config", required_argument, NULL, 'R' },
 		{ "tenant-running-max", required_argument, NULL, 'm' },
 		{ "privacy-modes", required_argument, NULL, 'p' },
-		{ "privacy-default", required_argument, NULL, 'P' },
+		{ "privacy-default", required_argument, NULL, 'j' },
 		{ "session-quota", required_argument, NULL, 'Q' },
 		{ "session-ttl-ms", required_argument, NULL, 'E' },
+		{ "tenant-concurrency", required_argument, NULL, 'm' },
+		{ "tenant-rate", required_argument, NULL, 'g' },
+		{ "tenant-burst", required_argument, NULL, 'G' },
+		{ "curve-secret", required_argument, NULL, 'S' },
+		{ "clients", required_argument, NULL, 'C' },
+		{ "workers", required_argument, NULL, 'W' },
+		{ "approvers", required_argument, NULL, 'P' },
+		{ "insecure-plaintext", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -92,7 +108,7 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'P':
+		case 'j':
 			if (!privacy_mode_parse(optarg, &conf.privacy_default)) {
 				fprintf(stderr, "sluice-broker: --privacy-default wants redact|tokenize|hash|report\n");
 				return 2;
@@ -108,6 +124,22 @@ main(int argc, char **argv)
 			    &conf.session_ttl_ms))
 				return 2;
 			break;
+		case 'g':
+			if (!util_opt_u64("sluice-broker", "tenant-rate", optarg, 0, 1000000, &v))
+				return 2;
+			conf.tenant_rate = (uint32_t)v;
+			break;
+		case 'G':
+			if (!util_opt_u64("sluice-broker", "tenant-burst", optarg, 0, 10000000, &v))
+				return 2;
+			conf.tenant_burst = (uint32_t)v;
+			break;
+		/* An empty value (an unset variable in a unit file) means none. */
+		case 'S': conf.curve_secret = *optarg ? optarg : NULL; break;
+		case 'C': conf.clients_dir = *optarg ? optarg : NULL; break;
+		case 'W': conf.workers_dir = *optarg ? optarg : NULL; break;
+		case 'P': conf.approvers_dir = *optarg ? optarg : NULL; break;
+		case 'I': conf.insecure_plaintext = true; break;
 		case 'H':
 			if (!util_opt_u64("sluice-broker", "heartbeat-ms", optarg, 10, 600000, &v))
 				return 2;

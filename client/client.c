@@ -8,12 +8,15 @@
 #include <string.h>
 
 #include "client/client.h"
+#include "common/curve.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/wire.h"
 
 struct client {
 	zsock_t *sock;
+	struct curve_watch *watch;	/* explains a broker that refuses us */
+	bool refusal_told;
 };
 
 const char *
@@ -27,26 +30,51 @@ client_endpoint(const char *ep)
 	return "tcp://127.0.0.1:5555";
 }
 
-struct client *
-client_new(const char *endpoint)
+static struct client *
+open_client(const char *endpoint, bool curve)
 {
 	struct client *c = calloc(1, sizeof(*c));
+	char why[512];
 
 	if (c == NULL)
 		return NULL;
 	zsys_handler_set(NULL);
-	if ((c->sock = zsock_new(ZMQ_DEALER)) == NULL) {
-		free(c);
-		return NULL;
-	}
+	if ((c->sock = zsock_new(ZMQ_DEALER)) == NULL)
+		goto fail;
 	wire_tune(c->sock);
 	zsock_set_linger(c->sock, 0);
-	if (zsock_connect(c->sock, "%s", endpoint) < 0) {
-		zsock_destroy(&c->sock);
-		free(c);
-		return NULL;
+	/* A DEALER whose every connection failed its handshake has nowhere to
+	 * queue a message: never block on it. */
+	zsock_set_sndtimeo(c->sock, 2000);
+	if (curve && !curve_client_setup_env(c->sock, endpoint, "sluice", why, sizeof(why))) {
+		log_warnx("%s", why);
+		goto fail;
 	}
+	c->watch = curve_watch_new(c->sock);
+	if (zsock_connect(c->sock, "%s", endpoint) < 0)
+		goto fail;
 	return c;
+fail:
+	client_destroy(&c);
+	return NULL;
+}
+
+struct client *
+client_new(const char *endpoint)
+{
+	return open_client(endpoint, true);
+}
+
+struct client *
+client_new_local(const char *endpoint)
+{
+	return open_client(endpoint, false);
+}
+
+bool
+client_refused(struct client *c, char *why, size_t whysz)
+{
+	return curve_watch_failed(c->watch, why, whysz);
 }
 
 void
@@ -54,9 +82,24 @@ client_destroy(struct client **cp)
 {
 	if (cp == NULL || *cp == NULL)
 		return;
+	curve_watch_destroy(&(*cp)->watch);
 	zsock_destroy(&(*cp)->sock);
 	free(*cp);
 	*cp = NULL;
+}
+
+/* True when the broker refused our handshake; says why once. */
+static bool
+refused(struct client *c)
+{
+	char why[256];
+
+	if (!client_refused(c, why, sizeof(why)))
+		return false;
+	if (!c->refusal_told)
+		log_warnx("%s", why);
+	c->refusal_told = true;
+	return true;
 }
 
 enum err
@@ -72,6 +115,8 @@ client_send(struct client *c, struct msg *m, char *req_out)
 	}
 	if (req_out != NULL)
 		snprintf(req_out, 33, "%s", msg_str(m, MSG_F_REQ, ""));
+	if (refused(c))
+		return ERR_DENIED;
 	return wire_send(c->sock, NULL, m);
 }
 
@@ -88,7 +133,7 @@ client_recv(struct client *c, int timeout_ms, struct msg **out)
 		void *ready = p ? zpoller_wait(p, timeout_ms) : NULL;
 		zpoller_destroy(&p);
 		if (ready == NULL)
-			return ERR_TIMEOUT;
+			return refused(c) ? ERR_DENIED : ERR_TIMEOUT;
 	}
 	e = wire_recv(c->sock, false, NULL, out, why, sizeof(why));
 	if (e != ERR_OK)
@@ -108,7 +153,8 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
 
 	*result = NULL;
 	if ((e = client_send(c, submit, req)) != ERR_OK) {
-		snprintf(why, whysz, "cannot send: %s", err_str(e));
+		if (!client_refused(c, why, whysz))
+			snprintf(why, whysz, "cannot send: %s", err_str(e));
 		return e;
 	}
 	deadline = util_now_ms() + accept_ms;
@@ -118,12 +164,17 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
 
 		if (left <= 0) {
 			snprintf(why, whysz, accepted ? "no result within %d ms" :
-			    "the broker did not answer within %d ms (is it running?)",
-			    accepted ? result_ms : accept_ms);
+			    "the broker did not answer within %d ms (is it running?%s)",
+			    accepted ? result_ms : accept_ms, getenv(CURVE_ENV_KEY) ?
+			    " Under CURVE: is --broker-key the broker's key?" : "");
 			return ERR_TIMEOUT;
 		}
 		if ((e = client_recv(c, left > 1000 ? 1000 : (int)left, &m)) == ERR_TIMEOUT)
 			continue;
+		if (e == ERR_DENIED) {
+			client_refused(c, why, whysz);
+			return e;
+		}
 		if (e != ERR_OK)
 			continue;	/* logged; keep waiting for a good reply */
 		if (strcmp(msg_str(m, MSG_F_REQ, ""), req) != 0) {

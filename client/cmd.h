@@ -18,6 +18,7 @@ int cmd_assess(int argc, char **argv);	/* sluice assess FILE [--json] */
 int cmd_audit(int argc, char **argv);
 int cmd_session(int argc, char **argv);	/* sluice session ls|get|rm S */
 int cmd_approvals(int argc, char **argv);	/* sluice approvals list|show|approve|deny */
+int cmd_keygen(int argc, char **argv);	/* sluice keygen [--out DIR] [--tenant T] NAME */
 int cmd_alerts(int argc, char **argv);	/* sluice alerts [--json] [--topic T] [--count N] */	/* sluice audit tail|export|verify */
 
 #endif

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "client/cmd.h"
+#include "common/curve.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/util.h"
@@ -165,6 +166,7 @@ cmd_alerts(int argc, char **argv)
 	zsock_t *sub = NULL;
 	zpoller_t *poller = NULL;
 	int64_t deadline;
+	char why[512];
 	int ch, rc = 1;
 
 	optind = 0;
@@ -201,6 +203,10 @@ cmd_alerts(int argc, char **argv)
 	wire_tune(sub);
 	zsock_set_linger(sub, 0);
 	zsock_set_subscribe(sub, topic);
+	if (!curve_client_setup_env(sub, ep, "sluice alerts", why, sizeof(why))) {
+		fprintf(stderr, "sluice alerts: %s\n", why);
+		goto out;
+	}
 	if (zsock_connect(sub, "%s", ep) < 0) {
 		fprintf(stderr, "sluice alerts: cannot connect to %s\n", ep);
 		goto out;

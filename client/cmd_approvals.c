@@ -188,7 +188,7 @@ call(const struct opts *o, struct msg *q, struct msg **out)
 	int rc = 1;
 
 	*out = NULL;
-	if (q == NULL || (c = client_new(endpoint)) == NULL) {
+	if (q == NULL || (c = client_new_local(endpoint)) == NULL) {
 		fprintf(stderr, "sluice approvals: cannot connect to %s\n", endpoint);
 		goto out;
 	}

@@ -1,10 +1,13 @@
 /*
  * sluice — the command-line client.  Dispatches to client/cmd_*.c.
  */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/cmd.h"
+#include "common/curve.h"
 #include "common/log.h"
 
 static const struct {
@@ -24,6 +27,7 @@ static const struct {
 	{ "assess", cmd_assess, "assess FILE [--json]  risk score, level and findings of a program" },
 	{ "approvals", cmd_approvals, "approvals list|show|approve|deny  work the L3 approval queue" },
 	{ "alerts", cmd_alerts, "alerts [--json]     print broker alerts as they happen" },
+	{ "keygen", cmd_keygen, "keygen [--out DIR] [--tenant T] NAME  make NAME.key and NAME.pub (CURVE)" },
 };
 
 static void
@@ -33,13 +37,51 @@ usage(void)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(stderr, "  sluice %s\n", commands[i].help);
 	fprintf(stderr, "\nThe broker endpoint comes from --broker or SLUICE_BROKER "
-	    "(default tcp://127.0.0.1:5555).\n");
+	    "(default tcp://127.0.0.1:5555).\n"
+	    "CURVE: --curve-key NAME.key --broker-key BROKER.pub (before or after the command),\n"
+	    "or SLUICE_CURVE_KEY and SLUICE_BROKER_KEY.\n");
+}
+
+/* Takes the global --curve-key / --broker-key flags out of argv (anywhere in
+ * it) into the environment, where client_new and the alert subscriber find
+ * them.  Returns the new argc, or -1 when a flag lacks its value. */
+static int
+global_flags(int argc, char **argv)
+{
+	static const char *const flags[][2] = {
+		{ "--curve-key", CURVE_ENV_KEY }, { "--broker-key", CURVE_ENV_BROKER_KEY },
+	};
+	int out = 0;
+
+	for (int i = 0; i < argc; i++) {
+		bool taken = false;
+		for (size_t f = 0; f < 2 && !taken; f++) {
+			size_t n = strlen(flags[f][0]);
+			if (strcmp(argv[i], flags[f][0]) == 0) {
+				if (i + 1 >= argc)
+					return -1;
+				setenv(flags[f][1], argv[++i], 1);
+				taken = true;
+			} else if (strncmp(argv[i], flags[f][0], n) == 0 && argv[i][n] == '=') {
+				setenv(flags[f][1], argv[i] + n + 1, 1);
+				taken = true;
+			}
+		}
+		if (!taken)
+			argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
 }
 
 int
 main(int argc, char **argv)
 {
 	log_init("sluice", LOG_LEVEL_WARN);
+	if ((argc = global_flags(argc, argv)) < 0) {
+		fprintf(stderr, "sluice: --curve-key and --broker-key need a file\n");
+		return 2;
+	}
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage();
 		return argc < 2 ? 2 : 0;

@@ -1,7 +1,7 @@
 /*
  * sluice-mcp — the farm as an MCP server on stdio (client/mcp_server.h).
  *
- *   sluice-mcp [--broker EP] [--timeout MS] [--log-level L]
+ *   sluice-mcp [--broker EP] [--timeout MS] [--log-level L] [--curve-key F --broker-key F]
  *
  * stdout carries only JSON-RPC; logs go to stderr.  search_tools asks the
  * farm itself (a tiny job calling the prelude's tools.search), so it shows
@@ -10,10 +10,12 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "client/mcp_server.h"
+#include "common/curve.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -22,8 +24,10 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: sluice-mcp [--broker EP] [--timeout MS] [--log-level error|warn|info|debug]\n"
+	    "                  [--curve-key FILE --broker-key FILE]\n"
 	    "  An MCP server on stdin/stdout with the tools execute_code and search_tools\n"
-	    "  (search_tools searches the tools the farm's workers are configured with).\n");
+	    "  (search_tools searches the tools the farm's workers are configured with).\n"
+	    "  --curve-key FILE, --broker-key FILE  CURVE keys (or SLUICE_CURVE_KEY, SLUICE_BROKER_KEY)\n");
 }
 
 int
@@ -33,6 +37,8 @@ main(int argc, char **argv)
 		{ "broker", required_argument, NULL, 'b' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "curve-key", required_argument, NULL, 'k' },
+		{ "broker-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -60,6 +66,9 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		/* client_new reads the key files from the environment */
+		case 'k': setenv(CURVE_ENV_KEY, optarg, 1); break;
+		case 'K': setenv(CURVE_ENV_BROKER_KEY, optarg, 1); break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}

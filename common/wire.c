@@ -44,8 +44,11 @@ wire_send(zsock_t *s, zframe_t *rid, const struct msg *m)
 	return ERR_OK;
 }
 
-enum err
-wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why, size_t whysz)
+/* Receives one message; with `user`, the User-Id the ZAP handler gave the
+ * sender's connection ("" when none). */
+static enum err
+recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *user, size_t usersz,
+    char *why, size_t whysz)
 {
 	zmsg_t *zm = zmsg_recv(s);
 	zframe_t *hdr, *body;
@@ -55,6 +58,8 @@ wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why, si
 	*m = NULL;
 	if (rid)
 		*rid = NULL;
+	if (user)
+		*user = '\0';
 	if (zm == NULL) {
 		snprintf(why, whysz, "receive interrupted");
 		return ERR_IO;
@@ -70,10 +75,27 @@ wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why, si
 	}
 	hdr = zmsg_first(zm);
 	body = zmsg_next(zm);
+	if (user) {
+		const char *u = zframe_meta(hdr, "User-Id");
+		snprintf(user, usersz, "%s", u ? u : "");
+	}
 	e = msg_decode(zframe_data(hdr), zframe_size(hdr), zframe_data(body), zframe_size(body), m,
 	    why, whysz);
 	zmsg_destroy(&zm);
 	return e;
+}
+
+enum err
+wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why, size_t whysz)
+{
+	return recv_one(s, router, rid, m, NULL, 0, why, whysz);
+}
+
+enum err
+wire_recv_user(zsock_t *s, zframe_t **rid, struct msg **m, char *user, size_t usersz, char *why,
+    size_t whysz)
+{
+	return recv_one(s, true, rid, m, user, usersz, why, whysz);
 }
 
 bool

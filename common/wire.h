@@ -31,6 +31,11 @@ enum err wire_send(zsock_t *s, zframe_t *rid, const struct msg *m);
 enum err wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why,
     size_t whysz);
 
+/* wire_recv on a ROUTER that also copies the sender's User-Id (set by the
+ * broker's ZAP handler under CURVE; "" on plaintext) into `user`. */
+enum err wire_recv_user(zsock_t *s, zframe_t **rid, struct msg **m, char *user, size_t usersz,
+    char *why, size_t whysz);
+
 /* The ERROR text a ROUTER sends to a peer it does not know (it restarted, or
  * dropped the peer): the peer answers by registering again. */
 #define WIRE_NOT_REGISTERED "not registered"

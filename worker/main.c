@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/curve.h"
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/util.h"
@@ -35,7 +36,9 @@ usage(void)
 	    "  --file-class C       class of an unlabelled input file (default internal)\n"
 	    "  --withhold-from C    output files of class C and up are listed, not returned\n"
 	    "                       (default confidential; never: return every class)\n"
-	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n");
+	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n"
+	    "  --curve-key FILE     our NAME.key (CURVE; or SLUICE_CURVE_KEY)\n"
+	    "  --broker-key FILE    the broker's NAME.pub (CURVE; or SLUICE_BROKER_KEY)\n");
 }
 
 int
@@ -58,14 +61,17 @@ main(int argc, char **argv)
 		{ "mcp-approve-destructive", no_argument, NULL, 'Y' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "file-class", required_argument, NULL, 'F' },
-		{ "withhold-from", required_argument, NULL, 'K' },
+		{ "withhold-from", required_argument, NULL, 'O' },
+		{ "curve-key", required_argument, NULL, 'k' },
+		{ "broker-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct worker_conf conf;
 	enum log_level level = LOG_LEVEL_INFO;
 	char deno[PATH_MAX], host[256], why[512];
-	const char *deno_arg = NULL;
+	const char *deno_arg = NULL, *key = NULL, *broker_key = NULL;
+	struct curve_client *curve = NULL;
 	uint64_t v;
 	int c;
 
@@ -118,21 +124,23 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'F':
-		case 'K': {
+		case 'O': {
 			enum wspath_class cls;
-			if (c == 'K' && strcmp(optarg, "never") == 0) {
+			if (c == 'O' && strcmp(optarg, "never") == 0) {
 				conf.withhold_from = WSPATH_CLASS_COUNT;
 				break;
 			}
 			if (wspath_class_parse(optarg, strlen(optarg), &cls) != ERR_OK) {
 				fprintf(stderr, "sluice-worker: --%s wants public|internal|confidential|"
 				    "restricted%s\n", c == 'F' ? "file-class" : "withhold-from",
-				    c == 'K' ? "|never" : "");
+				    c == 'O' ? "|never" : "");
 				return 2;
 			}
 			*(c == 'F' ? &conf.file_class : &conf.withhold_from) = (int)cls;
 			break;
 		}
+		case 'k': key = optarg; break;
+		case 'K': broker_key = optarg; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
@@ -160,5 +168,10 @@ main(int argc, char **argv)
 		    "--insecure-no-jail runs without one)", why);
 		return 1;
 	}
-	return worker_run(&conf);
+	if (!curve_client_load_flags(key, broker_key, &curve))
+		return 1;
+	conf.curve = curve;
+	c = worker_run(&conf);
+	curve_client_destroy(&curve);
+	return c;
 }

@@ -236,6 +236,7 @@ connect_broker(struct worker *w)
 	if ((w->sock = zsock_new(ZMQ_DEALER)) == NULL)
 		return false;
 	wire_tune(w->sock);
+	curve_client_apply(w->conf->curve, w->sock, w->conf->broker, "sluice-worker");
 	if (zsock_connect(w->sock, "%s", w->conf->broker) < 0) {
 		log_warn("cannot connect to %s", w->conf->broker);
 		return false;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/curve.h"
 #include "common/job.h"
 #include "common/privacy.h"
 
@@ -28,6 +29,7 @@ struct worker_conf {
 	struct job_limits max;		/* maxima a job cannot exceed */
 	int file_class;			/* class of an unlabelled input file (wspath) */
 	int withhold_from;		/* output files of this class and up are withheld */
+	const struct curve_client *curve;	/* CURVE keys; NULL: plaintext */
 };
 
 void worker_conf_default(struct worker_conf *c);

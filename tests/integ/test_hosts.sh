@@ -31,17 +31,23 @@ for i in 1 2; do
 done
 H1=10.201.$(( $$ % 250 )).1 H2=10.202.$(( $$ % 250 )).1
 
-# The broker listens on TCP on both links; workers connect from their netns.
+# The broker listens on TCP on both links, with CURVE (a network endpoint is
+# never plaintext); workers connect from their netns with enrolled keys.
 # (nsenter enters only the network namespace: the jail still sees the host's
 # cgroup and proc mounts, which `ip netns exec` would hide.)
 BACK_TCP="tcp://0.0.0.0:$PORT"
+mkdir -p "$T/keys" "$T/workers"
+for n in broker host1 host2; do "$BIN/sluice" keygen --out "$T/keys" "$n" >/dev/null; done
+cp "$T/keys/host1.pub" "$T/keys/host2.pub" "$T/workers/"
 "$BIN/sluice-broker" --front "$FRONT" --back "$BACK_TCP" --approvals "$APPROVALS" --alerts "$ALERTS" \
-	--data "$T/broker" --heartbeat-ms 500 >>"$T/broker.log" 2>&1 &
+	--data "$T/broker" --heartbeat-ms 500 --curve-secret "$T/keys/broker.key" --workers "$T/workers" \
+	>>"$T/broker.log" 2>&1 &
 BROKER_PID=$!; PIDS+=("$BROKER_PID")
 for i in 1 2; do
 	h=H$i
 	nsenter --net=/run/netns/sl$$h$i "$BIN/sluice-worker" --broker "tcp://${!h}:$PORT" --host "host$i" \
-		--state-dir "$T/host$i" --slots 2 --heartbeat-ms 500 $WORKER_FLAGS >>"$T/host$i.log" 2>&1 &
+		--state-dir "$T/host$i" --slots 2 --heartbeat-ms 500 --curve-key "$T/keys/host$i.key" \
+		--broker-key "$T/keys/broker.pub" $WORKER_FLAGS >>"$T/host$i.log" 2>&1 &
 	PIDS+=($!)
 	printf -v "W_host$i" '%s' "$!"
 done
