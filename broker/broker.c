@@ -13,10 +13,12 @@
  *   store    RocksDB (broker/jobstore.c): jobs, results, keys
  *
  * Durability (group commit): handlers only *stage* store writes and park the
- * replies that depend on them; once per loop iteration the store commits all
- * staged writes in one synced batch, then the parked replies go out.  So a
- * client sees ACCEPTED only for a job that is on disk, and a job's end is on
- * disk before its RESULT leaves.
+ * replies that depend on them; once per loop iteration the staged writes of
+ * both stores are sealed into one round and handed to the commit thread
+ * (broker/committer.c: audit batch synced, then job store batch synced)
+ * while the loop goes on staging the next round; when the round is durable
+ * its parked replies go out.  So a client sees ACCEPTED only for a job that
+ * is on disk, and a job's end is on disk before its RESULT leaves.
  *
  * Job states: QUEUED -> LEASED (JOB sent) -> RUNNING (STARTED seen) -> done.
  * A worker silent for 3 heartbeats is lost: its LEASED jobs go back to the
@@ -35,6 +37,7 @@
 #include <string.h>
 
 #include "broker/broker.h"
+#include "broker/committer.h"
 #include "broker/gate.h"
 #include "broker/jobstore.h"
 #include "broker/queue.h"
@@ -104,6 +107,11 @@ struct broker {
 	zhashx_t *workers;		/* key -> struct worker (owned) */
 	zlistx_t *accepting;		/* jobs staged, ACCEPTED after commit */
 	zlistx_t *finishing;		/* jobs with a staged result, RESULT after commit */
+	struct committer *committer;	/* the commit thread */
+	zlistx_t *acc_flight;		/* `accepting` of the round being committed */
+	zlistx_t *fin_flight;		/* `finishing` of the round being committed */
+	bool flight_written;		/* the round was finished early (flight_rc) */
+	enum err flight_rc;
 	uint64_t done;
 	int64_t next_heartbeat_ms;
 	int64_t next_expire_ms;
@@ -213,6 +221,22 @@ send_job_state(struct broker *b, zframe_t *client, const char *req, const char *
 
 /* --- audit ---------------------------------------------------------------- */
 
+/* Waits for the round being committed (if any) without releasing its
+ * replies: commit() does that.  A failed round also dropped the audit events
+ * staged since: the current round then fails too. */
+static void
+flight_wait(struct broker *b)
+{
+	size_t staged = audit_store_pending(b->audit);
+
+	if (!committer_is_busy(b->committer))
+		return;
+	b->flight_rc = committer_finish(b->committer);
+	b->flight_written = true;
+	if (b->flight_rc != ERR_OK && staged > 0)
+		b->audit_failed = true;
+}
+
 /* Stages one audit event about job j (may be NULL).  `details` (stolen, may
  * be NULL) passes the privacy filter before it is stored: no raw PII or
  * secrets reach the store.  A failure marks the round so that the commit
@@ -261,6 +285,7 @@ audit(struct broker *b, enum audit_type type, const struct job *j, const char *a
 	free(txt);
 	json_decref(details);
 	if ((e = audit_store_append(b->audit, &ev)) == ERR_BUSY) {
+		flight_wait(b);		/* the store can seal only one round at a time */
 		if (audit_store_commit(b->audit) == ERR_OK)
 			e = audit_store_append(b->audit, &ev);
 	}
@@ -1209,38 +1234,20 @@ heartbeat(struct broker *b, int64_t now)
 
 /* --- commit: make staged writes durable, then release replies ------------- */
 
+/* Sends the parked replies of a committed round (e: its result). */
 static void
-commit(struct broker *b)
+commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, enum err e)
 {
-	char why[256];
 	struct job *j;
-	enum err e;
 
-	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
-	    zlistx_size(b->finishing) == 0 && audit_store_pending(b->audit) == 0)
-		return;
-	/* The audit trail first: a job is acknowledged only when the events
-	 * recording it are durable too. */
-	if (b->audit_failed || audit_store_commit(b->audit) != ERR_OK) {
-		log_error("audit store commit failed: failing this round's acknowledgements");
-		e = ERR_DB;
-		b->audit_failed = false;
-		/* Nothing of this round may become durable later: the jobs it
-		 * accepted are refused below. */
-		jobstore_discard(b->store);
-	} else {
-		e = jobstore_commit(b->store, why, sizeof(why));
-		if (e != ERR_OK)
-			log_error("%s", why);
-	}
-	while ((j = zlistx_first(b->accepting)) != NULL) {
-		zlistx_delete(b->accepting, zlistx_cursor(b->accepting));
+	while ((j = zlistx_first(accepting)) != NULL) {
+		zlistx_delete(accepting, zlistx_cursor(accepting));
 		if (e != ERR_OK) {
 			/* Not durable: the client must not think it was accepted. */
 			wire_send_error(b->front, j->client, ERR_DB, j->req, "job store write failed");
-			void *h = j->result ? zlistx_find(b->finishing, j) : NULL;
+			void *h = j->result ? zlistx_find(finishing, j) : NULL;
 			if (h != NULL)	/* a blocked job: its RESULT must not follow */
-				zlistx_delete(b->finishing, h);
+				zlistx_delete(finishing, h);
 			if (j->key[0]) {
 				char name[200];
 				key_name(name, sizeof(name), j->tenant, j->key);
@@ -1258,6 +1265,7 @@ commit(struct broker *b)
 		}
 		if (j->result != NULL)
 			continue;	/* blocked: its RESULT follows below */
+		/* What these stage goes into the next round. */
 		if (j->cancel_requested)
 			job_finish(b, j, NULL, JOB_CANCELLED, "cancelled while queued");
 		else if (j->state == JOB_HELD) {
@@ -1267,13 +1275,8 @@ commit(struct broker *b)
 		else if (!queue_push(b->queue, j->tenant, j->priority, j, false))
 			job_finish(b, j, NULL, JOB_ERROR, "broker out of memory");
 	}
-	if (jobstore_pending(b->store) > 0 || audit_store_pending(b->audit) > 0) {
-		/* results and events staged by cancellations above */
-		audit_store_commit(b->audit);
-		jobstore_commit(b->store, why, sizeof(why));
-	}
-	while ((j = zlistx_first(b->finishing)) != NULL) {
-		zlistx_delete(b->finishing, zlistx_cursor(b->finishing));
+	while ((j = zlistx_first(finishing)) != NULL) {
+		zlistx_delete(finishing, zlistx_cursor(finishing));
 		if (j->req[0])
 			msg_set_str(j->result, MSG_F_REQ, j->req);
 		send_front(b, j->client, j->result);
@@ -1284,6 +1287,50 @@ commit(struct broker *b)
 		}
 		zhashx_delete(b->jobs, j->id);
 	}
+}
+
+/* Once per loop iteration: releases the round in flight when it is durable,
+ * then seals what is staged into the next round and starts it.  With `sync`
+ * (shutdown) it waits for both. */
+static void
+commit(struct broker *b, bool sync)
+{
+	zlistx_t *t;
+	enum err e;
+
+	if (committer_is_busy(b->committer) || b->flight_written) {
+		if (!sync && !b->flight_written && !committer_is_done(b->committer))
+			return;	/* still syncing: keep staging */
+		flight_wait(b);
+		b->flight_written = false;
+		commit_release(b, b->acc_flight, b->fin_flight, b->flight_rc);
+	}
+	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
+	    zlistx_size(b->finishing) == 0 && audit_store_pending(b->audit) == 0)
+		return;
+	if (b->audit_failed) {
+		log_error("audit events lost: failing this round's acknowledgements");
+		b->audit_failed = false;
+		/* Nothing of this round may become durable later. */
+		jobstore_discard(b->store);
+		commit_release(b, b->accepting, b->finishing, ERR_DB);
+		return;
+	}
+	/* Cannot be busy: the round in flight was finished above. */
+	if (audit_store_seal(b->audit) != ERR_OK || jobstore_seal(b->store) != ERR_OK) {
+		log_error("commit: a store could not seal its batch");
+		jobstore_discard(b->store);
+		commit_release(b, b->accepting, b->finishing, ERR_DB);
+		return;
+	}
+	t = b->acc_flight, b->acc_flight = b->accepting, b->accepting = t;
+	t = b->fin_flight, b->fin_flight = b->finishing, b->finishing = t;
+	if ((e = committer_start(b->committer)) != ERR_OK) {
+		log_error("commit: %s", err_str(e));
+		return;
+	}
+	if (sync)
+		commit(b, true);
 }
 
 /* --- recovery ------------------------------------------------------------ */
@@ -1364,10 +1411,14 @@ broker_run(const struct broker_conf *conf)
 	b.workers = zhashx_new();
 	b.accepting = zlistx_new();
 	b.finishing = zlistx_new();
-	if (!b.jobs || !b.keys || !b.queue || !b.workers || !b.accepting || !b.finishing)
+	b.acc_flight = zlistx_new();
+	b.fin_flight = zlistx_new();
+	if (!b.jobs || !b.keys || !b.queue || !b.workers || !b.accepting || !b.finishing ||
+	    !b.acc_flight || !b.fin_flight)
 		goto out;
 	zhashx_set_destructor(b.jobs, job_free);
 	zlistx_set_comparator(b.finishing, same_job);
+	zlistx_set_comparator(b.fin_flight, same_job);
 	zhashx_set_destructor(b.workers, worker_free);
 	if (!paths_mkdirs(conf->data)) {
 		log_warn("cannot create data dir %s", conf->data);
@@ -1387,6 +1438,10 @@ broker_run(const struct broker_conf *conf)
 	if (privacy_init() != ERR_OK ||
 	    (b.audit = audit_store_open(adir, NULL, &aerr, why, sizeof(why))) == NULL) {
 		log_error("audit store: %s", why);
+		goto out;
+	}
+	if ((b.committer = committer_new(b.audit, b.store)) == NULL) {
+		log_error("cannot start the commit thread");
 		goto out;
 	}
 	if (jobstore_each_job(b.store, recover_job, &b) != ERR_OK) {
@@ -1439,10 +1494,11 @@ broker_run(const struct broker_conf *conf)
 			{ zsock_resolve(b.front), 0, ZMQ_POLLIN, 0 },
 			{ zsock_resolve(b.back), 0, ZMQ_POLLIN, 0 },
 			{ zsock_resolve(b.approvals), 0, ZMQ_POLLIN, 0 },
+			{ NULL, committer_fd(b.committer), ZMQ_POLLIN, 0 },
 			{ b.metrics ? zsock_resolve(b.metrics) : NULL, 0, ZMQ_POLLIN, 0 },
 		};
 		int64_t wait = b.next_heartbeat_ms - now;
-		int n = zmq_poll(items, b.metrics ? 4 : 3, wait < 0 ? 0 : (long)(b.draining && wait > 100 ? 100 : wait));
+		int n = zmq_poll(items, b.metrics ? 5 : 4, wait < 0 ? 0 : (long)(b.draining && wait > 100 ? 100 : wait));
 
 		if (n < 0 && errno != EINTR) {
 			log_warn("poll");
@@ -1459,10 +1515,11 @@ broker_run(const struct broker_conf *conf)
 		for (int k = 0; k < 16 && n > 0 && b.metrics && (zsock_events(b.metrics) & ZMQ_POLLIN); k++)
 			on_metrics(&b);
 		heartbeat(&b, util_now_ms());
-		commit(&b);
+		commit(&b, false);
 		dispatch(&b);
 	}
-	commit(&b);
+	commit(&b, true);
+	commit(&b, true);	/* what the last round's replies staged (cancellations) */
 	log_info("stopped: %zu jobs queued (kept for the next start), %zu unanswered",
 	    queue_size(b.queue), zhashx_size(b.jobs));
 	rc = 0;
@@ -1474,8 +1531,11 @@ out:
 	zframe_destroy(&b.approver);
 	alerts_destroy(&b.alerts);
 	risk_destroy(&b.risk);
+	committer_destroy(&b.committer);
 	zlistx_destroy(&b.accepting);
 	zlistx_destroy(&b.finishing);
+	zlistx_destroy(&b.acc_flight);
+	zlistx_destroy(&b.fin_flight);
 	queue_destroy(&b.queue);
 	zhashx_destroy(&b.keys);
 	zhashx_destroy(&b.jobs);

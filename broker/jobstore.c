@@ -20,8 +20,10 @@ struct jobstore {
 	rocksdb_options_t *opts;
 	rocksdb_writeoptions_t *wsync;
 	rocksdb_readoptions_t *ropts;
-	rocksdb_writebatch_t *batch;
+	rocksdb_writebatch_t *batch;	/* staging: the loop's thread only */
+	rocksdb_writebatch_t *sealed;	/* handed to jobstore_write_sealed */
 	size_t staged;
+	size_t nsealed;			/* operations in `sealed`, 0: none */
 };
 
 struct jobstore *
@@ -52,6 +54,7 @@ jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
 	rocksdb_writeoptions_set_sync(s->wsync, 1);
 	s->ropts = rocksdb_readoptions_create();
 	s->batch = rocksdb_writebatch_create();
+	s->sealed = rocksdb_writebatch_create();
 	return s;
 }
 
@@ -63,6 +66,7 @@ jobstore_close(struct jobstore **sp)
 	if (sp == NULL || (s = *sp) == NULL)
 		return;
 	rocksdb_writebatch_destroy(s->batch);
+	rocksdb_writebatch_destroy(s->sealed);
 	rocksdb_readoptions_destroy(s->ropts);
 	rocksdb_writeoptions_destroy(s->wsync);
 	rocksdb_close(s->db);
@@ -198,21 +202,56 @@ jobstore_pending(const struct jobstore *s)
 }
 
 enum err
-jobstore_commit(struct jobstore *s, char *why, size_t whysz)
+jobstore_seal(struct jobstore *s)
+{
+	rocksdb_writebatch_t *t;
+
+	if (s->nsealed > 0)
+		return ERR_BUSY;
+	t = s->sealed;
+	s->sealed = s->batch;
+	s->batch = t;
+	s->nsealed = s->staged;
+	s->staged = 0;
+	return ERR_OK;
+}
+
+enum err
+jobstore_write_sealed(struct jobstore *s, char *why, size_t whysz)
 {
 	char *dberr = NULL;
 
-	if (s->staged == 0)
+	if (s->nsealed == 0)
 		return ERR_OK;
-	rocksdb_write(s->db, s->wsync, s->batch, &dberr);
-	rocksdb_writebatch_clear(s->batch);
-	s->staged = 0;
+	rocksdb_write(s->db, s->wsync, s->sealed, &dberr);
+	jobstore_drop_sealed(s);
 	if (dberr != NULL) {
 		snprintf(why, whysz, "job store write failed: %s", dberr);
 		free(dberr);
 		return ERR_DB;
 	}
 	return ERR_OK;
+}
+
+void
+jobstore_drop_sealed(struct jobstore *s)
+{
+	rocksdb_writebatch_clear(s->sealed);
+	s->nsealed = 0;
+}
+
+enum err
+jobstore_commit(struct jobstore *s, char *why, size_t whysz)
+{
+	enum err e;
+
+	if (s->staged == 0)
+		return ERR_OK;
+	if ((e = jobstore_seal(s)) != ERR_OK) {
+		snprintf(why, whysz, "job store: a sealed batch is still being written");
+		return e;
+	}
+	return jobstore_write_sealed(s, why, whysz);
 }
 
 void
