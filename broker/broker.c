@@ -275,9 +275,9 @@ audit(struct broker *b, enum audit_type type, const struct job *j, const char *a
 		ev.cpu_ms = msg_u64(metrics, MSG_F_CPU_MS, 0);
 		ev.max_rss_kb = msg_u64(metrics, MSG_F_MAX_RSS_KB, 0);
 	}
-	if (details != NULL && (txt = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+	if (details != NULL && (txt = audit_details_canonical(details)) != NULL) {
 		if (privacy_scan(&pc, txt, strlen(txt), &pr) == ERR_OK && pr.nfindings == 0)
-			audit_event_set_details(&ev, txt, strlen(txt));
+			audit_event_take_details(&ev, &txt);
 		else if (pr.text != NULL && audit_event_set_details(&ev, pr.text, pr.len) != ERR_OK)
 			audit_event_set_details(&ev, "{\"redacted\":true}", 17);
 		privacy_result_clear(&pr);

@@ -126,18 +126,45 @@ audit_unhex(const char *hex, uint8_t *bytes, size_t len)
 	return ERR_OK;
 }
 
+/* Writes `v` as exactly `n` decimal digits at `p`. */
+static void
+audit_put_digits(char *p, unsigned long v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void
 audit_time_format(const struct timespec *ts, char *out)
 {
+	/* The date and time of day change once a second: cached per thread
+	 * ("YYYY-MM-DDTHH:MM:SS", 19 bytes), only the nanoseconds are new. */
+	static __thread time_t cached_sec = -1;
+	static __thread char cached[20];
 	struct tm tm;
-	char tmp[128];
 	time_t sec = ts->tv_sec;
 
-	gmtime_r(&sec, &tm);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, (long)ts->tv_nsec);
-	memcpy(out, tmp, AUDIT_TIME_LEN);
+	if (sec != cached_sec) {
+		gmtime_r(&sec, &tm);
+		audit_put_digits(cached, (unsigned long)(tm.tm_year + 1900) % 10000, 4);
+		cached[4] = '-';
+		audit_put_digits(cached + 5, (unsigned long)tm.tm_mon + 1, 2);
+		cached[7] = '-';
+		audit_put_digits(cached + 8, (unsigned long)tm.tm_mday, 2);
+		cached[10] = 'T';
+		audit_put_digits(cached + 11, (unsigned long)tm.tm_hour, 2);
+		cached[13] = ':';
+		audit_put_digits(cached + 14, (unsigned long)tm.tm_min, 2);
+		cached[16] = ':';
+		audit_put_digits(cached + 17, (unsigned long)tm.tm_sec, 2);
+		cached_sec = sec;
+	}
+	memcpy(out, cached, 19);
+	out[19] = '.';
+	audit_put_digits(out + 20, (unsigned long)ts->tv_nsec % 1000000000ul, 9);
+	out[29] = 'Z';
 	out[AUDIT_TIME_LEN] = '\0';
 }
 
@@ -345,6 +372,25 @@ audit_event_set_details(struct audit_event *ev, const char *json, size_t len)
 	rc = audit_set_details_obj(ev, obj);
 	json_decref(obj);
 	return rc;
+}
+
+char *
+audit_details_canonical(const json_t *obj)
+{
+	return json_is_object(obj) ? audit_canon_json(obj) : NULL;
+}
+
+int
+audit_event_take_details(struct audit_event *ev, char **text)
+{
+	if (text == NULL || *text == NULL || **text != '{')
+		return ERR_INVAL;
+	if (strlen(*text) > AUDIT_DETAILS_MAX)
+		return ERR_TOOBIG;
+	free(ev->details);
+	ev->details = *text;
+	*text = NULL;
+	return ERR_OK;
 }
 
 static const char *
