@@ -26,6 +26,53 @@ struct jobstore {
 	size_t nsealed;			/* operations in `sealed`, 0: none */
 };
 
+/*
+ * Memtable: a hash of small skip lists keyed by the first JOBSTORE_PREFIX
+ * bytes ("j/" + 32-hex id: one bucket per record).  Jobs are written once,
+ * updated once and deleted within seconds, at random ids: in one big skip
+ * list every insert is a ~20-level search of a 64 MB memtable, the job
+ * store's main cost under load (docs/BENCHMARKS.md, broker capacity).  Point
+ * reads stay cheap; the rare full scans (recovery, expiry) read in total
+ * order (`total_order_seek`).
+ */
+#define JOBSTORE_PREFIX 34
+#define JOBSTORE_BUCKETS 262144
+
+static char *
+prefix_of(void *arg, const char *key, size_t len, size_t *plen)
+{
+	(void)arg;
+	*plen = len < JOBSTORE_PREFIX ? len : JOBSTORE_PREFIX;
+	return (char *)key;
+}
+
+static unsigned char
+prefix_any(void *arg, const char *key, size_t len)
+{
+	(void)arg; (void)key; (void)len;
+	return 1;
+}
+
+static unsigned char
+prefix_none(void *arg, const char *key, size_t len)
+{
+	(void)arg; (void)key; (void)len;
+	return 0;
+}
+
+static const char *
+prefix_name(void *arg)
+{
+	(void)arg;
+	return "sluice.jobstore.capped34";
+}
+
+static void
+prefix_free(void *arg)
+{
+	(void)arg;
+}
+
 struct jobstore *
 jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
 {
@@ -41,6 +88,10 @@ jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
 	s->opts = rocksdb_options_create();
 	rocksdb_options_set_create_if_missing(s->opts, 1);
 	rocksdb_options_set_max_open_files(s->opts, 256);
+	rocksdb_options_set_prefix_extractor(s->opts, rocksdb_slicetransform_create(NULL,
+	    prefix_free, prefix_of, prefix_any, prefix_none, prefix_name));
+	rocksdb_options_set_hash_skip_list_rep(s->opts, JOBSTORE_BUCKETS, 4, 4);
+	rocksdb_options_set_allow_concurrent_memtable_write(s->opts, 0);
 	s->db = rocksdb_open(s->opts, path, &dberr);
 	if (s->db == NULL) {
 		*err = ERR_DB;
@@ -53,6 +104,7 @@ jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
 	s->wsync = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(s->wsync, 1);
 	s->ropts = rocksdb_readoptions_create();
+	rocksdb_readoptions_set_total_order_seek(s->ropts, 1);
 	s->batch = rocksdb_writebatch_create();
 	s->sealed = rocksdb_writebatch_create();
 	return s;
