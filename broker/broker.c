@@ -610,8 +610,7 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(digest, (const unsigned char *)code, codelen);
-	for (size_t i = 0; i < sizeof(digest); i++)
-		snprintf(j->code_sha256 + 2 * i, 3, "%02x", digest[i]);
+	audit_hex(digest, sizeof(digest), j->code_sha256);
 	json_t *rules = json_array();
 	for (size_t i = 0; i < v.nfindings && rules; i++)
 		json_array_append_new(rules, json_pack("{s:s, s:s, s:i}", "rule", v.findings[i].rule,
