@@ -53,11 +53,13 @@ committer_main(void *arg)
 		int arc = audit_store_write_sealed(c->audit);
 		enum err e = arc == ERR_OK ? ERR_OK : ERR_DB;
 		if (e == ERR_OK) {
-			if ((e = jobstore_write_sealed(c->jobs, why, sizeof(why))) != ERR_OK)
+			if (c->jobs != NULL &&
+			    (e = jobstore_write_sealed(c->jobs, why, sizeof(why))) != ERR_OK)
 				log_error("%s", why);
 		} else {
 			log_error("audit store commit failed: failing this round's acknowledgements");
-			jobstore_drop_sealed(c->jobs);
+			if (c->jobs != NULL)
+				jobstore_drop_sealed(c->jobs);
 		}
 
 		pthread_mutex_lock(&c->lock);

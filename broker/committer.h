@@ -24,8 +24,9 @@
 
 struct committer;
 
-/* Starts the thread.  Both stores are borrowed and must outlive it.  NULL
- * on failure (out of memory, no thread or eventfd). */
+/* Starts the thread.  Both stores are borrowed and must outlive it; `jobs`
+ * may be NULL (audit only, e.g. bench/bench_audit).  NULL on failure (out of
+ * memory, no thread or eventfd). */
 struct committer *committer_new(struct audit_store *audit, struct jobstore *jobs);
 
 /* Waits for a round in flight, stops the thread.  NULL-safe; clears *cp. */
