@@ -22,6 +22,7 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -109,13 +110,19 @@ bench_audit_run(const char *base, size_t batch, size_t events,
 #define BENCH_AUDIT_SECONDS 3.0
 #define BENCH_AUDIT_LAT_MAX (1u << 22)
 
+/* One waiting producer: posted when its event is durable. */
+struct bench_waiter {
+	sem_t durable;
+	double t0;
+};
+
 struct bench_pipe {
 	pthread_mutex_t lock;
-	pthread_cond_t durable_cv;	/* producers wait for `durable` */
 	pthread_cond_t room_cv;		/* producers wait for queue room */
 	struct audit_event *queue;	/* ring of `cap` events, owned */
+	struct bench_waiter **qw;	/* their producers */
 	size_t cap, head, len;
-	uint64_t tickets, durable;	/* events enqueued / durable so far */
+	uint64_t durable;		/* events durable so far */
 	int wakefd;			/* eventfd: producer -> writer */
 	bool stop;
 	const struct audit_event *tmpl;
@@ -128,13 +135,13 @@ static void *
 bench_audit_producer(void *arg)
 {
 	struct bench_pipe *q = arg;
+	struct bench_waiter w;
 	uint64_t one = 1;
 
+	sem_init(&w.durable, 0, 0);
 	for (size_t i = 0;; i++) {
 		struct audit_event ev, fresh;
 		char job[32];
-		uint64_t ticket;
-		double t0;
 
 		if (audit_event_copy(&ev, q->tmpl) != ERR_OK ||
 		    audit_event_init(&fresh, (enum audit_type)(1 + i % 10)) != ERR_OK)
@@ -142,9 +149,9 @@ bench_audit_producer(void *arg)
 		memcpy(ev.id, fresh.id, sizeof(ev.id));
 		memcpy(ev.time, fresh.time, sizeof(ev.time));
 		ev.type = fresh.type;
-		snprintf(job, sizeof(job), "job-%p-%zu", (void *)&ev, i / 6);
+		snprintf(job, sizeof(job), "job-%p-%zu", (void *)&w, i / 6);
 		audit_event_set(&ev, "job", job);
-		t0 = bench_audit_now();
+		w.t0 = bench_audit_now();
 		pthread_mutex_lock(&q->lock);
 		while (q->len == q->cap && !q->stop)
 			pthread_cond_wait(&q->room_cv, &q->lock);
@@ -153,69 +160,92 @@ bench_audit_producer(void *arg)
 			audit_event_clear(&ev);
 			break;
 		}
-		q->queue[(q->head + q->len++) % q->cap] = ev;	/* details move */
-		ticket = ++q->tickets;
+		q->queue[(q->head + q->len) % q->cap] = ev;	/* details move */
+		q->qw[(q->head + q->len++) % q->cap] = &w;
 		if (write(q->wakefd, &one, sizeof(one)) < 0)
 			q->failed = true;
-		while (q->durable < ticket && !q->stop)
-			pthread_cond_wait(&q->durable_cv, &q->lock);
-		if (q->durable >= ticket && q->nlat < BENCH_AUDIT_LAT_MAX)
-			q->lat[q->nlat++] = bench_audit_now() - t0;
 		pthread_mutex_unlock(&q->lock);
+		sem_wait(&w.durable);
+		if (q->stop)
+			break;
 	}
 	return NULL;
 }
 
-/* The writer: append what is queued, seal, let the committer sync it. */
+/* The writer: append what is queued, seal, let the committer sync it, then
+ * post the producers of the events that became durable. */
 static int
 bench_audit_writer(struct bench_pipe *q, struct audit_store *s, struct committer *c,
     double *events_out, double *commits_out)
 {
 	double t0 = bench_audit_now(), end = t0 + BENCH_AUDIT_SECONDS;
-	uint64_t appended = 0, sealed = 0, commits = 0, n;
+	struct bench_waiter **pend = calloc(q->cap, sizeof(*pend));	/* appended, in order */
+	size_t npend = 0, nsealed = 0;
+	uint64_t commits = 0, n;
 	struct audit_event ev;
+	int rc = -1;
 
+	if (pend == NULL)
+		return -1;
 	for (;;) {
 		pthread_mutex_lock(&q->lock);
 		while (q->len > 0) {
 			ev = q->queue[q->head];
+			pend[npend++] = q->qw[q->head];
 			q->head = (q->head + 1) % q->cap;
 			q->len--;
 			pthread_mutex_unlock(&q->lock);
 			if (audit_store_append(s, &ev) != ERR_OK) {
 				audit_event_clear(&ev);
-				return -1;
+				goto out;
 			}
 			audit_event_clear(&ev);
-			appended++;
 			pthread_mutex_lock(&q->lock);
 		}
 		pthread_cond_broadcast(&q->room_cv);
 		pthread_mutex_unlock(&q->lock);
 		if (committer_is_busy(c) && committer_is_done(c)) {
 			if (committer_finish(c) != ERR_OK)
-				return -1;
+				goto out;
 			commits++;
-			pthread_mutex_lock(&q->lock);
-			q->durable = sealed;
-			pthread_cond_broadcast(&q->durable_cv);
-			pthread_mutex_unlock(&q->lock);
+			double now = bench_audit_now();
+			for (size_t i = 0; i < nsealed; i++) {
+				if (q->nlat < BENCH_AUDIT_LAT_MAX)
+					q->lat[q->nlat++] = now - pend[i]->t0;
+				sem_post(&pend[i]->durable);
+			}
+			memmove(pend, pend + nsealed, (npend - nsealed) * sizeof(*pend));
+			npend -= nsealed;
+			q->durable += nsealed;
+			nsealed = 0;
 		}
 		if (bench_audit_now() >= end)
 			break;
 		if (!committer_is_busy(c) && audit_store_pending(s) > 0) {
 			if (audit_store_seal(s) != ERR_OK || committer_start(c) != ERR_OK)
-				return -1;
-			sealed = appended;
+				goto out;
+			nsealed = npend;
 		}
 		struct pollfd pf[2] = { { q->wakefd, POLLIN, 0 }, { committer_fd(c), POLLIN, 0 } };
 		if (poll(pf, 2, 100) > 0 && (pf[0].revents & POLLIN) &&
 		    read(q->wakefd, &n, sizeof(n)) < 0)
-			return -1;
+			goto out;
 	}
 	*events_out = (double)q->durable / (bench_audit_now() - t0);
 	*commits_out = (double)commits / (bench_audit_now() - t0);
-	return 0;
+	rc = 0;
+out:
+	/* release every producer still waiting: the run is over */
+	pthread_mutex_lock(&q->lock);
+	q->stop = true;
+	pthread_cond_broadcast(&q->room_cv);
+	for (size_t i = 0; i < q->len; i++)
+		sem_post(&q->qw[(q->head + i) % q->cap]->durable);
+	pthread_mutex_unlock(&q->lock);
+	for (size_t i = 0; i < npend; i++)
+		sem_post(&pend[i]->durable);
+	free(pend);
+	return rc;
 }
 
 static int bench_audit_cmp(const void *a, const void *b);
@@ -236,11 +266,11 @@ bench_audit_producers(const char *base, size_t producers, const struct audit_eve
 
 	snprintf(dir, sizeof(dir), "%s/bench-audit-XXXXXX", base);
 	q.queue = calloc(producers, sizeof(*q.queue));
+	q.qw = calloc(producers, sizeof(*q.qw));
 	q.lat = malloc(BENCH_AUDIT_LAT_MAX * sizeof(*q.lat));
 	pthread_mutex_init(&q.lock, NULL);
-	pthread_cond_init(&q.durable_cv, NULL);
 	pthread_cond_init(&q.room_cv, NULL);
-	if (th == NULL || q.queue == NULL || q.lat == NULL || mkdtemp(dir) == NULL ||
+	if (th == NULL || q.queue == NULL || q.qw == NULL || q.lat == NULL || mkdtemp(dir) == NULL ||
 	    (q.wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		goto out;
 	if ((s = audit_store_open(dir, &o, &err, why, sizeof(why))) == NULL) {
@@ -253,11 +283,6 @@ bench_audit_producers(const char *base, size_t producers, const struct audit_eve
 		if (pthread_create(&th[started], NULL, bench_audit_producer, &q) != 0)
 			break;
 	rc = bench_audit_writer(&q, s, c, eps, cps);
-	pthread_mutex_lock(&q.lock);
-	q.stop = true;
-	pthread_cond_broadcast(&q.durable_cv);
-	pthread_cond_broadcast(&q.room_cv);
-	pthread_mutex_unlock(&q.lock);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	if (q.nlat > 0) {
@@ -277,6 +302,7 @@ out:
 	if (q.wakefd > 0)
 		close(q.wakefd);
 	free(q.queue);
+	free(q.qw);
 	free(q.lat);
 	free(th);
 	return rc != 0 || q.failed ? -1 : 0;
