@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "common/audit.h"
@@ -120,6 +121,55 @@ test_details_canonical(void **state)
 	free(big);
 	audit_event_clear(&ev);
 	assert_null(ev.details);
+}
+
+/* The one-pass details path gives the bytes set_details would store. */
+static void
+test_details_take(void **state)
+{
+	struct audit_event ev, ref;
+	json_t *o = json_pack("{s:s, s:i, s:[s], s:b}", "status", "ok\u00e9\"", "exit_code", -1,
+	    "list", "x", "a", 1);
+	char *txt, *bad = strdup("[1]");
+	(void)state;
+	assert_non_null(o);
+	assert_null(audit_details_canonical(NULL));
+	txt = audit_details_canonical(o);
+	assert_non_null(txt);
+	assert_int_equal(audit_event_init(&ev, AUDIT_EXECUTION_END), ERR_OK);
+	assert_int_equal(audit_event_init(&ref, AUDIT_EXECUTION_END), ERR_OK);
+	assert_int_equal(audit_event_set_details(&ref, txt, strlen(txt)), ERR_OK);
+	assert_int_equal(audit_event_take_details(&ev, &txt), ERR_OK);
+	assert_null(txt);
+	assert_string_equal(ev.details, ref.details);
+	assert_int_equal(audit_event_take_details(&ev, &txt), ERR_INVAL);	/* NULL */
+	assert_int_equal(audit_event_take_details(&ev, &bad), ERR_INVAL);	/* not an object */
+	assert_non_null(bad);
+	free(bad);
+	assert_string_equal(ev.details, ref.details);
+	audit_event_clear(&ev);
+	audit_event_clear(&ref);
+	json_decref(o);
+}
+
+/* Times: the cached date part follows the seconds, nanoseconds are padded. */
+static void
+test_time_format(void **state)
+{
+	struct timespec ts = { 0, 5 };
+	char t[AUDIT_TIME_LEN + 1];
+	(void)state;
+	audit_time_format(&ts, t);
+	assert_string_equal(t, "1970-01-01T00:00:00.000000005Z");
+	ts.tv_sec = 1795734245;		/* 2026-11-26T23:04:05Z */
+	ts.tv_nsec = 999999999;
+	audit_time_format(&ts, t);
+	assert_string_equal(t, "2026-11-26T23:04:05.999999999Z");
+	assert_true(audit_time_is_valid(t));
+	ts.tv_sec += 86400 * 36;	/* a new year */
+	ts.tv_nsec = 120000000;
+	audit_time_format(&ts, t);
+	assert_string_equal(t, "2027-01-01T23:04:05.120000000Z");
 }
 
 static void
@@ -377,6 +427,8 @@ main(void)
 		cmocka_unit_test(test_type_names),
 		cmocka_unit_test(test_init_fields),
 		cmocka_unit_test(test_details_canonical),
+		cmocka_unit_test(test_details_take),
+		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_canonical_round_trip),
 		cmocka_unit_test(test_canonical_wrong_types),
 		cmocka_unit_test(test_chain_hashing),
