@@ -48,6 +48,7 @@
 #include "common/audit.h"
 #include "common/err.h"
 #include "common/mpread.h"
+#include "common/msg.h"
 
 #define AUDIT_UINT_MAX 9007199254740991ULL	/* 2^53-1: exact in JSON doubles */
 #define AUDIT_BODY_FIELDS 16
@@ -458,25 +459,6 @@ audit_event_validate(const struct audit_event *ev, char *why, size_t whysz)
 	return ERR_OK;
 }
 
-/* A bounded msgpack sink over a caller buffer. */
-struct audit_sink {
-	uint8_t *buf;
-	size_t cap;
-	size_t len;
-};
-
-static int
-audit_sink_write(void *data, const char *bytes, size_t len)
-{
-	struct audit_sink *s = data;
-
-	if (len > s->cap - s->len)
-		return -1;
-	memcpy(s->buf + s->len, bytes, len);
-	s->len += len;
-	return 0;
-}
-
 static int
 audit_pack_str(msgpack_packer *pk, const char *s)
 {
@@ -523,12 +505,12 @@ int
 audit_encode(const struct audit_event *ev, bool with_chain, uint8_t *out,
     size_t outsz, size_t *outlen)
 {
-	struct audit_sink sink = { out, outsz, 0 };
+	struct msg_sink sink = { out, outsz, 0 };
 	msgpack_packer pk;
 
 	if (audit_event_validate(ev, NULL, 0) != ERR_OK)
 		return ERR_INVAL;
-	msgpack_packer_init(&pk, &sink, audit_sink_write);
+	msgpack_packer_init(&pk, &sink, msg_sink_write);
 	if (audit_pack(&pk, ev, with_chain) != 0)
 		return ERR_TOOBIG;
 	*outlen = sink.len;

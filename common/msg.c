@@ -293,13 +293,7 @@ msg_copy_fields(struct msg *dst, const struct msg *src)
 	return e;
 }
 
-/* Bounded output for msgpack-c's packer: the body is sized before packing. */
-struct msg_sink {
-	unsigned char *buf;
-	size_t cap, len;
-};
-
-static int
+int
 msg_sink_write(void *data, const char *bytes, size_t len)
 {
 	struct msg_sink *s = data;

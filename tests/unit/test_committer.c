@@ -24,28 +24,16 @@
 
 static char dir[64];
 
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/sluice-committer.XXXXXX");
-	return mkdtemp(dir) == NULL;
-}
+/* Each test gets a fresh directory, both stores and a committer. */
+struct fixture {
+	struct audit_store *a;
+	struct jobstore *j;
+	struct committer *c;
+};
 
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+{ (void)st; (void)flag; (void)ftw; return remove(path); }
 
 static struct audit_store *
 open_audit(void)
@@ -70,6 +58,32 @@ open_jobs(void)
 	if (s == NULL)
 		fail_msg("jobstore open: %s", why);
 	return s;
+}
+
+static int
+setup(void **state)
+{
+	static struct fixture f;
+
+	snprintf(dir, sizeof(dir), "/tmp/sluice-committer.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	f.a = open_audit();
+	f.j = open_jobs();
+	f.c = committer_new(f.a, f.j);
+	*state = &f;
+	return f.c == NULL;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	committer_destroy(&f->c);
+	audit_store_destroy(&f->a);
+	jobstore_close(&f->j);
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void
@@ -109,14 +123,13 @@ has_result(struct jobstore *s, const char *id)
 static void
 test_pipelined_rounds(void **state)
 {
-	struct audit_store *a = open_audit();
-	struct jobstore *j = open_jobs();
-	struct committer *c = committer_new(a, j);
+	struct fixture *f = *state;
+	struct audit_store *a = f->a;
+	struct jobstore *j = f->j;
+	struct committer *c = f->c;
 	uint8_t h[AUDIT_HASH_LEN];
 	uint64_t seq;
-	(void)state;
 
-	assert_non_null(c);
 	assert_false(committer_is_busy(c));
 	assert_int_equal(committer_finish(c), ERR_OK);	/* nothing in flight */
 	append(a, "j1");
@@ -151,20 +164,18 @@ test_pipelined_rounds(void **state)
 	audit_store_head(a, &seq, h);
 	assert_true(seq == 3);
 	assert_true(has_result(j, "r2"));
-	committer_destroy(&c);
-	assert_null(c);
-	committer_destroy(&c);	/* NULL-safe */
-	audit_store_destroy(&a);
-	jobstore_close(&j);
+	committer_destroy(&f->c);
+	assert_null(f->c);
+	committer_destroy(&f->c);	/* NULL-safe */
+	audit_store_destroy(&f->a);
+	jobstore_close(&f->j);
 
 	/* durable: a reopen sees both rounds, the chain verifies */
-	a = open_audit();
-	j = open_jobs();
-	audit_store_head(a, &seq, h);
+	f->a = open_audit();
+	f->j = open_jobs();
+	audit_store_head(f->a, &seq, h);
 	assert_true(seq == 3);
-	assert_true(has_result(j, "r1") && has_result(j, "r2"));
-	audit_store_destroy(&a);
-	jobstore_close(&j);
+	assert_true(has_result(f->j, "r1") && has_result(f->j, "r2"));
 }
 
 /* A failed audit write fails the round: the job store batch is not written,
@@ -172,15 +183,14 @@ test_pipelined_rounds(void **state)
 static void
 test_failed_audit_write(void **state)
 {
-	struct audit_store *a = open_audit();
-	struct jobstore *j = open_jobs();
-	struct committer *c = committer_new(a, j);
+	struct fixture *f = *state;
+	struct audit_store *a = f->a;
+	struct jobstore *j = f->j;
+	struct committer *c = f->c;
 	struct audit_event ev;
 	uint8_t h[AUDIT_HASH_LEN], h2[AUDIT_HASH_LEN];
 	uint64_t seq;
-	(void)state;
 
-	assert_non_null(c);
 	append(a, "ok");
 	assert_int_equal(audit_store_commit(a), ERR_OK);
 	audit_store_head(a, &seq, h);
@@ -206,31 +216,28 @@ test_failed_audit_write(void **state)
 	assert_memory_equal(ev.prev_hash, h, AUDIT_HASH_LEN);
 	audit_event_clear(&ev);
 	assert_int_equal(audit_store_commit(a), ERR_OK);
-	committer_destroy(&c);
-	audit_store_destroy(&a);
-	jobstore_close(&j);
 }
 
 /* Audit only (jobs NULL), as bench_audit uses it; destroy waits for a round. */
 static void
 test_audit_only(void **state)
 {
-	struct audit_store *a = open_audit();
-	struct committer *c = committer_new(a, NULL);
+	struct fixture *f = *state;
+	struct audit_store *a = f->a;
 	uint8_t h[AUDIT_HASH_LEN];
 	uint64_t seq;
-	(void)state;
 
-	assert_non_null(c);
+	committer_destroy(&f->c);
+	f->c = committer_new(a, NULL);
+	assert_non_null(f->c);
 	for (int i = 0; i < 100; i++)
 		append(a, "bulk");
 	assert_int_equal(audit_store_seal(a), ERR_OK);
-	assert_int_equal(committer_start(c), ERR_OK);
-	committer_destroy(&c);	/* finishes the round first */
+	assert_int_equal(committer_start(f->c), ERR_OK);
+	committer_destroy(&f->c);	/* finishes the round first */
 	audit_store_head(a, &seq, h);
 	assert_true(seq == 100);
 	assert_int_equal(audit_store_seal(a), ERR_OK);
-	audit_store_destroy(&a);
 }
 
 int
