@@ -72,6 +72,8 @@ struct job {
 	bool cancel_requested;
 	bool approval_held;		/* the approver acknowledged the request */
 	bool approval_audited;		/* approval_request event written */
+	bool accepted;			/* durable and ACCEPTED (false while its round
+					 * is staged or being committed) */
 	int64_t approval_deadline_ms;	/* wall clock, for JOB_HELD */
 	char level[4];			/* risk level, "L1".."L4" */
 	char code_sha256[65];		/* hex, for audit events */
@@ -426,7 +428,7 @@ on_decision(struct broker *b, zframe_t *rid, const struct msg *m)
 	struct job *j = zhashx_lookup(b->jobs, id);
 	char reason[1024];
 
-	if (j == NULL || j->state != JOB_HELD || j->result != NULL) {
+	if (j == NULL || j->state != JOB_HELD || j->result != NULL || !j->accepted) {
 		decision_ack(b, rid, id, NULL, "no effect: the job is not waiting for approval "
 		    "(decided already, timed out, cancelled or unknown)");
 		return;
@@ -476,7 +478,7 @@ on_approvals(struct broker *b)
 		log_info("approver %s connected", msg_str(m, MSG_F_HOST, "?"));
 		/* A new approver connection: resend every pending request. */
 		for (j = zhashx_first(b->jobs); j; j = zhashx_next(b->jobs)) {
-			if (j->state == JOB_HELD && j->result == NULL) {
+			if (j->state == JOB_HELD && j->result == NULL && j->accepted) {
 				j->approval_held = false;
 				send_approval_request(b, j);
 			}
@@ -556,7 +558,7 @@ resubmission(struct broker *b, zframe_t *client, const char *req, const char *te
 		zframe_destroy(&j->client);
 		j->client = zframe_dup(client);
 		snprintf(j->req, sizeof(j->req), "%s", req);
-		if (j->result == NULL) {	/* not parked in `finishing` */
+		if (j->result == NULL && j->accepted) {	/* else its commit answers */
 			struct msg *ack = msg_new(MSG_ACCEPTED);
 			if (ack != NULL) {
 				msg_set_str(ack, MSG_F_REQ, req);
@@ -781,6 +783,11 @@ on_cancel(struct broker *b, zframe_t *client, const struct msg *in)
 
 	if (j == NULL || strcmp(j->tenant, tenant) != 0 || j->result != NULL) {
 		wire_send_error(b->front, client, ERR_NOTFOUND, req, "no such job running or queued");
+		return;
+	}
+	if (!j->accepted) {	/* its round is being committed: cancel right after */
+		j->cancel_requested = true;
+		send_job_state(b, client, req, id, "cancelling");
 		return;
 	}
 	if (j->state == JOB_QUEUED) {
@@ -1194,7 +1201,7 @@ heartbeat(struct broker *b, int64_t now)
 	int64_t wall = util_wall_ns() / 1000000;
 	zlistx_t *expired = zlistx_new();
 	for (struct job *j = zhashx_first(b->jobs); j && expired; j = zhashx_next(b->jobs)) {
-		if (j->state != JOB_HELD || j->result != NULL)
+		if (j->state != JOB_HELD || j->result != NULL || !j->accepted)
 			continue;
 		if (wall >= j->approval_deadline_ms)
 			zlistx_add_end(expired, j);
@@ -1262,6 +1269,7 @@ commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, enum 
 			send_front(b, j->client, ack);
 			msg_destroy(&ack);
 		}
+		j->accepted = true;
 		if (j->result != NULL)
 			continue;	/* blocked: its RESULT follows below */
 		/* What these stage goes into the next round. */
@@ -1351,6 +1359,7 @@ recover_job(void *arg, const char *id, enum jobstore_state st, int64_t accepted_
 	j->priority = (unsigned)msg_u64(jm, MSG_F_PRIORITY, 4);
 	j->accepted_ms = accepted_ms;
 	snprintf(j->level, sizeof(j->level), "%s", msg_str(jm, MSG_F_LEVEL, "L1"));
+	j->accepted = true;
 	zhashx_insert(b->jobs, j->id, j);
 	if (j->key[0]) {
 		char name[200];
