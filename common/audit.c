@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <msgpack.h>
@@ -288,6 +289,30 @@ audit_event_set(struct audit_event *ev, const char *field, const char *value)
 	return audit_store_str(ev, f, value, strlen(value));
 }
 
+/*
+ * Event ids: 16 bytes from the system CSPRNG, drawn from a per-thread pool
+ * refilled 4 KiB at a time (one getrandom per 256 events instead of one per
+ * event).  Ids are published in the event, so the pool holds nothing secret;
+ * a forked child refills before its first id, so it never repeats its
+ * parent's.
+ */
+static void
+audit_random_id(uint8_t *id, size_t len)
+{
+	static __thread uint8_t pool[4096];
+	static __thread size_t left;
+	static __thread pid_t owner;
+	pid_t pid = getpid();
+
+	if (left < len || owner != pid) {
+		randombytes_buf(pool, sizeof(pool));
+		left = sizeof(pool);
+		owner = pid;
+	}
+	memcpy(id, pool + sizeof(pool) - left, len);
+	left -= len;
+}
+
 int
 audit_event_init(struct audit_event *ev, enum audit_type type)
 {
@@ -300,7 +325,7 @@ audit_event_init(struct audit_event *ev, enum audit_type type)
 		return ERR_IO;
 	memset(ev, 0, sizeof(*ev));
 	ev->type = type;
-	randombytes_buf(id, sizeof(id));
+	audit_random_id(id, sizeof(id));
 	audit_hex(id, sizeof(id), ev->id);
 	audit_time_format(&ts, ev->time);
 	return ERR_OK;

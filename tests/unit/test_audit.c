@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -150,6 +152,46 @@ test_details_take(void **state)
 	audit_event_clear(&ev);
 	audit_event_clear(&ref);
 	json_decref(o);
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Ids come from a per-thread pool: distinct across refills, and a forked
+ * child does not repeat the parent's next id. */
+static void
+test_event_ids_unique(void **state)
+{
+	enum { N = 700 };	/* > 256 per 4 KiB pool: crosses refills */
+	static char ids[N][AUDIT_ID_HEX + 1];
+	struct audit_event ev;
+	char child[AUDIT_ID_HEX + 1] = "";
+	int fd[2];
+	pid_t pid;
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(audit_event_init(&ev, AUDIT_ERROR), ERR_OK);
+		assert_int_equal(strlen(ev.id), AUDIT_ID_HEX);
+		memcpy(ids[i], ev.id, sizeof(ids[i]));
+	}
+	qsort(ids, N, sizeof(ids[0]), cmp_id);
+	for (int i = 1; i < N; i++)
+		assert_string_not_equal(ids[i - 1], ids[i]);
+	assert_int_equal(pipe(fd), 0);
+	if ((pid = fork()) == 0) {
+		audit_event_init(&ev, AUDIT_ERROR);
+		_exit(write(fd[1], ev.id, AUDIT_ID_HEX) == AUDIT_ID_HEX ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(read(fd[0], child, AUDIT_ID_HEX), AUDIT_ID_HEX);
+	waitpid(pid, NULL, 0);
+	close(fd[0]);
+	close(fd[1]);
+	assert_int_equal(audit_event_init(&ev, AUDIT_ERROR), ERR_OK);
+	assert_string_not_equal(child, ev.id);
 }
 
 /* Times: the cached date part follows the seconds, nanoseconds are padded. */
@@ -429,6 +471,7 @@ main(void)
 		cmocka_unit_test(test_details_canonical),
 		cmocka_unit_test(test_details_take),
 		cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_event_ids_unique),
 		cmocka_unit_test(test_canonical_round_trip),
 		cmocka_unit_test(test_canonical_wrong_types),
 		cmocka_unit_test(test_chain_hashing),
