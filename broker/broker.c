@@ -13,10 +13,12 @@
  *   store    RocksDB (broker/jobstore.c): jobs, results, keys
  *
  * Durability (group commit): handlers only *stage* store writes and park the
- * replies that depend on them; once per loop iteration the store commits all
- * staged writes in one synced batch, then the parked replies go out.  So a
- * client sees ACCEPTED only for a job that is on disk, and a job's end is on
- * disk before its RESULT leaves.
+ * replies that depend on them; once per loop iteration the staged writes of
+ * both stores are sealed into one round and handed to the commit thread
+ * (broker/committer.c: audit batch synced, then job store batch synced)
+ * while the loop goes on staging the next round; when the round is durable
+ * its parked replies go out.  So a client sees ACCEPTED only for a job that
+ * is on disk, and a job's end is on disk before its RESULT leaves.
  *
  * Job states: QUEUED -> LEASED (JOB sent) -> RUNNING (STARTED seen) -> done.
  * A worker silent for 3 heartbeats is lost: its LEASED jobs go back to the
@@ -35,6 +37,7 @@
 #include <string.h>
 
 #include "broker/broker.h"
+#include "broker/committer.h"
 #include "broker/gate.h"
 #include "broker/jobstore.h"
 #include "broker/sessions.h"
@@ -75,6 +78,8 @@ struct job {
 	bool cancel_requested;
 	bool approval_held;		/* the approver acknowledged the request */
 	bool approval_audited;		/* approval_request event written */
+	bool accepted;			/* durable and ACCEPTED (false while its round
+					 * is staged or being committed) */
 	int64_t approval_deadline_ms;	/* wall clock, for JOB_HELD */
 	char level[4];			/* risk level, "L1".."L4" */
 	char code_sha256[65];		/* hex, for audit events */
@@ -117,6 +122,11 @@ struct broker {
 	zhashx_t *tool_holds;		/* approval id -> struct tool_hold (owned) */
 	zlistx_t *accepting;		/* jobs staged, ACCEPTED after commit */
 	zlistx_t *finishing;		/* jobs with a staged result, RESULT after commit */
+	struct committer *committer;	/* the commit thread */
+	zlistx_t *acc_flight;		/* `accepting` of the round being committed */
+	zlistx_t *fin_flight;		/* `finishing` of the round being committed */
+	bool flight_written;		/* the round was finished early (flight_rc) */
+	enum err flight_rc;
 	uint64_t done;
 	int64_t next_heartbeat_ms;
 	int64_t next_expire_ms;
@@ -250,6 +260,22 @@ send_job_state(struct broker *b, zframe_t *client, const char *req, const char *
 
 /* --- audit ---------------------------------------------------------------- */
 
+/* Waits for the round being committed (if any) without releasing its
+ * replies: commit() does that.  A failed round also dropped the audit events
+ * staged since: the current round then fails too. */
+static void
+flight_wait(struct broker *b)
+{
+	size_t staged = audit_store_pending(b->audit);
+
+	if (!committer_is_busy(b->committer))
+		return;
+	b->flight_rc = committer_finish(b->committer);
+	b->flight_written = true;
+	if (b->flight_rc != ERR_OK && staged > 0)
+		b->audit_failed = true;
+}
+
 /* Stages one audit event about job j (may be NULL).  `details` (stolen, may
  * be NULL) passes the privacy filter before it is stored: no raw PII or
  * secrets reach the store.  A failure marks the round so that the commit
@@ -288,9 +314,9 @@ audit(struct broker *b, enum audit_type type, const struct job *j, const char *a
 		ev.cpu_ms = msg_u64(metrics, MSG_F_CPU_MS, 0);
 		ev.max_rss_kb = msg_u64(metrics, MSG_F_MAX_RSS_KB, 0);
 	}
-	if (details != NULL && (txt = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+	if (details != NULL && (txt = audit_details_canonical(details)) != NULL) {
 		if (privacy_scan(&pc, txt, strlen(txt), &pr) == ERR_OK && pr.nfindings == 0)
-			audit_event_set_details(&ev, txt, strlen(txt));
+			audit_event_take_details(&ev, &txt);
 		else if (pr.text != NULL && audit_event_set_details(&ev, pr.text, pr.len) != ERR_OK)
 			audit_event_set_details(&ev, "{\"redacted\":true}", 17);
 		privacy_result_clear(&pr);
@@ -298,6 +324,7 @@ audit(struct broker *b, enum audit_type type, const struct job *j, const char *a
 	free(txt);
 	json_decref(details);
 	if ((e = audit_store_append(b->audit, &ev)) == ERR_BUSY) {
+		flight_wait(b);		/* the store can seal only one round at a time */
 		if (audit_store_commit(b->audit) == ERR_OK)
 			e = audit_store_append(b->audit, &ev);
 	}
@@ -725,7 +752,7 @@ on_decision(struct broker *b, zframe_t *rid, const struct msg *m)
 
 	if (tool_decision(b, rid, m))
 		return;
-	if (j == NULL || j->state != JOB_HELD || j->result != NULL) {
+	if (j == NULL || j->state != JOB_HELD || j->result != NULL || !j->accepted) {
 		decision_ack(b, rid, id, NULL, "no effect: the job is not waiting for approval "
 		    "(decided already, timed out, cancelled or unknown)");
 		return;
@@ -775,7 +802,7 @@ on_approvals(struct broker *b)
 		log_info("approver %s connected", msg_str(m, MSG_F_HOST, "?"));
 		/* A new approver connection: resend every pending request. */
 		for (j = zhashx_first(b->jobs); j; j = zhashx_next(b->jobs)) {
-			if (j->state == JOB_HELD && j->result == NULL) {
+			if (j->state == JOB_HELD && j->result == NULL && j->accepted) {
 				j->approval_held = false;
 				send_approval_request(b, j);
 			}
@@ -870,7 +897,7 @@ resubmission(struct broker *b, zframe_t *client, const char *req, const char *te
 		zframe_destroy(&j->client);
 		j->client = zframe_dup(client);
 		snprintf(j->req, sizeof(j->req), "%s", req);
-		if (j->result == NULL) {	/* not parked in `finishing` */
+		if (j->result == NULL && j->accepted) {	/* else its commit answers */
 			struct msg *ack = msg_new(MSG_ACCEPTED);
 			if (ack != NULL) {
 				msg_set_str(ack, MSG_F_REQ, req);
@@ -924,8 +951,7 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(digest, (const unsigned char *)code, codelen);
-	for (size_t i = 0; i < sizeof(digest); i++)
-		snprintf(j->code_sha256 + 2 * i, 3, "%02x", digest[i]);
+	audit_hex(digest, sizeof(digest), j->code_sha256);
 	json_t *rules = json_array();
 	for (size_t i = 0; i < v.nfindings && rules; i++)
 		json_array_append_new(rules, json_pack("{s:s, s:s, s:i}", "rule", v.findings[i].rule,
@@ -1146,6 +1172,11 @@ on_cancel(struct broker *b, zframe_t *client, const struct msg *in, const char *
 	}
 	if (j == NULL || j->result != NULL) {
 		wire_send_error(b->front, client, ERR_NOTFOUND, req, "no such job running or queued");
+		return;
+	}
+	if (!j->accepted) {	/* its round is being committed: cancel right after */
+		j->cancel_requested = true;
+		send_job_state(b, client, req, id, "cancelling");
 		return;
 	}
 	if (j->state == JOB_QUEUED) {
@@ -1595,7 +1626,7 @@ heartbeat(struct broker *b, int64_t now)
 	int64_t wall = util_wall_ns() / 1000000;
 	zlistx_t *expired = zlistx_new();
 	for (struct job *j = zhashx_first(b->jobs); j && expired; j = zhashx_next(b->jobs)) {
-		if (j->state != JOB_HELD || j->result != NULL)
+		if (j->state != JOB_HELD || j->result != NULL || !j->accepted)
 			continue;
 		if (wall >= j->approval_deadline_ms)
 			zlistx_add_end(expired, j);
@@ -1635,38 +1666,20 @@ heartbeat(struct broker *b, int64_t now)
 
 /* --- commit: make staged writes durable, then release replies ------------- */
 
+/* Sends the parked replies of a committed round (e: its result). */
 static void
-commit(struct broker *b)
+commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, enum err e)
 {
-	char why[256];
 	struct job *j;
-	enum err e;
 
-	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
-	    zlistx_size(b->finishing) == 0 && audit_store_pending(b->audit) == 0)
-		return;
-	/* The audit trail first: a job is acknowledged only when the events
-	 * recording it are durable too. */
-	if (b->audit_failed || audit_store_commit(b->audit) != ERR_OK) {
-		log_error("audit store commit failed: failing this round's acknowledgements");
-		e = ERR_DB;
-		b->audit_failed = false;
-		/* Nothing of this round may become durable later: the jobs it
-		 * accepted are refused below. */
-		jobstore_discard(b->store);
-	} else {
-		e = jobstore_commit(b->store, why, sizeof(why));
-		if (e != ERR_OK)
-			log_error("%s", why);
-	}
-	while ((j = zlistx_first(b->accepting)) != NULL) {
-		zlistx_delete(b->accepting, zlistx_cursor(b->accepting));
+	while ((j = zlistx_first(accepting)) != NULL) {
+		zlistx_delete(accepting, zlistx_cursor(accepting));
 		if (e != ERR_OK) {
 			/* Not durable: the client must not think it was accepted. */
 			wire_send_error(b->front, j->client, ERR_DB, j->req, "job store write failed");
-			void *h = j->result ? zlistx_find(b->finishing, j) : NULL;
+			void *h = j->result ? zlistx_find(finishing, j) : NULL;
 			if (h != NULL)	/* a blocked job: its RESULT must not follow */
-				zlistx_delete(b->finishing, h);
+				zlistx_delete(finishing, h);
 			if (j->key[0]) {
 				char name[200];
 				key_name(name, sizeof(name), j->tenant, j->key);
@@ -1682,8 +1695,10 @@ commit(struct broker *b)
 			send_front(b, j->client, ack);
 			msg_destroy(&ack);
 		}
+		j->accepted = true;
 		if (j->result != NULL)
 			continue;	/* blocked: its RESULT follows below */
+		/* What these stage goes into the next round. */
 		if (j->cancel_requested)
 			job_finish(b, j, NULL, JOB_CANCELLED, "cancelled while queued");
 		else if (j->state == JOB_HELD) {
@@ -1693,13 +1708,8 @@ commit(struct broker *b)
 		else if (!queue_push(b->queue, j->tenant, j->priority, j, false))
 			job_finish(b, j, NULL, JOB_ERROR, "broker out of memory");
 	}
-	if (jobstore_pending(b->store) > 0 || audit_store_pending(b->audit) > 0) {
-		/* results and events staged by cancellations above */
-		audit_store_commit(b->audit);
-		jobstore_commit(b->store, why, sizeof(why));
-	}
-	while ((j = zlistx_first(b->finishing)) != NULL) {
-		zlistx_delete(b->finishing, zlistx_cursor(b->finishing));
+	while ((j = zlistx_first(finishing)) != NULL) {
+		zlistx_delete(finishing, zlistx_cursor(finishing));
 		if (j->req[0])
 			msg_set_str(j->result, MSG_F_REQ, j->req);
 		send_front(b, j->client, j->result);
@@ -1710,6 +1720,50 @@ commit(struct broker *b)
 		}
 		zhashx_delete(b->jobs, j->id);
 	}
+}
+
+/* Once per loop iteration: releases the round in flight when it is durable,
+ * then seals what is staged into the next round and starts it.  With `sync`
+ * (shutdown) it waits for both. */
+static void
+commit(struct broker *b, bool sync)
+{
+	zlistx_t *t;
+	enum err e;
+
+	if (committer_is_busy(b->committer) || b->flight_written) {
+		if (!sync && !b->flight_written && !committer_is_done(b->committer))
+			return;	/* still syncing: keep staging */
+		flight_wait(b);
+		b->flight_written = false;
+		commit_release(b, b->acc_flight, b->fin_flight, b->flight_rc);
+	}
+	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
+	    zlistx_size(b->finishing) == 0 && audit_store_pending(b->audit) == 0)
+		return;
+	if (b->audit_failed) {
+		log_error("audit events lost: failing this round's acknowledgements");
+		b->audit_failed = false;
+		/* Nothing of this round may become durable later. */
+		jobstore_discard(b->store);
+		commit_release(b, b->accepting, b->finishing, ERR_DB);
+		return;
+	}
+	/* Cannot be busy: the round in flight was finished above. */
+	if (audit_store_seal(b->audit) != ERR_OK || jobstore_seal(b->store) != ERR_OK) {
+		log_error("commit: a store could not seal its batch");
+		jobstore_discard(b->store);
+		commit_release(b, b->accepting, b->finishing, ERR_DB);
+		return;
+	}
+	t = b->acc_flight, b->acc_flight = b->accepting, b->accepting = t;
+	t = b->fin_flight, b->fin_flight = b->finishing, b->finishing = t;
+	if ((e = committer_start(b->committer)) != ERR_OK) {
+		log_error("commit: %s", err_str(e));
+		return;
+	}
+	if (sync)
+		commit(b, true);
 }
 
 /* --- recovery ------------------------------------------------------------ */
@@ -1731,6 +1785,7 @@ recover_job(void *arg, const char *id, enum jobstore_state st, int64_t accepted_
 	j->priority = (unsigned)msg_u64(jm, MSG_F_PRIORITY, 4);
 	j->accepted_ms = accepted_ms;
 	snprintf(j->level, sizeof(j->level), "%s", msg_str(jm, MSG_F_LEVEL, "L1"));
+	j->accepted = true;
 	zhashx_insert(b->jobs, j->id, j);
 	if (j->key[0]) {
 		char name[200];
@@ -1842,8 +1897,10 @@ broker_run(const struct broker_conf *conf)
 	b.accepting = zlistx_new();
 	b.finishing = zlistx_new();
 	b.tool_holds = zhashx_new();
+	b.acc_flight = zlistx_new();
+	b.fin_flight = zlistx_new();
 	if (!b.jobs || !b.keys || !b.queue || !b.rate || !b.workers || !b.accepting || !b.finishing ||
-	    !b.tool_holds)
+	    !b.tool_holds || !b.acc_flight || !b.fin_flight)
 		goto out;
 	zhashx_set_destructor(b.tool_holds, tool_hold_free);
 	if (!endpoints_allowed(conf, conf->curve_secret != NULL))
@@ -1862,6 +1919,7 @@ broker_run(const struct broker_conf *conf)
 	}
 	zhashx_set_destructor(b.jobs, job_free);
 	zlistx_set_comparator(b.finishing, same_job);
+	zlistx_set_comparator(b.fin_flight, same_job);
 	zhashx_set_destructor(b.workers, worker_free);
 	if (!paths_mkdirs(conf->data)) {
 		log_warn("cannot create data dir %s", conf->data);
@@ -1886,6 +1944,10 @@ broker_run(const struct broker_conf *conf)
 	if (privacy_init() != ERR_OK ||
 	    (b.audit = audit_store_open(adir, NULL, &aerr, why, sizeof(why))) == NULL) {
 		log_error("audit store: %s", why);
+		goto out;
+	}
+	if ((b.committer = committer_new(b.audit, b.store)) == NULL) {
+		log_error("cannot start the commit thread");
 		goto out;
 	}
 	if (jobstore_each_job(b.store, recover_job, &b) != ERR_OK) {
@@ -1948,10 +2010,11 @@ broker_run(const struct broker_conf *conf)
 			{ zsock_resolve(b.front), 0, ZMQ_POLLIN, 0 },
 			{ zsock_resolve(b.back), 0, ZMQ_POLLIN, 0 },
 			{ zsock_resolve(b.approvals), 0, ZMQ_POLLIN, 0 },
+			{ NULL, committer_fd(b.committer), ZMQ_POLLIN, 0 },
 			{ b.metrics ? zsock_resolve(b.metrics) : NULL, 0, ZMQ_POLLIN, 0 },
 		};
 		int64_t wait = b.next_heartbeat_ms - now;
-		int n = zmq_poll(items, b.metrics ? 4 : 3, wait < 0 ? 0 : (long)(b.draining && wait > 100 ? 100 : wait));
+		int n = zmq_poll(items, b.metrics ? 5 : 4, wait < 0 ? 0 : (long)(b.draining && wait > 100 ? 100 : wait));
 
 		if (n < 0 && errno != EINTR) {
 			log_warn("poll");
@@ -1969,10 +2032,11 @@ broker_run(const struct broker_conf *conf)
 			on_metrics(&b);
 		heartbeat(&b, util_now_ms());
 		plaintext_reminder(&b, util_now_ms());
-		commit(&b);
+		commit(&b, false);
 		dispatch(&b);
 	}
-	commit(&b);
+	commit(&b, true);
+	commit(&b, true);	/* what the last round's replies staged (cancellations) */
 	log_info("stopped: %zu jobs queued (kept for the next start), %zu unanswered",
 	    queue_size(b.queue), zhashx_size(b.jobs));
 	rc = 0;
@@ -1985,8 +2049,11 @@ out:
 	alerts_destroy(&b.alerts);
 	risk_destroy(&b.risk);
 	session_mode_destroy(&b.modes);
+	committer_destroy(&b.committer);
 	zlistx_destroy(&b.accepting);
 	zlistx_destroy(&b.finishing);
+	zlistx_destroy(&b.acc_flight);
+	zlistx_destroy(&b.fin_flight);
 	queue_destroy(&b.queue);
 	ratelimit_destroy(&b.rate);
 	zhashx_destroy(&b.keys);

@@ -20,9 +20,58 @@ struct jobstore {
 	rocksdb_options_t *opts;
 	rocksdb_writeoptions_t *wsync;
 	rocksdb_readoptions_t *ropts;
-	rocksdb_writebatch_t *batch;
+	rocksdb_writebatch_t *batch;	/* staging: the loop's thread only */
+	rocksdb_writebatch_t *sealed;	/* handed to jobstore_write_sealed */
 	size_t staged;
+	size_t nsealed;			/* operations in `sealed`, 0: none */
 };
+
+/*
+ * Memtable: a hash of small skip lists keyed by the first JOBSTORE_PREFIX
+ * bytes ("j/" + 32-hex id: one bucket per record).  Jobs are written once,
+ * updated once and deleted within seconds, at random ids: in one big skip
+ * list every insert is a ~20-level search of a 64 MB memtable, the job
+ * store's main cost under load (docs/BENCHMARKS.md, broker capacity).  Point
+ * reads stay cheap; the rare full scans (recovery, expiry) read in total
+ * order (`total_order_seek`).
+ */
+#define JOBSTORE_PREFIX 34
+#define JOBSTORE_BUCKETS 262144
+
+static char *
+prefix_of(void *arg, const char *key, size_t len, size_t *plen)
+{
+	(void)arg;
+	*plen = len < JOBSTORE_PREFIX ? len : JOBSTORE_PREFIX;
+	return (char *)key;
+}
+
+static unsigned char
+prefix_any(void *arg, const char *key, size_t len)
+{
+	(void)arg; (void)key; (void)len;
+	return 1;
+}
+
+static unsigned char
+prefix_none(void *arg, const char *key, size_t len)
+{
+	(void)arg; (void)key; (void)len;
+	return 0;
+}
+
+static const char *
+prefix_name(void *arg)
+{
+	(void)arg;
+	return "sluice.jobstore.capped34";
+}
+
+static void
+prefix_free(void *arg)
+{
+	(void)arg;
+}
 
 struct jobstore *
 jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
@@ -39,6 +88,10 @@ jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
 	s->opts = rocksdb_options_create();
 	rocksdb_options_set_create_if_missing(s->opts, 1);
 	rocksdb_options_set_max_open_files(s->opts, 256);
+	rocksdb_options_set_prefix_extractor(s->opts, rocksdb_slicetransform_create(NULL,
+	    prefix_free, prefix_of, prefix_any, prefix_none, prefix_name));
+	rocksdb_options_set_hash_skip_list_rep(s->opts, JOBSTORE_BUCKETS, 4, 4);
+	rocksdb_options_set_allow_concurrent_memtable_write(s->opts, 0);
 	s->db = rocksdb_open(s->opts, path, &dberr);
 	if (s->db == NULL) {
 		*err = ERR_DB;
@@ -51,7 +104,9 @@ jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
 	s->wsync = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(s->wsync, 1);
 	s->ropts = rocksdb_readoptions_create();
+	rocksdb_readoptions_set_total_order_seek(s->ropts, 1);
 	s->batch = rocksdb_writebatch_create();
+	s->sealed = rocksdb_writebatch_create();
 	return s;
 }
 
@@ -63,6 +118,7 @@ jobstore_close(struct jobstore **sp)
 	if (sp == NULL || (s = *sp) == NULL)
 		return;
 	rocksdb_writebatch_destroy(s->batch);
+	rocksdb_writebatch_destroy(s->sealed);
 	rocksdb_readoptions_destroy(s->ropts);
 	rocksdb_writeoptions_destroy(s->wsync);
 	rocksdb_close(s->db);
@@ -198,21 +254,56 @@ jobstore_pending(const struct jobstore *s)
 }
 
 enum err
-jobstore_commit(struct jobstore *s, char *why, size_t whysz)
+jobstore_seal(struct jobstore *s)
+{
+	rocksdb_writebatch_t *t;
+
+	if (s->nsealed > 0)
+		return ERR_BUSY;
+	t = s->sealed;
+	s->sealed = s->batch;
+	s->batch = t;
+	s->nsealed = s->staged;
+	s->staged = 0;
+	return ERR_OK;
+}
+
+enum err
+jobstore_write_sealed(struct jobstore *s, char *why, size_t whysz)
 {
 	char *dberr = NULL;
 
-	if (s->staged == 0)
+	if (s->nsealed == 0)
 		return ERR_OK;
-	rocksdb_write(s->db, s->wsync, s->batch, &dberr);
-	rocksdb_writebatch_clear(s->batch);
-	s->staged = 0;
+	rocksdb_write(s->db, s->wsync, s->sealed, &dberr);
+	jobstore_drop_sealed(s);
 	if (dberr != NULL) {
 		snprintf(why, whysz, "job store write failed: %s", dberr);
 		free(dberr);
 		return ERR_DB;
 	}
 	return ERR_OK;
+}
+
+void
+jobstore_drop_sealed(struct jobstore *s)
+{
+	rocksdb_writebatch_clear(s->sealed);
+	s->nsealed = 0;
+}
+
+enum err
+jobstore_commit(struct jobstore *s, char *why, size_t whysz)
+{
+	enum err e;
+
+	if (s->staged == 0)
+		return ERR_OK;
+	if ((e = jobstore_seal(s)) != ERR_OK) {
+		snprintf(why, whysz, "job store: a sealed batch is still being written");
+		return e;
+	}
+	return jobstore_write_sealed(s, why, whysz);
 }
 
 void

@@ -53,6 +53,24 @@ size_t jobstore_pending(const struct jobstore *s);
  * nothing staged is kept and the caller must fail the operations. */
 enum err jobstore_commit(struct jobstore *s, char *why, size_t whysz);
 
+/*
+ * The same commit in two steps, so that the synced write can run on another
+ * thread while the loop stages the next round:
+ *   jobstore_seal         (loop) moves the staged writes aside, staging
+ *                         starts afresh; ERR_BUSY if a sealed batch is still
+ *                         unwritten.
+ *   jobstore_write_sealed (any one thread) makes the sealed writes durable
+ *                         (one synced write) and forgets them; ERR_DB (why)
+ *                         if the write failed: nothing of it is kept.
+ *   jobstore_drop_sealed  forgets the sealed writes unwritten (their round
+ *                         failed elsewhere).
+ * Between seal and write/drop the loop must not seal again; it may stage,
+ * read and expire freely (RocksDB is thread-safe).
+ */
+enum err jobstore_seal(struct jobstore *s);
+enum err jobstore_write_sealed(struct jobstore *s, char *why, size_t whysz);
+void jobstore_drop_sealed(struct jobstore *s);
+
 /* Drops every staged write (the round they belong to was failed). */
 void jobstore_discard(struct jobstore *s);
 

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <msgpack.h>
@@ -48,6 +49,7 @@
 #include "common/audit.h"
 #include "common/err.h"
 #include "common/mpread.h"
+#include "common/msg.h"
 
 #define AUDIT_UINT_MAX 9007199254740991ULL	/* 2^53-1: exact in JSON doubles */
 #define AUDIT_BODY_FIELDS 16
@@ -126,18 +128,45 @@ audit_unhex(const char *hex, uint8_t *bytes, size_t len)
 	return ERR_OK;
 }
 
+/* Writes `v` as exactly `n` decimal digits at `p`. */
+static void
+audit_put_digits(char *p, unsigned long v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void
 audit_time_format(const struct timespec *ts, char *out)
 {
+	/* The date and time of day change once a second: cached per thread
+	 * ("YYYY-MM-DDTHH:MM:SS", 19 bytes), only the nanoseconds are new. */
+	static __thread time_t cached_sec = -1;
+	static __thread char cached[20];
 	struct tm tm;
-	char tmp[128];
 	time_t sec = ts->tv_sec;
 
-	gmtime_r(&sec, &tm);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, (long)ts->tv_nsec);
-	memcpy(out, tmp, AUDIT_TIME_LEN);
+	if (sec != cached_sec) {
+		gmtime_r(&sec, &tm);
+		audit_put_digits(cached, (unsigned long)(tm.tm_year + 1900) % 10000, 4);
+		cached[4] = '-';
+		audit_put_digits(cached + 5, (unsigned long)tm.tm_mon + 1, 2);
+		cached[7] = '-';
+		audit_put_digits(cached + 8, (unsigned long)tm.tm_mday, 2);
+		cached[10] = 'T';
+		audit_put_digits(cached + 11, (unsigned long)tm.tm_hour, 2);
+		cached[13] = ':';
+		audit_put_digits(cached + 14, (unsigned long)tm.tm_min, 2);
+		cached[16] = ':';
+		audit_put_digits(cached + 17, (unsigned long)tm.tm_sec, 2);
+		cached_sec = sec;
+	}
+	memcpy(out, cached, 19);
+	out[19] = '.';
+	audit_put_digits(out + 20, (unsigned long)ts->tv_nsec % 1000000000ul, 9);
+	out[29] = 'Z';
 	out[AUDIT_TIME_LEN] = '\0';
 }
 
@@ -260,6 +289,30 @@ audit_event_set(struct audit_event *ev, const char *field, const char *value)
 	return audit_store_str(ev, f, value, strlen(value));
 }
 
+/*
+ * Event ids: 16 bytes from the system CSPRNG, drawn from a per-thread pool
+ * refilled 4 KiB at a time (one getrandom per 256 events instead of one per
+ * event).  Ids are published in the event, so the pool holds nothing secret;
+ * a forked child refills before its first id, so it never repeats its
+ * parent's.
+ */
+static void
+audit_random_id(uint8_t *id, size_t len)
+{
+	static __thread uint8_t pool[4096];
+	static __thread size_t left;
+	static __thread pid_t owner;
+	pid_t pid = getpid();
+
+	if (left < len || owner != pid) {
+		randombytes_buf(pool, sizeof(pool));
+		left = sizeof(pool);
+		owner = pid;
+	}
+	memcpy(id, pool + sizeof(pool) - left, len);
+	left -= len;
+}
+
 int
 audit_event_init(struct audit_event *ev, enum audit_type type)
 {
@@ -272,7 +325,7 @@ audit_event_init(struct audit_event *ev, enum audit_type type)
 		return ERR_IO;
 	memset(ev, 0, sizeof(*ev));
 	ev->type = type;
-	randombytes_buf(id, sizeof(id));
+	audit_random_id(id, sizeof(id));
 	audit_hex(id, sizeof(id), ev->id);
 	audit_time_format(&ts, ev->time);
 	return ERR_OK;
@@ -347,6 +400,25 @@ audit_event_set_details(struct audit_event *ev, const char *json, size_t len)
 	return rc;
 }
 
+char *
+audit_details_canonical(const json_t *obj)
+{
+	return json_is_object(obj) ? audit_canon_json(obj) : NULL;
+}
+
+int
+audit_event_take_details(struct audit_event *ev, char **text)
+{
+	if (text == NULL || *text == NULL || **text != '{')
+		return ERR_INVAL;
+	if (strlen(*text) > AUDIT_DETAILS_MAX)
+		return ERR_TOOBIG;
+	free(ev->details);
+	ev->details = *text;
+	*text = NULL;
+	return ERR_OK;
+}
+
 static const char *
 audit_details_text(const struct audit_event *ev)
 {
@@ -412,25 +484,6 @@ audit_event_validate(const struct audit_event *ev, char *why, size_t whysz)
 	return ERR_OK;
 }
 
-/* A bounded msgpack sink over a caller buffer. */
-struct audit_sink {
-	uint8_t *buf;
-	size_t cap;
-	size_t len;
-};
-
-static int
-audit_sink_write(void *data, const char *bytes, size_t len)
-{
-	struct audit_sink *s = data;
-
-	if (len > s->cap - s->len)
-		return -1;
-	memcpy(s->buf + s->len, bytes, len);
-	s->len += len;
-	return 0;
-}
-
 static int
 audit_pack_str(msgpack_packer *pk, const char *s)
 {
@@ -477,12 +530,12 @@ int
 audit_encode(const struct audit_event *ev, bool with_chain, uint8_t *out,
     size_t outsz, size_t *outlen)
 {
-	struct audit_sink sink = { out, outsz, 0 };
+	struct msg_sink sink = { out, outsz, 0 };
 	msgpack_packer pk;
 
 	if (audit_event_validate(ev, NULL, 0) != ERR_OK)
 		return ERR_INVAL;
-	msgpack_packer_init(&pk, &sink, audit_sink_write);
+	msgpack_packer_init(&pk, &sink, msg_sink_write);
 	if (audit_pack(&pk, ev, with_chain) != 0)
 		return ERR_TOOBIG;
 	*outlen = sink.len;

@@ -99,6 +99,24 @@ int audit_event_copy(struct audit_event *dst, const struct audit_event *src);
  */
 int audit_event_set_details(struct audit_event *ev, const char *json, size_t len);
 
+/*
+ * The canonical details text of object `obj` (what audit_event_set_details
+ * would store for its JSON), fresh (free() it); NULL if `obj` is not an
+ * object or out of memory.  With audit_event_take_details it saves the
+ * parse and second dump of audit_event_set_details when the caller has the
+ * object and needs its text anyway (e.g. for the privacy filter).
+ */
+struct json_t;
+char *audit_details_canonical(const struct json_t *obj);
+
+/*
+ * Sets `details` to *text, which must come from audit_details_canonical
+ * (it is not parsed again), and takes it (*text becomes NULL).  Returns
+ * ERR_OK, ERR_INVAL (NULL or not an object's text), ERR_TOOBIG (then *text
+ * stays the caller's).
+ */
+int audit_event_take_details(struct audit_event *ev, char **text);
+
 /* Sets a string field with bounds/charset checks.  `field` is one of "id",
  * "time", "job", "session", "tenant", "actor", "code_sha256".  Returns ERR_OK,
  * ERR_TOOBIG, ERR_INVAL (bad chars or format, unknown field). */

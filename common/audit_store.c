@@ -84,6 +84,13 @@ struct audit_store {
 	uint64_t staged_cp_seq;
 	bool fail_next;
 	uint8_t *encbuf;			/* AUDIT_CANON_MAX scratch */
+
+	/* sealed batch (audit_store_seal), written by audit_store_write_sealed */
+	rocksdb_writebatch_t *sealed;
+	size_t nsealed;				/* events in it, 0: none */
+	uint64_t sealed_seq, sealed_cp_seq;
+	uint8_t sealed_hash[AUDIT_HASH_LEN];
+	bool sealed_fail;			/* injected fault for this batch */			/* AUDIT_CANON_MAX scratch */
 };
 
 static void
@@ -281,6 +288,8 @@ audit_store_free(struct audit_store *s)
 	}
 	if (s->batch != NULL)
 		rocksdb_writebatch_destroy(s->batch);
+	if (s->sealed != NULL)
+		rocksdb_writebatch_destroy(s->sealed);
 	if (s->wopts != NULL)
 		rocksdb_writeoptions_destroy(s->wopts);
 	if (s->ropts != NULL)
@@ -326,6 +335,7 @@ audit_store_alloc(int *err)
 	s->wopts = rocksdb_writeoptions_create();
 	s->ropts = rocksdb_readoptions_create();
 	s->batch = rocksdb_writebatch_create();
+	s->sealed = rocksdb_writebatch_create();
 	rocksdb_writeoptions_set_sync(s->wopts, 1);
 	/* the durable rate is bounded by synced WAL bytes; compressed SSTs
 	 * leave more of the disk to the WAL when memtables flush */
@@ -405,6 +415,12 @@ audit_store_open(const char *dir, const struct audit_store_options *opt, int *er
 		s->conf.max_pending = 4096;
 	rocksdb_options_set_create_if_missing(s->opts, 1);
 	rocksdb_options_set_create_missing_column_families(s->opts, 1);
+	/* The writer never reads its own recent events back (readers are
+	 * secondaries with their own memtables): an append-only vector memtable
+	 * makes each insert a push instead of a skip-list search, and sorts once
+	 * at flush, off the broker's thread. */
+	rocksdb_options_set_allow_concurrent_memtable_write(s->opts, 0);
+	rocksdb_options_set_memtable_vector_rep(s->opts);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		rc = audit_store_fail(why, whysz, ERR_IO, "cannot create data dir", strerror(errno));
 		goto fail_store;
@@ -575,45 +591,86 @@ audit_store_rollback(struct audit_store *s)
 }
 
 int
-audit_store_commit(struct audit_store *s)
+audit_store_seal(struct audit_store *s)
 {
 	uint8_t head[8 + AUDIT_HASH_LEN];
-	char *errstr = NULL;
-	time_t now = time(NULL);
+	rocksdb_writebatch_t *t;
 
 	if (s->reader)
 		return ERR_DENIED;
+	if (s->nsealed > 0)
+		return ERR_BUSY;
 	if (s->staged == 0)
 		return ERR_OK;
 	if (s->staged_cp_seq != s->staged_seq &&
-	    now - s->cp_time >= (time_t)s->conf.checkpoint_secs)
+	    time(NULL) - s->cp_time >= (time_t)s->conf.checkpoint_secs)
 		audit_store_stage_checkpoint(s);
 	audit_store_be64(head, s->staged_seq);
 	memcpy(head + 8, s->staged_hash, AUDIT_HASH_LEN);
 	rocksdb_writebatch_put_cf(s->batch, s->cf[AUDIT_CF_META], "head", 4,
 	    (const char *)head, sizeof(head));
-	if (s->fail_next) {
-		s->fail_next = false;
-		audit_store_rollback(s);
+	t = s->sealed;
+	s->sealed = s->batch;
+	s->batch = t;
+	s->nsealed = s->staged;
+	s->sealed_seq = s->staged_seq;
+	memcpy(s->sealed_hash, s->staged_hash, AUDIT_HASH_LEN);
+	s->sealed_cp_seq = s->staged_cp_seq;
+	s->sealed_fail = s->fail_next;
+	s->fail_next = false;
+	s->staged = 0;
+	return ERR_OK;
+}
+
+int
+audit_store_write_sealed(struct audit_store *s)
+{
+	char *errstr = NULL;
+
+	if (s->nsealed == 0)
+		return ERR_OK;
+	if (s->sealed_fail) {
 		log_warnx("audit: commit failed (injected fault)");
 		return ERR_DB;
 	}
-	rocksdb_write(s->db, s->wopts, s->batch, &errstr);
+	rocksdb_write(s->db, s->wopts, s->sealed, &errstr);
 	if (errstr != NULL) {
-		log_warnx("audit: commit of %zu events failed: %s", s->staged, errstr);
+		log_warnx("audit: commit of %zu events failed: %s", s->nsealed, errstr);
 		rocksdb_free(errstr);
-		audit_store_rollback(s);
 		return ERR_DB;
 	}
-	if (s->staged_cp_seq != s->cp_seq) {
-		s->cp_seq = s->staged_cp_seq;
-		s->cp_time = now;
-	}
-	s->head_seq = s->staged_seq;
-	memcpy(s->head_hash, s->staged_hash, AUDIT_HASH_LEN);
-	s->staged = 0;
-	rocksdb_writebatch_clear(s->batch);
 	return ERR_OK;
+}
+
+void
+audit_store_sealed_done(struct audit_store *s, int rc)
+{
+	if (s->nsealed == 0)
+		return;
+	rocksdb_writebatch_clear(s->sealed);
+	s->nsealed = 0;
+	if (rc != ERR_OK) {
+		audit_store_rollback(s);
+		return;
+	}
+	if (s->sealed_cp_seq != s->cp_seq) {
+		s->cp_seq = s->sealed_cp_seq;
+		s->cp_time = time(NULL);
+	}
+	s->head_seq = s->sealed_seq;
+	memcpy(s->head_hash, s->sealed_hash, AUDIT_HASH_LEN);
+}
+
+int
+audit_store_commit(struct audit_store *s)
+{
+	int rc;
+
+	if ((rc = audit_store_seal(s)) != ERR_OK)
+		return rc;
+	rc = audit_store_write_sealed(s);
+	audit_store_sealed_done(s, rc);
+	return rc;
 }
 
 size_t

@@ -73,6 +73,27 @@ int audit_store_append(struct audit_store *s, struct audit_event *ev);
  */
 int audit_store_commit(struct audit_store *s);
 
+/*
+ * The same commit in three steps, so that the synced write can run on another
+ * thread while the writer goes on appending (pipelined group commit):
+ *   audit_store_seal          (writer's thread) adds the head record and any
+ *                             due checkpoint and moves the staged events
+ *                             aside; appending goes on, chained to them.
+ *                             ERR_BUSY if a sealed batch is still pending,
+ *                             ERR_OK (nothing sealed) if nothing is staged.
+ *   audit_store_write_sealed  (any one thread) one synced write of the sealed
+ *                             batch; ERR_OK or ERR_DB.  Touches nothing the
+ *                             writer's thread uses meanwhile.
+ *   audit_store_sealed_done   (writer's thread) with write_sealed's result:
+ *                             ERR_OK moves the committed head forward; a
+ *                             failure drops the sealed batch *and* every event
+ *                             appended since (they chain from the lost ones),
+ *                             as audit_store_commit's failure does.
+ */
+int audit_store_seal(struct audit_store *s);
+int audit_store_write_sealed(struct audit_store *s);
+void audit_store_sealed_done(struct audit_store *s, int rc);
+
 /* Number of staged (uncommitted) events. */
 size_t audit_store_pending(const struct audit_store *s);
 

@@ -15,12 +15,14 @@
 
 struct field_def {
 	const char *key;
+	size_t klen;		/* strlen(key), for the codec's hot paths */
 	enum msg_type type;
 	uint64_t max;
 };
 
 static const struct field_def fields[MSG_F__COUNT] = {
-#define FIELD(name, k, t, m, doc) [MSG_F_##name] = { .key = k, .type = MSG_T_##t, .max = m },
+#define FIELD(name, k, t, m, doc) [MSG_F_##name] = { .key = k, .klen = sizeof(k) - 1, \
+	.type = MSG_T_##t, .max = m },
 #include "schemas/fields.def"
 #undef FIELD
 };
@@ -291,11 +293,23 @@ msg_copy_fields(struct msg *dst, const struct msg *src)
 	return e;
 }
 
+int
+msg_sink_write(void *data, const char *bytes, size_t len)
+{
+	struct msg_sink *s = data;
+
+	if (len > s->cap - s->len)
+		return -1;
+	memcpy(s->buf + s->len, bytes, len);
+	s->len += len;
+	return 0;
+}
+
 enum err
 msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char **body,
     size_t *bodylen)
 {
-	msgpack_sbuffer sb;
+	struct msg_sink sink = { NULL, 5, 0 };	/* map header at most 5 bytes */
 	msgpack_packer pk;
 	unsigned n = 0;
 	int rc = 0;
@@ -303,23 +317,25 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 	for (int f = 0; f < MSG_F__COUNT; f++)
 		if ((m->def->required >> f & 1) && !m->v[f].present)
 			return ERR_MISSING;
-	for (int f = 0; f < MSG_F__COUNT; f++)
-		n += m->v[f].present;
-
-	/* Every msgpack-c write returns -1 when its realloc failed; the buffer
-	 * then misses those bytes while later, smaller writes may still fit, so
-	 * any failure anywhere voids the whole body. */
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	/* One allocation of an upper bound (each header at most 5 bytes, each
+	 * number at most 9) instead of a growing buffer. */
+	for (int f = 0; f < MSG_F__COUNT; f++) {
+		if (!m->v[f].present)
+			continue;
+		n++;
+		sink.cap += 5 + fields[f].klen + 9 + m->v[f].len;
+	}
+	if ((sink.buf = malloc(sink.cap)) == NULL)
+		return ERR_NOMEM;
+	msgpack_packer_init(&pk, &sink, msg_sink_write);
 	rc |= msgpack_pack_map(&pk, n);
 	for (int f = 0; f < MSG_F__COUNT; f++) {
 		const struct msg_value *v = &m->v[f];
-		size_t klen = strlen(fields[f].key);
 
 		if (!v->present)
 			continue;
-		rc |= msgpack_pack_str(&pk, klen);
-		rc |= msgpack_pack_str_body(&pk, fields[f].key, klen);
+		rc |= msgpack_pack_str(&pk, fields[f].klen);
+		rc |= msgpack_pack_str_body(&pk, fields[f].key, fields[f].klen);
 		switch (fields[f].type) {
 		case MSG_T_U64:
 			rc |= msgpack_pack_uint64(&pk, v->u);
@@ -339,20 +355,20 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 			rc |= msgpack_pack_bin_body(&pk, v->bytes, v->len);
 			break;
 		case MSG_T_RAW:
-			rc |= msgpack_sbuffer_write(&sb, (const char *)v->bytes, v->len);
+			rc |= msg_sink_write(&sink, (const char *)v->bytes, v->len);
 			break;
 		}
 	}
-	if (rc != 0 || sb.data == NULL) {
-		msgpack_sbuffer_destroy(&sb);
-		return ERR_NOMEM;
+	if (rc != 0) {	/* cannot happen with the bound above: an invariant */
+		free(sink.buf);
+		return ERR_INTERNAL;
 	}
 	hdr[0] = 'S';
 	hdr[1] = 'L';
 	hdr[2] = MSG_VERSION;
 	hdr[3] = (unsigned char)m->def->cmd;
-	*body = (unsigned char *)sb.data;	/* sbuffer memory is malloc'd */
-	*bodylen = sb.size;
+	*body = sink.buf;
+	*bodylen = sink.len;
 	return ERR_OK;
 }
 
@@ -360,7 +376,7 @@ static int
 field_by_key(const unsigned char *k, uint32_t len)
 {
 	for (int f = 0; f < MSG_F__COUNT; f++)
-		if (strlen(fields[f].key) == len && memcmp(fields[f].key, k, len) == 0)
+		if (fields[f].klen == len && memcmp(fields[f].key, k, len) == 0)
 			return f;
 	return -1;
 }

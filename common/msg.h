@@ -88,6 +88,15 @@ enum err msg_copy_fields(struct msg *dst, const struct msg *src);
 enum err msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN],
     unsigned char **body, size_t *bodylen);
 
+/* A bounded output for msgpack-c's packer over a caller's buffer:
+ * msgpack_packer_init(&pk, &sink, msg_sink_write).  A write that does not
+ * fit returns -1 and stores nothing (used by msg_encode and audit_encode). */
+struct msg_sink {
+	unsigned char *buf;
+	size_t cap, len;
+};
+int msg_sink_write(void *sink, const char *bytes, size_t len);
+
 /* Decodes a header and body.  Returns ERR_OK and a fresh message in *out, or
  * an error with a short reason (naming the field) in `why`. */
 enum err msg_decode(const void *hdr, size_t hdrlen, const void *body, size_t bodylen,

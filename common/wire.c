@@ -18,31 +18,45 @@ wire_tune(zsock_t *s)
 	zsock_set_linger(s, 1000);
 }
 
+/* zmq_msg_init_data's deallocator: the body came from msg_encode (malloc). */
+static void
+wire_free_body(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
+/* Frames go straight to libzmq (no czmq zmsg/zframe per message): the
+ * routing id and header are copied into the frame, the encoded body is
+ * handed over without a copy. */
 enum err
 wire_send(zsock_t *s, zframe_t *rid, const struct msg *m)
 {
 	unsigned char hdr[MSG_HEADER_LEN], *body;
+	void *h = zsock_resolve(s);
+	zmq_msg_t part;
 	size_t len;
-	zmsg_t *zm;
 	enum err e;
 
 	if ((e = msg_encode(m, hdr, &body, &len)) != ERR_OK)
 		return e;
-	if ((zm = zmsg_new()) == NULL) {
+	if ((rid != NULL && zmq_send(h, zframe_data(rid), zframe_size(rid), ZMQ_SNDMORE) < 0) ||
+	    zmq_send(h, hdr, sizeof(hdr), ZMQ_SNDMORE) < 0) {
+		free(body);
+		return ERR_IO;
+	}
+	if (zmq_msg_init_data(&part, body, len, wire_free_body, NULL) != 0) {
 		free(body);
 		return ERR_NOMEM;
 	}
-	if (rid != NULL)
-		zmsg_append(zm, &(zframe_t *){ zframe_dup(rid) });
-	zmsg_addmem(zm, hdr, sizeof(hdr));
-	zmsg_addmem(zm, body, len);
-	free(body);
-	if (zmsg_send(&zm, s) != 0) {
-		zmsg_destroy(&zm);
+	if (zmq_msg_send(&part, h, 0) < 0) {
+		zmq_msg_close(&part);
 		return ERR_IO;
 	}
 	return ERR_OK;
 }
+
+#define WIRE_PARTS_MAX 3	/* [routing id] header body */
 
 /* Receives one message; with `user`, the User-Id the ZAP handler gave the
  * sender's connection ("" when none). */
@@ -50,38 +64,54 @@ static enum err
 recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *user, size_t usersz,
     char *why, size_t whysz)
 {
-	zmsg_t *zm = zmsg_recv(s);
-	zframe_t *hdr, *body;
-	size_t want = router ? 3 : 2;
-	enum err e;
+	void *h = zsock_resolve(s);
+	zmq_msg_t part[WIRE_PARTS_MAX];
+	size_t want = router ? 3 : 2, n = 0, extra = 0;
+	enum err e = ERR_OK;
+	int more = 1;
 
 	*m = NULL;
 	if (rid)
 		*rid = NULL;
 	if (user)
 		*user = '\0';
-	if (zm == NULL) {
-		snprintf(why, whysz, "receive interrupted");
-		return ERR_IO;
+	/* A multipart message arrives whole: after the first part, every
+	 * further one is there.  Parts beyond the expected count are counted
+	 * and dropped, never stored. */
+	while (more) {
+		zmq_msg_t scratch, *p = n < WIRE_PARTS_MAX ? &part[n] : &scratch;
+		zmq_msg_init(p);
+		if (zmq_msg_recv(p, h, 0) < 0) {
+			zmq_msg_close(p);
+			snprintf(why, whysz, "receive interrupted");
+			e = ERR_IO;
+			break;
+		}
+		more = zmq_msg_more(p);
+		if (p == &scratch) {
+			zmq_msg_close(p);
+			extra++;
+		} else {
+			n++;
+		}
 	}
-	if (router && rid)
-		*rid = zmsg_pop(zm);
-	else if (router)
-		zframe_destroy(&(zframe_t *){ zmsg_pop(zm) });
-	if (zmsg_size(zm) + (router ? 1 : 0) != want) {
-		snprintf(why, whysz, "%zu frames, expected %zu", zmsg_size(zm) + (router ? 1 : 0), want);
-		zmsg_destroy(&zm);
-		return ERR_PROTO;
+	if (e == ERR_OK && router && rid && n > 0)
+		*rid = zframe_new(zmq_msg_data(&part[0]), zmq_msg_size(&part[0]));
+	if (e == ERR_OK && n + extra != want) {
+		snprintf(why, whysz, "%zu frames, expected %zu", n + extra, want);
+		e = ERR_PROTO;
 	}
-	hdr = zmsg_first(zm);
-	body = zmsg_next(zm);
-	if (user) {
-		const char *u = zframe_meta(hdr, "User-Id");
+	if (e == ERR_OK && user) {
+		const char *u = zmq_msg_gets(&part[want - 2], "User-Id");
 		snprintf(user, usersz, "%s", u ? u : "");
 	}
-	e = msg_decode(zframe_data(hdr), zframe_size(hdr), zframe_data(body), zframe_size(body), m,
-	    why, whysz);
-	zmsg_destroy(&zm);
+	if (e == ERR_OK) {
+		zmq_msg_t *hdr = &part[want - 2], *body = &part[want - 1];
+		e = msg_decode(zmq_msg_data(hdr), zmq_msg_size(hdr), zmq_msg_data(body),
+		    zmq_msg_size(body), m, why, whysz);
+	}
+	for (size_t i = 0; i < n; i++)
+		zmq_msg_close(&part[i]);
 	return e;
 }
 

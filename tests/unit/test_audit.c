@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "common/audit.h"
@@ -120,6 +123,95 @@ test_details_canonical(void **state)
 	free(big);
 	audit_event_clear(&ev);
 	assert_null(ev.details);
+}
+
+/* The one-pass details path gives the bytes set_details would store. */
+static void
+test_details_take(void **state)
+{
+	struct audit_event ev, ref;
+	json_t *o = json_pack("{s:s, s:i, s:[s], s:b}", "status", "ok\u00e9\"", "exit_code", -1,
+	    "list", "x", "a", 1);
+	char *txt, *bad = strdup("[1]");
+	(void)state;
+	assert_non_null(o);
+	assert_null(audit_details_canonical(NULL));
+	txt = audit_details_canonical(o);
+	assert_non_null(txt);
+	assert_int_equal(audit_event_init(&ev, AUDIT_EXECUTION_END), ERR_OK);
+	assert_int_equal(audit_event_init(&ref, AUDIT_EXECUTION_END), ERR_OK);
+	assert_int_equal(audit_event_set_details(&ref, txt, strlen(txt)), ERR_OK);
+	assert_int_equal(audit_event_take_details(&ev, &txt), ERR_OK);
+	assert_null(txt);
+	assert_string_equal(ev.details, ref.details);
+	assert_int_equal(audit_event_take_details(&ev, &txt), ERR_INVAL);	/* NULL */
+	assert_int_equal(audit_event_take_details(&ev, &bad), ERR_INVAL);	/* not an object */
+	assert_non_null(bad);
+	free(bad);
+	assert_string_equal(ev.details, ref.details);
+	audit_event_clear(&ev);
+	audit_event_clear(&ref);
+	json_decref(o);
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Ids come from a per-thread pool: distinct across refills, and a forked
+ * child does not repeat the parent's next id. */
+static void
+test_event_ids_unique(void **state)
+{
+	enum { N = 700 };	/* > 256 per 4 KiB pool: crosses refills */
+	static char ids[N][AUDIT_ID_HEX + 1];
+	struct audit_event ev;
+	char child[AUDIT_ID_HEX + 1] = "";
+	int fd[2];
+	pid_t pid;
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(audit_event_init(&ev, AUDIT_ERROR), ERR_OK);
+		assert_int_equal(strlen(ev.id), AUDIT_ID_HEX);
+		memcpy(ids[i], ev.id, sizeof(ids[i]));
+	}
+	qsort(ids, N, sizeof(ids[0]), cmp_id);
+	for (int i = 1; i < N; i++)
+		assert_string_not_equal(ids[i - 1], ids[i]);
+	assert_int_equal(pipe(fd), 0);
+	if ((pid = fork()) == 0) {
+		audit_event_init(&ev, AUDIT_ERROR);
+		_exit(write(fd[1], ev.id, AUDIT_ID_HEX) == AUDIT_ID_HEX ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(read(fd[0], child, AUDIT_ID_HEX), AUDIT_ID_HEX);
+	waitpid(pid, NULL, 0);
+	close(fd[0]);
+	close(fd[1]);
+	assert_int_equal(audit_event_init(&ev, AUDIT_ERROR), ERR_OK);
+	assert_string_not_equal(child, ev.id);
+}
+
+/* Times: the cached date part follows the seconds, nanoseconds are padded. */
+static void
+test_time_format(void **state)
+{
+	struct timespec ts = { 0, 5 };
+	char t[AUDIT_TIME_LEN + 1];
+	(void)state;
+	audit_time_format(&ts, t);
+	assert_string_equal(t, "1970-01-01T00:00:00.000000005Z");
+	ts.tv_sec = 1795734245;		/* 2026-11-26T23:04:05Z */
+	ts.tv_nsec = 999999999;
+	audit_time_format(&ts, t);
+	assert_string_equal(t, "2026-11-26T23:04:05.999999999Z");
+	assert_true(audit_time_is_valid(t));
+	ts.tv_sec += 86400 * 36;	/* a new year */
+	ts.tv_nsec = 120000000;
+	audit_time_format(&ts, t);
+	assert_string_equal(t, "2027-01-01T23:04:05.120000000Z");
 }
 
 static void
@@ -377,6 +469,9 @@ main(void)
 		cmocka_unit_test(test_type_names),
 		cmocka_unit_test(test_init_fields),
 		cmocka_unit_test(test_details_canonical),
+		cmocka_unit_test(test_details_take),
+		cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_event_ids_unique),
 		cmocka_unit_test(test_canonical_round_trip),
 		cmocka_unit_test(test_canonical_wrong_types),
 		cmocka_unit_test(test_chain_hashing),
