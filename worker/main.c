@@ -27,6 +27,8 @@ usage(void)
 	    "  --mcp-config FILE    mcpServers JSON: jobs may call these tools (docs/MCP.md)\n"
 	    "  --mcp-allow GLOBS    comma-separated server.tool globs jobs may call (default *)\n"
 	    "  --mcp-refuse-destructive  refuse tools not marked read-only / non-destructive\n"
+	    "  --warm N             jails kept built with Deno started (default: = slots; 0: off)\n"
+	    "  --warm-idle-ms MS    no job for MS: keep one warm jail fewer (default 60000)\n"
 	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n");
 }
 
@@ -47,6 +49,8 @@ main(int argc, char **argv)
 		{ "mcp-config", required_argument, NULL, 'C' },
 		{ "mcp-allow", required_argument, NULL, 'W' },
 		{ "mcp-refuse-destructive", no_argument, NULL, 'X' },
+		{ "warm", required_argument, NULL, 'w' },
+		{ "warm-idle-ms", required_argument, NULL, 'i' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -90,6 +94,16 @@ main(int argc, char **argv)
 			conf.max.memory_mb = v;
 			break;
 		case 'I': conf.insecure_no_jail = true; break;
+		case 'w':
+			if (!util_opt_u64("sluice-worker", "warm", optarg, 0, 128, &v))
+				return 2;
+			conf.warm = (uint32_t)v;
+			break;
+		case 'i':
+			if (!util_opt_u64("sluice-worker", "warm-idle-ms", optarg, 100, 86400000, &v))
+				return 2;
+			conf.warm_idle_ms = (uint32_t)v;
+			break;
 		case 'C': conf.mcp_config = optarg; break;
 		case 'W': conf.mcp_allow = optarg; break;
 		case 'X': conf.mcp_refuse_destructive = true; break;

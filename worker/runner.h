@@ -17,6 +17,8 @@
 #include "common/privacy.h"
 #include "worker/mcp_pool.h"
 
+struct warm;
+
 struct runner_conf {
 	const char *deno;		/* absolute path of the deno binary */
 	const char *state_dir;		/* parent of per-job workspaces */
@@ -27,6 +29,7 @@ struct runner_conf {
 	struct mcp_pool *pool;		/* MCP servers for tool calls; NULL: none */
 	const char *const *mcp_allow;	/* NULL-terminated globs over server.tool */
 	bool mcp_refuse_destructive;
+	struct warm *warm;		/* pre-built jails, and their teardown; NULL: none */
 };
 
 struct runner;

@@ -25,7 +25,11 @@ struct worker_conf {
 	const char *mcp_allow;		/* comma-separated globs over server.tool */
 	bool mcp_refuse_destructive;
 	struct job_limits max;		/* maxima a job cannot exceed */
+	uint32_t warm;			/* warm jails kept ready (WORKER_WARM_SLOTS: = slots) */
+	uint32_t warm_idle_ms;		/* idle this long: the pool shrinks by one */
 };
+
+#define WORKER_WARM_SLOTS UINT32_MAX
 
 void worker_conf_default(struct worker_conf *c);
 
