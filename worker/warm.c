@@ -93,10 +93,11 @@ struct warm_starting {
 struct warm {
 	struct warm_conf conf;
 	char *deno, *state_dir;
-	pthread_t thread;
-	bool running;
+	pthread_t thread, reaper;
+	bool running, reaping;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;		/* wakes the builder */
+	pthread_cond_t reap_cv;		/* wakes the reaper */
 
 	/* guarded by mu */
 	bool stop;
@@ -343,18 +344,7 @@ warm_main(void *arg)
 	while (!w->stop) {
 		int64_t now = util_now_ms();
 		uint32_t missing = w->target > w->nready ? w->target - w->nready : 0;
-		struct warm_retired *r = w->retired;
 
-		/* teardown first, unless the pool is empty and jobs wait for it */
-		if (r != NULL && !(missing > 0 && w->nready == 0)) {
-			w->retired = r->next;
-			pthread_mutex_unlock(&w->mu);
-			jail_destroy(&r->jail);
-			workspace_destroy(&r->ws);
-			free(r);
-			pthread_mutex_lock(&w->mu);
-			continue;
-		}
 		if (w->nstarting > 0 || (missing > 0 && now >= w->backoff_until_ms)) {
 			pthread_mutex_unlock(&w->mu);
 			warm_fill(w, missing, now);
@@ -377,6 +367,33 @@ warm_main(void *arg)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 1;
 		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* The reaper thread: destroys retired jails (waits for the dead, removes
+ * cgroups, unmounts), which may take tens of ms each. */
+static void *
+warm_reaper_main(void *arg)
+{
+	struct warm *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct warm_retired *r = w->retired;
+		if (r == NULL) {
+			if (w->stop)
+				break;
+			pthread_cond_wait(&w->reap_cv, &w->mu);
+			continue;
+		}
+		w->retired = r->next;
+		pthread_mutex_unlock(&w->mu);
+		jail_destroy(&r->jail);
+		workspace_destroy(&r->ws);
+		free(r);
+		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -408,6 +425,14 @@ warm_new(const struct warm_conf *c, enum err *err, char *why, size_t whysz)
 	w->last_use_ms = w->last_shrink_ms = util_now_ms();
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	pthread_cond_init(&w->reap_cv, NULL);
+	if (pthread_create(&w->reaper, NULL, warm_reaper_main, w) != 0) {
+		snprintf(why, whysz, "cannot start the teardown thread");
+		*err = ERR_NOMEM;
+		warm_destroy(&w);
+		return NULL;
+	}
+	w->reaping = true;
 	if (pthread_create(&w->thread, NULL, warm_main, w) != 0) {
 		snprintf(why, whysz, "cannot start the warm pool thread");
 		*err = ERR_NOMEM;
@@ -463,7 +488,7 @@ warm_retire(struct warm *w, struct jail **jail, struct workspace **ws)
 
 	if (*jail != NULL)
 		jail_kill(*jail);
-	if (w == NULL || !w->running || (r = calloc(1, sizeof(*r))) == NULL) {
+	if (w == NULL || !w->reaping || (r = calloc(1, sizeof(*r))) == NULL) {
 		jail_destroy(jail);
 		workspace_destroy(ws);
 		return;
@@ -475,7 +500,7 @@ warm_retire(struct warm *w, struct jail **jail, struct workspace **ws)
 	pthread_mutex_lock(&w->mu);
 	r->next = w->retired;
 	w->retired = r;
-	pthread_cond_signal(&w->cv);
+	pthread_cond_signal(&w->reap_cv);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -517,13 +542,15 @@ warm_destroy(struct warm **wp)
 
 	if (wp == NULL || (w = *wp) == NULL)
 		return;
-	if (w->running) {
-		pthread_mutex_lock(&w->mu);
-		w->stop = true;
-		pthread_cond_signal(&w->cv);
-		pthread_mutex_unlock(&w->mu);
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->cv);
+	pthread_cond_signal(&w->reap_cv);
+	pthread_mutex_unlock(&w->mu);
+	if (w->running)
 		pthread_join(w->thread, NULL);
-	}
+	if (w->reaping)
+		pthread_join(w->reaper, NULL);	/* after it emptied the list */
 	for (uint32_t i = 0; i < w->nstarting; i++)
 		warm_jail_free(&w->starting[i].wj);
 	for (uint32_t i = 0; i < w->nready; i++)
@@ -536,6 +563,7 @@ warm_destroy(struct warm **wp)
 		free(r);
 	}
 	pthread_cond_destroy(&w->cv);
+	pthread_cond_destroy(&w->reap_cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w->deno);
 	free(w->state_dir);

@@ -6,11 +6,12 @@
  * bootstrap that waits on stdin for the name of the job's program.  The
  * runner takes one per job (warm_take), gives it the job's files and limits,
  * and hands it back for teardown (warm_retire); a warm jail serves exactly
- * one job.  The same thread tears down retired jails (the pool's and cold
- * ones), so neither building nor destroying a jail runs on the poll thread.
+ * one job.  A second thread (the "reaper") tears down retired jails, the
+ * pool's and cold ones, so neither building nor destroying a jail runs on
+ * the poll thread.
  *
  *   builder:  build ─▶ [ready list] ─▶ warm_take (poll thread) ─▶ runner
- *             destroy ◀─ [retired list] ◀─ warm_retire ◀─────────┘
+ *   reaper:   destroy ◀─ [retired list] ◀─ warm_retire ◀─────────┘
  *
  * Warm jails are named "warm-<worker pid>-<n>" (workspace dir and cgroup):
  * they exist before the job id is known; the runner logs the mapping.
