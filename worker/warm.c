@@ -316,6 +316,8 @@ warm_fill(struct warm *w, uint32_t want, int64_t now)
 			w->built++;
 			w->idle_rss_kb = s->wj->rss_kb;
 			pthread_mutex_unlock(&w->mu);
+			log_debug("warm pool: %s ready, RSS %llu KB", s->wj->name,
+			    (unsigned long long)s->wj->rss_kb);
 			if (!w->rss_logged) {
 				log_info("warm pool: %u jails, RSS per idle warm jail %llu KB", w->conf.size,
 				    (unsigned long long)s->wj->rss_kb);
