@@ -61,6 +61,8 @@ static const char BOOTSTRAP[] =
     "  const code = (((Deno.exitCode ?? 0) % 256) + 256) % 256;\n"
     "  Deno.stderr.writeSync(enc.encode(\"\\x1eSLUICE-EXIT \" + code + \"\\n\"));\n"
     "};\n"
+    "// the TypeScript transpiler's first use costs ~15 ms: pay it now\n"
+    "await import(\"data:application/typescript;base64,\" + btoa(\"const w: number = 1; export default w;\"));\n"
     "Deno.stdout.writeSync(enc.encode(\"\\x1eSLUICE-WARM\\n\"));\n"
     "const buf = new Uint8Array(64);\n"
     "let line = \"\";\n"
