@@ -181,39 +181,33 @@ enum err
 jail_cgroup_set(struct jail *j, char *why, size_t whysz)
 {
 	char mem[32], pids[32];
+	const char *file = "";
+	bool raise = false;
 	int e = 0;
 
 	snprintf(mem, sizeof(mem), "%" PRIu64, (uint64_t)j->limits.memory_mb << 20);
 	snprintf(pids, sizeof(pids), "%u", j->limits.pids);
 	if (j->cg_version == JAIL_CG_V2) {
-		if ((e = jail_cgroup_write(j->cg_memory, "memory.max", mem)) != 0) {
-			snprintf(why, whysz, "cgroup: memory.max: %s", strerror(e));
-			return ERR_JAIL;
-		}
-		if ((e = jail_cgroup_write(j->cg_memory, "pids.max", pids)) != 0) {
-			snprintf(why, whysz, "cgroup: pids.max: %s", strerror(e));
-			return ERR_JAIL;
-		}
+		e = jail_cgroup_write(j->cg_memory, file = "memory.max", mem);
+		if (e == 0)
+			e = jail_cgroup_write(j->cg_memory, file = "pids.max", pids);
+	} else if (j->cg_version == JAIL_CG_V1) {
+		e = jail_cgroup_write(j->cg_memory, file = "memory.limit_in_bytes", mem);
+		if (e == EINVAL && j->cg_memsw)
+			raise = true;	/* above memory+swap: that one first */
+		else if (e != 0)
+			goto fail;
+		if (j->cg_memsw && jail_cgroup_write(j->cg_memory, "memory.memsw.limit_in_bytes", mem) != 0)
+			j->cg_memsw = false;	/* no swap accounting after all */
+		e = raise ? jail_cgroup_write(j->cg_memory, file, mem) : 0;
+		if (e == 0)
+			e = jail_cgroup_write(j->cg_pids, file = "pids.max", pids);
+	}
+	if (e == 0)
 		return ERR_OK;
-	}
-	if (j->cg_version != JAIL_CG_V1)
-		return ERR_OK;
-	if ((e = jail_cgroup_write(j->cg_memory, "memory.limit_in_bytes", mem)) != 0 &&
-	    !(e == EINVAL && j->cg_memsw)) {
-		snprintf(why, whysz, "cgroup: memory.limit_in_bytes: %s", strerror(e));
-		return ERR_JAIL;
-	}
-	if (j->cg_memsw && jail_cgroup_write(j->cg_memory, "memory.memsw.limit_in_bytes", mem) != 0)
-		j->cg_memsw = false;	/* no swap accounting after all */
-	if (e != 0 && (e = jail_cgroup_write(j->cg_memory, "memory.limit_in_bytes", mem)) != 0) {
-		snprintf(why, whysz, "cgroup: memory.limit_in_bytes: %s", strerror(e));
-		return ERR_JAIL;
-	}
-	if ((e = jail_cgroup_write(j->cg_pids, "pids.max", pids)) != 0) {
-		snprintf(why, whysz, "cgroup: pids.max: %s", strerror(e));
-		return ERR_JAIL;
-	}
-	return ERR_OK;
+fail:
+	snprintf(why, whysz, "cgroup: %s: %s", file, strerror(e));
+	return ERR_JAIL;
 }
 
 /* A process of the job's group other than `not` (the jail's init): the job

@@ -392,10 +392,7 @@ start_cold_jail(struct runner *r, const struct runner_conf *rc, const void *code
 			return e;
 		}
 	}
-	const char *env[] = {
-		r->denodir_env, "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1",
-		"HOME=/nonexistent", "PATH=/nonexistent", "LANG=C.UTF-8", NULL
-	};
+	const char *env[] = { r->denodir_env, WARM_JOB_ENV, NULL };
 	struct jail_conf jc = {
 		.runtime = rc->deno,
 		.workspace = workspace_path(r->ws),
@@ -556,8 +553,7 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 	snprintf(mainpath, sizeof(mainpath), "%s/%s", work, r->main_file);
 	snprintf(preload, sizeof(preload), "--preload=%s/sluice-prelude.ts", work);
 	char *argv[] = {
-		"deno", "run", "--quiet", "--no-remote", "--no-npm", "--cached-only", "--no-config",
-		"--no-lock", "--no-prompt", allow_r, allow_w, v8, rc->pool ? preload : mainpath,
+		WARM_DENO_RUN, allow_r, allow_w, v8, rc->pool ? preload : mainpath,
 		rc->pool ? mainpath : NULL, NULL
 	};
 	*err = ERR_IO;

@@ -126,6 +126,14 @@ warm_close(int *fd)
 	*fd = -1;
 }
 
+static void
+warm_jail_close(struct warm_jail *wj)
+{
+	warm_close(&wj->in_w);
+	warm_close(&wj->out_r);
+	warm_close(&wj->err_r);
+}
+
 /* Destroys a warm jail in full (builder thread or shutdown). */
 static void
 warm_jail_free(struct warm_jail **wjp)
@@ -134,9 +142,7 @@ warm_jail_free(struct warm_jail **wjp)
 
 	if (wj == NULL)
 		return;
-	warm_close(&wj->in_w);
-	warm_close(&wj->out_r);
-	warm_close(&wj->err_r);
+	warm_jail_close(wj);
 	jail_destroy(&wj->jail);
 	workspace_destroy(&wj->ws);
 	free(wj);
@@ -200,10 +206,7 @@ warm_build(struct warm *w)
 		snprintf(why, sizeof(why), "cannot write the MCP prelude");
 		goto fail;
 	}
-	const char *env[] = {
-		"DENO_DIR=/tmp/deno", "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1",
-		"HOME=/nonexistent", "PATH=/nonexistent", "LANG=C.UTF-8", NULL
-	};
+	const char *env[] = { "DENO_DIR=/tmp/deno", WARM_JOB_ENV, NULL };
 	struct jail_conf jc = {
 		.runtime = w->deno,
 		.workspace = workspace_path(wj->ws),
@@ -223,8 +226,7 @@ warm_build(struct warm *w)
 	    (unsigned long long)(l->memory_mb * 3 / 4 > 16 ? l->memory_mb * 3 / 4 : 16));
 	snprintf(preload, sizeof(preload), "--preload=/work/sluice-prelude.ts");
 	char *argv[] = {
-		"deno", "run", "--quiet", "--no-remote", "--no-npm", "--cached-only", "--no-config",
-		"--no-lock", "--no-prompt", "--allow-read=/work", "--allow-write=/work", v8,
+		WARM_DENO_RUN, "--allow-read=/work", "--allow-write=/work", v8,
 		w->conf.prelude ? preload : "/work/" WARM_BOOT_FILE,
 		w->conf.prelude ? "/work/" WARM_BOOT_FILE : NULL, NULL
 	};
@@ -515,9 +517,7 @@ warm_jail_drop(struct warm *w, struct warm_jail **wjp)
 
 	if (wj == NULL)
 		return;
-	warm_close(&wj->in_w);
-	warm_close(&wj->out_r);
-	warm_close(&wj->err_r);
+	warm_jail_close(wj);
 	warm_retire(w, &wj->jail, &wj->ws);
 	free(wj);
 	*wjp = NULL;

@@ -50,6 +50,13 @@ struct warm_jail {
 	uint64_t rss_kb;		/* resident memory of the idle Deno */
 };
 
+/* What every job's Deno gets, cold or warm: the start of its argv (before
+ * the --allow flags) and its environment after DENO_DIR. */
+#define WARM_DENO_RUN "deno", "run", "--quiet", "--no-remote", "--no-npm", "--cached-only", \
+	"--no-config", "--no-lock", "--no-prompt"
+#define WARM_JOB_ENV "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1", \
+	"HOME=/nonexistent", "PATH=/nonexistent", "LANG=C.UTF-8"
+
 /* The bootstrap's end-of-job record on stderr: MARKER + exit code + "\n". */
 #define WARM_EXIT_MARKER "\x1eSLUICE-EXIT "
 
