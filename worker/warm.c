@@ -303,7 +303,8 @@ warm_fill(struct warm *w, uint32_t want, int64_t now)
 		return;
 	for (i = 0; i < w->nstarting; i++)
 		pfd[i] = (struct pollfd){ w->starting[i].wj->out_r, POLLIN, 0 };
-	if (poll(pfd, w->nstarting, 50) <= 0)
+	/* short: a job taking a jail meanwhile wants its replacement started */
+	if (poll(pfd, w->nstarting, 10) < 0)
 		return;
 	for (i = 0; i < w->nstarting;) {
 		struct warm_starting *s = &w->starting[i];
