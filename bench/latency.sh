@@ -6,7 +6,8 @@
 #   - farm "cold": the same workers with --warm 0 (a jail and Deno per job),
 #   - bare `deno run` of the same file with the worker's flags (hyperfine),
 #   - `sluice run FILE` against the farm vs bare `deno run FILE`, both in one
-#     hyperfine invocation (its ratio is the "<= 0.5x bare" target).
+#     hyperfine invocation (its ratio is the "<= 0.5x bare" target), with
+#     `sluice --help` in the same run: the CLI's own process start.
 # Low load: build/bench/latency sends one job, waits for its result, then
 # pauses GAP ms (the pool refills meanwhile); hyperfine pauses the same way
 # before every run of both commands (--prepare "sleep GAP"; not timed).
@@ -39,10 +40,12 @@ for r in $(seq 1 "$REPS"); do
 	lat farm_cold cold
 	hyper bare "$N" --prepare "$SLEEP"
 	hyperfine -N --style none --warmup 3 --runs "$N" --prepare "$SLEEP" --export-json "$D/run.json" \
-		"$BIN/sluice run --broker ipc://$D/warm/front $D/trivial.ts" "${BARE[*]}" >/dev/null 2>&1 ||
+		"$BIN/sluice run --broker ipc://$D/warm/front $D/trivial.ts" "${BARE[*]}" "$BIN/sluice --help" \
+		>/dev/null 2>&1 ||
 		{ echo "latency.sh: hyperfine of sluice run failed"; exit 1; }
 	hyper_quantiles sluice_run "$D/run.json" 0
 	hyper_quantiles bare_pair "$D/run.json" 1
+	hyper_quantiles cli_start "$D/run.json" 2
 	echo "  sluice run p50 $(med sluice_run p50) ms, bare p50 $(med bare_pair p50) ms (so far)"
 done
 echo "# load at the end $(cut -d' ' -f1-3 /proc/loadavg); RSS per idle warm jail $(idle_rss_mb warm) MB"
@@ -54,10 +57,11 @@ echo "| farm, pool off (--warm 0) | $(med farm_cold p50) | $(med farm_cold p99) 
 echo "| bare \`deno run\` (hyperfine) | $(med bare p50) | $(med bare p99) |"
 echo "| \`sluice run FILE\`, warm farm (hyperfine, same run as the next line) | $(med sluice_run p50) | $(med sluice_run p99) |"
 echo "| bare \`deno run FILE\` (paired with the line above) | $(med bare_pair p50) | $(med bare_pair p99) |"
+echo "| \`sluice --help\` (the CLI's process start alone; same hyperfine run) | $(med cli_start p50) | $(med cli_start p99) |"
 echo
 echo "ratios of medians: warm/cold p50 $(ratio farm_warm p50 farm_cold p50), sluice run/bare p50 $(ratio sluice_run p50 bare_pair p50)"
 echo "RSS per idle warm jail: $(idle_rss_mb warm) MB"
 echo "ranges over the rounds (min–max):"
-for v in farm_warm farm_cold bare sluice_run bare_pair; do
+for v in farm_warm farm_cold bare sluice_run bare_pair cli_start; do
 	echo "  $v: p50 $(rng $v p50)  p99 $(rng $v p99)"
 done
