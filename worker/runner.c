@@ -64,6 +64,7 @@ struct runner {
 	bool warm, warm_ended;
 	int warm_code;
 	char warm_name[64];
+	char id_link[PATH_MAX];		/* <state dir>/<job id>, a symlink to the warm jail */
 	char tail[24];			/* the last bytes of stderr */
 	size_t tail_len;
 	struct jail_limits jlim;	/* the jail's limits, from lim */
@@ -429,6 +430,16 @@ start_warm_jail(struct runner *r, const struct runner_conf *rc, const void *code
 		return false;
 	}
 	log_debug("job %s runs in warm jail %s", r->id, wj->name);
+	/* the mapping on disk too: <state dir>/<job id> -> warm-<pid>-<n> */
+	snprintf(r->id_link, sizeof(r->id_link), "%s", workspace_path(wj->ws));
+	char *slash = strrchr(r->id_link, '/');
+	if (slash != NULL && (size_t)(slash + 1 - r->id_link) + strlen(r->id) < sizeof(r->id_link)) {
+		snprintf(slash + 1, sizeof(r->id_link) - (size_t)(slash + 1 - r->id_link), "%s", r->id);
+		if (symlink(wj->name, r->id_link) == -1)
+			r->id_link[0] = '\0';
+	} else {
+		r->id_link[0] = '\0';
+	}
 	snprintf(r->warm_name, sizeof(r->warm_name), "%s", wj->name);
 	r->warm = true;
 	r->ws = wj->ws;
@@ -908,6 +919,8 @@ runner_destroy(struct runner **rp)
 		return;
 	/* kills the job (the tool thread sees EOF); destroyed on the pool's thread */
 	warm_retire(r->pool, &r->jail, &r->ws);
+	if (r->id_link[0] != '\0')
+		unlink(r->id_link);
 	if (r->tool_started) {
 		r->tool_stop = 1;
 		pthread_join(r->tool, NULL);

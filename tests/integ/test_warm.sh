@@ -210,6 +210,7 @@ check "... not in a warm jail" eval "! ran_warm $id"
 check "the pool refills after use" wait_for 20 has_ready
 sleep 1
 check "the pool holds at most --warm jails when idle" test "$(warm_dirs w1)" -le 1
+check "no job-id link to a warm workspace is left behind" test "$(find "$T/w1" -maxdepth 1 -type l | wc -l)" -eq 0
 check "the worker logged no warm build failure" eval "! grep -q 'warm pool: cannot build' '$T/w1.log'"
 
 # --- shrinks when idle; pool off
