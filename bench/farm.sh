@@ -20,7 +20,7 @@
 BUILD=${1:-build}
 N=${2:-200}
 REPS=${3:-3}
-. "$(dirname "$0")/latency_farm.sh"
+. "$(dirname "$0")/latency_lib.bash"
 farm jail
 farm nojail --insecure-no-jail
 

@@ -19,7 +19,7 @@ BUILD=${1:-build}
 N=${2:-200}
 REPS=${3:-3}
 GAP=${4:-50}
-. "$(dirname "$0")/latency_farm.sh"
+. "$(dirname "$0")/latency_lib.bash"
 farm warm
 farm cold --warm 0
 SLEEP="sleep $(awk -v g="$GAP" 'BEGIN {printf "%.3f", g / 1000}')"
