@@ -30,7 +30,7 @@ lat() {
 	out=$("$LATENCY" --broker "ipc://$D/$2/front" --jobs "$N" --gap-ms "$GAP" "$D/trivial.ts")
 	echo "  $1: $out"
 	[ "$(jq -r .ok <<<"$out")" = "$N" ] || echo "  WARNING: $1: not every job ok"
-	for m in p50_ms p99_ms; do echo "$1 ${m%_ms} $(jq -r ".$m" <<<"$out")" >>"$RES"; done
+	for m in p50_ms p99_ms wall_p50_ms; do echo "$1 ${m%_ms} $(jq -r ".$m" <<<"$out")" >>"$RES"; done
 }
 
 echo "# trivial job at low load (gap $GAP ms), $N jobs per measurement, $REPS rounds, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -53,7 +53,9 @@ echo
 echo "| trivial job, low load ($N per measurement, median of $REPS rounds) | p50 ms | p99 ms |"
 echo "|---|---:|---:|"
 echo "| farm, warm pool (2 workers × 2 slots, --warm 2) | $(med farm_warm p50) | $(med farm_warm p99) |"
+echo "| ... of which the job in the worker (result wall_ms, p50) | $(med farm_warm wall_p50) | |"
 echo "| farm, pool off (--warm 0) | $(med farm_cold p50) | $(med farm_cold p99) |"
+echo "| ... of which the job in the worker (result wall_ms, p50) | $(med farm_cold wall_p50) | |"
 echo "| bare \`deno run\` (hyperfine) | $(med bare p50) | $(med bare p99) |"
 echo "| \`sluice run FILE\`, warm farm (hyperfine, same run as the next line) | $(med sluice_run p50) | $(med sluice_run p99) |"
 echo "| bare \`deno run FILE\` (paired with the line above) | $(med bare_pair p50) | $(med bare_pair p99) |"
