@@ -27,6 +27,7 @@
  * socketpair before execve; a denied syscall wakes init, which kills the
  * whole pid namespace and records the syscall (see jail_seccomp.c).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -752,7 +753,31 @@ jail_set_limits(struct jail *j, const struct jail_limits *l, char *why, size_t w
 	return ERR_OK;
 }
 
-/* See jail.h. */
+/* See jail.h.  setpriority(PRIO_PROCESS) sets one thread: each one of
+ * /proc/PID/task. */
+void
+jail_renice(struct jail *j, int nice)
+{
+	char path[64];
+	struct dirent *de;
+	pid_t pid = jail_job_pid(j);
+	DIR *d;
+
+	if (pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		long tid = strtol(de->d_name, NULL, 10);
+		if (tid > 0 && tid <= INT32_MAX)
+			(void)setpriority(PRIO_PROCESS, (id_t)tid, nice);
+	}
+	closedir(d);
+}
+
+/* See jail.h.  The dying job's teardown (the kernel freeing its memory)
+ * yields to the result on its way out. */
 void
 jail_finish(struct jail *j, int exit_code, struct jail_outcome *out)
 {
@@ -761,6 +786,7 @@ jail_finish(struct jail *j, int exit_code, struct jail_outcome *out)
 	out->exit_code = exit_code;
 	if (!j->insecure)
 		jail_cgroup_outcome(j, out);
+	jail_renice(j, 19);
 	jail_kill(j);
 }
 

@@ -429,6 +429,7 @@ start_warm_jail(struct runner *r, const struct runner_conf *rc, const void *code
 		warm_jail_drop(rc->warm, &wj);
 		return false;
 	}
+	jail_renice(wj->jail, 0);	/* built at the builder's low priority */
 	log_debug("job %s runs in warm jail %s", r->id, wj->name);
 	/* the mapping on disk too: <state dir>/<job id> -> warm-<pid>-<n> */
 	snprintf(r->id_link, sizeof(r->id_link), "%s", workspace_path(wj->ws));

@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +51,7 @@
 #define WARM_READY_MARKER	"\x1eSLUICE-WARM\n"
 #define WARM_START_MS		20000	/* a Deno not ready by then is dropped */
 #define WARM_BACKOFF_MS		2000	/* after a failed build */
+#define WARM_NICE		10	/* the builder and the Deno it starts */
 
 static const char BOOTSTRAP[] =
     "// sluice warm bootstrap (worker/warm.c): waits for the job, imports it.\n"
@@ -347,6 +350,9 @@ warm_main(void *arg)
 {
 	struct warm *w = arg;
 
+	/* Building (and the Deno starts, which inherit it) yields to the jobs
+	 * running and to their results; a taken jail's job gets nice 0 back. */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WARM_NICE);
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
 		int64_t now = util_now_ms();
