@@ -7,6 +7,9 @@
 #   broker.sh  broker capacity with build/bench/fakeworker (~1 min)
 #   farm.sh    trivial job end to end: farm jailed / --insecure-no-jail / bare deno (~4 min)
 #   jail.sh    jail build/teardown through build/test/jailrun (~1 min)
+#   latency.sh warm pool on/off, low-load latency, sluice run vs bare deno (~8 min)
+#   throughput.sh  warm pool on/off at saturation vs a bare deno loop (~4 min)
+# (bench/latency_lib.bash is their shared part, not a benchmark)
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."

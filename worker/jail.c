@@ -27,6 +27,7 @@
  * socketpair before execve; a denied syscall wakes init, which kills the
  * whole pid namespace and records the syscall (see jail_seccomp.c).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -711,6 +712,82 @@ jail_reap(struct jail *j, bool block, struct jail_outcome *out)
 	}
 	*out = j->outcome;
 	return ERR_OK;
+}
+
+/* See jail.h.  The job is the one process of the jail's cgroup that is not
+ * init (it cannot fork: no subprocess permission, seccomp, pids). */
+pid_t
+jail_job_pid(struct jail *j)
+{
+	if (j->job_pid == 0 && j->started && !j->reaped)
+		j->job_pid = j->insecure ? j->pid : jail_cgroup_member(j, j->pid);
+	return j->job_pid;
+}
+
+/* See jail.h.  The cgroup first (memory, pids), then the job's rlimits. */
+enum err
+jail_set_limits(struct jail *j, const struct jail_limits *l, char *why, size_t whysz)
+{
+	struct jail_limits nl = *l;
+	const char *step = "rlimits";
+	pid_t pid;
+	int e;
+
+	if (!j->started || j->reaped || j->insecure) {
+		snprintf(why, whysz, "set limits: jail not running (or not a jail)");
+		return ERR_INVAL;
+	}
+	if (!jail_limits_fill(&nl, why, whysz))
+		return ERR_INVAL;
+	if ((pid = jail_job_pid(j)) <= 0) {
+		snprintf(why, whysz, "set limits: the job process is gone");
+		return ERR_JAIL;
+	}
+	j->limits = nl;
+	if (jail_cgroup_set(j, why, whysz) != ERR_OK)
+		return ERR_JAIL;
+	if ((e = jail_rlimit_apply(j, pid, &step)) != 0) {
+		snprintf(why, whysz, "set limits: prlimit %s: %s", step, strerror(e));
+		return ERR_JAIL;
+	}
+	return ERR_OK;
+}
+
+/* See jail.h.  setpriority(PRIO_PROCESS) sets one thread: each one of
+ * /proc/PID/task. */
+void
+jail_renice(struct jail *j, int nice)
+{
+	char path[64];
+	struct dirent *de;
+	pid_t pid = jail_job_pid(j);
+	DIR *d;
+
+	if (pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		long tid = strtol(de->d_name, NULL, 10);
+		if (tid > 0 && tid <= INT32_MAX)
+			(void)setpriority(PRIO_PROCESS, (id_t)tid, nice);
+	}
+	closedir(d);
+}
+
+/* See jail.h.  The dying job's teardown (the kernel freeing its memory)
+ * yields to the result on its way out. */
+void
+jail_finish(struct jail *j, int exit_code, struct jail_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->exited = true;
+	out->exit_code = exit_code;
+	if (!j->insecure)
+		jail_cgroup_outcome(j, out);
+	jail_renice(j, 19);
+	jail_kill(j);
 }
 
 /* See jail.h.  Undoes jail_new in reverse: process, cgroup, seccomp, mounts. */

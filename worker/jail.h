@@ -92,6 +92,29 @@ void jail_kill(struct jail *j);
  * returns ERR_TIMEOUT when it has not exited yet. */
 enum err jail_reap(struct jail *j, bool block, struct jail_outcome *out);
 
+/* Warm pool (worker/warm.c): a jail is built and its runtime started before
+ * the job is known; these give it the job's limits and end it quickly. */
+
+/* The host pid of the job process (the runtime, not init); 0 when it is
+ * gone.  Looked up once, in the jail's cgroup. */
+pid_t jail_job_pid(struct jail *j);
+
+/* Replaces the limits of a running jail: cgroup memory and pids, and the
+ * job process's rlimits (prlimit).  Zero fields take the defaults.  Returns
+ * ERR_OK, ERR_INVAL (absurd limits, jail not running) or ERR_JAIL with the
+ * reason (e.g. cgroup v1 could not reclaim below a lower memory limit);
+ * after a failure the jail must not be used for the job. */
+enum err jail_set_limits(struct jail *j, const struct jail_limits *l, char *why, size_t whysz);
+
+/* Sets the nice value of every thread of the job process (a warm jail is
+ * started at the builder's low priority; its job runs at the worker's). */
+void jail_renice(struct jail *j, int nice);
+
+/* For a job that reported its own end with `exit_code`: fills `out` from
+ * the jail's counters (cpu, peak memory, oom) and kills the jail, without
+ * waiting for it (jail_destroy reaps). */
+void jail_finish(struct jail *j, int exit_code, struct jail_outcome *out);
+
 /* Kills what is left, removes the cgroup and frees.  Accepts NULL; clears *jp. */
 void jail_destroy(struct jail **jp);
 

@@ -163,6 +163,74 @@ jail_cgroup_mkgroup(const char *mnt, const char *self, const char *id, int *e)
 	return strdup(path);
 }
 
+static bool
+jail_cgroup_is_file(const char *dir, const char *file)
+{
+	char path[JAIL_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return access(path, W_OK) == 0;
+}
+
+/* Writes j->limits (memory, pids) into the job's group(s): when the group
+ * is made (jail_new) and again when a warm jail gets its job's limits.
+ * v1 wants memory <= memory+swap at every step: lowering writes memory
+ * first, raising memory+swap first.  Returns ERR_OK or ERR_JAIL with the
+ * reason (e.g. EBUSY: v1 could not reclaim down to a lower limit). */
+enum err
+jail_cgroup_set(struct jail *j, char *why, size_t whysz)
+{
+	char mem[32], pids[32];
+	const char *file = "";
+	bool raise = false;
+	int e = 0;
+
+	snprintf(mem, sizeof(mem), "%" PRIu64, (uint64_t)j->limits.memory_mb << 20);
+	snprintf(pids, sizeof(pids), "%u", j->limits.pids);
+	if (j->cg_version == JAIL_CG_V2) {
+		e = jail_cgroup_write(j->cg_memory, file = "memory.max", mem);
+		if (e == 0)
+			e = jail_cgroup_write(j->cg_memory, file = "pids.max", pids);
+	} else if (j->cg_version == JAIL_CG_V1) {
+		e = jail_cgroup_write(j->cg_memory, file = "memory.limit_in_bytes", mem);
+		if (e == EINVAL && j->cg_memsw)
+			raise = true;	/* above memory+swap: that one first */
+		else if (e != 0)
+			goto fail;
+		if (j->cg_memsw && jail_cgroup_write(j->cg_memory, "memory.memsw.limit_in_bytes", mem) != 0)
+			j->cg_memsw = false;	/* no swap accounting after all */
+		e = raise ? jail_cgroup_write(j->cg_memory, file, mem) : 0;
+		if (e == 0)
+			e = jail_cgroup_write(j->cg_pids, file = "pids.max", pids);
+	}
+	if (e == 0)
+		return ERR_OK;
+fail:
+	snprintf(why, whysz, "cgroup: %s: %s", file, strerror(e));
+	return ERR_JAIL;
+}
+
+/* A process of the job's group other than `not` (the jail's init): the job
+ * itself, the only other process a jail runs.  0 when there is none. */
+pid_t
+jail_cgroup_member(const struct jail *j, pid_t not)
+{
+	char buf[8192], *p, *end;
+
+	if (j->cg_memory == NULL || !jail_cgroup_read(j->cg_memory, "cgroup.procs", buf, sizeof(buf)))
+		return 0;
+	for (p = buf; *p; p = end) {
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 0 && pid != (long)not && pid <= INT32_MAX)
+			return (pid_t)pid;
+		while (*end == '\n')
+			end++;
+	}
+	return 0;
+}
+
 static enum err
 jail_cgroup_fail(struct jail *j, const char *what, int e, char *why, size_t whysz)
 {
@@ -184,7 +252,7 @@ jail_cgroup_v2_usable(const char *dir)
 static enum err
 jail_cgroup_prepare_v2(struct jail *j, const char *mnt, char *why, size_t whysz)
 {
-	char self[1024], parent[JAIL_PATH_MAX], val[32];
+	char self[1024], parent[JAIL_PATH_MAX];
 	int e = 0;
 
 	if (!jail_cgroup_self("", self, sizeof(self)))
@@ -197,20 +265,18 @@ jail_cgroup_prepare_v2(struct jail *j, const char *mnt, char *why, size_t whysz)
 	if ((e = jail_cgroup_write(parent, "cgroup.subtree_control", "+memory +pids")) != 0)
 		return jail_cgroup_fail(j, "enable memory+pids", e, why, whysz);
 	(void)jail_cgroup_write(parent, "cgroup.subtree_control", "+cpu");
-	snprintf(val, sizeof(val), "%" PRIu64, (uint64_t)j->limits.memory_mb << 20);
-	if ((e = jail_cgroup_write(j->cg_memory, "memory.max", val)) != 0)
-		return jail_cgroup_fail(j, "memory.max", e, why, whysz);
 	(void)jail_cgroup_write(j->cg_memory, "memory.swap.max", "0");
-	snprintf(val, sizeof(val), "%u", j->limits.pids);
-	if ((e = jail_cgroup_write(j->cg_memory, "pids.max", val)) != 0)
-		return jail_cgroup_fail(j, "pids.max", e, why, whysz);
+	if (jail_cgroup_set(j, why, whysz) != ERR_OK) {
+		jail_cgroup_cleanup(j);
+		return ERR_JAIL;
+	}
 	return ERR_OK;
 }
 
 static enum err
 jail_cgroup_prepare_v1(struct jail *j, char *why, size_t whysz)
 {
-	char self[1024], val[32];
+	char self[1024];
 	int e = 0;
 
 	j->cg_version = JAIL_CG_V1;
@@ -230,14 +296,11 @@ jail_cgroup_prepare_v1(struct jail *j, char *why, size_t whysz)
 	    jail_cgroup_self("cpuacct", self, sizeof(self)))
 		j->cg_cpuacct = jail_cgroup_mkgroup(JAIL_CG_ROOT "/cpuacct", self, j->id, &e);
 
-	snprintf(val, sizeof(val), "%" PRIu64, (uint64_t)j->limits.memory_mb << 20);
-	if ((e = jail_cgroup_write(j->cg_memory, "memory.limit_in_bytes", val)) != 0)
-		return jail_cgroup_fail(j, "memory.limit_in_bytes", e, why, whysz);
-	if (jail_cgroup_write(j->cg_memory, "memory.memsw.limit_in_bytes", val) == 0)
-		j->cg_memsw = true;
-	snprintf(val, sizeof(val), "%u", j->limits.pids);
-	if ((e = jail_cgroup_write(j->cg_pids, "pids.max", val)) != 0)
-		return jail_cgroup_fail(j, "pids.max", e, why, whysz);
+	j->cg_memsw = jail_cgroup_is_file(j->cg_memory, "memory.memsw.limit_in_bytes");
+	if (jail_cgroup_set(j, why, whysz) != ERR_OK) {
+		jail_cgroup_cleanup(j);
+		return ERR_JAIL;
+	}
 	return ERR_OK;
 }
 

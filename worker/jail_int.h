@@ -75,6 +75,7 @@ struct jail {
 
 	/* jail: process state */
 	pid_t pid;			/* host pid of the jail's init (or the process) */
+	pid_t job_pid;			/* host pid of the job (warm pool), 0 until looked up */
 	int status_fd;			/* read end: child reports, see jail.c */
 	int sync_fd;			/* write end: parent tells child to go on */
 	const char *exec_path;		/* what execve runs (inside the jail when jailed) */
@@ -106,11 +107,14 @@ void jail_mnt_cleanup(struct jail *j);
 enum err jail_cgroup_prepare(struct jail *j, char *why, size_t whysz);
 enum err jail_cgroup_parent(struct jail *j, char *why, size_t whysz);
 void jail_cgroup_kill(struct jail *j);
+enum err jail_cgroup_set(struct jail *j, char *why, size_t whysz);
+pid_t jail_cgroup_member(const struct jail *j, pid_t not);
 void jail_cgroup_outcome(const struct jail *j, struct jail_outcome *out);
 void jail_cgroup_cleanup(struct jail *j);
 
 /* jail_rlimit: resource limits of the job process. */
 int jail_rlimit_enter(const struct jail *j, const char **step);
+int jail_rlimit_apply(const struct jail *j, pid_t pid, const char **step);
 
 /* jail_priv: capabilities, no_new_privs, fds. */
 int jail_priv_enter(const struct jail *j, const char **step);

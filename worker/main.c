@@ -36,6 +36,8 @@ usage(void)
 	    "  --file-class C       class of an unlabelled input file (default internal)\n"
 	    "  --withhold-from C    output files of class C and up are listed, not returned\n"
 	    "                       (default confidential; never: return every class)\n"
+	    "  --warm N             jails kept built with Deno started (default: = slots; 0: off)\n"
+	    "  --warm-idle-ms MS    no job for MS: keep one warm jail fewer (default 60000)\n"
 	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n"
 	    "  --curve-key FILE     our NAME.key (CURVE; or SLUICE_CURVE_KEY)\n"
 	    "  --broker-key FILE    the broker's NAME.pub (CURVE; or SLUICE_BROKER_KEY)\n");
@@ -59,6 +61,8 @@ main(int argc, char **argv)
 		{ "mcp-allow", required_argument, NULL, 'W' },
 		{ "mcp-refuse-destructive", no_argument, NULL, 'X' },
 		{ "mcp-approve-destructive", no_argument, NULL, 'Y' },
+		{ "warm", required_argument, NULL, 'w' },
+		{ "warm-idle-ms", required_argument, NULL, 'i' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "file-class", required_argument, NULL, 'F' },
 		{ "withhold-from", required_argument, NULL, 'O' },
@@ -107,6 +111,16 @@ main(int argc, char **argv)
 			conf.max.memory_mb = v;
 			break;
 		case 'I': conf.insecure_no_jail = true; break;
+		case 'w':
+			if (!util_opt_u64("sluice-worker", "warm", optarg, 0, 128, &v))
+				return 2;
+			conf.warm = (uint32_t)v;
+			break;
+		case 'i':
+			if (!util_opt_u64("sluice-worker", "warm-idle-ms", optarg, 100, 86400000, &v))
+				return 2;
+			conf.warm_idle_ms = (uint32_t)v;
+			break;
 		case 'C': conf.mcp_config = optarg; break;
 		case 'W': conf.mcp_allow = optarg; break;
 		case 'X': conf.mcp_refuse_destructive = true; break;

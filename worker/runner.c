@@ -6,8 +6,15 @@
  * trusts nothing the jailed program writes: output is read into buffers with
  * a hard cap, the rest is drained and dropped (`truncated`).
  *
- *   workspace_new -> put main.ts -> jail_new -> jail_start(deno run ...)
- *        -> [poll: read pipes, deadline] -> jail_reap -> status -> DONE
+ *   cold: workspace_new -> put main.ts -> jail_new -> jail_start(deno run ...)
+ *   warm: warm_take -> put main.ts -> jail_set_limits -> "main.ts\n" on stdin
+ *        -> [poll: read pipes, deadline] -> jail_reap (or the bootstrap's
+ *           exit record on stderr, warm.h) -> status -> DONE
+ *
+ * A job takes a warm jail when the pool has one and the job fits it
+ * (warm_is_fit); otherwise, or when the warm jail cannot take the job's
+ * limits, it starts cold.  Either way the jail and workspace are torn down
+ * on the pool's thread (warm_retire), after DONE has left.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,11 +36,12 @@
 #include "worker/denoaudit.h"
 #include "worker/filewatch.h"
 #include "worker/gateway.h"
-#include "worker/toolreport.h"
 #include "worker/inputs.h"
 #include "worker/jail.h"
 #include "worker/prelude.h"
 #include "worker/runner.h"
+#include "worker/toolreport.h"
+#include "worker/warm.h"
 #include "worker/workspace.h"
 
 struct capture {
@@ -60,6 +68,17 @@ struct runner {
 	char work[PATH_MAX];		/* /work as Deno sees it */
 	bool files_final, files_reported;
 	int withhold_from;
+
+	/* warm jails: the bootstrap reports the end on stderr (warm.h) */
+	struct warm *pool;		/* where the jail and workspace are retired */
+	bool warm, warm_ended;
+	int warm_code;
+	char warm_name[64];
+	char id_link[PATH_MAX];		/* <state dir>/<job id>, a symlink to the warm jail */
+	char tail[24];			/* the last bytes of stderr */
+	size_t tail_len;
+	struct jail_limits jlim;	/* the jail's limits, from lim */
+	char denodir_env[PATH_MAX + 32];
 
 	/* MCP tool calls (only with a pool): a tool thread owns the job's
 	 * stdout and the write end of its stdin; `mu` guards `out` and
@@ -98,6 +117,43 @@ capture_close(struct capture *c)
 	c->fd = -1;
 }
 
+/* Warm jails: keeps the tail of stderr and looks for the bootstrap's exit
+ * record at its end (WARM_EXIT_MARKER, 1-3 digits, "\n"); when found the
+ * job is over and the record is cut from the captured stderr. */
+static void
+scan_exit(struct runner *r, const char *p, size_t n)
+{
+	const size_t mk = sizeof(WARM_EXIT_MARKER) - 1, cap = sizeof(r->tail);
+	size_t d = 0, len;
+	int code = 0;
+
+	if (n >= cap) {
+		memcpy(r->tail, p + n - cap, cap);
+		r->tail_len = cap;
+	} else {
+		size_t keep = r->tail_len + n > cap ? cap - n : r->tail_len;
+		memmove(r->tail, r->tail + r->tail_len - keep, keep);
+		memcpy(r->tail + keep, p, n);
+		r->tail_len = keep + n;
+	}
+	if (r->warm_ended || r->tail_len < mk + 2 || r->tail[r->tail_len - 1] != '\n')
+		return;
+	while (d < 3 && d + 1 < r->tail_len && r->tail[r->tail_len - 2 - d] >= '0' &&
+	    r->tail[r->tail_len - 2 - d] <= '9')
+		d++;
+	len = mk + d + 1;
+	if (d == 0 || r->tail_len < len ||
+	    memcmp(r->tail + r->tail_len - len, WARM_EXIT_MARKER, mk) != 0)
+		return;
+	for (size_t i = 0; i < d; i++)
+		code = code * 10 + (r->tail[r->tail_len - 1 - d + i] - '0');
+	r->warm_ended = true;
+	r->warm_code = code > 255 ? 255 : code;
+	if (r->err.len >= len && memcmp(r->err.buf + r->err.len - len,
+	    r->tail + r->tail_len - len, len) == 0)
+		r->err.len -= len;
+}
+
 void
 runner_read(struct runner *r, int fd)
 {
@@ -124,18 +180,24 @@ runner_read(struct runner *r, int fd)
 			c->len += (size_t)n;
 		else
 			c->truncated = true;
+		if (r->warm && c == &r->err)
+			scan_exit(r, dst, (size_t)n);
 	}
 }
 
+/* The capture buffer, reading from `fd` when it is >= 0 (taken over),
+ * else from a new pipe whose write end goes to *child_end. */
 static bool
-capture_init(struct capture *c, size_t cap, int *child_end)
+capture_init(struct capture *c, size_t cap, int fd, int *child_end)
 {
 	int p[2];
 
-	c->fd = -1;
+	c->fd = fd;
 	if ((c->buf = malloc(cap ? cap : 1)) == NULL)
 		return false;
 	c->cap = cap;
+	if (fd >= 0)
+		return true;
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return false;
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
@@ -343,6 +405,150 @@ runner_take_events(struct runner *r, void (*fn)(void *, const char *, const char
 	pthread_mutex_unlock(&r->mu);
 }
 
+/* The cold path: a new workspace with the program (and the prelude), a new
+ * jail, not started yet.  Returns ERR_OK or an error with `why`. */
+static enum err
+start_cold_jail(struct runner *r, const struct runner_conf *rc, const void *code, size_t codelen,
+    char *why, size_t whysz)
+{
+	enum err e;
+	struct workspace_limits wl = {
+		.size_mb = (uint32_t)r->lim.workspace_mb,
+		.inodes = 4096,
+		.max_files = 64,
+		.max_bytes = r->lim.output_bytes,
+	};
+	if ((r->ws = workspace_new(rc->state_dir, r->id, rc->jail_uid, rc->jail_gid, &wl,
+	    !rc->insecure_no_jail, &e, why, whysz)) == NULL)
+		return e;
+	if ((e = workspace_put(r->ws, r->main_file, code, codelen)) != ERR_OK) {
+		snprintf(why, whysz, "cannot write the program into the workspace");
+		return e;
+	}
+	/* Deno's cache: a jail tmpfs, or without a jail inside the workspace */
+	if (rc->insecure_no_jail)
+		snprintf(r->denodir_env, sizeof(r->denodir_env), "DENO_DIR=%s/.deno",
+		    workspace_path(r->ws));
+	else
+		snprintf(r->denodir_env, sizeof(r->denodir_env), "DENO_DIR=/tmp/deno");
+	if (rc->pool != NULL) {
+		size_t plen;
+		const char *ptxt = prelude_source(&plen);
+		if ((e = workspace_put(r->ws, "sluice-prelude.ts", ptxt, plen)) != ERR_OK) {
+			snprintf(why, whysz, "cannot write the MCP prelude into the workspace");
+			return e;
+		}
+	}
+	const char *env[] = { r->denodir_env, WARM_JOB_ENV, NULL };
+	struct jail_conf jc = {
+		.runtime = rc->deno,
+		.workspace = workspace_path(r->ws),
+		.env = env,
+		.id = r->id,
+		.limits = r->jlim,
+		.insecure_no_jail = rc->insecure_no_jail,
+	};
+	if ((r->jail = jail_new(&jc, &e, why, whysz)) == NULL)
+		return e;
+	return ERR_OK;
+}
+
+/* The warm path: a ready jail from the pool, given the program and the
+ * job's limits.  False (the jail dropped, nothing kept) when there is none
+ * or it cannot take the job: the caller starts cold. */
+static bool
+start_warm_jail(struct runner *r, const struct runner_conf *rc, const void *code, size_t codelen)
+{
+	struct warm_jail *wj = warm_take(rc->warm, &r->lim);
+	char why[256];
+
+	if (wj == NULL)
+		return false;
+	if (workspace_put(wj->ws, r->main_file, code, codelen) != ERR_OK) {
+		log_warnx("job %s: cannot write the program into warm jail %s; cold start", r->id, wj->name);
+		warm_jail_drop(rc->warm, &wj);
+		return false;
+	}
+	if (jail_set_limits(wj->jail, &r->jlim, why, sizeof(why)) != ERR_OK) {
+		log_warnx("job %s: warm jail %s cannot take its limits (%s); cold start", r->id,
+		    wj->name, why);
+		warm_jail_drop(rc->warm, &wj);
+		return false;
+	}
+	jail_renice(wj->jail, 0);	/* built at the builder's low priority */
+	log_debug("job %s runs in warm jail %s", r->id, wj->name);
+	/* the mapping on disk too: <state dir>/<job id> -> warm-<pid>-<n> */
+	snprintf(r->id_link, sizeof(r->id_link), "%s", workspace_path(wj->ws));
+	char *slash = strrchr(r->id_link, '/');
+	if (slash != NULL && (size_t)(slash + 1 - r->id_link) + strlen(r->id) < sizeof(r->id_link)) {
+		snprintf(slash + 1, sizeof(r->id_link) - (size_t)(slash + 1 - r->id_link), "%s", r->id);
+		if (symlink(wj->name, r->id_link) == -1)
+			r->id_link[0] = '\0';
+	} else {
+		r->id_link[0] = '\0';
+	}
+	snprintf(r->warm_name, sizeof(r->warm_name), "%s", wj->name);
+	r->warm = true;
+	r->ws = wj->ws;
+	r->jail = wj->jail;
+	r->stdin_w = wj->in_w;
+	r->out.fd = wj->out_r;
+	r->err.fd = wj->err_r;
+	free(wj);
+	return true;
+}
+
+/* The job's own tool allowlist and its gateway (MCP only). */
+static enum err
+start_gateway(struct runner *r, const struct runner_conf *rc, const struct msg *job)
+{
+	enum err e = ERR_NOMEM;
+	/* The job may narrow the worker's allowlist, never widen it. */
+	const char *tools = msg_str(job, MSG_F_TOOLS, NULL);
+
+	if (tools != NULL && (r->tools_buf = strdup(tools)) != NULL) {
+		size_t n = 0;
+		for (char *save = NULL, *g = strtok_r(r->tools_buf, ",", &save); g && n < 64;
+		    g = strtok_r(NULL, ",", &save))
+			r->tools[n++] = g;
+		r->tools[n] = NULL;
+	}
+	r->gw = gateway_new(rc->pool, &(struct gateway_conf){
+		.job = r->id,
+		.allow = rc->mcp_allow,
+		.allow_job = r->tools_buf ? r->tools : NULL,
+		.refuse_destructive = rc->mcp_refuse_destructive,
+		.audit = tool_audit,
+		.audit_ctx = r,
+		.filter = tool_filter,
+		.filter_ctx = r,
+		.approve = rc->approvals ? tool_approve : NULL,
+		.approve_ctx = r,
+	}, &e);
+	r->approvals = rc->approvals;
+	if (r->gw == NULL || (r->events = zlistx_new()) == NULL ||
+	    (r->report = toolreport_new()) == NULL)
+		return e != ERR_OK ? e : ERR_NOMEM;
+	return ERR_OK;
+}
+
+/* Sends the warm bootstrap the program's name; without tools its stdin is
+ * then closed (a cold job's stdin is /dev/null). */
+static enum err
+release_warm(struct runner *r)
+{
+	char line[sizeof(r->main_file) + 1];
+	size_t n = (size_t)snprintf(line, sizeof(line), "%s\n", r->main_file);
+
+	if (write(r->stdin_w, line, n) != (ssize_t)n)
+		return ERR_IO;
+	if (r->gw == NULL) {
+		close(r->stdin_w);
+		r->stdin_w = -1;
+	}
+	return ERR_OK;
+}
+
 struct runner *
 runner_start(const struct runner_conf *rc, const struct msg *job, const struct runner_tokens *tokens,
     enum err *err, char *why, size_t whysz)
@@ -350,8 +556,8 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 	const char *lang = msg_str(job, MSG_F_LANG, "ts");
 	const void *code;
 	size_t codelen;
-	char work[PATH_MAX], denodir[PATH_MAX + 16], allow_r[PATH_MAX + 32], allow_w[PATH_MAX + 32],
-	    v8[64], mainpath[PATH_MAX + 32], envdenodir[PATH_MAX + 32];
+	char work[PATH_MAX], allow_r[PATH_MAX + 32], allow_w[PATH_MAX + 32],
+	    v8[64], mainpath[PATH_MAX + 32], preload[PATH_MAX + 48];
 	int out_w = -1, err_w = -1, devnull = -1;
 	struct runner *r;
 
@@ -362,6 +568,7 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 	}
 	r->out.fd = r->err.fd = -1;
 	r->tool_out_fd = r->stdin_w = -1;
+	r->pool = rc->warm;
 	if (tokens != NULL) {
 		r->tokens = tokens->map;
 		r->tokens_mu = tokens->mu;
@@ -372,6 +579,7 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 	if (r->id[0] == '\0' || strspn(r->id, "0123456789abcdefABCDEF-_") != strlen(r->id)) {
 		*err = ERR_INVAL;
 		snprintf(why, whysz, "job id has unsafe characters");
+		pthread_mutex_destroy(&r->mu);
 		free(r);
 		return NULL;
 	}
@@ -382,143 +590,91 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 	r->lim.pids = clamp(msg_u64(job, MSG_F_PIDS, job_limits_default.pids), rc->max.pids);
 	r->lim.workspace_mb = clamp(msg_u64(job, MSG_F_WORKSPACE_MB, job_limits_default.workspace_mb), rc->max.workspace_mb);
 	r->lim.output_bytes = clamp(msg_u64(job, MSG_F_OUTPUT_BYTES, job_limits_default.output_bytes), rc->max.output_bytes);
-
-	struct workspace_limits wl = {
-		.size_mb = (uint32_t)r->lim.workspace_mb,
-		.inodes = 4096,
-		.max_files = 64,
-		.max_bytes = r->lim.output_bytes,
+	r->jlim = (struct jail_limits){
+		.memory_mb = (uint32_t)r->lim.memory_mb,
+		.pids = (uint32_t)r->lim.pids,
+		.cpu_seconds = (uint32_t)(r->lim.timeout_ms / 1000 + 2),
+		.nofile = 256,
+		.fsize_mb = (uint32_t)r->lim.workspace_mb,
 	};
-	if ((r->ws = workspace_new(rc->state_dir, r->id, rc->jail_uid, rc->jail_gid, &wl,
-	    !rc->insecure_no_jail, err, why, whysz)) == NULL)
-		goto fail;
 	code = msg_bin(job, MSG_F_CODE, &codelen);
-	if ((*err = workspace_put(r->ws, r->main_file, code, codelen)) != ERR_OK) {
-		snprintf(why, whysz, "cannot write the program into the workspace");
-		goto fail;
+
+	/* Inside a jail the workspace is /work; without one a host path. */
+	if (!start_warm_jail(r, rc, code, codelen)) {
+		if ((*err = start_cold_jail(r, rc, code, codelen, why, whysz)) != ERR_OK)
+			goto fail;
 	}
+	if (rc->insecure_no_jail)
+		snprintf(work, sizeof(work), "%s", workspace_path(r->ws));
+	else
+		snprintf(work, sizeof(work), "/work");
+	snprintf(r->work, sizeof(r->work), "%s", work);
+	/* Armed before the job's code can run (a warm jail's bootstrap waits
+	 * for release_warm, a cold one is not started yet); the job cannot
+	 * switch it off.  The worker's own writes below are not counted. */
+	if ((r->watch = filewatch_new(workspace_path(r->ws), !rc->insecure_no_jail, err, why,
+	    whysz)) == NULL)
+		goto fail;
 	if ((r->inputs = inputs_write(r->ws, job, (enum wspath_class)rc->file_class, err, why,
 	    whysz)) == NULL)
 		goto fail;
 	r->withhold_from = rc->withhold_from;
+	*err = ERR_NOMEM;
 	if ((r->deno = denoaudit_new()) == NULL) {
-		*err = ERR_NOMEM;
 		snprintf(why, whysz, "out of memory");
 		goto fail;
 	}
-
-	/* Inside a jail the workspace is /work and Deno's cache a jail tmpfs;
-	 * without one they are host paths. */
-	if (rc->insecure_no_jail) {
-		snprintf(work, sizeof(work), "%s", workspace_path(r->ws));
-		snprintf(denodir, sizeof(denodir), "%s/.deno", work);
-	} else {
-		snprintf(work, sizeof(work), "/work");
-		snprintf(denodir, sizeof(denodir), "/tmp/deno");
-	}
-	snprintf(r->work, sizeof(r->work), "%s", work);
 	snprintf(allow_r, sizeof(allow_r), "--allow-read=%s", work);
 	snprintf(allow_w, sizeof(allow_w), "--allow-write=%s", work);
 	snprintf(v8, sizeof(v8), "--v8-flags=--max-old-space-size=%llu",
 	    (unsigned long long)(r->lim.memory_mb * 3 / 4 > 16 ? r->lim.memory_mb * 3 / 4 : 16));
 	snprintf(mainpath, sizeof(mainpath), "%s/%s", work, r->main_file);
-	snprintf(envdenodir, sizeof(envdenodir), "DENO_DIR=%s", denodir);
-
-	char preload[PATH_MAX + 48];
 	snprintf(preload, sizeof(preload), "--preload=%s/sluice-prelude.ts", work);
 	char *argv[] = {
-		"deno", "run", "--quiet", "--no-remote", "--no-npm", "--cached-only", "--no-config",
-		"--no-lock", "--no-prompt", allow_r, allow_w, v8, rc->pool ? preload : mainpath,
+		WARM_DENO_RUN, allow_r, allow_w, v8, rc->pool ? preload : mainpath,
 		rc->pool ? mainpath : NULL, NULL
 	};
-	if (rc->pool != NULL) {
-		size_t plen;
-		const char *ptxt = prelude_source(&plen);
-		if ((*err = workspace_put(r->ws, "sluice-prelude.ts", ptxt, plen)) != ERR_OK) {
-			snprintf(why, whysz, "cannot write the MCP prelude into the workspace");
-			goto fail;
-		}
-	}
-	const char *env[] = {
-		envdenodir, "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1",
-		"HOME=/nonexistent", "PATH=/nonexistent", "LANG=C.UTF-8",
-		"DENO_AUDIT_PERMISSIONS=/dev/stderr", NULL
-	};
-	struct jail_conf jc = {
-		.runtime = rc->deno,
-		.workspace = workspace_path(r->ws),
-		.env = env,
-		.id = r->id,
-		.limits = {
-			.memory_mb = (uint32_t)r->lim.memory_mb,
-			.pids = (uint32_t)r->lim.pids,
-			.cpu_seconds = (uint32_t)(r->lim.timeout_ms / 1000 + 2),
-			.nofile = 256,
-			.fsize_mb = (uint32_t)r->lim.workspace_mb,
-		},
-		.insecure_no_jail = rc->insecure_no_jail,
-	};
-	if ((r->jail = jail_new(&jc, err, why, whysz)) == NULL)
-		goto fail;
 	*err = ERR_IO;
-	int inp[2] = { -1, -1 };
 	if (rc->pool != NULL) {
-		if (pipe2(inp, O_CLOEXEC) != 0) {
-			*err = ERR_IO;
-			snprintf(why, whysz, "pipes: %s", strerror(errno));
-			goto fail;
+		int inp[2] = { -1, -1 };
+		if (!r->warm) {
+			if (pipe2(inp, O_CLOEXEC) != 0) {
+				snprintf(why, whysz, "pipes: %s", strerror(errno));
+				goto fail;
+			}
+			devnull = inp[0];
+			r->stdin_w = inp[1];
 		}
-		devnull = inp[0];
-		r->stdin_w = inp[1];
-		/* The job may narrow the worker's allowlist, never widen it. */
-		const char *tools = msg_str(job, MSG_F_TOOLS, NULL);
-		if (tools != NULL && (r->tools_buf = strdup(tools)) != NULL) {
-			size_t n = 0;
-			for (char *save = NULL, *g = strtok_r(r->tools_buf, ",", &save); g && n < 64;
-			    g = strtok_r(NULL, ",", &save))
-				r->tools[n++] = g;
-			r->tools[n] = NULL;
-		}
-		r->gw = gateway_new(rc->pool, &(struct gateway_conf){
-			.job = r->id,
-			.allow = rc->mcp_allow,
-			.allow_job = r->tools_buf ? r->tools : NULL,
-			.refuse_destructive = rc->mcp_refuse_destructive,
-			.audit = tool_audit,
-			.audit_ctx = r,
-			.filter = tool_filter,
-			.filter_ctx = r,
-			.approve = rc->approvals ? tool_approve : NULL,
-			.approve_ctx = r,
-		}, err);
-		r->approvals = rc->approvals;
-		if (r->gw == NULL || (r->events = zlistx_new()) == NULL ||
-		    (r->report = toolreport_new()) == NULL) {
+		if ((*err = start_gateway(r, rc, job)) != ERR_OK) {
 			snprintf(why, whysz, "cannot set up the MCP gateway");
 			goto fail;
 		}
 	}
-	if (!capture_init(&r->out, r->lim.output_bytes, &out_w) ||
-	    !capture_init(&r->err, r->lim.output_bytes, &err_w) ||
-	    (devnull < 0 && (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
+	*err = ERR_IO;
+	if (!capture_init(&r->out, r->lim.output_bytes, r->out.fd, &out_w) ||
+	    !capture_init(&r->err, r->lim.output_bytes, r->err.fd, &err_w) ||
+	    (!r->warm && devnull < 0 && (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
 		snprintf(why, whysz, "pipes: %s", strerror(errno));
 		goto fail;
 	}
-	/* Armed before the job's code can run; the job cannot switch it off. */
-	if ((r->watch = filewatch_new(workspace_path(r->ws), !rc->insecure_no_jail, err, why,
-	    whysz)) == NULL)
-		goto fail;
-	/* Deno reopens its stderr (/dev/stderr) for the permission audit: the
-	 * pipe must belong to the jail's user. */
-	if (!rc->insecure_no_jail && fchown(err_w, rc->jail_uid, rc->jail_gid) == -1)
-		log_warn("job %s: chown of the stderr pipe", r->id);
 	r->start_ms = util_now_ms();
 	r->deadline_ms = r->start_ms + (int64_t)r->lim.timeout_ms;
-	if ((*err = jail_start(r->jail, argv, devnull, out_w, err_w, why, whysz)) != ERR_OK)
-		goto fail;
-	close(out_w);
-	close(err_w);
-	close(devnull);
+	if (r->warm) {
+		if ((*err = release_warm(r)) != ERR_OK) {
+			snprintf(why, whysz, "warm jail %s: cannot hand over the job", r->warm_name);
+			goto fail;
+		}
+	} else {
+		/* Deno reopens its stderr (/dev/stderr) for the permission
+		 * audit: the pipe must belong to the jail's user. */
+		if (!rc->insecure_no_jail && fchown(err_w, rc->jail_uid, rc->jail_gid) == -1)
+			log_warn("job %s: chown of the stderr pipe", r->id);
+		if ((*err = jail_start(r->jail, argv, devnull, out_w, err_w, why, whysz)) != ERR_OK)
+			goto fail;
+		close(out_w);
+		close(err_w);
+		close(devnull);
+	}
 	if (r->gw != NULL) {
 		/* The tool thread takes stdout over from the poll loop. */
 		fcntl(r->out.fd, F_SETFL, 0);
@@ -581,6 +737,20 @@ bool
 runner_step(struct runner *r, int64_t now)
 {
 	filewatch_drain(r->watch);
+	if (r->warm_ended && !r->reaped && !r->timed_out && !r->cancelled) {
+		/* The bootstrap's exit record came after all the program's
+		 * output: take what is in the pipes and end the job now; the
+		 * jail dies and is destroyed off this path (warm_retire). */
+		r->reaped = true;
+		r->end_ms = now;
+		jail_finish(r->jail, r->warm_code, &r->outcome);
+		if (r->out.fd >= 0)
+			runner_read(r, r->out.fd);
+		if (r->err.fd >= 0)
+			runner_read(r, r->err.fd);
+		capture_close(&r->out);
+		capture_close(&r->err);
+	}
 	if (!r->reaped && now >= r->deadline_ms && !r->timed_out && !r->cancelled) {
 		r->timed_out = true;
 		jail_kill(r->jail);
@@ -621,8 +791,11 @@ runner_wait_ms(const struct runner *r, int64_t now)
 	/* The child's exit is noticed by polling: pipes may stay open after it
 	 * (a grandchild holding them) or close before it is reapable.  Once
 	 * every output has reached EOF the exit is imminent: look again soon. */
-	bool outputs_closed = r->out.fd < 0 && r->err.fd < 0 && (!r->tool_started || r->tool_done);
-	if (w > (outputs_closed ? 1 : 20))
+	bool outputs_closed = (r->out.fd < 0 && r->err.fd < 0 && (!r->tool_started || r->tool_done)) ||
+	    (r->warm_ended && !r->reaped);
+	if (r->warm_ended && !r->reaped)
+		w = 0;
+	else if (w > (outputs_closed ? 1 : 20))
 		w = outputs_closed ? 1 : 20;
 	return w < 0 ? 0 : w;
 }
@@ -888,7 +1061,11 @@ runner_destroy(struct runner **rp)
 
 	if (rp == NULL || (r = *rp) == NULL)
 		return;
-	jail_destroy(&r->jail);	/* kills the job: the tool thread sees EOF */
+	filewatch_destroy(&r->watch);	/* before the workspace goes */
+	/* kills the job (the tool thread sees EOF); destroyed on the pool's thread */
+	warm_retire(r->pool, &r->jail, &r->ws);
+	if (r->id_link[0] != '\0')
+		unlink(r->id_link);
 	if (r->tool_started) {
 		r->tool_stop = 1;
 		r->job_over = 1;
@@ -911,7 +1088,6 @@ runner_destroy(struct runner **rp)
 	capture_close(&r->err);
 	free(r->out.buf);
 	free(r->err.buf);
-	filewatch_destroy(&r->watch);
 	denoaudit_destroy(&r->deno);
 	inputs_destroy(&r->inputs);
 	workspace_destroy(&r->ws);

@@ -18,6 +18,8 @@
 #include "worker/approval.h"
 #include "worker/mcp_pool.h"
 
+struct warm;
+
 struct runner_conf {
 	const char *deno;		/* absolute path of the deno binary */
 	const char *state_dir;		/* parent of per-job workspaces */
@@ -32,6 +34,7 @@ struct runner_conf {
 	int file_class;			/* enum wspath_class of an unlabelled input */
 	int withhold_from;		/* output files of this class and up are withheld;
 					 * WSPATH_CLASS_COUNT: none */
+	struct warm *warm;		/* pre-built jails, and their teardown; NULL: none */
 };
 
 struct runner;

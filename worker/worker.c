@@ -30,6 +30,7 @@
 #include "common/wire.h"
 #include "common/wspath.h"
 #include "worker/runner.h"
+#include "worker/warm.h"
 #include "worker/worker.h"
 
 #define WORKER_SLOTS_MAX 256
@@ -50,6 +51,7 @@ struct worker {
 	pthread_mutex_t tokens_mu;	/* the maps are read by tool threads too */
 	struct mcp_pool *pool;
 	struct approval *approvals;	/* --mcp-approve-destructive */
+	struct warm *warm;		/* pre-built jails; teardown thread */
 	char *allow_buf;		/* storage of allow[] */
 	const char *allow[65];
 	pthread_t housekeeper;
@@ -161,6 +163,8 @@ worker_conf_default(struct worker_conf *c)
 	c->privacy_mode = PRIVACY_MODE_REDACT;
 	c->file_class = WSPATH_INTERNAL;
 	c->withhold_from = WSPATH_CONFIDENTIAL;
+	c->warm = WORKER_WARM_SLOTS;
+	c->warm_idle_ms = 60000;
 }
 
 static int
@@ -422,6 +426,53 @@ heartbeat(struct worker *w, int64_t now)
 	}
 }
 
+/* Warm jails to keep: --warm, by default one per slot; none without a jail
+ * (the pool prepares jails; a plain process has nothing to prepare). */
+static uint32_t
+warm_size(const struct worker_conf *conf)
+{
+	if (conf->insecure_no_jail)
+		return 0;
+	return conf->warm == WORKER_WARM_SLOTS ? conf->slots : conf->warm;
+}
+
+/* The warm pool (with size 0 it still tears jails down off the poll
+ * thread).  Warm jails get the default limits, clamped to the maxima. */
+static bool
+start_warm(struct worker *w)
+{
+	const struct worker_conf *conf = w->conf;
+	const struct job_limits *d = &job_limits_default;
+	struct warm_conf wc = {
+		.deno = conf->deno,
+		.state_dir = conf->state_dir,
+		.jail_uid = w->rc.jail_uid,
+		.jail_gid = w->rc.jail_gid,
+		.size = warm_size(conf),
+		.idle_ms = conf->warm_idle_ms,
+		.lim = {
+			.timeout_ms = d->timeout_ms < conf->max.timeout_ms ? d->timeout_ms : conf->max.timeout_ms,
+			.memory_mb = d->memory_mb < conf->max.memory_mb ? d->memory_mb : conf->max.memory_mb,
+			.pids = d->pids < conf->max.pids ? d->pids : conf->max.pids,
+			.workspace_mb = d->workspace_mb < conf->max.workspace_mb ? d->workspace_mb : conf->max.workspace_mb,
+			.output_bytes = d->output_bytes < conf->max.output_bytes ? d->output_bytes : conf->max.output_bytes,
+		},
+		.prelude = w->pool != NULL,
+	};
+	char abs_dir[PATH_MAX], why[256];
+	enum err e;
+
+	/* the jail needs absolute paths */
+	if (realpath(conf->state_dir, abs_dir) != NULL)
+		wc.state_dir = abs_dir;
+	if ((w->warm = warm_new(&wc, &e, why, sizeof(why))) == NULL) {
+		log_error("warm pool: %s", why);
+		return false;
+	}
+	w->rc.warm = w->warm;
+	return true;
+}
+
 int
 worker_run(const struct worker_conf *conf)
 {
@@ -486,10 +537,12 @@ worker_run(const struct worker_conf *conf)
 		    conf->mcp_config, conf->mcp_allow ? conf->mcp_allow : "*");
 	}
 	sweep_state_dir(conf->state_dir);
+	if (!start_warm(&w))
+		goto out;
 	if (!connect_broker(&w))
 		goto out;
-	log_info("worker %s: %u slots, broker %s%s", conf->host, conf->slots, conf->broker,
-	    conf->insecure_no_jail ? ", INSECURE: no jail" : "");
+	log_info("worker %s: %u slots, %u warm jails, broker %s%s", conf->host, conf->slots,
+	    warm_size(conf), conf->broker, conf->insecure_no_jail ? ", INSECURE: no jail" : "");
 
 	for (;;) {
 		int64_t now = util_now_ms(), wait = w.next_heartbeat_ms - now;
@@ -543,6 +596,7 @@ worker_run(const struct worker_conf *conf)
 out:
 	for (uint32_t i = 0; i < WORKER_SLOTS_MAX && i < conf->slots; i++)
 		runner_destroy(&w.slot[i]);
+	warm_destroy(&w.warm);
 	zsock_destroy(&w.sock);
 	if (w.housekeeping) {
 		w.stop_housekeeper = 1;

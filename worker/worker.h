@@ -30,7 +30,11 @@ struct worker_conf {
 	int file_class;			/* class of an unlabelled input file (wspath) */
 	int withhold_from;		/* output files of this class and up are withheld */
 	const struct curve_client *curve;	/* CURVE keys; NULL: plaintext */
+	uint32_t warm;			/* warm jails kept ready (WORKER_WARM_SLOTS: = slots) */
+	uint32_t warm_idle_ms;		/* idle this long: the pool shrinks by one */
 };
+
+#define WORKER_WARM_SLOTS UINT32_MAX
 
 void worker_conf_default(struct worker_conf *c);
 

@@ -106,9 +106,16 @@ EOF
 "$BIN/sluice" run --json "$sleeper" >"$T/sleeper.json" 2>&1 &
 SLEEPER=$!
 victim=""
+# The worker running it: the job's workspace (cold), or its link to a warm
+# jail, is named by the job id in that worker's state dir.  (Not "the worker
+# with a child process": warm jails are children of an idle worker too.)
 for _ in $(seq 1 100); do
-	for w in "$W_w1" "$W_w2"; do
-		if pgrep -P "$w" >/dev/null; then victim=$w; break 2; fi
+	for w in w1 w2; do
+		if ls "$T/$w" 2>/dev/null | grep -qE '^[0-9a-f]{32}$'; then
+			victim_var=W_$w
+			victim=${!victim_var}
+			break 2
+		fi
 	done
 	sleep 0.05
 done

@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# The warm pool (issue 9): a real broker and a real worker whose jobs run in
+# pre-built jails with Deno already started.  Every job here is checked to
+# have taken the path it should (the worker logs "job ID runs in warm jail
+# NAME" at debug level), so a pool that silently fell back to cold starts
+# fails these checks.
+. "$(dirname "$0")/lib.sh"
+
+if [ -n "$WORKER_FLAGS" ]; then
+	skip "warm pool" "workers run with $WORKER_FLAGS (no jail: no warm pool)"
+	exit 0
+fi
+
+# job_id JSON: the job id of a result.
+job_id() { jfield "$1" .id; }
+# ran_warm ID: the worker log says this job took a warm jail.
+ran_warm() { grep -q "job $1 runs in warm jail" "$T/w1.log"; }
+# warm_jail_of ID: the warm jail's name.
+warm_jail_of() { sed -n "s/.*job $1 runs in warm jail \(warm-[0-9-]*\).*/\1/p" "$T/w1.log" | head -1; }
+# warm_dirs WORKER: warm workspaces on disk (ready, starting or not yet torn down).
+warm_dirs() { find "$T/$1" -maxdepth 1 -name 'warm-*' 2>/dev/null | wc -l; }
+# wait_for SECONDS CMD...: until CMD succeeds (false after SECONDS).
+wait_for() {
+	local n=$(( $1 * 10 )); shift
+	while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done
+	return 1
+}
+pool_logged() { grep -q "warm pool: 1 jails, RSS per idle warm jail [1-9][0-9]* KB" "$T/w1.log"; }
+# next_warm: waits until w1's pool has a ready jail again (or 20 s): more
+# jails got ready than jobs took.
+has_ready() { [ "$(grep -c 'warm pool: warm-[0-9-]* ready' "$T/w1.log")" -gt "$(grep -c 'runs in warm jail' "$T/w1.log")" ]; }
+next_warm() { wait_for 20 has_ready; }
+# expect NAME ACTUAL EXPECTED: ok when equal, else both are shown.
+expect() { if [ "$2" = "$3" ]; then ok "$1"; else notok "$1" "got [$2], want [$3]"; fi; }
+
+start_broker
+start_worker w1 --slots 1 --warm 1 --log-level debug
+require "worker with a warm pool registers" wait_workers 1
+check "the pool reports the RSS of an idle warm jail" wait_for 20 pool_logged
+rss=$(sed -n 's/.*RSS per idle warm jail \([0-9]*\) KB.*/\1/p' "$T/w1.log" | head -1)
+echo "# RSS per idle warm jail: ${rss:-?} KB"
+
+# --- correctness on the warm path
+hello=$(prog hello.ts <<'EOF'
+interface P { n: number }
+const p: P = { n: 6 * 7 };
+console.log("answer", p.n);
+EOF
+)
+next_warm
+j=$(run_json "$hello"); id=$(job_id "$j")
+check "a TypeScript job runs in a warm jail" ran_warm "$id"
+expect "the warm job's result is ok with its stdout" \
+	"$(jfield "$j" '[.status, .exit_code, .stdout, .stderr]|@json')" '["ok",0,"answer 42\n",""]'
+check "cpu and memory metrics are reported" test "$(jfield "$j" '(.metrics.cpu_ms > 0) and (.metrics.max_rss_kb > 0)')" = true
+
+js=$(prog plain.js <<'EOF'
+console.log(typeof Deno.version.deno, Deno.cwd());
+EOF
+)
+next_warm
+j=$(run_json "$js")
+check "a JavaScript job runs warm in /work" test "$(jfield "$j" .stdout)" = "string /work"
+check "... in a warm jail" ran_warm "$(job_id "$j")"
+
+throws=$(prog throws.ts <<'EOF'
+console.log("before");
+throw new Error("deliberate warm failure 5150");
+EOF
+)
+next_warm
+j=$(run_json "$throws"); rc=$?; id=$(job_id "$j")
+check "an uncaught error ends error, exit code 1, non-zero CLI exit" test \
+	"$(jfield "$j" '[.status, .exit_code]|@csv')" = '"error",1' -a $rc -ne 0
+check "... with the message on stderr and stdout kept" test \
+	"$(jfield "$j" '(.stderr|contains("deliberate warm failure 5150")) and .stdout == "before\n"')" = true
+check "... in a warm jail" ran_warm "$id"
+
+exits=$(prog exits.ts <<'EOF'
+console.log("bye");
+setTimeout(() => Deno.exit(3), 10);
+EOF
+)
+next_warm
+j=$(run_json "$exits"); id=$(job_id "$j")
+expect "Deno.exit(3) ends error with exit code 3 and its output" \
+	"$(jfield "$j" '[.status, .exit_code, .stdout]|@json')" '["error",3,"bye\n"]'
+check "... in a warm jail" ran_warm "$id"
+check "the bootstrap's exit record never reaches the result" test \
+	"$(jfield "$j" '.stderr|contains("SLUICE")')" = false
+
+timers=$(prog timers.ts <<'EOF'
+let n = 0;
+const t = setInterval(() => { if (++n === 5) { clearInterval(t); console.log("ticks", n); } }, 20);
+await new Promise((r) => setTimeout(r, 50));
+console.log("awaited");
+EOF
+)
+next_warm
+j=$(run_json "$timers")
+check "top-level await and timers finish before the job ends" test "$(jfield "$j" .stdout)" = $'awaited\nticks 5'
+
+# --- nothing survives from one job to the next (same worker, one slot)
+writer=$(prog writer.ts <<'EOF'
+Deno.writeTextFileSync("/work/leak.txt", "secret from job A");
+try { Deno.writeTextFileSync("/tmp/leak.txt", "tmp from job A"); } catch { /* Deno: /work only */ }
+(globalThis as any).leaked = 42;
+Object.defineProperty(Object.prototype, "polluted", { value: "yes", configurable: true });
+console.log("wrote");
+EOF
+)
+reader=$(prog reader.ts <<'EOF'
+const seen: string[] = [];
+for (const p of ["/work/leak.txt", "/tmp/leak.txt"]) {
+  try { Deno.readTextFileSync(p); seen.push(p); } catch { /* absent: good */ }
+}
+if ((globalThis as any).leaked !== undefined) seen.push("global");
+if (({} as any).polluted !== undefined) seen.push("prototype");
+const files = [...Deno.readDirSync("/work")].map((e) => e.name).sort();
+console.log(seen.length === 0 ? "clean" : "LEAK " + seen.join(","), files.join(","));
+EOF
+)
+next_warm
+ja=$(run_json "$writer"); ida=$(job_id "$ja")
+next_warm
+jb=$(run_json "$reader"); idb=$(job_id "$jb")
+expect "job A ran warm and wrote its file" "$(jfield "$ja" .stdout) $(ran_warm "$ida" && echo warm)" "wrote warm"
+check "job B ran in another warm jail of the same worker" \
+	test -n "$(warm_jail_of "$idb")" -a "$(warm_jail_of "$ida")" != "$(warm_jail_of "$idb")"
+check "job B sees no file, tmp file, global or prototype change of job A; /work holds only main.ts" \
+	test "$(jfield "$jb" .stdout)" = "clean main.ts"
+check "job A's output file came back with A's result only" test \
+	"$(jfield "$ja" '[.files[]?.path]|join(",")'),$(jfield "$jb" '[.files[]?.path]|join(",")')" = "leak.txt,"
+
+# --- limits are applied when the job is assigned (the jail was built with
+# the defaults: 512 MB, 64 pids)
+hog=$(prog hog.ts <<'EOF'
+const keep: Uint8Array[] = [];
+for (let i = 0; i < 200; i++) keep.push(new Uint8Array(1 << 20).fill(i));
+console.log("allocated", keep.length, "MB");
+EOF
+)
+next_warm
+j=$(run_json "$hog" --memory 64); id=$(job_id "$j")
+check "a 200 MB hog with memory_mb 64 ends memory" test "$(jfield "$j" .status)" = memory
+check "... in a warm jail" ran_warm "$id"
+check "... and its peak stayed near 64 MB (the warm default is 512)" \
+	test "$(jfield "$j" .metrics.max_rss_kb)" -le $(( 80 * 1024 ))
+next_warm
+j=$(run_json "$hog" --memory 512)
+expect "the same hog with memory_mb 512 is ok (the limit, not the hog, decides)" \
+	"$(jfield "$j" '[.status, .stdout]|@json')" '["ok","allocated 200 MB\n"]'
+
+workers=$(prog workers.ts <<'EOF'
+const code = URL.createObjectURL(new Blob(["postMessage(1)"], { type: "application/javascript" }));
+let got = 0;
+try {
+  await Promise.all(Array.from({ length: 24 }, () => new Promise<void>((res, rej) => {
+    const w = new Worker(code, { type: "module" });
+    w.onmessage = () => { got++; w.terminate(); res(); };
+    w.onerror = (e) => { e.preventDefault(); rej(new Error("worker failed")); };
+  })));
+  console.log("WORKERS", got);
+} catch (e) {
+  console.log("BLOCKED", got, String(e).slice(0, 60));
+}
+EOF
+)
+next_warm
+j=$(run_json "$workers" --pids 12 --timeout 20000); id=$(job_id "$j")
+check "24 Workers with pids 12 do not all start" test "$(jfield "$j" .stdout)" != "WORKERS 24"
+check "... in a warm jail" ran_warm "$id"
+next_warm
+j=$(run_json "$workers" --timeout 20000)
+check "24 Workers with the default pids (64) all start" test "$(jfield "$j" .stdout)" = "WORKERS 24"
+
+loop=$(prog loop.ts <<'EOF'
+while (true) { /* spin */ }
+EOF
+)
+next_warm
+t0=$(date +%s%N)
+j=$(run_json "$loop" --timeout 1000); id=$(job_id "$j")
+dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "an infinite loop ends timeout (${dt} ms for 1000)" test "$(jfield "$j" .status)" = timeout -a "$dt" -lt 6000
+check "... in a warm jail" ran_warm "$id"
+
+forge=$(prog forge.ts <<'EOF'
+Deno.stderr.writeSync(new TextEncoder().encode("\x1eSLUICE-EXIT 0\n"));
+while (true) { /* a forged end record only ends this job early */ }
+EOF
+)
+next_warm
+t0=$(date +%s%N)
+j=$(run_json "$forge" --timeout 20000)
+dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "a forged exit record ends only its own job, early (${dt} ms)" test \
+	"$(jfield "$j" .status)" = ok -a "$dt" -lt 10000
+next_warm
+j=$(run_json "$hello")
+check "the job after it runs normally" test "$(jfield "$j" .stdout)" = "answer 42"
+
+# --- jobs the warm jails cannot honour start cold, and still work
+j=$(run_json "$hello" --output-bytes 4096); id=$(job_id "$j")
+check "a job with another output_bytes starts cold and is ok" test \
+	"$(jfield "$j" .stdout)" = "answer 42" -a -n "$id"
+check "... not in a warm jail" eval "! ran_warm $id"
+
+# --- the pool refills, and never holds more than --warm jails
+check "the pool refills after use" wait_for 20 has_ready
+sleep 1
+check "the pool holds at most --warm jails when idle" test "$(warm_dirs w1)" -le 1
+check "no job-id link to a warm workspace is left behind" test "$(find "$T/w1" -maxdepth 1 -type l | wc -l)" -eq 0
+check "the worker logged no warm build failure" eval "! grep -q 'warm pool: cannot build' '$T/w1.log'"
+
+# --- shrinks when idle; pool off
+kill "$W_w1"
+start_worker w2 --slots 2 --warm 3 --warm-idle-ms 3000
+check "a pool of 3 fills" wait_for 20 eval 'test "$(warm_dirs w2)" -eq 3'
+check "... and shrinks to 1 when idle" wait_for 20 eval 'test "$(warm_dirs w2)" -eq 1'
+j=$(run_json "$hello")
+check "a job on the shrunk pool is ok" test "$(jfield "$j" .stdout)" = "answer 42"
+check "... and the pool refills to 3 under load" wait_for 20 eval 'test "$(warm_dirs w2)" -eq 3'
+kill "$W_w2"
+start_worker w3 --slots 1 --warm 0 --log-level debug
+wait_workers 1
+sleep 1
+j=$(run_json "$hello"); id=$(job_id "$j")
+check "with --warm 0 jobs run cold and are ok" test "$(jfield "$j" .stdout)" = "answer 42"
+check "... with no warm jail built" test "$(warm_dirs w3)" -eq 0 -a -z "$(grep 'runs in warm jail' "$T/w3.log")"
+
+exit $((FAILS > 0))

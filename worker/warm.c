@@ -1,0 +1,587 @@
+/*
+ * warm — the pool of pre-built jails (see warm.h).
+ *
+ * Runs in sluice-worker, on its own thread (the "builder"), which is also
+ * the parent of every warm jail's init: a jail dies with the thread that
+ * started it (PR_SET_PDEATHSIG), and this thread lives as long as the pool.
+ * Trusts nothing that comes out of a jail: the only thing read from one
+ * here is the bootstrap's fixed ready marker on its stdout, compared byte
+ * for byte.
+ *
+ * A warm jail runs
+ *
+ *   deno run <the cold path's flags, V8 heap from the default memory limit>
+ *            [--preload=/work/sluice-prelude.ts] /work/sluice-warm.js
+ *
+ * The bootstrap (BOOTSTRAP below) deletes itself, prints the ready marker,
+ * reads one line on stdin naming the program ("main.ts" or "main.js"),
+ * imports it (Deno transpiles TypeScript as for a cold run) and, from an
+ * "unload" listener, writes WARM_EXIT_MARKER + exit code on stderr once the
+ * event loop is empty or Deno.exit() was called: the runner then has all
+ * output and ends the job without waiting for Deno's teardown.  Uncaught
+ * errors never reach "unload": those jobs end when Deno exits, as cold.
+ * The job can see and change the bootstrap's state; it gains nothing by it:
+ * a forged marker only ends its own job early, and the jail is never
+ * reused.
+ *
+ * Lifecycle of one jail:  starting (Deno booting) -> ready -> taken by a
+ * runner -> retired (killed at once, destroyed here) .
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "worker/jail.h"
+#include "worker/prelude.h"
+#include "worker/warm.h"
+#include "worker/workspace.h"
+
+#define WARM_MAX		256	/* ready + starting jails at most */
+#define WARM_BOOT_FILE		"sluice-warm.js"
+#define WARM_READY_MARKER	"\x1eSLUICE-WARM\n"
+#define WARM_START_MS		20000	/* a Deno not ready by then is dropped */
+#define WARM_BACKOFF_MS		2000	/* after a failed build */
+#define WARM_NICE		10	/* the builder and the Deno it starts */
+
+static const char BOOTSTRAP[] =
+    "// sluice warm bootstrap (worker/warm.c): waits for the job, imports it.\n"
+    "Deno.removeSync(new URL(import.meta.url));\n"
+    "const enc = new TextEncoder();\n"
+    "let ended = false;\n"
+    "const end = () => {\n"
+    "  if (ended) return;\n"
+    "  ended = true;\n"
+    "  const code = (((Deno.exitCode ?? 0) % 256) + 256) % 256;\n"
+    "  Deno.stderr.writeSync(enc.encode(\"\\x1eSLUICE-EXIT \" + code + \"\\n\"));\n"
+    "};\n"
+    "// the TypeScript transpiler's first use costs ~15 ms: pay it now\n"
+    "await import(\"data:application/typescript;base64,\" + btoa(\"const w: number = 1; export default w;\"));\n"
+    "Deno.stdout.writeSync(enc.encode(\"\\x1eSLUICE-WARM\\n\"));\n"
+    "const buf = new Uint8Array(64);\n"
+    "let line = \"\";\n"
+    "while (!line.includes(\"\\n\") && line.length < 64) {\n"
+    "  const n = await Deno.stdin.read(buf);\n"
+    "  if (n === null) Deno.exit(70);\n"
+    "  line += new TextDecoder().decode(buf.subarray(0, n));\n"
+    "}\n"
+    "const name = line.slice(0, line.indexOf(\"\\n\"));\n"
+    "if (name !== \"main.ts\" && name !== \"main.js\") Deno.exit(70);\n"
+    "addEventListener(\"unload\", end); // Deno.exit() while the program loads\n"
+    "await import(new URL(\"./\" + name, import.meta.url).href);\n"
+    "removeEventListener(\"unload\", end);\n"
+    "addEventListener(\"unload\", end); // after the program's own listeners\n";
+
+/* A retired jail waiting for teardown. */
+struct warm_retired {
+	struct warm_retired *next;
+	struct jail *jail;
+	struct workspace *ws;
+};
+
+/* A jail whose Deno is still starting. */
+struct warm_starting {
+	struct warm_jail *wj;
+	int64_t since_ms;
+	size_t got;			/* bytes of the ready marker seen */
+};
+
+struct warm {
+	struct warm_conf conf;
+	char *deno, *state_dir;
+	pthread_t thread, reaper;
+	bool running, reaping;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;		/* wakes the builder */
+	pthread_cond_t reap_cv;		/* wakes the reaper */
+
+	/* guarded by mu */
+	bool stop;
+	struct warm_jail *ready[WARM_MAX];
+	uint32_t nready;
+	struct warm_retired *retired;
+	uint32_t target;
+	int64_t last_use_ms, last_shrink_ms;
+	uint64_t built, taken, failed, idle_rss_kb;
+
+	/* builder thread only */
+	struct warm_starting starting[WARM_MAX];
+	uint32_t nstarting;
+	uint64_t seq;
+	int64_t backoff_until_ms;
+	bool rss_logged;
+};
+
+static void
+warm_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void
+warm_jail_close(struct warm_jail *wj)
+{
+	warm_close(&wj->in_w);
+	warm_close(&wj->out_r);
+	warm_close(&wj->err_r);
+}
+
+/* Destroys a warm jail in full (builder thread or shutdown). */
+static void
+warm_jail_free(struct warm_jail **wjp)
+{
+	struct warm_jail *wj = *wjp;
+
+	if (wj == NULL)
+		return;
+	warm_jail_close(wj);
+	jail_destroy(&wj->jail);
+	workspace_destroy(&wj->ws);
+	free(wj);
+	*wjp = NULL;
+}
+
+/* The resident memory of the idle job process, from /proc. */
+static uint64_t
+warm_rss_kb(struct jail *j)
+{
+	char path[64], line[256];
+	uint64_t kb = 0;
+	pid_t pid = jail_job_pid(j);
+	FILE *f;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Builds one jail and starts its Deno (does not wait for it to be ready).
+ * Returns a fresh warm jail or NULL (logged). */
+static struct warm_jail *
+warm_build(struct warm *w)
+{
+	const struct job_limits *l = &w->conf.lim;
+	struct warm_jail *wj;
+	char why[512], v8[64], preload[64];
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	size_t plen;
+	const char *ptxt;
+	enum err e;
+
+	if ((wj = calloc(1, sizeof(*wj))) == NULL)
+		return NULL;
+	wj->in_w = wj->out_r = wj->err_r = -1;
+	snprintf(wj->name, sizeof(wj->name), "warm-%d-%llu", (int)getpid(),
+	    (unsigned long long)++w->seq);
+	struct workspace_limits wl = {
+		.size_mb = (uint32_t)l->workspace_mb,
+		.inodes = 4096,
+		.max_files = 64,
+		.max_bytes = l->output_bytes,
+	};
+	if ((wj->ws = workspace_new(w->state_dir, wj->name, w->conf.jail_uid, w->conf.jail_gid,
+	    &wl, true, &e, why, sizeof(why))) == NULL)
+		goto fail;
+	if (workspace_put(wj->ws, WARM_BOOT_FILE, BOOTSTRAP, sizeof(BOOTSTRAP) - 1) != ERR_OK) {
+		snprintf(why, sizeof(why), "cannot write the bootstrap");
+		goto fail;
+	}
+	ptxt = prelude_source(&plen);
+	if (w->conf.prelude && workspace_put(wj->ws, "sluice-prelude.ts", ptxt, plen) != ERR_OK) {
+		snprintf(why, sizeof(why), "cannot write the MCP prelude");
+		goto fail;
+	}
+	const char *env[] = { "DENO_DIR=/tmp/deno", WARM_JOB_ENV, NULL };
+	struct jail_conf jc = {
+		.runtime = w->deno,
+		.workspace = workspace_path(wj->ws),
+		.env = env,
+		.id = wj->name,
+		.limits = {
+			.memory_mb = (uint32_t)l->memory_mb,
+			.pids = (uint32_t)l->pids,
+			.cpu_seconds = (uint32_t)(l->timeout_ms / 1000 + 2),
+			.nofile = 256,
+			.fsize_mb = (uint32_t)l->workspace_mb,
+		},
+	};
+	if ((wj->jail = jail_new(&jc, &e, why, sizeof(why))) == NULL)
+		goto fail;
+	snprintf(v8, sizeof(v8), "--v8-flags=--max-old-space-size=%llu",
+	    (unsigned long long)(l->memory_mb * 3 / 4 > 16 ? l->memory_mb * 3 / 4 : 16));
+	snprintf(preload, sizeof(preload), "--preload=/work/sluice-prelude.ts");
+	char *argv[] = {
+		WARM_DENO_RUN, "--allow-read=/work", "--allow-write=/work", v8,
+		w->conf.prelude ? preload : "/work/" WARM_BOOT_FILE,
+		w->conf.prelude ? "/work/" WARM_BOOT_FILE : NULL, NULL
+	};
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+		snprintf(why, sizeof(why), "pipes: %s", strerror(errno));
+		goto fail;
+	}
+	/* Deno reopens its stderr (/dev/stderr) for the permission audit
+	 * (worker/denoaudit.c): the pipe must belong to the jail's user. */
+	if (fchown(errp[1], w->conf.jail_uid, w->conf.jail_gid) == -1)
+		log_warn("warm pool: chown of the stderr pipe of %s", wj->name);
+	if (jail_start(wj->jail, argv, in[0], out[1], errp[1], why, sizeof(why)) != ERR_OK)
+		goto fail;
+	close(in[0]);
+	close(out[1]);
+	close(errp[1]);
+	wj->in_w = in[1];
+	wj->out_r = out[0];
+	wj->err_r = errp[0];
+	fcntl(wj->out_r, F_SETFL, O_NONBLOCK);
+	fcntl(wj->err_r, F_SETFL, O_NONBLOCK);
+	return wj;
+fail:
+	log_warnx("warm pool: cannot build %s: %s", wj->name, why);
+	for (int i = 0; i < 2; i++) {
+		warm_close(&in[i]);
+		warm_close(&out[i]);
+		warm_close(&errp[i]);
+	}
+	warm_jail_free(&wj);
+	return NULL;
+}
+
+/* Reads what a starting jail wrote: true when the whole ready marker came
+ * (nothing more is read: the job's output starts after it). */
+static bool
+warm_poll_ready(struct warm_starting *s, bool *dead)
+{
+	static const char marker[] = WARM_READY_MARKER;
+	char c[sizeof(marker)];
+	ssize_t n;
+
+	*dead = false;
+	while (s->got < sizeof(marker) - 1) {
+		n = read(s->wj->out_r, c, sizeof(marker) - 1 - s->got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return false;
+		if (n <= 0 || memcmp(c, marker + s->got, (size_t)n) != 0) {
+			*dead = true;	/* EOF, error or something else than the marker */
+			return false;
+		}
+		s->got += (size_t)n;
+	}
+	return true;
+}
+
+/* Builder: starts jails up to the target, moves started ones to ready. */
+static void
+warm_fill(struct warm *w, uint32_t want, int64_t now)
+{
+	struct pollfd pfd[WARM_MAX];
+	uint32_t i;
+
+	while (w->nstarting < want && now >= w->backoff_until_ms) {
+		struct warm_jail *wj = warm_build(w);
+		if (wj == NULL) {
+			pthread_mutex_lock(&w->mu);
+			w->failed++;
+			pthread_mutex_unlock(&w->mu);
+			w->backoff_until_ms = now + WARM_BACKOFF_MS;
+			break;
+		}
+		w->starting[w->nstarting++] = (struct warm_starting){ wj, now, 0 };
+	}
+	if (w->nstarting == 0)
+		return;
+	for (i = 0; i < w->nstarting; i++)
+		pfd[i] = (struct pollfd){ w->starting[i].wj->out_r, POLLIN, 0 };
+	/* short: a job taking a jail meanwhile wants its replacement started */
+	if (poll(pfd, w->nstarting, 10) < 0)
+		return;
+	for (i = 0; i < w->nstarting;) {
+		struct warm_starting *s = &w->starting[i];
+		bool dead = false, ready = pfd[i].revents != 0 && warm_poll_ready(s, &dead);
+
+		if (!ready && !dead && util_now_ms() - s->since_ms < WARM_START_MS) {
+			i++;
+			continue;
+		}
+		if (ready) {
+			s->wj->rss_kb = warm_rss_kb(s->wj->jail);
+			pthread_mutex_lock(&w->mu);
+			w->ready[w->nready++] = s->wj;
+			w->built++;
+			w->idle_rss_kb = s->wj->rss_kb;
+			pthread_mutex_unlock(&w->mu);
+			log_debug("warm pool: %s ready, RSS %llu KB", s->wj->name,
+			    (unsigned long long)s->wj->rss_kb);
+			if (!w->rss_logged) {
+				log_info("warm pool: %u jails, RSS per idle warm jail %llu KB", w->conf.size,
+				    (unsigned long long)s->wj->rss_kb);
+				w->rss_logged = true;
+			}
+		} else {
+			log_warnx("warm pool: %s did not get ready; dropped", s->wj->name);
+			warm_jail_free(&s->wj);
+			pthread_mutex_lock(&w->mu);
+			w->failed++;
+			pthread_mutex_unlock(&w->mu);
+			w->backoff_until_ms = util_now_ms() + WARM_BACKOFF_MS;
+		}
+		/* keep pfd[] aligned with starting[] */
+		w->starting[i] = w->starting[--w->nstarting];
+		pfd[i] = pfd[w->nstarting];
+	}
+}
+
+static void *
+warm_main(void *arg)
+{
+	struct warm *w = arg;
+
+	/* Building (and the Deno starts, which inherit it) yields to the jobs
+	 * running and to their results; a taken jail's job gets nice 0 back. */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WARM_NICE);
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		int64_t now = util_now_ms();
+		uint32_t missing = w->target > w->nready ? w->target - w->nready : 0;
+
+		if (w->nstarting > 0 || (missing > 0 && now >= w->backoff_until_ms)) {
+			pthread_mutex_unlock(&w->mu);
+			warm_fill(w, missing, now);
+			pthread_mutex_lock(&w->mu);
+			continue;
+		}
+		/* idle: one jail fewer per idle period, down to one */
+		if (w->target > 1 && now - w->last_use_ms >= w->conf.idle_ms &&
+		    now - w->last_shrink_ms >= w->conf.idle_ms) {
+			struct warm_jail *wj = w->nready > --w->target ? w->ready[--w->nready] : NULL;
+			w->last_shrink_ms = now;
+			pthread_mutex_unlock(&w->mu);
+			if (wj != NULL)
+				log_debug("warm pool idle: %s destroyed, %u kept", wj->name, w->target);
+			warm_jail_free(&wj);
+			pthread_mutex_lock(&w->mu);
+			continue;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* The reaper thread: destroys retired jails (waits for the dead, removes
+ * cgroups, unmounts), which may take tens of ms each. */
+static void *
+warm_reaper_main(void *arg)
+{
+	struct warm *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct warm_retired *r = w->retired;
+		if (r == NULL) {
+			if (w->stop)
+				break;
+			pthread_cond_wait(&w->reap_cv, &w->mu);
+			continue;
+		}
+		w->retired = r->next;
+		pthread_mutex_unlock(&w->mu);
+		jail_destroy(&r->jail);
+		workspace_destroy(&r->ws);
+		free(r);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+struct warm *
+warm_new(const struct warm_conf *c, enum err *err, char *why, size_t whysz)
+{
+	struct warm *w;
+
+	if (c->size > WARM_MAX / 2) {
+		snprintf(why, whysz, "warm pool size %u above %d", c->size, WARM_MAX / 2);
+		*err = ERR_INVAL;
+		return NULL;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL || (w->deno = strdup(c->deno)) == NULL ||
+	    (w->state_dir = strdup(c->state_dir)) == NULL) {
+		if (w != NULL)
+			free(w->deno);
+		free(w);
+		snprintf(why, whysz, "out of memory");
+		*err = ERR_NOMEM;
+		return NULL;
+	}
+	w->conf = *c;
+	w->conf.deno = w->deno;
+	w->conf.state_dir = w->state_dir;
+	w->target = c->size;
+	w->last_use_ms = w->last_shrink_ms = util_now_ms();
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	pthread_cond_init(&w->reap_cv, NULL);
+	if (pthread_create(&w->reaper, NULL, warm_reaper_main, w) != 0) {
+		snprintf(why, whysz, "cannot start the teardown thread");
+		*err = ERR_NOMEM;
+		warm_destroy(&w);
+		return NULL;
+	}
+	w->reaping = true;
+	if (pthread_create(&w->thread, NULL, warm_main, w) != 0) {
+		snprintf(why, whysz, "cannot start the warm pool thread");
+		*err = ERR_NOMEM;
+		warm_destroy(&w);
+		return NULL;
+	}
+	w->running = true;
+	*err = ERR_OK;
+	return w;
+}
+
+bool
+warm_is_fit(const struct warm *w, const struct job_limits *lim)
+{
+	return w != NULL && w->conf.size > 0 && lim->memory_mb <= w->conf.lim.memory_mb &&
+	    lim->workspace_mb == w->conf.lim.workspace_mb &&
+	    lim->output_bytes == w->conf.lim.output_bytes;
+}
+
+struct warm_jail *
+warm_take(struct warm *w, const struct job_limits *lim)
+{
+	struct warm_jail *wj = NULL;
+
+	if (w == NULL || w->conf.size == 0)
+		return NULL;
+	pthread_mutex_lock(&w->mu);
+	w->last_use_ms = util_now_ms();
+	w->target = w->conf.size;	/* demand: fill up again */
+	while (warm_is_fit(w, lim) && w->nready > 0 && wj == NULL) {
+		struct jail_outcome oc;
+		wj = w->ready[0];	/* the oldest: FIFO */
+		memmove(&w->ready[0], &w->ready[1], (w->nready - 1) * sizeof(w->ready[0]));
+		w->nready--;
+		if (jail_reap(wj->jail, false, &oc) != ERR_TIMEOUT) {
+			log_warnx("warm pool: %s died while idle; dropped", wj->name);
+			pthread_mutex_unlock(&w->mu);
+			warm_jail_drop(w, &wj);
+			pthread_mutex_lock(&w->mu);
+			continue;
+		}
+		w->taken++;
+	}
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return wj;
+}
+
+void
+warm_retire(struct warm *w, struct jail **jail, struct workspace **ws)
+{
+	struct warm_retired *r;
+
+	if (*jail != NULL)
+		jail_kill(*jail);
+	if (w == NULL || !w->reaping || (r = calloc(1, sizeof(*r))) == NULL) {
+		jail_destroy(jail);
+		workspace_destroy(ws);
+		return;
+	}
+	r->jail = *jail;
+	r->ws = *ws;
+	*jail = NULL;
+	*ws = NULL;
+	pthread_mutex_lock(&w->mu);
+	r->next = w->retired;
+	w->retired = r;
+	pthread_cond_signal(&w->reap_cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+warm_jail_drop(struct warm *w, struct warm_jail **wjp)
+{
+	struct warm_jail *wj = *wjp;
+
+	if (wj == NULL)
+		return;
+	warm_jail_close(wj);
+	warm_retire(w, &wj->jail, &wj->ws);
+	free(wj);
+	*wjp = NULL;
+}
+
+void
+warm_stats(struct warm *w, struct warm_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	out->ready = w->nready;
+	out->target = w->target;
+	out->built = w->built;
+	out->taken = w->taken;
+	out->failed = w->failed;
+	out->idle_rss_kb = w->idle_rss_kb;
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+warm_destroy(struct warm **wp)
+{
+	struct warm *w;
+
+	if (wp == NULL || (w = *wp) == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->cv);
+	pthread_cond_signal(&w->reap_cv);
+	pthread_mutex_unlock(&w->mu);
+	if (w->running)
+		pthread_join(w->thread, NULL);
+	if (w->reaping)
+		pthread_join(w->reaper, NULL);	/* after it emptied the list */
+	for (uint32_t i = 0; i < w->nstarting; i++)
+		warm_jail_free(&w->starting[i].wj);
+	for (uint32_t i = 0; i < w->nready; i++)
+		warm_jail_free(&w->ready[i]);
+	while (w->retired != NULL) {
+		struct warm_retired *r = w->retired;
+		w->retired = r->next;
+		jail_destroy(&r->jail);
+		workspace_destroy(&r->ws);
+		free(r);
+	}
+	pthread_cond_destroy(&w->cv);
+	pthread_cond_destroy(&w->reap_cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w->deno);
+	free(w->state_dir);
+	free(w);
+	*wp = NULL;
+}
