@@ -23,7 +23,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 OPT      ?= -O2 -g
 CFLAGS   += -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
-LDFLAGS  += -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
+LDFLAGS  += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS)
 
 MAINS        := broker/main.c worker/main.c approver/main.c client/main.c client/mcp_main.c
 COMMON_SRC   := $(wildcard common/*.c)
@@ -51,6 +51,7 @@ BINS += $(BUILD)/bin/sluice-approver
 endif
 ifneq ($(wildcard client/mcp_main.c),)
 BINS += $(BUILD)/bin/sluice-mcp
+BINS += $(BUILD)/bin/sluice-audit
 endif
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/integ/tools/%.c,$(BUILD)/test/%,$(INTEG_TOOLS))
@@ -98,6 +99,7 @@ $(BUILD)/bin/sluice-worker: $(call obj,worker/main.c) $(PROC_LIBS)
 $(BUILD)/bin/sluice-approver: $(call obj,approver/main.c) $(PROC_LIBS)
 $(BUILD)/bin/sluice: $(call obj,client/main.c) $(PROC_LIBS)
 $(BUILD)/bin/sluice-mcp: $(call obj,client/mcp_main.c) $(PROC_LIBS)
+$(BUILD)/bin/sluice-audit: $(call obj,client/audit_main.c) $(PROC_LIBS)
 $(BUILD)/bin/%:
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(PROC_LIBS) $(PKG_LIBS)

@@ -1,14 +1,25 @@
 /*
  * sluice — the command-line client.  Dispatches to client/cmd_*.c.
+ *
+ * `sluice audit` runs build/bin/sluice-audit (client/audit_main.c), found
+ * next to this binary: reading the broker's RocksDB store is the only thing
+ * that needs RocksDB, and linking it here would cost every `sluice run`
+ * ~9 ms of process start (RocksDB's library closure and static
+ * constructors; docs/BENCHMARKS.md, "CLI start").
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/cmd.h"
 #include "common/curve.h"
 #include "common/log.h"
+
+static int exec_audit(int argc, char **argv);
 
 static const struct {
 	const char *name;
@@ -23,12 +34,32 @@ static const struct {
 	{ "status", cmd_status, "status [--json]     queue depth, workers, free slots" },
 	{ "scan", cmd_scan, "scan [--mode M] [--json] [FILE|-]  find and filter PII and secrets" },
 	{ "session", cmd_session, "session ls|get|rm S  a session workspace (/work/session)" },
-	{ "audit", cmd_audit, "audit tail|export|verify  read the audit trail, export and verify evidence packs" },
+	{ "audit", exec_audit, "audit tail|export|verify  read the audit trail, export and verify evidence packs" },
 	{ "assess", cmd_assess, "assess FILE [--json]  risk score, level and findings of a program" },
 	{ "approvals", cmd_approvals, "approvals list|show|approve|deny  work the L3 approval queue" },
 	{ "alerts", cmd_alerts, "alerts [--json]     print broker alerts as they happen" },
 	{ "keygen", cmd_keygen, "keygen [--out DIR] [--tenant T] NAME  make NAME.key and NAME.pub (CURVE)" },
 };
+
+/* Replaces this process with sluice-audit from our own directory. */
+static int
+exec_audit(int argc, char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	(void)argc;
+	if (n <= 0 || (self[n] = '\0', slash = strrchr(self, '/')) == NULL) {
+		fprintf(stderr, "sluice: cannot find my own directory: %s\n", strerror(errno));
+		return 127;
+	}
+	*slash = '\0';
+	snprintf(path, sizeof(path), "%s/sluice-audit", self);
+	execv(path, argv);
+	fprintf(stderr, "sluice: cannot run %s: %s\n", path, strerror(errno));
+	return 127;
+}
 
 static void
 usage(void)
