@@ -440,11 +440,16 @@ start_cold_jail(struct runner *r, const struct runner_conf *rc, const void *code
 		}
 	}
 	const char *env[] = { r->denodir_env, WARM_JOB_ENV, NULL };
+	/* The cgroup is named by the job and this worker: a job requeued from
+	 * a worker that died mid-job on the same machine (its empty group left
+	 * behind) must not clash with it. */
+	char cgname[72];
+	snprintf(cgname, sizeof(cgname), "%.48s-%d", r->id, (int)getpid());
 	struct jail_conf jc = {
 		.runtime = rc->deno,
 		.workspace = workspace_path(r->ws),
 		.env = env,
-		.id = r->id,
+		.id = cgname,
 		.limits = r->jlim,
 		.insecure_no_jail = rc->insecure_no_jail,
 	};
