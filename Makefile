@@ -25,7 +25,8 @@ OPT      ?= -O2 -g
 CFLAGS   += -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS)
 
-MAINS        := broker/main.c worker/main.c approver/main.c client/main.c client/mcp_main.c
+MAINS        := broker/main.c worker/main.c approver/main.c client/main.c client/mcp_main.c \
+                client/audit_main.c
 COMMON_SRC   := $(wildcard common/*.c)
 BROKER_SRC   := $(filter-out $(MAINS),$(wildcard broker/*.c))
 WORKER_SRC   := $(filter-out $(MAINS),$(wildcard worker/*.c))
@@ -46,12 +47,12 @@ LIB_CLIENT   := $(BUILD)/lib/libclient.a
 PROC_LIBS    := $(LIB_BROKER) $(LIB_WORKER) $(LIB_APPROVER) $(LIB_CLIENT) $(LIB_COMMON)
 
 BINS := $(BUILD)/bin/sluice-broker $(BUILD)/bin/sluice-worker $(BUILD)/bin/sluice
+BINS += $(BUILD)/bin/sluice-audit
 ifneq ($(wildcard approver/main.c),)
 BINS += $(BUILD)/bin/sluice-approver
 endif
 ifneq ($(wildcard client/mcp_main.c),)
 BINS += $(BUILD)/bin/sluice-mcp
-BINS += $(BUILD)/bin/sluice-audit
 endif
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/integ/tools/%.c,$(BUILD)/test/%,$(INTEG_TOOLS))

@@ -409,27 +409,37 @@ session_change(void *arg, const char *path, const char *op, uint64_t bytes, cons
 	    "layer", "session", "session", sa->session), NULL);
 }
 
-/* A fresh copy of the job's JOB carrying its session's files, or NULL to
- * send the stored JOB as it is (no session, or nothing kept yet). */
-static struct msg *
-session_job(struct broker *b, struct job *j)
+/* The JOB to send for `j`: in *out a fresh copy carrying its session's
+ * files, or NULL to send the stored JOB as it is (no session, or nothing
+ * kept yet).  An error means the session's files could not be loaded: the
+ * job must not run without them (its DONE would replace the stored set). */
+static enum err
+session_job(struct broker *b, struct job *j, struct msg **out)
 {
 	const char *session = msg_str(j->job, MSG_F_SESSION, "");
 	struct session_audit sa = { b, j, session };
-	struct msg *m;
-	char *buf;
+	struct msg *m = NULL;
+	char *buf = NULL;
 	size_t len;
+	enum err e;
 
-	if (*session == '\0' || sessions_pack(b->sessions, j->tenant, session,
-	    util_wall_ns() / 1000000, true, &buf, &len, session_change, &sa) != ERR_OK || buf == NULL)
-		return NULL;
+	*out = NULL;
+	if (*session == '\0')
+		return ERR_OK;
+	if ((e = sessions_pack(b->sessions, j->tenant, session, util_wall_ns() / 1000000, true,
+	    &buf, &len, session_change, &sa)) != ERR_OK)
+		return e;
+	if (buf == NULL)
+		return ERR_OK;
 	if ((m = msg_new(MSG_JOB)) == NULL || msg_copy_fields(m, j->job) != ERR_OK ||
 	    msg_set_raw(m, MSG_F_SFILES, buf, len) != ERR_OK) {
-		log_error("job %s: session %s files not attached", j->id, session);
 		msg_destroy(&m);
+		free(buf);
+		return ERR_NOMEM;
 	}
 	free(buf);
-	return m;
+	*out = m;
+	return ERR_OK;
 }
 
 /* Keeps the session folder a job left (DONE `sfiles`); over the quota the
@@ -506,8 +516,18 @@ dispatch(struct broker *b)
 	char tenant[65];
 
 	while ((w = pick_worker(b)) != NULL && (j = queue_pop(b->queue, tenant, sizeof(tenant))) != NULL) {
-		struct msg *sent = session_job(b, j);
-		enum err se = wire_send(b->back, w->rid, sent ? sent : j->job);
+		struct msg *sent;
+		enum err se = session_job(b, j, &sent);
+		if (se != ERR_OK) {
+			char reason[200];
+			log_error("job %s: session files not loaded: %s", j->id, err_str(se));
+			snprintf(reason, sizeof(reason), "the session's files could not be loaded (%s); "
+			    "nothing ran", err_str(se));
+			queue_done(b->queue, j->tenant);
+			job_finish(b, j, NULL, JOB_ERROR, reason);
+			continue;
+		}
+		se = wire_send(b->back, w->rid, sent ? sent : j->job);
 		msg_destroy(&sent);
 		if (se != ERR_OK) {
 			log_warnx("worker %s unreachable; dropping it", w->host);

@@ -40,14 +40,17 @@ wire_send(zsock_t *s, zframe_t *rid, const struct msg *m)
 
 	if ((e = msg_encode(m, hdr, &body, &len)) != ERR_OK)
 		return e;
-	if ((rid != NULL && zmq_send(h, zframe_data(rid), zframe_size(rid), ZMQ_SNDMORE) < 0) ||
-	    zmq_send(h, hdr, sizeof(hdr), ZMQ_SNDMORE) < 0) {
-		free(body);
-		return ERR_IO;
-	}
+	/* The body's frame first: nothing may fail between the first part
+	 * sent with SNDMORE and the last, or the next message would be glued
+	 * onto this one. */
 	if (zmq_msg_init_data(&part, body, len, wire_free_body, NULL) != 0) {
 		free(body);
 		return ERR_NOMEM;
+	}
+	if ((rid != NULL && zmq_send(h, zframe_data(rid), zframe_size(rid), ZMQ_SNDMORE) < 0) ||
+	    zmq_send(h, hdr, sizeof(hdr), ZMQ_SNDMORE) < 0) {
+		zmq_msg_close(&part);	/* frees the body */
+		return ERR_IO;
 	}
 	if (zmq_msg_send(&part, h, 0) < 0) {
 		zmq_msg_close(&part);

@@ -928,6 +928,9 @@ set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
 	size_t n = 0, k;
 	bool truncated = false;
 
+	/* A job that forged the warm exit record may have touched files until
+	 * its kill: take every access the kernel queued before the harvest. */
+	filewatch_drain(r->watch);
 	if (workspace_collect(r->ws, skip, &files, &n, &truncated) != ERR_OK) {
 		workspace_files_free(files, n);
 		return r->session[0] == '\0';
@@ -952,7 +955,9 @@ set_files(struct msg *m, struct runner *r, const struct privacy_config *pc,
 		}
 	if (k > 0)
 		pack_files(m, MSG_F_FILES, r, files, k, 0, r->withhold_from, pc, counts, ncounts);
-	if (r->session[0] != '\0' && !truncated)
+	/* A session keeps its old files when the job was cut short (timeout,
+	 * cancel) or its harvest was: never a half-written state. */
+	if (r->session[0] != '\0' && !truncated && !r->timed_out && !r->cancelled)
 		pack_files(m, MSG_F_SFILES, r, files + k, n - k, 8, WSPATH_CLASS_COUNT, pc, counts,
 		    ncounts);
 	if (truncated)
@@ -1067,15 +1072,18 @@ runner_destroy(struct runner **rp)
 	if (rp == NULL || (r = *rp) == NULL)
 		return;
 	filewatch_destroy(&r->watch);	/* before the workspace goes */
-	/* kills the job (the tool thread sees EOF); destroyed on the pool's thread */
-	warm_retire(r->pool, &r->jail, &r->ws);
-	if (r->id_link[0] != '\0')
-		unlink(r->id_link);
+	/* The tool thread may still use the jail: kill the job (the thread
+	 * sees EOF), join it, and only then hand the jail over for teardown
+	 * on the pool's thread. */
+	jail_kill(r->jail);
 	if (r->tool_started) {
 		r->tool_stop = 1;
 		r->job_over = 1;
 		pthread_join(r->tool, NULL);
 	}
+	warm_retire(r->pool, &r->jail, &r->ws);
+	if (r->id_link[0] != '\0')
+		unlink(r->id_link);
 	gateway_destroy(&r->gw);
 	toolreport_destroy(&r->report);
 	free(r->tools_buf);
