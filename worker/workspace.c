@@ -155,22 +155,33 @@ workspace_rel_is_safe(const char *rel)
 	return rel[strlen(rel) - 1] != '/';
 }
 
+/* Opens the directory that holds `rel` (a copy the walk may cut), creating
+ * the missing ones owned by the jail user; *leaf points at the last name.
+ * Returns the directory's fd, or -1. */
+static int
+workspace_parent(struct workspace *ws, char *rel, char **leaf)
+{
+	int root, dir;
+
+	if ((root = open(ws->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	dir = workspace_walk(root, rel, true, ws->uid, ws->gid, leaf);
+	close(root);
+	return dir;
+}
+
 /* See workspace.h.  Returns ERR_OK, ERR_INVAL (unsafe path), ERR_IO. */
 enum err
 workspace_put(struct workspace *ws, const char *rel, const void *data, size_t len)
 {
 	char buf[WORKSPACE_PATH_MAX], *leaf;
-	int root, dir, fd;
+	int dir, fd;
 	enum err e = ERR_IO;
 
 	if (!workspace_rel_is_safe(rel))
 		return ERR_INVAL;
 	snprintf(buf, sizeof(buf), "%s", rel);
-	if ((root = open(ws->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return ERR_IO;
-	dir = workspace_walk(root, buf, true, ws->uid, ws->gid, &leaf);
-	close(root);
-	if (dir == -1)
+	if ((dir = workspace_parent(ws, buf, &leaf)) == -1)
 		return ERR_IO;
 	fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	close(dir);
@@ -199,16 +210,12 @@ enum err
 workspace_mkdir(struct workspace *ws, const char *rel)
 {
 	char buf[WORKSPACE_PATH_MAX], *leaf;
-	int root, dir;
+	int dir;
 
 	if (!workspace_rel_is_safe(rel) || strlen(rel) + 2 > sizeof(buf))
 		return ERR_INVAL;
 	snprintf(buf, sizeof(buf), "%s/", rel);
-	if ((root = open(ws->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return ERR_IO;
-	dir = workspace_walk(root, buf, true, ws->uid, ws->gid, &leaf);
-	close(root);
-	if (dir == -1)
+	if ((dir = workspace_parent(ws, buf, &leaf)) == -1)
 		return ERR_IO;
 	close(dir);
 	return ERR_OK;
