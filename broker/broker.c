@@ -202,7 +202,7 @@ worker_free(void **item)
 static void
 key_name(char *out, size_t outsz, const char *tenant, const char *key)
 {
-	snprintf(out, outsz, "%s/%s", tenant, key);
+	snprintf(out, outsz, "%.64s/%s", tenant, key);
 }
 
 /* Tenant names become store keys and log text: a safe alphabet only. */
@@ -1083,7 +1083,7 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in, const char *
 		return;
 	}
 	snprintf(j->req, sizeof(j->req), "%s", req);
-	snprintf(j->tenant, sizeof(j->tenant), "%s", tenant);
+	snprintf(j->tenant, sizeof(j->tenant), "%.64s", tenant);	/* tenant_ok: <= 64 */
 	snprintf(j->key, sizeof(j->key), "%s", key ? key : "");
 	j->priority = (unsigned)msg_u64(in, MSG_F_PRIORITY, 4);
 	j->client = zframe_dup(client);
