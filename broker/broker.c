@@ -166,6 +166,7 @@ broker_conf_default(struct broker_conf *c)
 	c->privacy_sessions_max = 100000;
 	c->session_quota_bytes = 8u << 20;
 	c->session_ttl_ms = 7ull * 86400 * 1000;
+	c->session_withhold_from = WSPATH_CONFIDENTIAL;
 }
 
 /* Jobs in the broker's lists are compared by identity. */
@@ -426,7 +427,7 @@ session_job(struct broker *b, struct job *j, struct msg **out)
 	*out = NULL;
 	if (*session == '\0')
 		return ERR_OK;
-	if ((e = sessions_pack(b->sessions, j->tenant, session, util_wall_ns() / 1000000, true,
+	if ((e = sessions_pack(b->sessions, j->tenant, session, util_wall_ns() / 1000000, WSPATH_CLASS_COUNT,
 	    &buf, &len, session_change, &sa)) != ERR_OK)
 		return e;
 	if (buf == NULL)
@@ -479,8 +480,11 @@ on_session_op(struct broker *b, zframe_t *client, const struct msg *in, const ch
 		wire_send_error(b->front, client, ERR_INVAL, req, "session op wants a tenant, a session and ls|get|rm");
 		return;
 	}
+	/* `get` returns data below the deployment's --withhold-from class, as
+	 * the worker does for a job's output files; the rest is listed. */
 	e = sessions_pack(b->sessions, tenant, session, util_wall_ns() / 1000000,
-	    strcmp(action, "get") == 0, &buf, &len, session_change, &sa);
+	    strcmp(action, "get") == 0 ? b->conf->session_withhold_from : 0, &buf, &len,
+	    session_change, &sa);
 	if (e == ERR_OK && strcmp(action, "rm") == 0)
 		e = sessions_remove(b->sessions, tenant, session, session_change, &sa);
 	if (e != ERR_OK || (r = msg_new(MSG_SESSION_REPLY)) == NULL) {

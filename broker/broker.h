@@ -42,6 +42,8 @@ struct broker_conf {
 	uint32_t privacy_sessions_max;	/* sessions whose mode is remembered */
 	uint64_t session_quota_bytes;	/* per session workspace (broker/sessions.c) */
 	uint64_t session_ttl_ms;	/* a session unused this long is removed */
+	int session_withhold_from;	/* `session get` lists, not returns, files of this
+					 * class and up (enum wspath_class; WSPATH_CLASS_COUNT: none) */
 };
 
 /* Fills `c` with the documented defaults. */

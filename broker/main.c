@@ -4,10 +4,12 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "broker/broker.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/wspath.h"
 
 static void
 usage(void)
@@ -40,6 +42,8 @@ usage(void)
 	    "  --privacy-default M  mode of a session that does not ask (default redact)\n"
 	    "  --session-quota N bytes a session may keep in /work/session (default 8 MiB)\n"
 	    "  --session-ttl-ms N a session unused this long is removed (default 7 days)\n"
+	    "  --session-withhold-from C  sluice session get lists files of class C and up\n"
+	    "                    without their data (default confidential; never: all data)\n"
 	    "  --log-level L     error|warn|info|debug (default info)\n");
 }
 
@@ -64,6 +68,7 @@ main(int argc, char **argv)
 		{ "privacy-default", required_argument, NULL, 'j' },
 		{ "session-quota", required_argument, NULL, 'Q' },
 		{ "session-ttl-ms", required_argument, NULL, 'E' },
+		{ "session-withhold-from", required_argument, NULL, 'O' },
 		{ "tenant-concurrency", required_argument, NULL, 'm' },
 		{ "tenant-rate", required_argument, NULL, 'g' },
 		{ "tenant-burst", required_argument, NULL, 'G' },
@@ -124,6 +129,19 @@ main(int argc, char **argv)
 			    &conf.session_ttl_ms))
 				return 2;
 			break;
+		case 'O': {
+			enum wspath_class cls;
+			if (strcmp(optarg, "never") == 0) {
+				conf.session_withhold_from = WSPATH_CLASS_COUNT;
+			} else if (wspath_class_parse(optarg, strlen(optarg), &cls) == ERR_OK) {
+				conf.session_withhold_from = (int)cls;
+			} else {
+				fprintf(stderr, "sluice-broker: --session-withhold-from wants public|internal|"
+				    "confidential|restricted|never\n");
+				return 2;
+			}
+			break;
+		}
 		case 'g':
 			if (!util_opt_u64("sluice-broker", "tenant-rate", optarg, 0, 1000000, &v))
 				return 2;

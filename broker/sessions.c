@@ -178,7 +178,7 @@ pack_str(msgpack_packer *pk, const char *str, size_t n)
 
 enum err
 sessions_pack(struct sessions *s, const char *tenant, const char *session, int64_t now_ms,
-    bool with_data, char **buf, size_t *len, sessions_fn *fn, void *arg)
+    int data_below, char **buf, size_t *len, sessions_fn *fn, void *arg)
 {
 	char k[SESSIONS_KEY_MAX];
 	size_t kl, n = 0;
@@ -197,13 +197,15 @@ sessions_pack(struct sessions *s, const char *tenant, const char *session, int64
 		size_t klen, vlen;
 		const char *key = rocksdb_iter_key(it, &klen), *val = rocksdb_iter_value(it, &vlen);
 		const char *cls;
+		bool listed_only = data_below == 0, with_data;
 
 		if (klen < kl || memcmp(key, k, kl) != 0)
 			break;
 		if (vlen < 1)
 			continue;
 		cls = wspath_class_name((enum wspath_class)(unsigned char)val[0]);
-		msgpack_pack_map(&pk, with_data ? 4 : 3);
+		with_data = !listed_only && (int)(unsigned char)val[0] < data_below;
+		msgpack_pack_map(&pk, listed_only ? 3 : 4);
 		pack_str(&pk, "path", 4);
 		pack_str(&pk, key + kl, klen - kl);
 		pack_str(&pk, "class", 5);
@@ -214,6 +216,9 @@ sessions_pack(struct sessions *s, const char *tenant, const char *session, int64
 			pack_str(&pk, "data", 4);
 			msgpack_pack_bin(&pk, vlen - 1);
 			msgpack_pack_bin_body(&pk, val + 1, vlen - 1);
+		} else if (!listed_only) {
+			pack_str(&pk, "withheld", 8);
+			msgpack_pack_true(&pk);
 		}
 		n++;
 	}

@@ -35,11 +35,14 @@ typedef void sessions_fn(void *arg, const char *path, const char *op, uint64_t b
     const char *cls);
 
 /* Packs the session's files into a fresh msgpack array [{path, class, size,
- * data?}] (data only with `with_data`) in *buf (free with free()); an
+ * data? | withheld?}] in *buf (free with free()): a file's data is packed
+ * when its class is below `data_below` (an enum wspath_class; 0: no data,
+ * WSPATH_CLASS_COUNT: every file's), otherwise it is marked withheld (only
+ * when data_below > 0).  An
  * expired session is removed first (fn sees each "delete").  *buf is NULL
  * and *len 0 when the session holds nothing. */
 enum err sessions_pack(struct sessions *s, const char *tenant, const char *session, int64_t now_ms,
-    bool with_data, char **buf, size_t *len, sessions_fn *fn, void *arg);
+    int data_below, char **buf, size_t *len, sessions_fn *fn, void *arg);
 
 /* Replaces the session's files with `raw` (the worker's snapshot of
  * /work/session, msgpack [{path, data, class}]).  ERR_TOOBIG with a reason

@@ -74,6 +74,7 @@ show(const struct msg *r, const char *action, const char *outdir, const char *on
 		const unsigned char *path = NULL, *cls = NULL, *data = NULL;
 		uint32_t plen = 0, clen = 0, dlen = 0;
 		uint64_t size = 0;
+		bool withheld = false;
 		char norm[WSPATH_MAX + 1], why[128];
 
 		if (mpread_next(&rd, &it) != ERR_OK || it.kind != MPREAD_MAP)
@@ -90,6 +91,8 @@ show(const struct msg *r, const char *action, const char *outdir, const char *on
 				e = mpread_bytes(&rd, &cls, &clen);
 			else if (e == ERR_OK && klen == 4 && memcmp(key, "data", 4) == 0)
 				e = mpread_bytes(&rd, &data, &dlen);
+			else if (e == ERR_OK && klen == 8 && memcmp(key, "withheld", 8) == 0)
+				withheld = true, e = mpread_skip(&rd, 1);
 			else if (e == ERR_OK)
 				e = mpread_skip(&rd, 4);
 			if (e != ERR_OK)
@@ -98,6 +101,10 @@ show(const struct msg *r, const char *action, const char *outdir, const char *on
 		if (path == NULL || wspath_normalize(path, plen, norm, why, sizeof(why)) != ERR_OK)
 			continue;	/* never a path that could leave DIR */
 		found++;
+		if (withheld && strcmp(action, "get") == 0 && (one == NULL || strcmp(one, norm) == 0))
+			fprintf(stderr, "sluice: session/%s (%.*s, %llu bytes) withheld: its class is at or "
+			    "above the deployment's --session-withhold-from\n", norm, (int)clen,
+			    cls ? (const char *)cls : "?", (unsigned long long)size);
 		if (strcmp(action, "get") != 0) {
 			printf("%s%-40s %-12.*s %llu\n", strcmp(action, "rm") == 0 ? "removed " : "", norm,
 			    (int)clen, cls ? (const char *)cls : "?", (unsigned long long)size);

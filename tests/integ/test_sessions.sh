@@ -88,4 +88,17 @@ j=$(run_json "$peek" --session s1)
 check "after rm the next job starts empty" test "$(jfield "$j" .stdout)" = "session=[skills] skills=[]"
 out=$("$BIN/sluice" session frob s1 2>&1); rc=$?
 check "a bad session command is a usage error" test $rc = 2
+# `session get` withholds what the deployment withholds from job outputs: a
+# job that read a confidential input leaves confidential session files.
+printf 'top secret\n' >"$T/secret.txt"
+copy=$(prog copy.ts <<'EOF2'
+Deno.writeTextFileSync("/work/session/copy.txt", Deno.readTextFileSync("/work/secret.txt"));
+EOF2
+)
+j=$(run_json "$copy" --session s3 --file "$T/secret.txt:confidential")
+check "a job copies a confidential input into its session" test "$(jfield "$j" .status)" = ok
+check "... the session file is labelled confidential" grep -q "copy.txt *confidential" <<<"$("$BIN/sluice" session ls s3)"
+out=$("$BIN/sluice" session get s3 --path copy.txt 2>"$T/get.err")
+check "... and sluice session get does not return its data" test -z "$out"
+check "... but says it was withheld" grep -q "withheld" "$T/get.err"
 exit 0

@@ -17,6 +17,7 @@
 #include <msgpack.h>
 
 #include "broker/sessions.h"
+#include "common/wspath.h"
 
 struct log {
 	char text[2048];
@@ -77,7 +78,7 @@ count(struct sessions *s, const char *tenant, const char *session, int64_t now, 
 {
 	char *buf;
 	size_t len;
-	assert_int_equal(sessions_pack(s, tenant, session, now, true, &buf, &len, note, l), ERR_OK);
+	assert_int_equal(sessions_pack(s, tenant, session, now, WSPATH_CLASS_COUNT, &buf, &len, note, l), ERR_OK);
 	if (buf == NULL)
 		return 0;
 	size_t n = (unsigned char)buf[0] & 0x0f;	/* fixarray */
