@@ -129,19 +129,13 @@ main(int argc, char **argv)
 			    &conf.session_ttl_ms))
 				return 2;
 			break;
-		case 'O': {
-			enum wspath_class cls;
-			if (strcmp(optarg, "never") == 0) {
-				conf.session_withhold_from = WSPATH_CLASS_COUNT;
-			} else if (wspath_class_parse(optarg, strlen(optarg), &cls) == ERR_OK) {
-				conf.session_withhold_from = (int)cls;
-			} else {
+		case 'O':
+			if (wspath_withhold_parse(optarg, &conf.session_withhold_from) != ERR_OK) {
 				fprintf(stderr, "sluice-broker: --session-withhold-from wants public|internal|"
 				    "confidential|restricted|never\n");
 				return 2;
 			}
 			break;
-		}
 		case 'g':
 			if (!util_opt_u64("sluice-broker", "tenant-rate", optarg, 0, 1000000, &v))
 				return 2;

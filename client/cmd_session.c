@@ -91,8 +91,10 @@ show(const struct msg *r, const char *action, const char *outdir, const char *on
 				e = mpread_bytes(&rd, &cls, &clen);
 			else if (e == ERR_OK && klen == 4 && memcmp(key, "data", 4) == 0)
 				e = mpread_bytes(&rd, &data, &dlen);
-			else if (e == ERR_OK && klen == 8 && memcmp(key, "withheld", 8) == 0)
-				withheld = true, e = mpread_skip(&rd, 1);
+			else if (e == ERR_OK && klen == 8 && memcmp(key, "withheld", 8) == 0) {
+				withheld = true;	/* the broker sends only `true` */
+				e = mpread_skip(&rd, 1);
+			}
 			else if (e == ERR_OK)
 				e = mpread_skip(&rd, 4);
 			if (e != ERR_OK)

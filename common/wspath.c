@@ -36,6 +36,21 @@ wspath_class_parse(const char *s, size_t len, enum wspath_class *out)
 	return ERR_INVAL;
 }
 
+enum err
+wspath_withhold_parse(const char *s, int *out)
+{
+	enum wspath_class c;
+
+	if (strcmp(s, "never") == 0) {
+		*out = WSPATH_CLASS_COUNT;
+		return ERR_OK;
+	}
+	if (wspath_class_parse(s, strlen(s), &c) != ERR_OK)
+		return ERR_INVAL;
+	*out = (int)c;
+	return ERR_OK;
+}
+
 /* See wspath.h.  Components are copied one by one: empty and "." ones
  * vanish, ".." is refused (even where it would stay inside: a path either
  * says where it goes or is rejected). */

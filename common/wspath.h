@@ -56,6 +56,11 @@ const char *wspath_class_name(enum wspath_class c);
 /* Parses a class name; ERR_INVAL when unknown. */
 enum err wspath_class_parse(const char *s, size_t len, enum wspath_class *out);
 
+/* A "withhold from" threshold (files of this class and up are listed, not
+ * returned): a class name, or "never" = WSPATH_CLASS_COUNT (nothing is
+ * withheld).  ERR_INVAL when neither. */
+enum err wspath_withhold_parse(const char *s, int *out);
+
 /* Normalises `in` (len bytes, untrusted) into out (WSPATH_MAX + 1 bytes).
  * Returns ERR_OK, or ERR_INVAL / ERR_TOOBIG with a reason in why. */
 enum err wspath_normalize(const void *in, size_t len, char out[WSPATH_MAX + 1], char *why,

@@ -137,22 +137,23 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'F':
-		case 'O': {
+		case 'F': {
 			enum wspath_class cls;
-			if (c == 'O' && strcmp(optarg, "never") == 0) {
-				conf.withhold_from = WSPATH_CLASS_COUNT;
-				break;
-			}
 			if (wspath_class_parse(optarg, strlen(optarg), &cls) != ERR_OK) {
-				fprintf(stderr, "sluice-worker: --%s wants public|internal|confidential|"
-				    "restricted%s\n", c == 'F' ? "file-class" : "withhold-from",
-				    c == 'O' ? "|never" : "");
+				fprintf(stderr, "sluice-worker: --file-class wants public|internal|"
+				    "confidential|restricted\n");
 				return 2;
 			}
-			*(c == 'F' ? &conf.file_class : &conf.withhold_from) = (int)cls;
+			conf.file_class = (int)cls;
 			break;
 		}
+		case 'O':
+			if (wspath_withhold_parse(optarg, &conf.withhold_from) != ERR_OK) {
+				fprintf(stderr, "sluice-worker: --withhold-from wants public|internal|"
+				    "confidential|restricted|never\n");
+				return 2;
+			}
+			break;
 		case 'k': key = optarg; break;
 		case 'K': broker_key = optarg; break;
 		case 'h': usage(); return 0;

@@ -91,6 +91,15 @@ test_classes(void **state)
 	assert_string_equal(wspath_class_name((enum wspath_class)9), "?");
 	assert_true(WSPATH_PUBLIC < WSPATH_INTERNAL && WSPATH_INTERNAL < WSPATH_CONFIDENTIAL &&
 	    WSPATH_CONFIDENTIAL < WSPATH_RESTRICTED);
+
+	int w = -1;
+	assert_int_equal(wspath_withhold_parse("never", &w), ERR_OK);
+	assert_int_equal(w, WSPATH_CLASS_COUNT);
+	assert_int_equal(wspath_withhold_parse("confidential", &w), ERR_OK);
+	assert_int_equal(w, WSPATH_CONFIDENTIAL);
+	assert_int_equal(wspath_withhold_parse("Never", &w), ERR_INVAL);
+	assert_int_equal(wspath_withhold_parse("", &w), ERR_INVAL);
+	assert_int_equal(w, WSPATH_CONFIDENTIAL);	/* untouched on error */
 }
 
 struct spec {
