@@ -118,6 +118,12 @@ void jail_finish(struct jail *j, int exit_code, struct jail_outcome *out);
 /* Kills what is left, removes the cgroup and frees.  Accepts NULL; clears *jp. */
 void jail_destroy(struct jail **jp);
 
+/* At worker start: removes the cgroups (every hierarchy a jail uses) that
+ * workers now gone left behind (killed with SIGKILL, or crashed), killing
+ * what still runs in them.  A group whose worker still runs is never
+ * touched, so several workers may share a host.  Logs how many went. */
+void jail_sweep_cgroups(void);
+
 /* Startup check: can this host build a jail (namespaces, cgroup, seccomp)?
  * Returns true, or false with the reason in `why`. */
 bool jail_probe(const char *runtime, char *why, size_t whysz);

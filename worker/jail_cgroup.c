@@ -304,6 +304,99 @@ jail_cgroup_prepare_v1(struct jail *j, char *why, size_t whysz)
 	return ERR_OK;
 }
 
+static int jail_cgroup_kill_procs(const char *dir);
+
+/* The worker that made a jail group, from its name ("warm-<pid>-<n>" or
+ * "<job id>-<pid>"); 0 when the name carries none (groups made before
+ * names carried the worker's pid). */
+static pid_t
+jail_cgroup_owner(const char *name)
+{
+	const char *p = strncmp(name, "warm-", 5) == 0 ? name + 5 : strrchr(name, '-');
+	long v = 0;
+
+	if (p == NULL)
+		return 0;
+	if (*p == '-')
+		p++;
+	for (; *p >= '0' && *p <= '9' && v < 1L << 30; p++)
+		v = v * 10 + (*p - '0');
+	if (*p != '\0' && *p != '-')
+		return 0;
+	return (pid_t)v;
+}
+
+/* Removes from `dir` (a sluice/ group) the groups of workers that are gone:
+ * their processes are orphans and get SIGKILL first (rmdir then usually
+ * fails once and succeeds at the next start).  A group without an owner in
+ * its name goes only when it has been there a minute (so never between a
+ * jail's mkdir and its first process) and is empty.  Waits up to a second
+ * per group for killed processes to leave it. */
+static unsigned
+jail_cgroup_sweep_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+	time_t now = time(NULL);
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char path[JAIL_PATH_MAX];
+		struct stat st;
+		pid_t owner;
+
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		owner = jail_cgroup_owner(de->d_name);
+		if (owner > 0) {
+			if (owner == getpid() || kill(owner, 0) == 0 || errno != ESRCH)
+				continue;	/* its worker runs (or the pid was reused) */
+			/* Killed processes leave the group a moment later. */
+			for (int tries = 0; tries < 100 && jail_cgroup_kill_procs(path) > 0; tries++)
+				nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+		} else if (stat(path, &st) != 0 || now - st.st_mtime < 60) {
+			continue;
+		}
+		if (rmdir(path) == 0)
+			n++;
+		else
+			log_debug("cgroup %s not removed: %s", path, strerror(errno));
+	}
+	closedir(d);
+	return n;
+}
+
+/* See jail.h. */
+void
+jail_sweep_cgroups(void)
+{
+	static const char *const v2[] = { JAIL_CG_ROOT, JAIL_CG_ROOT "/unified" };
+	static const char *const v1[] = { "memory", "pids", "cpuacct" };
+	char self[1024], dir[JAIL_PATH_MAX];
+	unsigned n = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		if (!jail_cgroup_v2_usable(v2[i]) || !jail_cgroup_self("", self, sizeof(self)))
+			continue;
+		snprintf(dir, sizeof(dir), "%s%s/sluice", v2[i], strcmp(self, "/") == 0 ? "" : self);
+		n += jail_cgroup_sweep_dir(dir);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		char mnt[64];
+		snprintf(mnt, sizeof(mnt), "%s/%s", JAIL_CG_ROOT, v1[i]);
+		if (!jail_cgroup_is_fs(mnt, CGROUP_SUPER_MAGIC) || !jail_cgroup_self(v1[i], self, sizeof(self)))
+			continue;
+		snprintf(dir, sizeof(dir), "%s%s/sluice", mnt, strcmp(self, "/") == 0 ? "" : self);
+		n += jail_cgroup_sweep_dir(dir);
+	}
+	if (n > 0)
+		log_info("removed %u cgroups left behind by workers that are gone", n);
+}
+
 /* Parent, in jail_new: creates the job's groups and sets the limits.
  * Returns ERR_OK or ERR_JAIL with the reason; nothing is left behind. */
 enum err

@@ -1081,6 +1081,8 @@ runner_destroy(struct runner **rp)
 		r->job_over = 1;
 		pthread_join(r->tool, NULL);
 	}
+	if (r->warm)
+		warm_job_ended(r->pool);
 	warm_retire(r->pool, &r->jail, &r->ws);
 	if (r->id_link[0] != '\0')
 		unlink(r->id_link);

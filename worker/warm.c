@@ -52,6 +52,7 @@
 #define WARM_START_MS		20000	/* a Deno not ready by then is dropped */
 #define WARM_BACKOFF_MS		2000	/* after a failed build */
 #define WARM_NICE		10	/* the builder and the Deno it starts */
+#define WARM_REFILL_DELAY_MS	25	/* see warm_main */
 
 static const char BOOTSTRAP[] =
     "// sluice warm bootstrap (worker/warm.c): waits for the job, imports it.\n"
@@ -111,6 +112,7 @@ struct warm {
 	struct warm_retired *retired;
 	uint32_t target;
 	int64_t last_use_ms, last_shrink_ms;
+	int64_t last_end_ms;		/* a job from the pool ended (warm_job_ended) */
 	uint64_t built, taken, failed, idle_rss_kb;
 
 	/* builder thread only */
@@ -361,10 +363,15 @@ warm_main(void *arg)
 	while (!w->stop) {
 		int64_t now = util_now_ms();
 		uint32_t missing = w->target > w->nready ? w->target - w->nready : 0;
+		/* A job just took a jail and others are still ready: its
+		 * replacement waits until the job ends (or a short while), so
+		 * a Deno start does not compete with it for the cores. */
+		bool defer = w->nready > 0 && w->last_use_ms > w->last_end_ms &&
+		    now - w->last_use_ms < WARM_REFILL_DELAY_MS;
 
-		if (w->nstarting > 0 || (missing > 0 && now >= w->backoff_until_ms)) {
+		if (w->nstarting > 0 || (missing > 0 && !defer && now >= w->backoff_until_ms)) {
 			pthread_mutex_unlock(&w->mu);
-			warm_fill(w, missing, now);
+			warm_fill(w, defer ? 0 : missing, now);
 			pthread_mutex_lock(&w->mu);
 			continue;
 		}
@@ -380,9 +387,15 @@ warm_main(void *arg)
 			pthread_mutex_lock(&w->mu);
 			continue;
 		}
+		int64_t wait_ms = defer && missing > 0 ? w->last_use_ms + WARM_REFILL_DELAY_MS - now : 1000;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
+		ts.tv_sec += wait_ms / 1000;
+		ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
 		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -496,6 +509,17 @@ warm_take(struct warm *w, const struct job_limits *lim)
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	return wj;
+}
+
+void
+warm_job_ended(struct warm *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->last_end_ms = util_now_ms();
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 }
 
 void

@@ -77,6 +77,12 @@ bool warm_is_fit(const struct warm *w, const struct job_limits *lim);
  * on a build. */
 struct warm_jail *warm_take(struct warm *w, const struct job_limits *lim);
 
+/* The job of a jail taken from the pool is over (its result is out): the
+ * builder may start the replacement now.  Until then, while other jails
+ * are ready, it waits a short while so that a Deno start does not compete
+ * with the job.  Accepts NULL. */
+void warm_job_ended(struct warm *w);
+
 /* Kills the jail now and destroys it and the workspace on the pool's
  * thread.  Takes ownership of both (either may be NULL); clears them. */
 void warm_retire(struct warm *w, struct jail **jail, struct workspace **ws);

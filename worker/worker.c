@@ -29,6 +29,7 @@
 #include "common/util.h"
 #include "common/wire.h"
 #include "common/wspath.h"
+#include "worker/jail.h"
 #include "worker/runner.h"
 #include "worker/warm.h"
 #include "worker/worker.h"
@@ -537,6 +538,8 @@ worker_run(const struct worker_conf *conf)
 		    conf->mcp_config, conf->mcp_allow ? conf->mcp_allow : "*");
 	}
 	sweep_state_dir(conf->state_dir);
+	if (!conf->insecure_no_jail)
+		jail_sweep_cgroups();
 	if (!start_warm(&w))
 		goto out;
 	if (!connect_broker(&w))

@@ -221,10 +221,18 @@ check "... and shrinks to 1 when idle" wait_for 20 eval 'test "$(warm_dirs w2)" 
 j=$(run_json "$hello")
 check "a job on the shrunk pool is ok" test "$(jfield "$j" .stdout)" = "answer 42"
 check "... and the pool refills to 3 under load" wait_for 20 eval 'test "$(warm_dirs w2)" -eq 3'
-kill "$W_w2"
+# A worker killed with SIGKILL leaves its jails' cgroups behind; the next
+# worker on the host removes them (and only those of workers that are gone).
+groups_of() { find /sys/fs/cgroup -maxdepth 6 -type d -name "warm-$1-*" 2>/dev/null | wc -l; }
+kill -9 "$W_w2"
+wait "$W_w2" 2>/dev/null
+check "a worker killed with SIGKILL leaves its warm jails' cgroups" test "$(groups_of "$W_w2")" -gt 0
 start_worker w3 --slots 1 --warm 0 --log-level debug
-wait_workers 1
-sleep 1
+# (the broker may still count w2 for a heartbeat or two: wait for w3's log)
+check "the next worker removes them at start and says so" wait_for 20 eval \
+	'grep -q "cgroups left behind by workers that are gone" "$T/w3.log" && test "$(groups_of "$W_w2")" -eq 0'
+wait_for 20 grep -q "worker w3:" "$T/w3.log"
+sleep 2	# the broker drops the killed w2 after missed heartbeats
 j=$(run_json "$hello"); id=$(job_id "$j")
 check "with --warm 0 jobs run cold and are ok" test "$(jfield "$j" .stdout)" = "answer 42"
 check "... with no warm jail built" test "$(warm_dirs w3)" -eq 0 -a -z "$(grep 'runs in warm jail' "$T/w3.log")"

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "worker/jail.h"
@@ -245,6 +246,46 @@ test_jail_cgroup_clash(void **state)
 	assert_non_null(strstr(why, "cgroup"));
 	jail_destroy(&a);
 	assert_int_equal(access(path, F_OK), -1);	/* removed on destroy */
+	workspace_destroy(&ws);
+}
+
+/* jail_sweep_cgroups: the groups of a worker that is gone go (with any
+ * process left in them); those of a live worker (this process) stay. */
+static void
+test_jail_sweep_cgroups(void **state)
+{
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail *dead, *live;
+	char why[256], id_dead[64], id_live[64], p_dead[JAIL_PATH_MAX], p_live[JAIL_PATH_MAX];
+	enum err e;
+	pid_t gone;
+	(void)state;
+
+	need_root_and_deno("test_jail_sweep_cgroups");
+	if ((gone = fork()) == 0)
+		_exit(0);
+	assert_true(gone > 0);
+	assert_int_equal(waitpid(gone, NULL, 0), gone);	/* a pid nobody has now */
+	snprintf(id_dead, sizeof(id_dead), "warm-%d-1", (int)gone);
+	snprintf(id_live, sizeof(id_live), "0123abcd-%d", (int)getpid());
+	ws = ws_new("sweep", true);
+	c = conf_for(workspace_path(ws), id_dead);
+	if ((dead = jail_new(&c, &e, why, sizeof(why))) == NULL)
+		fail_msg("jail_new: %s", why);
+	c = conf_for(workspace_path(ws), id_live);
+	if ((live = jail_new(&c, &e, why, sizeof(why))) == NULL)
+		fail_msg("jail_new: %s", why);
+	snprintf(p_dead, sizeof(p_dead), "%s", dead->cg_memory);
+	snprintf(p_live, sizeof(p_live), "%s", live->cg_memory);
+	jail_sweep_cgroups();
+	assert_int_equal(access(p_dead, F_OK), -1);	/* the gone worker's: removed */
+	assert_int_equal(access(p_live, F_OK), 0);	/* ours: kept */
+	if (dead->cg_pids != NULL)
+		assert_int_equal(access(dead->cg_pids, F_OK), -1);
+	jail_destroy(&live);
+	assert_int_equal(access(p_live, F_OK), -1);
+	jail_destroy(&dead);	/* its groups are gone already: nothing to undo */
 	workspace_destroy(&ws);
 }
 
@@ -610,6 +651,7 @@ main(void)
 		cmocka_unit_test(test_jail_unwritable_workspace),
 		cmocka_unit_test(test_jail_runtime_not_elf),
 		cmocka_unit_test(test_jail_cgroup_clash),
+		cmocka_unit_test(test_jail_sweep_cgroups),
 		cmocka_unit_test(test_jail_version),
 		cmocka_unit_test(test_jail_typescript),
 		cmocka_unit_test(test_jail_oom),
