@@ -14,6 +14,9 @@ EOF
 )
 out=$("$BIN/sluice" run "$hello"); rc=$?
 check "hello world prints and exits 0" test "$out" = "hello, sluice" -a $rc -eq 0
+msg=$("$BIN/sluice" run "$hello" 2>&1 >/dev/full); rc=$?
+check "sluice run fails loudly when its output cannot be written (/dev/full)" \
+	test "$rc" -ne 0 -a -n "$(printf '%s' "$msg" | grep 'cannot write the output')"
 
 typed=$(prog typed.ts <<'EOF'
 interface Point { x: number; y: number }
