@@ -124,6 +124,16 @@ const employees = Array.from({ length: 200 }, (_, i) => ({
   ],
 }));
 
+// Extra task 8 only (generated last, so tasks 1-7 see the same data as
+// before): the published article's own example of a large dataset, a
+// 10,000-row spreadsheet, as a sales export of the same shape as task 5's.
+const sheet = ["order_id,date,region,product,units,unit_price,customer"];
+for (let i = 1; i <= 10000; i++) {
+  sheet.push(`SO-${200000 + i},2026-${String(1 + Math.floor(rnd() * 10)).padStart(2, "0")}-${String(1 + Math.floor(rnd() * 28)).padStart(2, "0")},` +
+    `${pick(regions)},${pick(products)},${1 + Math.floor(rnd() * 40)},${(5 + rnd() * 195).toFixed(2)},C${10000 + Math.floor(rnd() * 5000)}`);
+}
+writeFileSync(join(files, "sales-2026-all.csv"), sheet.join("\n") + "\n");
+
 // ---- the real farm ----------------------------------------------------------
 const nm = (p) => join(ROOT, "node_modules/@modelcontextprotocol", p);
 const serverDefs = (memfile) => ({
@@ -198,10 +208,12 @@ async function discover(query, used) {
   for (const u of used) if (!hits.includes(u)) throw new Error(`search_tools "${query}" did not find ${u}: ${hits}`);
   return r.tokens;
 }
-// What the lean rendering saves: the same call answered with the servers' own
-// definitions (as tools/list gave them, named "server.tool").
+// What the lean rendering saves: the same call answered as before it, with the
+// servers' own title, description, schemas and annotations unfiltered.
+const unfiltered = ({ name, title, description, inputSchema, outputSchema, annotations }) =>
+  ({ name, title, description, inputSchema, outputSchema, annotations });
 const rawSchemas = (used) => tok({ name: "search_tools", arguments: { query: used.join(" "), detail: "full", limit: used.length } }) +
-  tok(used.map((u) => allTools.find((x) => x.raw.name === u).raw));
+  tok(used.map((u) => unfiltered(allTools.find((x) => x.raw.name === u).raw)));
 async function execute(code) {
   const r = await sluice.callTool({ name: "execute_code", arguments: { code, timeout_ms: 120000 } });
   const parts = (r.content ?? []).map((c) => c.text);
@@ -324,16 +336,16 @@ const topRegions = (body) => {
   }
   return Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k}: ${v.toFixed(2)}`).join("\n") + "\n";
 };
-await task("csv 2000 rows", "read a 2,000-row sales CSV, return the top 3 regions by revenue", "read file",
-  [["filesystem", "read_text_file", { path: cpath }]],
-  `const r = await mcp.filesystem.read_text_file({ path: ${JSON.stringify(cpath)} });
+const csvProgram = (path) => `const r = await mcp.filesystem.read_text_file({ path: ${JSON.stringify(path)} });
 const body = typeof r === "string" ? r : r.content;
 const by: Record<string, number> = {};
 for (const row of body.trimEnd().split("\\n").slice(1)) {
   const f = row.split(",");
   by[f[2]] = (by[f[2]] ?? 0) + Number(f[4]) * Number(f[5]);
 }
-for (const [k, v] of Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 3)) console.log(\`\${k}: \${v.toFixed(2)}\`);`,
+for (const [k, v] of Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 3)) console.log(\`\${k}: \${v.toFixed(2)}\`);`;
+await task("csv 2000 rows", "read a 2,000-row sales CSV, return the top 3 regions by revenue", "read file",
+  [["filesystem", "read_text_file", { path: cpath }]], csvProgram(cpath),
   ["filesystem.read_text_file"], (res) => topRegions(text(res[0])));
 
 // Task 6: 20 realistically sized log files, one summary line each.
@@ -359,6 +371,14 @@ const hits = entities.filter((e: any) => {
 console.log(hits.join("\\n"));`,
   ["memory.search_nodes"], (res) => seniorEng(parseJSON(res[0]).entities));
 
+// ---- extra task, reported apart ----------------------------------------------
+// Task 8: the 10,000-row spreadsheet of the published article's example; the
+// same question as task 5.
+const spath = join(files, "sales-2026-all.csv");
+await task("extra: sheet 10,000 rows", "read a 10,000-row sales CSV, return the top 3 regions by revenue", "read file",
+  [["filesystem", "read_text_file", { path: spath }]], csvProgram(spath),
+  ["filesystem.read_text_file"], (res) => topRegions(text(res[0])));
+
 // ---- report ------------------------------------------------------------------
 const pct = (a, b) => `${(100 * (1 - b / a)).toFixed(1)}%`;
 const sum = (f, set) => set.reduce((a, t) => a + f(t), 0);
@@ -370,32 +390,41 @@ const total = (label, set) => {
   return `| **${label}** | | | | **${f("directTotal")}** | **${f("directEvery")}** | | | | | **${f("listTotal")}** | **${f("progTotal")}** | **${f("progEvery")}** | ` +
     `**${pct(f("directTotal"), f("listTotal"))}** | **${pct(f("directTotal"), f("progTotal"))}** | **${pct(f("directEvery"), f("progEvery"))}** |`;
 };
-const small = tasks.slice(0, 3), large = tasks.slice(3);
+const small = tasks.slice(0, 3), large = tasks.slice(3, 7), core = tasks.slice(0, 7), extra = tasks.slice(7);
 // One session doing every task: each side's fixed context counted once.
-const sessionDirect = sum((t) => t.directTotal, tasks) - (tasks.length - 1) * directSchemaTokens;
-const sessionList = sum((t) => t.listTotal, tasks) - (tasks.length - 1) * (sluiceSchemaTokens + listingTokens);
-const sessionProg = sum((t) => t.progTotal, tasks) - (tasks.length - 1) * sluiceSchemaTokens;
-const sessionLargeDirect = sum((t) => t.directTotal, large) - (large.length - 1) * directSchemaTokens;
-const sessionLargeProg = sum((t) => t.progTotal, large) - (large.length - 1) * sluiceSchemaTokens;
-const best = tasks.reduce((a, t) => (1 - t.progTotal / t.directTotal > 1 - a.progTotal / a.directTotal ? t : a));
+const session = (set) => ({
+  direct: sum((t) => t.directTotal, set) - (set.length - 1) * directSchemaTokens,
+  list: sum((t) => t.listTotal, set) - (set.length - 1) * (sluiceSchemaTokens + listingTokens),
+  prog: sum((t) => t.progTotal, set) - (set.length - 1) * sluiceSchemaTokens,
+});
+const sessionLine = (label, set) => {
+  const x = session(set);
+  return `${label}: direct ${x.direct}; code-first listing ${x.list} (saved ${pct(x.direct, x.list)}), progressive ${x.prog} (saved **${pct(x.direct, x.prog)}**).`;
+};
+const best = core.reduce((a, t) => (1 - t.progTotal / t.directTotal > 1 - a.progTotal / a.directTotal ? t : a));
 const lines = [
   `Tokenizer: gpt-tokenizer o200k_base. Servers: ${Object.keys(direct).join(", ")} (${allTools.length} tools). Load average at the start: ${loadavg()[0].toFixed(2)}.`,
   `Fixed context: direct tool schemas ${directSchemaTokens} tokens; code-first sluice-mcp schemas ${sluiceSchemaTokens}; the compact listing (search_tools call + result, listing variant only) ${listingTokens}.`,
-  `Lean detail=full: fetching the used tools' definitions (search_tools call + result) costs ${sum((t) => t.schemaTokens, tasks)} tokens over all tasks; with the servers' own definitions it would be ${sum((t) => t.rawSchemaTokens, tasks)} (${pct(sum((t) => t.rawSchemaTokens, tasks), sum((t) => t.schemaTokens, tasks))} less).`,
+  `Lean detail=full: fetching the used tools' definitions (search_tools call + result) costs ${sum((t) => t.schemaTokens, tasks)} tokens over all tasks; unfiltered (title, description, schemas and annotations as the servers sent them, the rendering before) it would be ${sum((t) => t.rawSchemaTokens, tasks)} (${pct(sum((t) => t.rawSchemaTokens, tasks), sum((t) => t.schemaTokens, tasks))} less).`,
   "",
-  "| task | direct calls | direct call args | direct tool results | direct total | direct total (schemas every turn) | progressive search (name) | schemas on demand (servers' own) | program | execute_code result | code-first total: listing | code-first total: progressive | progressive (schemas every turn) | saved: listing | saved: progressive | saved: progressive, every turn |",
+  "| task | direct calls | direct call args | direct tool results | direct total | direct total (schemas every turn) | progressive search (name) | schemas on demand (unfiltered) | program | execute_code result | code-first total: listing | code-first total: progressive | progressive (schemas every turn) | saved: listing | saved: progressive | saved: progressive, every turn |",
   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ...small.map(row),
   total("small tasks (1-3)", small),
   ...large.map(row),
   total("large tasks (4-7)", large),
-  total("all", tasks),
+  total("all (1-7)", core),
+  ...extra.map(row),
+  total("all with the extra task (1-8)", tasks),
   "",
-  `One agent session doing all ${tasks.length} tasks (fixed context counted once — direct: the ${allTools.length} schemas; code-first: sluice-mcp's schemas, and the listing in that variant): ` +
-  `direct ${sessionDirect}; code-first listing ${sessionList} (saved ${pct(sessionDirect, sessionList)}), progressive ${sessionProg} (saved ${pct(sessionDirect, sessionProg)}).`,
-  `A session of the large tasks 4-7 only: direct ${sessionLargeDirect}, code-first progressive ${sessionLargeProg} (saved ${pct(sessionLargeDirect, sessionLargeProg)}).`,
-  `Best single task (progressive): ${best.name}, ${pct(best.directTotal, best.progTotal)}.  Search queries (progressive): ` +
-  tasks.map((t) => `${t.name} "${t.query}"`).join(", ") + ".",
+  "One agent session doing several tasks, each side's fixed context counted once (direct: the " + allTools.length + " schemas; code-first: sluice-mcp's schemas, and the listing in that variant):",
+  "",
+  "- " + sessionLine("tasks 1-7", core),
+  "- " + sessionLine("large tasks 4-7", large),
+  "- " + sessionLine("tasks 1-8 (with the extra task)", tasks),
+  "",
+  `Best single task of 1-7 (progressive): ${best.name}, ${pct(best.directTotal, best.progTotal)}.  Search queries (progressive): ` +
+  core.map((t) => `${t.name} "${t.query}"`).join(", ") + ", extra \"read file\".",
 ];
 console.log(lines.join("\n"));
 if (!markdown) {
