@@ -135,12 +135,12 @@ static const char tool_defs_json[] =
     "and returns its structured result; also tools.search(query), tools.describe(name). "
     "Filter data in code; print only what you need.\","
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
-    "\"code\":{\"type\":\"string\",\"description\":\"program source\"},"
+    "\"code\":{\"type\":\"string\"},"
     "\"language\":{\"type\":\"string\",\"enum\":[\"typescript\",\"javascript\"],"
-    "\"description\":\"default typescript\"},"
+    "\"default\":\"typescript\"},"
     "\"session\":{\"type\":\"string\",\"description\":\"agent session id\"},"
     "\"timeout_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":86400000,"
-    "\"description\":\"default 30000\"},"
+    "\"default\":30000},"
     "\"privacy_mode\":{\"type\":\"string\",\"enum\":[\"redact\",\"tokenize\",\"hash\",\"report\"],"
     "\"description\":\"PII/secret hiding in output\"}},"
     "\"required\":[\"code\"]},"
@@ -152,14 +152,21 @@ static const char tool_defs_json[] =
     "\"query\":{\"type\":\"string\",\"description\":\"words; \\\"\\\" lists all; "
     "server.tool names rank first\"},"
     "\"detail\":{\"type\":\"string\",\"enum\":[\"name\",\"description\",\"full\"]},"
-    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,\"description\":\"default 10\"}},"
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,\"default\":10}},"
     "\"required\":[\"query\"]},"
     "\"annotations\":{\"readOnlyHint\":true}}]";
 
+/* The definitions, with this server's own default timeout (--timeout). */
 static json_t *
-tool_defs(void)
+tool_defs(const struct mcp_server *s)
 {
-	return json_loads(tool_defs_json, 0, NULL);
+	json_t *defs = json_loads(tool_defs_json, 0, NULL);
+	json_t *tmo = json_object_get(json_object_get(json_object_get(json_object_get(
+	    json_array_get(defs, 0), "inputSchema"), "properties"), "timeout_ms"), "default");
+
+	if (tmo != NULL)
+		json_integer_set(tmo, s->default_timeout_ms);
+	return defs;
 }
 
 /* Runs one program on the farm: ERR_OK with a fresh RESULT in *res, or an
@@ -524,7 +531,7 @@ mcp_server_handle(struct mcp_server *s, const char *line, size_t len)
 	} else if (strcmp(method, "logging/setLevel") == 0) {
 		reply = set_level(id, params);
 	} else if (strcmp(method, "tools/list") == 0) {
-		reply = rpc_result(id, json_pack("{s:o}", "tools", tool_defs()));
+		reply = rpc_result(id, json_pack("{s:o}", "tools", tool_defs(s)));
 	} else if (strcmp(method, "tools/call") == 0) {
 		const char *name = json_string_value(json_object_get(params, "name"));
 		json_t *args = json_object_get(params, "arguments");
