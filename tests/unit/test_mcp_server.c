@@ -98,7 +98,7 @@ test_lifecycle(void **state)
 	}
 	/* the timeout default shown is this server's (30000 when not configured) */
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(
-	    json_object_get(json_object_get(json_array_get(tools, 0), "inputSchema"), "properties"),
+	    json_object_get(json_array_get(tools, 0), "inputSchema"), "properties"),
 	    "timeout_ms"), "default")), 30000);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 0), "name")),
 	    "execute_code");
