@@ -429,7 +429,7 @@ const lines = [
 console.log(lines.join("\n"));
 if (!markdown) {
   const kb = (p) => (readFileSync(p).length / 1024).toFixed(1);
-  console.error(`data: transcript ${kb(tpath)} KiB, csv ${kb(cpath)} KiB, big logs ${fileNames("big").map(kb).join(" ")} KiB`);
+  console.error(`data: transcript ${kb(tpath)} KiB, csv ${kb(cpath)} KiB, sheet ${kb(spath)} KiB, big logs ${fileNames("big").map(kb).join(" ")} KiB`);
 }
 if (!markdown) for (const t of tasks) console.error(`${t.name}: ${t.descr}\n  farm: ${t.status.split("\n").join(" | ")}`);
 await shutdown(0);
