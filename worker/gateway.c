@@ -323,7 +323,8 @@ title_restates(const char *title, const char *name)
  * A JSON Schema without what a model does not need to call the tool: every
  * "$schema" and every "additionalProperties": false (the server checks its
  * arguments anyway).  Keys of "properties" and "$defs"-like maps are names,
- * never dropped.  Past LEAN_DEPTH the rest is kept as it is.  Fresh.
+ * never dropped; "const", "default", "enum" and "examples" hold values, kept
+ * as they are.  Past LEAN_DEPTH the rest is kept as it is.  Fresh.
  */
 #define LEAN_DEPTH	32
 
@@ -347,11 +348,22 @@ lean_schema(json_t *v, bool names, int depth)
 		if (!names && (strcmp(k, "$schema") == 0 ||
 		    (strcmp(k, "additionalProperties") == 0 && json_is_false(x))))
 			continue;
+		if (!names && (strcmp(k, "const") == 0 || strcmp(k, "default") == 0 ||
+		    strcmp(k, "enum") == 0 || strcmp(k, "examples") == 0)) {
+			json_object_set(out, k, x);	/* values, not schemas */
+			continue;
+		}
 		json_object_set_new(out, k, lean_schema(x, !names && (strcmp(k, "properties") == 0 ||
 		    strcmp(k, "patternProperties") == 0 || strcmp(k, "$defs") == 0 ||
 		    strcmp(k, "definitions") == 0), depth + 1));
 	}
 	return out;
+}
+
+json_t *
+gateway_lean_schema(json_t *schema)
+{
+	return schema ? lean_schema(schema, false, 0) : NULL;
 }
 
 /* The annotations that differ from MCP's defaults (readOnlyHint false,
@@ -408,9 +420,9 @@ render(const struct tool_entry *e, const char *detail)
 	if ((v = json_object_get(e->def, "description")) != NULL)
 		json_object_set(o, "description", v);
 	if ((v = json_object_get(e->def, "inputSchema")) != NULL)
-		json_object_set_new(o, "inputSchema", lean_schema(v, false, 0));
+		json_object_set_new(o, "inputSchema", gateway_lean_schema(v));
 	if ((v = json_object_get(e->def, "outputSchema")) != NULL)
-		json_object_set_new(o, "outputSchema", lean_schema(v, false, 0));
+		json_object_set_new(o, "outputSchema", gateway_lean_schema(v));
 	if ((v = lean_annotations(json_object_get(e->def, "annotations"), e->tool)) != NULL)
 		json_object_set_new(o, "annotations", v);
 	return o;

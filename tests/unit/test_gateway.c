@@ -412,6 +412,32 @@ test_full_is_lean(void **state)
 	gateway_destroy(&gw);
 }
 
+/* The lean schema drops noise, never names or values. */
+static void
+test_lean_schema(void **state)
+{
+	json_t *in = json_loads("{\"$schema\":\"x\",\"type\":\"object\",\"additionalProperties\":false,"
+	    "\"properties\":{\"$schema\":{\"type\":\"string\",\"$schema\":\"y\"},"
+	    "\"additionalProperties\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
+	    "\"mode\":{\"enum\":[{\"additionalProperties\":false}],\"default\":{\"$schema\":1}}},"
+	    "\"$defs\":{\"additionalProperties\":{\"additionalProperties\":false}}}", 0, NULL);
+	json_t *want = json_loads("{\"type\":\"object\","
+	    "\"properties\":{\"$schema\":{\"type\":\"string\"},"
+	    "\"additionalProperties\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
+	    "\"mode\":{\"enum\":[{\"additionalProperties\":false}],\"default\":{\"$schema\":1}}},"
+	    "\"$defs\":{\"additionalProperties\":{}}}", 0, NULL);
+	json_t *got = gateway_lean_schema(in);
+	(void)state;
+
+	assert_non_null(in);
+	assert_non_null(want);
+	assert_true(json_equal(got, want));
+	assert_null(gateway_lean_schema(NULL));
+	json_decref(in);
+	json_decref(want);
+	json_decref(got);
+}
+
 static void
 test_destructive_refused(void **state)
 {
@@ -784,6 +810,7 @@ main(void)
 		cmocka_unit_test(test_requests_split_at_every_offset),
 		cmocka_unit_test(test_allowlist),
 		cmocka_unit_test(test_full_is_lean),
+		cmocka_unit_test(test_lean_schema),
 		cmocka_unit_test(test_destructive_refused),
 		cmocka_unit_test(test_destructive_approval),
 		cmocka_unit_test(test_call_audit_and_filter_seam),
