@@ -123,44 +123,50 @@ text_item(const char *text, size_t len)
 
 /* ---- tools -------------------------------------------------------------- */
 
+/*
+ * The two tools as tools/list shows them.  Every word here is in the model's
+ * context on every turn, so it is terse: what the tool does, what a program
+ * can call, what the arguments mean (docs/BENCHMARKS.md counts it).
+ */
+static const char tool_defs_json[] =
+    "[{\"name\":\"execute_code\","
+    "\"description\":\"Run a TypeScript/JavaScript program (Deno) in a fresh sandbox; returns "
+    "its stdout. In it, `await mcp.<server>.<tool>(args)` calls an MCP tool (see search_tools) "
+    "and returns its structured result; also tools.search(query), tools.describe(name). "
+    "Filter data in code; print only what you need.\","
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"code\":{\"type\":\"string\"},"
+    "\"language\":{\"type\":\"string\",\"enum\":[\"typescript\",\"javascript\"],"
+    "\"default\":\"typescript\"},"
+    "\"session\":{\"type\":\"string\",\"description\":\"agent session id\"},"
+    "\"timeout_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":86400000,"
+    "\"default\":30000},"
+    "\"privacy_mode\":{\"type\":\"string\",\"enum\":[\"redact\",\"tokenize\",\"hash\",\"report\"],"
+    "\"description\":\"PII/secret hiding in output\"}},"
+    "\"required\":[\"code\"]},"
+    "\"annotations\":{\"readOnlyHint\":false,\"openWorldHint\":true}},"
+    "{\"name\":\"search_tools\","
+    "\"description\":\"Find the MCP tools execute_code programs can call. detail: name, "
+    "description (default) or full (with schemas).\","
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"query\":{\"type\":\"string\",\"description\":\"words; \\\"\\\" lists all; "
+    "server.tool names rank first\"},"
+    "\"detail\":{\"type\":\"string\",\"enum\":[\"name\",\"description\",\"full\"]},"
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,\"default\":10}},"
+    "\"required\":[\"query\"]},"
+    "\"annotations\":{\"readOnlyHint\":true}}]";
+
+/* The definitions, with this server's own default timeout (--timeout). */
 static json_t *
-tool_defs(void)
+tool_defs(const struct mcp_server *s)
 {
-	return json_pack("[{s:s, s:s, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:[s,s,s,s], s:s},"
-	    " s:{s:s, s:s}, s:{s:s, s:i, s:i, s:s}, s:{s:s, s:[s,s,s,s], s:s}}, s:[s]},"
-	    " s:{s:b, s:b}},"
-	    " {s:s, s:s, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:[s,s,s], s:s}, s:{s:s, s:i, s:i}},"
-	    " s:[s]}, s:{s:b}}]",
-	    "name", "execute_code",
-	    "description", "Run a TypeScript or JavaScript program (Deno) in a fresh sandbox on the "
-	    "sluice farm and return its standard output. Inside the program the globals "
-	    "`tools.list()`, `tools.search(query, {detail})`, `tools.describe(name)`, "
-	    "`tools.call(name, args)` and `mcp.<server>.<tool>(args)` reach the MCP tools the "
-	    "workers are configured with: filter and aggregate data in code and print only what "
-	    "you need.",
-	    "inputSchema", "type", "object", "properties",
-	    "code", "type", "string", "description", "the program source",
-	    "language", "type", "string", "enum", "typescript", "javascript", "ts", "js",
-	    "description", "default typescript",
-	    "session", "type", "string", "description", "agent session the job belongs to",
-	    "timeout_ms", "type", "integer", "minimum", 1, "maximum", 86400000,
-	    "description", "wall-clock limit (default 30000)",
-	    "privacy_mode", "type", "string", "enum", "redact", "tokenize", "hash", "report",
-	    "description", "how PII and secrets in the output are hidden (default: the "
-	    "deployment's; a session keeps the mode of its first job)",
-	    "required", "code",
-	    "annotations", "readOnlyHint", false, "openWorldHint", true,
-	    "name", "search_tools",
-	    "description", "Search the MCP tools available to programs run by execute_code. "
-	    "Returns the best matches for the query; detail is name, description (default) or "
-	    "full (with the input schema).",
-	    "inputSchema", "type", "object", "properties",
-	    "query", "type", "string", "description", "words to look for",
-	    "detail", "type", "string", "enum", "name", "description", "full",
-	    "description", "how much to return per tool",
-	    "limit", "type", "integer", "minimum", 1, "maximum", 50,
-	    "required", "query",
-	    "annotations", "readOnlyHint", true);
+	json_t *defs = json_loads(tool_defs_json, 0, NULL);
+	json_t *tmo = json_object_get(json_object_get(json_object_get(json_object_get(
+	    json_array_get(defs, 0), "inputSchema"), "properties"), "timeout_ms"), "default");
+
+	if (tmo != NULL)
+		json_integer_set(tmo, s->default_timeout_ms);
+	return defs;
 }
 
 /* Runs one program on the farm: ERR_OK with a fresh RESULT in *res, or an
@@ -243,8 +249,22 @@ out:
 	return found;
 }
 
+/* Bytes as a short figure: "812 B", "3.1 KB", "583 KB", "1.2 MB". */
+static void
+fmt_bytes(char *buf, size_t sz, long long b)
+{
+	if (b < 1024)
+		snprintf(buf, sz, "%lld B", b);
+	else if (b < 10 * 1024)
+		snprintf(buf, sz, "%.1f KB", (double)b / 1024);
+	else if (b < 1024 * 1024)
+		snprintf(buf, sz, "%lld KB", (b + 512) / 1024);
+	else
+		snprintf(buf, sz, "%.1f MB", (double)b / (1024 * 1024));
+}
+
 /* The result's per-tool report as one line, "tools: memory.search_nodes 2
- * calls, 96 B in, 5120 B out, 31 ms; ...", or NULL when the job called no
+ * calls, 96 B in, 5.0 KB out, 31 ms; ...", or NULL when the job called no
  * tool (or on out-of-memory).  Fresh. */
 static char *
 tool_line(const struct msg *res)
@@ -252,7 +272,7 @@ tool_line(const struct msg *res)
 	size_t len, i, cap = 4096, n;
 	const void *raw = msg_bin(res, MSG_F_TOOL_CALLS, &len);
 	json_t *calls = raw ? mpjson_decode(raw, len) : NULL, *t;
-	char *line = NULL;
+	char *line = NULL, in[32], out[32];
 
 	if (json_array_size(calls) == 0 || (line = malloc(cap)) == NULL) {
 		json_decref(calls);
@@ -262,13 +282,13 @@ tool_line(const struct msg *res)
 	json_array_foreach(calls, i, t) {
 		json_int_t c = json_integer_value(json_object_get(t, "calls"));
 		json_int_t e = json_integer_value(json_object_get(t, "errors"));
+		fmt_bytes(in, sizeof(in), json_integer_value(json_object_get(t, "bytes_in")));
+		fmt_bytes(out, sizeof(out), json_integer_value(json_object_get(t, "bytes_out")));
 		if (n < cap)
 			n += (size_t)snprintf(line + n, cap - n, "%s %.128s %lld call%s%s%.0lld%s, "
-			    "%lld B in, %lld B out, %lld ms", i ? ";" : "",
+			    "%s in, %s out, %lld ms", i ? ";" : "",
 			    json_string_value(json_object_get(t, "tool")), (long long)c, c == 1 ? "" : "s",
-			    e ? " (" : "", (long long)e, e ? " failed)" : "",
-			    (long long)json_integer_value(json_object_get(t, "bytes_in")),
-			    (long long)json_integer_value(json_object_get(t, "bytes_out")),
+			    e ? " (" : "", (long long)e, e ? " failed)" : "", in, out,
 			    (long long)json_integer_value(json_object_get(t, "ms")));
 	}
 	json_decref(calls);
@@ -331,9 +351,14 @@ execute_code(struct mcp_server *s, const json_t *id, const json_t *args)
 	const void *err = msg_bin(res, MSG_F_STDERR, &elen);
 	bool ok = strcmp(status, "ok") == 0;
 	char *tools = tool_line(res);
-	int n = asprintf(&status_text, "status: %s | exit_code: %lld | job: %s | wall_ms: %llu%s%s%s%s%s%s%.*s%s",
-	    status, (long long)msg_i64(res, MSG_F_EXIT_CODE, -1), msg_str(res, MSG_F_ID, "?"),
-	    (unsigned long long)msg_u64(res, MSG_F_WALL_MS, 0),
+	char exit_code[48] = "";
+	/* "ok" is exit code 0: said once */
+	if (!ok)
+		snprintf(exit_code, sizeof(exit_code), " | exit_code: %lld",
+		    (long long)msg_i64(res, MSG_F_EXIT_CODE, -1));
+	int n = asprintf(&status_text, "status: %s%s | %llu ms | job %s%s%s%s%s%s%s%.*s%s",
+	    status, exit_code, (unsigned long long)msg_u64(res, MSG_F_WALL_MS, 0),
+	    msg_str(res, MSG_F_ID, "?"),
 	    msg_bool(res, MSG_F_TRUNCATED, false) ? " | output truncated" : "",
 	    msg_has(res, MSG_F_REASON) ? "\nreason: " : "", msg_str(res, MSG_F_REASON, ""),
 	    tools ? "\n" : "", tools ? tools : "",
@@ -435,11 +460,27 @@ initialize(const json_t *id, const json_t *params)
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
 		if (strcmp(want, versions[i]) == 0)
 			use = versions[i];
-	return rpc_result(id, json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}, s:s}",
-	    "protocolVersion", use, "capabilities", "tools", "listChanged", false,
+	return rpc_result(id, json_pack("{s:s, s:{s:{s:b}, s:{}}, s:{s:s, s:s}, s:s}",
+	    "protocolVersion", use, "capabilities", "tools", "listChanged", false, "logging",
 	    "serverInfo", "name", "sluice-mcp", "version", "0.1.0",
 	    "instructions", "Write one program that does the whole task with execute_code; "
 	    "use search_tools to find the MCP tools that program can call."));
+}
+
+/* logging/setLevel: a valid RFC 5424 level name is accepted.  sluice-mcp
+ * sends no log notifications (its logs go to stderr), so any level holds. */
+static char *
+set_level(const json_t *id, const json_t *params)
+{
+	static const char *const levels[] = { "debug", "info", "notice", "warning", "error",
+	    "critical", "alert", "emergency" };
+	const char *l = json_string_value(json_object_get(params, "level"));
+
+	for (size_t i = 0; l != NULL && i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcmp(l, levels[i]) == 0)
+			return rpc_result(id, json_object());
+	return rpc_error(id, RPC_INVALID_PARAMS, "logging/setLevel: level must be debug, info, "
+	    "notice, warning, error, critical, alert or emergency");
 }
 
 char *
@@ -487,8 +528,10 @@ mcp_server_handle(struct mcp_server *s, const char *line, size_t len)
 		reply = initialize(id, params);
 	} else if (strcmp(method, "ping") == 0) {
 		reply = rpc_result(id, json_object());
+	} else if (strcmp(method, "logging/setLevel") == 0) {
+		reply = set_level(id, params);
 	} else if (strcmp(method, "tools/list") == 0) {
-		reply = rpc_result(id, json_pack("{s:o}", "tools", tool_defs()));
+		reply = rpc_result(id, json_pack("{s:o}", "tools", tool_defs(s)));
 	} else if (strcmp(method, "tools/call") == 0) {
 		const char *name = json_string_value(json_object_get(params, "name"));
 		json_t *args = json_object_get(params, "arguments");

@@ -12,6 +12,7 @@
  *                    \--mismatch: held bytes are output--> PASS
  *   BODY --longer than GATEWAY_REQUEST_MAX--> SKIP --'\n'--> error reply, PASS
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -301,20 +302,129 @@ is_destructive(const json_t *def)
 	return de == NULL || json_is_true(de);
 }
 
+/* True when `title` only restates `name` ("Read Text File" for
+ * "read_text_file"): letters and digits compared, case folded. */
+static bool
+title_restates(const char *title, const char *name)
+{
+	for (;;) {
+		while (*title != '\0' && !isalnum((unsigned char)*title))
+			title++;
+		while (*name != '\0' && !isalnum((unsigned char)*name))
+			name++;
+		if (*title == '\0' || *name == '\0')
+			return *title == *name;
+		if (tolower((unsigned char)*title++) != tolower((unsigned char)*name++))
+			return false;
+	}
+}
+
+/*
+ * A JSON Schema without what a model does not need to call the tool: every
+ * "$schema" and every "additionalProperties": false (the server checks its
+ * arguments anyway).  Keys of "properties" and "$defs"-like maps are names,
+ * never dropped; "const", "default", "enum" and "examples" hold values, kept
+ * as they are.  Past LEAN_DEPTH the rest is kept as it is.  Fresh.
+ */
+#define LEAN_DEPTH	32
+
+static json_t *
+lean_schema(json_t *v, bool names, int depth)
+{
+	const char *k;
+	json_t *out, *x;
+	size_t i;
+
+	if (depth >= LEAN_DEPTH || (!json_is_object(v) && !json_is_array(v)))
+		return json_incref(v);
+	if (json_is_array(v)) {
+		out = json_array();
+		json_array_foreach(v, i, x)
+			json_array_append_new(out, lean_schema(x, false, depth + 1));
+		return out;
+	}
+	out = json_object();
+	json_object_foreach(v, k, x) {
+		if (!names && (strcmp(k, "$schema") == 0 ||
+		    (strcmp(k, "additionalProperties") == 0 && json_is_false(x))))
+			continue;
+		if (!names && (strcmp(k, "const") == 0 || strcmp(k, "default") == 0 ||
+		    strcmp(k, "enum") == 0 || strcmp(k, "examples") == 0)) {
+			json_object_set(out, k, x);	/* values, not schemas */
+			continue;
+		}
+		json_object_set_new(out, k, lean_schema(x, !names && (strcmp(k, "properties") == 0 ||
+		    strcmp(k, "patternProperties") == 0 || strcmp(k, "$defs") == 0 ||
+		    strcmp(k, "definitions") == 0), depth + 1));
+	}
+	return out;
+}
+
+json_t *
+gateway_lean_schema(json_t *schema)
+{
+	return schema ? lean_schema(schema, false, 0) : NULL;
+}
+
+/* The annotations that differ from MCP's defaults (readOnlyHint false,
+ * destructiveHint true — moot for a read-only tool —, idempotentHint false,
+ * openWorldHint true), so nothing an agent could infer is lost; NULL when
+ * none do.  Fresh. */
+static json_t *
+lean_annotations(const json_t *a, const char *name)
+{
+	const char *title = json_string_value(json_object_get(a, "title"));
+	bool ro = json_is_true(json_object_get(a, "readOnlyHint"));
+	json_t *out = json_object();
+
+	if (out == NULL)
+		return NULL;
+	if (title != NULL && !title_restates(title, name))
+		json_object_set_new(out, "title", json_string(title));
+	if (ro)
+		json_object_set_new(out, "readOnlyHint", json_true());
+	if (!ro && json_is_false(json_object_get(a, "destructiveHint")))
+		json_object_set_new(out, "destructiveHint", json_false());
+	if (json_is_true(json_object_get(a, "idempotentHint")))
+		json_object_set_new(out, "idempotentHint", json_true());
+	if (json_is_false(json_object_get(a, "openWorldHint")))
+		json_object_set_new(out, "openWorldHint", json_false());
+	if (json_object_size(out) == 0) {
+		json_decref(out);
+		out = NULL;
+	}
+	return out;
+}
+
+/*
+ * One catalogue entry at a detail level: "name" is "server.tool";
+ * "description" adds the first line of the description; "full" is what is
+ * needed to call the tool and use its result — description, input and output
+ * schema without JSON Schema noise, the title when it says more than the
+ * name, the annotations that differ from the defaults.
+ */
 static json_t *
 render(const struct tool_entry *e, const char *detail)
 {
+	const char *title = json_string_value(json_object_get(e->def, "title"));
+	json_t *o, *v;
+
 	if (strcmp(detail, "name") == 0)
 		return json_string(e->name);
 	if (strcmp(detail, "description") == 0)
 		return json_pack("{s:s, s:o}", "name", e->name, "description", one_line(e->def));
-	json_t *o = json_pack("{s:s}", "name", e->name);
-	const char *keys[] = { "title", "description", "inputSchema", "outputSchema", "annotations" };
-	for (size_t i = 0; o != NULL && i < sizeof(keys) / sizeof(keys[0]); i++) {
-		json_t *v = json_object_get(e->def, keys[i]);
-		if (v != NULL)
-			json_object_set(o, keys[i], v);
-	}
+	if ((o = json_pack("{s:s}", "name", e->name)) == NULL)
+		return NULL;
+	if (title != NULL && !title_restates(title, e->tool))
+		json_object_set_new(o, "title", json_string(title));
+	if ((v = json_object_get(e->def, "description")) != NULL)
+		json_object_set(o, "description", v);
+	if ((v = json_object_get(e->def, "inputSchema")) != NULL)
+		json_object_set_new(o, "inputSchema", gateway_lean_schema(v));
+	if ((v = json_object_get(e->def, "outputSchema")) != NULL)
+		json_object_set_new(o, "outputSchema", gateway_lean_schema(v));
+	if ((v = lean_annotations(json_object_get(e->def, "annotations"), e->tool)) != NULL)
+		json_object_set_new(o, "annotations", v);
 	return o;
 }
 
@@ -354,6 +464,8 @@ score(const struct tool_entry *e, char words[][64], size_t nwords)
 	int s = 0;
 
 	for (size_t i = 0; i < nwords; i++) {
+		if (strcasecmp(e->tool, words[i]) == 0)
+			s += 5;	/* the exact tool name: "server.tool" finds it first */
 		if (strcasestr(e->name, words[i]) != NULL)
 			s += 3;
 		if (t != NULL && strcasestr(t, words[i]) != NULL)

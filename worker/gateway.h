@@ -148,10 +148,16 @@ void gateway_stats(const struct gateway *gw, struct gateway_stats *out);
 /* The allowed tools best matching `query` (words against name, title and
  * description), at most `limit` (<= 0: 10; at most 50), rendered by
  * `detail`: "name" -> "server.tool" strings, "description" -> {name,
- * description (first line)}, "full" -> the definition with inputSchema.
+ * description (first line)}, "full" -> the lean definition with inputSchema.
+ * A word equal to a tool's name ranks that tool first.
  * A fresh array, or NULL with a reason in `why` on a bad query/detail. */
 json_t *gateway_search(struct gateway *gw, const char *query, const char *detail, int limit,
     char *why, size_t whysz);
+
+/* A JSON Schema as detail "full" shows it: without "$schema" and
+ * "additionalProperties": false; property names and const/default/enum/
+ * examples values untouched.  Fresh (NULL for NULL). */
+json_t *gateway_lean_schema(json_t *schema);
 
 /* True when `name` ("server.tool") matches one of the globs. */
 bool gateway_is_allowed(const char *const *allow, const char *name);

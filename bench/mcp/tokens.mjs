@@ -23,10 +23,17 @@
 //   direct      all tool schemas ({name, description, input_schema}) once;
 //               each tool call the model writes (name + JSON arguments); each
 //               tool result's text content; the final answer.
-//   code-first  sluice-mcp's two tool schemas; the compact listing; a
-//               search_tools detail=full call + result per tool the program
-//               uses; the execute_code call with the program; its result;
-//               the final answer.
+//   code-first  sluice-mcp's two tool schemas; discovery; the execute_code
+//               call with the program; its result; the final answer.
+//               Discovery comes in two variants, side by side:
+//     listing      the compact listing of every tool (search_tools with an
+//                  empty query), then one search_tools detail=full call naming
+//                  the tools the program uses ("server.tool ...", limit n);
+//     progressive  a search_tools call with task words at detail=name (what
+//                  an agent reads from its task: "read file"), then the same
+//                  detail=full call for the tools it picked.  No listing.
+//               Both check that search_tools really returned what the agent
+//               needs (the picked tools among the hits; exactly their schemas).
 // "schemas every turn" adds each side's tool schemas again for every further
 // model turn (an API without prompt caching bills them per request).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -117,6 +124,16 @@ const employees = Array.from({ length: 200 }, (_, i) => ({
   ],
 }));
 
+// Extra task 8 only (generated last, so tasks 1-7 see the same data as
+// before): the published article's own example of a large dataset, a
+// 10,000-row spreadsheet, as a sales export of the same shape as task 5's.
+const sheet = ["order_id,date,region,product,units,unit_price,customer"];
+for (let i = 1; i <= 10000; i++) {
+  sheet.push(`SO-${200000 + i},2026-${String(1 + Math.floor(rnd() * 10)).padStart(2, "0")}-${String(1 + Math.floor(rnd() * 28)).padStart(2, "0")},` +
+    `${pick(regions)},${pick(products)},${1 + Math.floor(rnd() * 40)},${(5 + rnd() * 195).toFixed(2)},C${10000 + Math.floor(rnd() * 5000)}`);
+}
+writeFileSync(join(files, "sales-2026-all.csv"), sheet.join("\n") + "\n");
+
 // ---- the real farm ----------------------------------------------------------
 const nm = (p) => join(ROOT, "node_modules/@modelcontextprotocol", p);
 const serverDefs = (memfile) => ({
@@ -133,6 +150,11 @@ function start(bin, args, log) {
   procs.push(p);
   return p;
 }
+const direct = {};
+let sluice;
+// Any failure stops the farm and removes the temp dir before exiting.
+process.on("uncaughtException", (e) => { console.error(e); shutdown(1); });
+process.on("unhandledRejection", (e) => { console.error(e); shutdown(1); });
 const farmLog = [];
 start("sluice-broker", ["--front", ep("front"), "--back", ep("back"), "--approvals", ep("approvals"),
   "--alerts", ep("alerts"), "--data", join(dir, "broker"), "--heartbeat-ms", "500"], farmLog);
@@ -147,17 +169,16 @@ async function connect(command, args, env = {}) {
   await c.connect(new StdioClientTransport({ command, args, env: { ...process.env, ...env }, stderr: "ignore" }));
   return c;
 }
-const direct = {};
 for (const [s, d] of Object.entries(serverDefs(join(dir, "direct-memory.jsonl")))) direct[s] = await connect(d.command, d.args, d.env);
-const sluice = await connect(join(BIN, "sluice-mcp"), ["--broker", ep("front"), "--timeout", "120000"]);
+sluice = await connect(join(BIN, "sluice-mcp"), ["--broker", ep("front"), "--timeout", "120000"]);
 const text = (r) => (r.content ?? []).filter((c) => c.type === "text").map((c) => c.text).join("\n");
 
 // Direct side: all schemas as a tool-calling API receives them.
 const allTools = [];
 for (const [s, c] of Object.entries(direct)) {
-  for (const t of (await c.listTools()).tools) allTools.push({ name: `${s}__${t.name}`, description: t.description, input_schema: t.inputSchema });
+  for (const t of (await c.listTools()).tools) allTools.push({ name: `${s}__${t.name}`, description: t.description, input_schema: t.inputSchema, raw: { ...t, name: `${s}.${t.name}` } });
 }
-const directSchemaTokens = tok(allTools);
+const directSchemaTokens = tok(allTools.map(({ raw, ...t }) => t));
 
 // Code-first side: sluice-mcp's own schemas, the compact listing from the farm.
 const sluiceSchemaTokens = tok((await sluice.listTools()).tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema })));
@@ -165,13 +186,34 @@ const listingResult = await sluice.callTool({ name: "search_tools", arguments: {
 if (listingResult.isError) { console.error("search_tools failed: " + text(listingResult)); await shutdown(1); }
 const listing = text(listingResult);
 const listingTokens = tok({ name: "search_tools", arguments: { query: "", limit: 50 } }) + tok(listing);
-async function describe(name) {
-  const args = { query: name.split(".")[1], detail: "full", limit: 3 };
+// The agent asks search_tools; the call it writes and the result it reads are
+// counted.  A tool error ends the benchmark.
+async function ask(args) {
   const r = await sluice.callTool({ name: "search_tools", arguments: args });
-  const hit = r.isError ? undefined : JSON.parse(text(r)).find((t) => t.name === name);
-  if (!hit) throw new Error(`search_tools did not find ${name}: ${text(r)}`);
-  return tok({ name: "search_tools", arguments: args }) + tok(text(r));
+  if (r.isError) throw new Error(`search_tools ${JSON.stringify(args)} failed: ${text(r)}`);
+  return { text: text(r), tokens: tok({ name: "search_tools", arguments: args }) + tok(text(r)) };
 }
+// The definitions of exactly the tools the program uses, in one call.
+async function schemas(used) {
+  const r = await ask({ query: used.join(" "), detail: "full", limit: used.length });
+  const got = JSON.parse(r.text).map((t) => t.name);
+  if ([...got].sort().join(",") !== [...used].sort().join(",")) throw new Error(`search_tools full for ${used} returned ${got}`);
+  return r.tokens;
+}
+// Progressive discovery: task words at detail=name; the used tools must be among the hits.
+async function discover(query, used) {
+  const args = { query, detail: "name", limit: 5 };
+  const r = await ask(args);
+  const hits = r.text.trim().split("\n");
+  for (const u of used) if (!hits.includes(u)) throw new Error(`search_tools "${query}" did not find ${u}: ${hits}`);
+  return r.tokens;
+}
+// What the lean rendering saves: the same call answered as before it, with the
+// servers' own title, description, schemas and annotations unfiltered.
+const unfiltered = ({ name, title, description, inputSchema, outputSchema, annotations }) =>
+  ({ name, title, description, inputSchema, outputSchema, annotations });
+const rawSchemas = (used) => tok({ name: "search_tools", arguments: { query: used.join(" "), detail: "full", limit: used.length } }) +
+  tok(used.map((u) => unfiltered(allTools.find((x) => x.raw.name === u).raw)));
 async function execute(code) {
   const r = await sluice.callTool({ name: "execute_code", arguments: { code, timeout_ms: 120000 } });
   const parts = (r.content ?? []).map((c) => c.text);
@@ -193,26 +235,30 @@ async function directCalls(calls) {
 }
 
 const tasks = [];
-async function task(name, descr, calls, program, used, answerFromDirect) {
+async function task(name, descr, query, calls, program, used, answerFromDirect) {
+  const searchTokens = await discover(query, used);
+  const schemaTokens = await schemas(used);
   const d = await directCalls(calls);
   const run = await execute(program);
   const answer = answerFromDirect(d.results);
   if (answer.trim() !== run.stdout.trim()) throw new Error(`${name}: the two sides disagree:\n${answer}\n---\n${run.stdout}\n---\n${run.status}`);
-  let describeTokens = 0;
-  for (const u of used) describeTokens += await describe(u);
   const programTokens = tok({ name: "execute_code", arguments: { code: program } });
   const outTokens = tok(run.all);
   const directTotal = directSchemaTokens + d.callTokens + d.resultTokens + tok(answer);
-  const codeTotal = sluiceSchemaTokens + listingTokens + describeTokens + programTokens + outTokens + tok(run.stdout);
-  const directTurns = d.calls + 1, codeTurns = 1 + used.length + 1 + 1;
-  tasks.push({ name, descr, d, directTotal, codeTotal, describeTokens, programTokens, outTokens,
+  const work = programTokens + outTokens + tok(run.stdout);	// the same in both variants
+  const listTotal = sluiceSchemaTokens + listingTokens + schemaTokens + work;
+  const progTotal = sluiceSchemaTokens + searchTokens + schemaTokens + work;
+  const directTurns = d.calls + 1, codeTurns = 4;	// discovery, schemas, execute_code, answer
+  tasks.push({ name, descr, query, used, d, directTotal, listTotal, progTotal, schemaTokens, searchTokens,
+    programTokens, outTokens, rawSchemaTokens: rawSchemas(used),
     directEvery: directTotal + directSchemaTokens * (directTurns - 1),
-    codeEvery: codeTotal + sluiceSchemaTokens * (codeTurns - 1), status: run.status });
+    listEvery: listTotal + sluiceSchemaTokens * (codeTurns - 1),
+    progEvery: progTotal + sluiceSchemaTokens * (codeTurns - 1), status: run.status });
 }
 const parseJSON = (r) => r.structuredContent ?? JSON.parse(text(r));
 
 // Task 1: create 50 entities, return only the engineers in Lisbon.
-await task("entities", "create 50 entities, return the engineers in Lisbon",
+await task("entities", "create 50 entities, return the engineers in Lisbon", "create entities search",
   [["memory", "create_entities", { entities: people }], ["memory", "search_nodes", { query: "Lisbon" }]],
   `const people = ${JSON.stringify(people)};
 await mcp.memory.create_entities({ entities: people });
@@ -237,7 +283,7 @@ for (let i = 1; i <= 20; i++) {
   console.log(\`\${path.split("/").pop()}: \${lines.length} lines, \${errors.length} errors, last error: \${errors.length ? errors.at(-1).split(" ").slice(3).join(" ") : "-"}\`);
 }`;
 const fileNames = (sub) => Array.from({ length: 20 }, (_, i) => join(files, sub, `service-${String(i + 1).padStart(2, "0")}.log`));
-await task("files", "read 20 log files (30-70 lines) via server-filesystem, one summary line each",
+await task("files", "read 20 log files (30-70 lines) via server-filesystem, one summary line each", "read file",
   fileNames("").map((p) => ["filesystem", "read_text_file", { path: p }]), fileTask(""), ["filesystem.read_text_file"],
   (res) => res.map((r, i) => summarize(fileNames("")[i], text(r))).join("\n") + "\n");
 
@@ -251,7 +297,7 @@ const aggregate = (entities) => {
   }
   return Object.entries(by).sort().map(([c, s]) => `${c}: ${s.length} engineers, mean salary ${Math.round(s.reduce((a, b) => a + b, 0) / s.length)}`).join("\n") + "\n";
 };
-await task("search+aggregate", "search the graph for engineers, aggregate per city",
+await task("search+aggregate", "search the graph for engineers, aggregate per city", "search graph",
   [["memory", "search_nodes", { query: "engineer" }]],
   `const { entities } = await mcp.memory.search_nodes({ query: "engineer" });
 const by = {};
@@ -270,7 +316,7 @@ for (const [c, s] of Object.entries(by).sort())
 const tpath = join(files, "meeting-2026-11-20.txt");
 const tbody = readFileSync(tpath, "utf8");
 const storedLine = (body) => `stored meeting-2026-11-20: ${body.length} chars, ${body.trimEnd().split("\n").length} lines`;
-await task("transcript->memory", "read a 1-hour meeting transcript (filesystem) and attach it to a new memory entity",
+await task("transcript->memory", "read a 1-hour meeting transcript (filesystem) and attach it to a new memory entity", "read file create entities",
   [["filesystem", "read_text_file", { path: tpath }],
    ["memory", "create_entities", { entities: [{ name: "meeting-2026-11-20", entityType: "meeting", observations: [tbody] }] }]],
   `const r = await mcp.filesystem.read_text_file({ path: ${JSON.stringify(tpath)} });
@@ -290,20 +336,20 @@ const topRegions = (body) => {
   }
   return Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k}: ${v.toFixed(2)}`).join("\n") + "\n";
 };
-await task("csv 2000 rows", "read a 2,000-row sales CSV, return the top 3 regions by revenue",
-  [["filesystem", "read_text_file", { path: cpath }]],
-  `const r = await mcp.filesystem.read_text_file({ path: ${JSON.stringify(cpath)} });
+const csvProgram = (path) => `const r = await mcp.filesystem.read_text_file({ path: ${JSON.stringify(path)} });
 const body = typeof r === "string" ? r : r.content;
 const by: Record<string, number> = {};
 for (const row of body.trimEnd().split("\\n").slice(1)) {
   const f = row.split(",");
   by[f[2]] = (by[f[2]] ?? 0) + Number(f[4]) * Number(f[5]);
 }
-for (const [k, v] of Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 3)) console.log(\`\${k}: \${v.toFixed(2)}\`);`,
+for (const [k, v] of Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 3)) console.log(\`\${k}: \${v.toFixed(2)}\`);`;
+await task("csv 2000 rows", "read a 2,000-row sales CSV, return the top 3 regions by revenue", "read file",
+  [["filesystem", "read_text_file", { path: cpath }]], csvProgram(cpath),
   ["filesystem.read_text_file"], (res) => topRegions(text(res[0])));
 
 // Task 6: 20 realistically sized log files, one summary line each.
-await task("files large", "read 20 log files (150-250 lines) via server-filesystem, one summary line each",
+await task("files large", "read 20 log files (150-250 lines) via server-filesystem, one summary line each", "read file",
   fileNames("big").map((p) => ["filesystem", "read_text_file", { path: p }]), fileTask("big"), ["filesystem.read_text_file"],
   (res) => res.map((r, i) => summarize(fileNames("big")[i], text(r))).join("\n") + "\n");
 
@@ -315,7 +361,7 @@ const seniorEng = (entities) => entities.filter((e) => {
   const o = Object.fromEntries(e.observations.map((x) => x.split(": ")));
   return e.entityType === "employee" && o.dept === "Engineering" && Number(o.level.slice(1)) >= 5 && Number(o.hired) < 2018;
 }).map((e) => e.name).sort().join("\n") + "\n";
-await task("200 entities", "200 employees in the graph: list senior engineers (L5+) hired before 2018",
+await task("200 entities", "200 employees in the graph: list senior engineers (L5+) hired before 2018", "search graph",
   [["memory", "search_nodes", { query: "Engineering" }]],
   `const { entities } = await mcp.memory.search_nodes({ query: "Engineering" });
 const hits = entities.filter((e: any) => {
@@ -325,36 +371,65 @@ const hits = entities.filter((e: any) => {
 console.log(hits.join("\\n"));`,
   ["memory.search_nodes"], (res) => seniorEng(parseJSON(res[0]).entities));
 
+// ---- extra task, reported apart ----------------------------------------------
+// Task 8: the 10,000-row spreadsheet of the published article's example; the
+// same question as task 5.
+const spath = join(files, "sales-2026-all.csv");
+await task("extra: sheet 10,000 rows", "read a 10,000-row sales CSV, return the top 3 regions by revenue", "read file",
+  [["filesystem", "read_text_file", { path: spath }]], csvProgram(spath),
+  ["filesystem.read_text_file"], (res) => topRegions(text(res[0])));
+
 // ---- report ------------------------------------------------------------------
 const pct = (a, b) => `${(100 * (1 - b / a)).toFixed(1)}%`;
 const sum = (f, set) => set.reduce((a, t) => a + f(t), 0);
 const row = (t) => `| ${t.name} | ${t.d.calls} | ${t.d.callTokens} | ${t.d.resultTokens} | ${t.directTotal} | ${t.directEvery} | ` +
-  `${t.describeTokens} | ${t.programTokens} | ${t.outTokens} | ${t.codeTotal} | ${t.codeEvery} | ${pct(t.directTotal, t.codeTotal)} | ${pct(t.directEvery, t.codeEvery)} |`;
-const total = (label, set) => `| **${label}** | | | | **${sum((t) => t.directTotal, set)}** | **${sum((t) => t.directEvery, set)}** | | | | ` +
-  `**${sum((t) => t.codeTotal, set)}** | **${sum((t) => t.codeEvery, set)}** | **${pct(sum((t) => t.directTotal, set), sum((t) => t.codeTotal, set))}** | ` +
-  `**${pct(sum((t) => t.directEvery, set), sum((t) => t.codeEvery, set))}** |`;
-const small = tasks.slice(0, 3), large = tasks.slice(3);
-const sessionDirect = sum((t) => t.directTotal, tasks) - (tasks.length - 1) * directSchemaTokens;
-const sessionCode = sum((t) => t.codeTotal, tasks) - (tasks.length - 1) * (sluiceSchemaTokens + listingTokens);
+  `${t.searchTokens} | ${t.schemaTokens} (${t.rawSchemaTokens}) | ${t.programTokens} | ${t.outTokens} | ${t.listTotal} | ${t.progTotal} | ${t.progEvery} | ` +
+  `${pct(t.directTotal, t.listTotal)} | **${pct(t.directTotal, t.progTotal)}** | ${pct(t.directEvery, t.progEvery)} |`;
+const total = (label, set) => {
+  const f = (k) => sum((t) => t[k], set);
+  return `| **${label}** | | | | **${f("directTotal")}** | **${f("directEvery")}** | | | | | **${f("listTotal")}** | **${f("progTotal")}** | **${f("progEvery")}** | ` +
+    `**${pct(f("directTotal"), f("listTotal"))}** | **${pct(f("directTotal"), f("progTotal"))}** | **${pct(f("directEvery"), f("progEvery"))}** |`;
+};
+const small = tasks.slice(0, 3), large = tasks.slice(3, 7), core = tasks.slice(0, 7), extra = tasks.slice(7);
+// One session doing every task: each side's fixed context counted once.
+const session = (set) => ({
+  direct: sum((t) => t.directTotal, set) - (set.length - 1) * directSchemaTokens,
+  list: sum((t) => t.listTotal, set) - (set.length - 1) * (sluiceSchemaTokens + listingTokens),
+  prog: sum((t) => t.progTotal, set) - (set.length - 1) * sluiceSchemaTokens,
+});
+const sessionLine = (label, set) => {
+  const x = session(set);
+  return `${label}: direct ${x.direct}; code-first listing ${x.list} (saved ${pct(x.direct, x.list)}), progressive ${x.prog} (saved **${pct(x.direct, x.prog)}**).`;
+};
+const best = core.reduce((a, t) => (1 - t.progTotal / t.directTotal > 1 - a.progTotal / a.directTotal ? t : a));
 const lines = [
   `Tokenizer: gpt-tokenizer o200k_base. Servers: ${Object.keys(direct).join(", ")} (${allTools.length} tools). Load average at the start: ${loadavg()[0].toFixed(2)}.`,
-  `Fixed context: direct tool schemas ${directSchemaTokens} tokens; code-first sluice-mcp schemas ${sluiceSchemaTokens} + compact listing (search_tools call + result) ${listingTokens} tokens.`,
+  `Fixed context: direct tool schemas ${directSchemaTokens} tokens; code-first sluice-mcp schemas ${sluiceSchemaTokens}; the compact listing (search_tools call + result, listing variant only) ${listingTokens}.`,
+  `Lean detail=full: fetching the used tools' definitions (search_tools call + result) costs ${sum((t) => t.schemaTokens, tasks)} tokens over all tasks; unfiltered (title, description, schemas and annotations as the servers sent them, the rendering before) it would be ${sum((t) => t.rawSchemaTokens, tasks)} (${pct(sum((t) => t.rawSchemaTokens, tasks), sum((t) => t.schemaTokens, tasks))} less).`,
   "",
-  "| task | direct calls | direct call args | direct tool results | direct total (schemas once) | direct total (schemas every turn) | code-first schemas on demand | code-first program | code-first execute_code result | code-first total (schemas once) | code-first total (schemas every turn) | saved (once) | saved (every turn) |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  "| task | direct calls | direct call args | direct tool results | direct total | direct total (schemas every turn) | progressive search (name) | schemas on demand (unfiltered) | program | execute_code result | code-first total: listing | code-first total: progressive | progressive (schemas every turn) | saved: listing | saved: progressive | saved: progressive, every turn |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ...small.map(row),
   total("small tasks (1-3)", small),
   ...large.map(row),
   total("large tasks (4-7)", large),
-  total("all", tasks),
+  total("all (1-7)", core),
+  ...extra.map(row),
+  total("all with the extra task (1-8)", tasks),
   "",
-  `One agent session doing all ${tasks.length} tasks (each side's fixed context — direct: the ${allTools.length} schemas; code-first: sluice-mcp's schemas and the compact listing — counted once, not per task): ` +
-  `direct ${sessionDirect}, code-first ${sessionCode}, saved ${pct(sessionDirect, sessionCode)}.`,
+  "One agent session doing several tasks, each side's fixed context counted once (direct: the " + allTools.length + " schemas; code-first: sluice-mcp's schemas, and the listing in that variant):",
+  "",
+  "- " + sessionLine("tasks 1-7", core),
+  "- " + sessionLine("large tasks 4-7", large),
+  "- " + sessionLine("tasks 1-8 (with the extra task)", tasks),
+  "",
+  `Best single task of 1-7 (progressive): ${best.name}, ${pct(best.directTotal, best.progTotal)}.  Search queries (progressive): ` +
+  core.map((t) => `${t.name} "${t.query}"`).join(", ") + ", extra \"read file\".",
 ];
 console.log(lines.join("\n"));
 if (!markdown) {
   const kb = (p) => (readFileSync(p).length / 1024).toFixed(1);
-  console.error(`data: transcript ${kb(tpath)} KiB, csv ${kb(cpath)} KiB, big logs ${fileNames("big").map(kb).join(" ")} KiB`);
+  console.error(`data: transcript ${kb(tpath)} KiB, csv ${kb(cpath)} KiB, sheet ${kb(spath)} KiB, big logs ${fileNames("big").map(kb).join(" ")} KiB`);
 }
 if (!markdown) for (const t of tasks) console.error(`${t.name}: ${t.descr}\n  farm: ${t.status.split("\n").join(" | ")}`);
 await shutdown(0);

@@ -38,6 +38,27 @@ check "the result reports each tool the program called (tool_calls)" test \
 	"$(jq -c '[.tool_calls[] | [.tool, .calls, .errors, (.bytes_in > 0), (.bytes_out > 0)]]' <<<"$j")" = \
 	'[["memory.create_entities",1,0,true,true],["memory.read_graph",1,0,true,true]]'
 
+# Progressive discovery inside the jail: names for task words, then exactly
+# the picked definitions, lean (no JSON Schema noise) but complete.
+disc=$(prog discover.ts <<'EOF'
+const names = await tools.search("search graph", { detail: "name", limit: 5 });
+const defs = await tools.search("memory.search_nodes memory.open_nodes", { detail: "full", limit: 2 }) as any[];
+const one = await tools.describe("memory.create_entities") as any;
+const text = JSON.stringify([defs, one]);
+console.log(JSON.stringify({
+  found: names.includes("memory.search_nodes"),
+  picked: defs.map((d) => d.name).sort().join(","),
+  noise: ["$schema", "additionalProperties", "Create Entities"].filter((k) => text.includes(k)),
+  required: one.inputSchema.required, fields: Object.keys(one.inputSchema.properties.entities.items.properties).sort().join(","),
+}));
+EOF
+)
+out=$("$BIN/sluice" run --json --timeout 60000 "$disc" | jq -r .stdout)
+check "progressive discovery: task words find the tool, exact names fetch just those definitions" test \
+	"$(jq -r '[.found, .picked]|@csv' <<<"$out" 2>/dev/null)" = 'true,"memory.open_nodes,memory.search_nodes"'
+check "full definitions are lean and complete" test \
+	"$(jq -c '[.noise, .required, .fields]' <<<"$out" 2>/dev/null)" = '[[],["entities"],"entityType,name,observations"]'
+
 deny=$(prog deny.ts <<'EOF'
 try { await tools.call("everything.echo", { message: "x" }); console.log("called"); }
 catch (e) { console.log("refused:", (e as Error).message); }

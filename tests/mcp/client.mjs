@@ -36,7 +36,7 @@ try {
 
   let r = await client.callTool({ name: "execute_code", arguments: { code: 'console.log("hi")' } });
   check("execute_code runs a program printing hi", !r.isError && text(r).includes("hi"), JSON.stringify(r));
-  check("the result reports status ok and exit code 0", /status: ok \| exit_code: 0/.test(text(r)), text(r));
+  check("the result reports status ok, wall time and job", /^status: ok \| \d+ ms \| job \S+$/m.test(text(r)), text(r));
 
   r = await client.callTool({ name: "execute_code", arguments: { code: 'throw new Error("boom 4711")', language: "typescript" } });
   check("a failing program is isError", r.isError === true, JSON.stringify(r));
@@ -61,8 +61,15 @@ try {
     r = await client.callTool({ name: "search_tools", arguments: { query: "entities", detail: "full", limit: 2 } });
     const full = r.isError ? [] : JSON.parse(text(r));
     check("search_tools detail=full returns input schemas", full.length === 2 && full.every((t) => t.inputSchema?.type === "object"), text(r));
+    r = await client.callTool({ name: "search_tools", arguments: { query: "memory.search_nodes everything.get-sum", detail: "full", limit: 2 } });
+    const picked = r.isError ? [] : JSON.parse(text(r));
+    check("search_tools with exact names returns just those definitions, lean",
+      picked.map((t) => t.name).sort().join(",") === "everything.get-sum,memory.search_nodes" && !text(r).includes("$schema") &&
+      picked.every((t) => t.inputSchema?.required?.length > 0), text(r));
+    r = await client.callTool({ name: "search_tools", arguments: { query: "search graph", detail: "name", limit: 5 } });
+    check("search_tools detail=name is one name per line", !r.isError && text(r).split("\n").includes("memory.search_nodes") && !text(r).includes(":"), text(r));
     r = await client.callTool({ name: "execute_code", arguments: { code: 'const g = await mcp.memory.read_graph({}); console.log(g.entities.length);' } });
-    check("execute_code reports the tool calls the program made", !r.isError && /tools: memory\.read_graph 1 call, \d+ B in, \d+ B out, \d+ ms/.test(text(r)), text(r));
+    check("execute_code reports the tool calls the program made", !r.isError && /tools: memory\.read_graph 1 call, [\d.]+ [KM]?B in, [\d.]+ [KM]?B out, \d+ ms/.test(text(r)), text(r));
   } else {
     check("search_tools on a farm without MCP tools is a tool error", r.isError === true && text(r).includes("tool search failed"), text(r));
   }

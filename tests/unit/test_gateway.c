@@ -332,6 +332,112 @@ test_allowlist(void **state)
 	assert_false(gateway_is_allowed((const char *const[]){ "memory.*", NULL }, "memoryx.b"));
 }
 
+/* True when `key` appears anywhere in `v` (as an object key). */
+static bool
+has_key(const json_t *v, const char *key)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			if (has_key(x, key))
+				return true;
+		return false;
+	}
+	json_object_foreach((json_t *)v, k, x)
+		if (strcmp(k, key) == 0 || has_key(x, key))
+			return true;
+	return false;
+}
+
+/* detail "full" is lean: no "$schema", no "additionalProperties": false, no
+ * title restating the name, only non-default annotations — but every
+ * property, description, type and required list the real server sent; and an
+ * exact "server.tool" query ranks that tool first. */
+static void
+test_full_is_lean(void **state)
+{
+	static const char *const all[] = { "memory.*", NULL };
+	struct audit_log a = { 0 };
+	struct gateway *gw = new_gw(all, false, &a);
+	json_t *r, *t, *in, *ent, *ann, *found;
+	char why[256];
+	(void)state;
+
+	feed_str(gw, "{\"id\":1,\"method\":\"tools.describe\",\"params\":{\"name\":\"memory.create_entities\"}}");
+	r = response(drain(gw), 0);
+	t = json_object_get(r, "result");
+	assert_string_equal(json_string_value(json_object_get(t, "name")), "memory.create_entities");
+	assert_false(has_key(t, "$schema"));
+	assert_false(has_key(t, "additionalProperties"));
+	assert_null(json_object_get(t, "title"));		/* "Create Entities" */
+	assert_null(json_object_get(t, "execution"));
+	assert_non_null(json_object_get(t, "description"));
+	in = json_object_get(t, "inputSchema");
+	assert_string_equal(json_string_value(json_object_get(in, "type")), "object");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(in, "required"), 0)),
+	    "entities");
+	ent = json_object_get(json_object_get(json_object_get(json_object_get(in, "properties"),
+	    "entities"), "items"), "properties");
+	assert_int_equal(json_object_size(ent), 3);
+	assert_non_null(json_object_get(json_object_get(ent, "observations"), "description"));
+	assert_non_null(json_object_get(t, "outputSchema"));
+	/* readOnlyHint false, idempotentHint false are defaults; these are not */
+	ann = json_object_get(t, "annotations");
+	assert_true(json_is_false(json_object_get(ann, "destructiveHint")));
+	assert_true(json_is_false(json_object_get(ann, "openWorldHint")));
+	assert_null(json_object_get(ann, "readOnlyHint"));
+	assert_null(json_object_get(ann, "idempotentHint"));
+	json_decref(r);
+
+	/* read-only: destructiveHint is moot and dropped */
+	feed_str(gw, "{\"id\":2,\"method\":\"tools.describe\",\"params\":{\"name\":\"memory.search_nodes\"}}");
+	r = response(drain(gw), 0);
+	ann = json_object_get(json_object_get(r, "result"), "annotations");
+	assert_true(json_is_true(json_object_get(ann, "readOnlyHint")));
+	assert_true(json_is_true(json_object_get(ann, "idempotentHint")));
+	assert_null(json_object_get(ann, "destructiveHint"));
+	json_decref(r);
+
+	found = gateway_search(gw, "memory.search_nodes memory.open_nodes", "full", 2, why, sizeof(why));
+	assert_non_null(found);
+	assert_int_equal(json_array_size(found), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(found, 0), "name")),
+	    "memory.search_nodes");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(found, 1), "name")),
+	    "memory.open_nodes");
+	json_decref(found);
+	gateway_destroy(&gw);
+}
+
+/* The lean schema drops noise, never names or values. */
+static void
+test_lean_schema(void **state)
+{
+	json_t *in = json_loads("{\"$schema\":\"x\",\"type\":\"object\",\"additionalProperties\":false,"
+	    "\"properties\":{\"$schema\":{\"type\":\"string\",\"$schema\":\"y\"},"
+	    "\"additionalProperties\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
+	    "\"mode\":{\"enum\":[{\"additionalProperties\":false}],\"default\":{\"$schema\":1}}},"
+	    "\"$defs\":{\"additionalProperties\":{\"additionalProperties\":false}}}", 0, NULL);
+	json_t *want = json_loads("{\"type\":\"object\","
+	    "\"properties\":{\"$schema\":{\"type\":\"string\"},"
+	    "\"additionalProperties\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
+	    "\"mode\":{\"enum\":[{\"additionalProperties\":false}],\"default\":{\"$schema\":1}}},"
+	    "\"$defs\":{\"additionalProperties\":{}}}", 0, NULL);
+	json_t *got = gateway_lean_schema(in);
+	(void)state;
+
+	assert_non_null(in);
+	assert_non_null(want);
+	assert_true(json_equal(got, want));
+	assert_null(gateway_lean_schema(NULL));
+	json_decref(in);
+	json_decref(want);
+	json_decref(got);
+}
+
 static void
 test_destructive_refused(void **state)
 {
@@ -703,6 +809,8 @@ main(void)
 		cmocka_unit_test(test_passthrough_torture),
 		cmocka_unit_test(test_requests_split_at_every_offset),
 		cmocka_unit_test(test_allowlist),
+		cmocka_unit_test(test_full_is_lean),
+		cmocka_unit_test(test_lean_schema),
 		cmocka_unit_test(test_destructive_refused),
 		cmocka_unit_test(test_destructive_approval),
 		cmocka_unit_test(test_call_audit_and_filter_seam),

@@ -80,9 +80,26 @@ test_lifecycle(void **state)
 	assert_string_equal(json_string_value(json_object_get(r, "id")), "p");
 	assert_true(json_is_object(json_object_get(r, "result")));
 	json_decref(r);
+	r = ask(s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"warning\"}}");
+	assert_true(json_is_object(json_object_get(r, "result")));
+	json_decref(r);
+	r = ask(s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"loud\"}}");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "error"), "code")), -32602);
+	json_decref(r);
 	r = ask(s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
 	tools = json_object_get(json_object_get(r, "result"), "tools");
 	assert_int_equal(json_array_size(tools), 2);
+	/* every tool's inputSchema is a valid object schema with its required keys */
+	for (size_t i = 0; i < 2; i++) {
+		json_t *in = json_object_get(json_array_get(tools, i), "inputSchema");
+		assert_string_equal(json_string_value(json_object_get(in, "type")), "object");
+		assert_non_null(json_object_get(json_object_get(in, "properties"),
+		    json_string_value(json_array_get(json_object_get(in, "required"), 0))));
+	}
+	/* the timeout default shown is this server's (30000 when not configured) */
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(
+	    json_object_get(json_array_get(tools, 0), "inputSchema"), "properties"),
+	    "timeout_ms"), "default")), 30000);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 0), "name")),
 	    "execute_code");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 1), "name")),
