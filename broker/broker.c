@@ -134,13 +134,15 @@ struct broker {
 	struct log_limit bad_front, bad_back, bad_approvals, lost_client, foreign;
 };
 
-static volatile sig_atomic_t broker_stop;
+static volatile sig_atomic_t broker_stop, broker_reload;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	broker_stop = 1;
+	if (sig == SIGHUP)
+		broker_reload = 1;
+	else
+		broker_stop = 1;
 }
 
 void
@@ -1910,8 +1912,9 @@ broker_run(const struct broker_conf *conf)
 	zsys_handler_set(NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	broker_stop = 0;
+	broker_stop = broker_reload = 0;
 
 	b.jobs = zhashx_new();
 	b.keys = zhashx_new();
@@ -2018,6 +2021,13 @@ broker_run(const struct broker_conf *conf)
 
 	for (;;) {
 		int64_t now = util_now_ms();
+		if (broker_reload) {
+			broker_reload = 0;
+			if (b.zap == NULL)
+				log_info("SIGHUP: no CURVE keys to reload (plaintext endpoints)");
+			else if (zap_reload(b.zap, why, sizeof(why)) != ERR_OK)
+				log_error("SIGHUP: keys not reloaded, the enrolled keys stay as they were: %s", why);
+		}
 		if (broker_stop && !b.draining) {
 			b.draining = true;
 			drain_deadline = now + conf->drain_ms;

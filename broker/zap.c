@@ -3,12 +3,15 @@
  *
  * Runs in the broker: zap_new on the main thread loads every key file (the
  * operator's, trusted for their content but checked for shape), then a
- * zactor thread answers ZAP requests from libzmq.  The requests come from
+ * zactor thread answers ZAP requests from libzmq.  zap_reload (SIGHUP, main
+ * thread) loads the directories again and swaps the sets under `mu`, which
+ * the handler holds while it looks a key up.  The requests come from
  * libzmq itself but carry what a remote peer presented (its public key,
  * address), so each is checked before use and answered 400 when odd.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,8 @@ struct zap {
 	zcert_t *cert;			/* the broker's key pair */
 	zhashx_t *keys[ZAP__COUNT];	/* Z85 public key -> User-Id (owned strings) */
 	zhashx_t *owned[3];		/* the three role sets (alerts shares approvers') */
+	char *dirs[3];			/* where they came from: clients, workers, approvers */
+	pthread_mutex_t mu;		/* keys[] and owned[] against zap_reload */
 	zactor_t *handler;
 	bool handler_bound;		/* set by the handler before it signals */
 };
@@ -114,7 +119,7 @@ zap_answer(struct zap *z, zsock_t *rep, struct log_limit *lim)
 	zmsg_t *req = zmsg_recv(rep);
 	char *version, *domain, *address, *mechanism;
 	zframe_t *reqid, *routing, *key;
-	char z85[41] = "", addr[64];
+	char z85[41] = "", addr[64], uid[256];
 	const char *user = NULL;
 	int d;
 
@@ -140,7 +145,12 @@ zap_answer(struct zap *z, zsock_t *rep, struct log_limit *lim)
 	if (version && strcmp(version, "1.0") == 0 && mechanism && strcmp(mechanism, "CURVE") == 0 &&
 	    key != NULL && zframe_size(key) == 32 && domain != NULL && d < ZAP__COUNT) {
 		zmq_z85_encode(z85, zframe_data(key), 32);
-		user = zhashx_lookup(z->keys[d], z85);
+		pthread_mutex_lock(&z->mu);
+		if ((user = zhashx_lookup(z->keys[d], z85)) != NULL) {
+			snprintf(uid, sizeof(uid), "%s", user);
+			user = uid;
+		}
+		pthread_mutex_unlock(&z->mu);
 	}
 	if (user != NULL) {
 		zap_reply(rep, reqid, "200", "OK", user);
@@ -207,6 +217,13 @@ zap_new(const struct zap_conf *c, char *why, size_t whysz)
 		snprintf(why, whysz, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&z->mu, NULL);
+	for (int i = 0; i < 3; i++) {
+		if (dirs[i] != NULL && (z->dirs[i] = strdup(dirs[i])) == NULL) {
+			snprintf(why, whysz, "out of memory");
+			goto fail;
+		}
+	}
 	if ((z->cert = curve_cert_load(c->secret, true, why, whysz)) == NULL)
 		goto fail;
 	for (int i = 0; i < 3; i++) {
@@ -243,11 +260,63 @@ zap_destroy(struct zap **zp)
 	if (zp == NULL || (z = *zp) == NULL)
 		return;
 	zactor_destroy(&z->handler);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		zhashx_destroy(&z->owned[i]);
+		free(z->dirs[i]);
+	}
 	zcert_destroy(&z->cert);
+	pthread_mutex_destroy(&z->mu);
 	free(z);
 	*zp = NULL;
+}
+
+/* Keys of `a` not in `b`. */
+static size_t
+keys_missing(zhashx_t *a, zhashx_t *b)
+{
+	size_t n = 0;
+
+	for (void *v = zhashx_first(a); v != NULL; v = zhashx_next(a))
+		n += zhashx_lookup(b, zhashx_cursor(a)) == NULL;
+	return n;
+}
+
+enum err
+zap_reload(struct zap *z, char *why, size_t whysz)
+{
+	static const char *const roles[3] = { "client", "worker", "approver" };
+	zhashx_t *fresh[3] = { NULL, NULL, NULL }, *old[3];
+	size_t added[3], removed[3];
+
+	for (int i = 0; i < 3; i++) {
+		if ((fresh[i] = load_keys(z->dirs[i], i == 0, why, whysz)) == NULL) {
+			for (int k = 0; k < i; k++)
+				zhashx_destroy(&fresh[k]);
+			return ERR_INVAL;	/* the sets in use stay */
+		}
+		added[i] = keys_missing(fresh[i], z->owned[i]);
+		removed[i] = keys_missing(z->owned[i], fresh[i]);
+	}
+	pthread_mutex_lock(&z->mu);
+	for (int i = 0; i < 3; i++) {
+		old[i] = z->owned[i];
+		z->owned[i] = fresh[i];
+	}
+	z->keys[ZAP_FRONT] = z->owned[0];
+	z->keys[ZAP_BACK] = z->owned[1];
+	z->keys[ZAP_APPROVALS] = z->owned[2];
+	z->keys[ZAP_ALERTS] = z->owned[2];
+	pthread_mutex_unlock(&z->mu);
+	for (int i = 0; i < 3; i++) {
+		zhashx_destroy(&old[i]);
+		log_info("CURVE keys reloaded: %zu %s keys (%zu new, %zu removed)",
+		    zhashx_size(z->owned[i]), roles[i], added[i], removed[i]);
+		if (removed[i] > 0)
+			log_warnx("CURVE: %zu %s key(s) removed: refused from now on; connections "
+			    "they already made stay until they reconnect (restart the broker to cut them)",
+			    removed[i], roles[i]);
+	}
+	return ERR_OK;
 }
 
 void

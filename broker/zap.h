@@ -10,8 +10,8 @@
  *   alerts      "alerts"     --approvers DIR    the key's name
  *
  * The handler is one REP socket on inproc://zeromq.zap.01 in its own thread
- * (a zactor); the key sets are loaded before it starts and never change, so
- * the thread only reads them.  Every refused handshake is logged
+ * (a zactor); the key sets are loaded before it starts and replaced whole by
+ * zap_reload (SIGHUP), under a mutex the handler takes for each lookup.  Every refused handshake is logged
  * (rate-limited) with the peer's address and public key.
  */
 #ifndef SLUICE_ZAP_H
@@ -37,6 +37,12 @@ struct zap;
  * without a valid tenant, an unreadable key file, or a second ZAP handler in
  * the process is an error.  Fresh handle or NULL with `why`. */
 struct zap *zap_new(const struct zap_conf *c, char *why, size_t whysz);
+
+/* Loads the key directories again (SIGHUP): new keys are admitted and
+ * removed ones refused from the next handshake on; a connection already
+ * made is not cut.  On any bad file nothing changes: ERR_INVAL with `why`
+ * (the sets in use stay).  Logs what changed per role. */
+enum err zap_reload(struct zap *z, char *why, size_t whysz);
 
 /* Stops the handler and wipes the broker's secret key.  Accepts NULL. */
 void zap_destroy(struct zap **zp);

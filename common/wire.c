@@ -16,6 +16,10 @@ wire_tune(zsock_t *s)
 	zsock_set_rcvhwm(s, WIRE_HWM);
 	zsock_set_maxmsgsize(s, (int64_t)MSG_BODY_MAX + 4096);
 	zsock_set_linger(s, 1000);
+	/* A send waits for room at most this long, then fails (ERR_IO): a
+	 * DEALER whose only connection was refused (CURVE key not enrolled)
+	 * has no pipe left and would otherwise block its caller forever. */
+	zsock_set_sndtimeo(s, WIRE_SNDTIMEO_MS);
 }
 
 /* zmq_msg_init_data's deallocator: the body came from msg_encode (malloc). */

@@ -16,6 +16,7 @@
 
 /* High-water mark for every sluice socket: bounded, never 0 (unbounded). */
 #define WIRE_HWM 10000
+#define WIRE_SNDTIMEO_MS 2000	/* longest a send waits for room (wire_tune) */
 
 /* Applies the common options (HWM, max message size, linger). */
 void wire_tune(zsock_t *s);

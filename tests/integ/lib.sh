@@ -38,6 +38,12 @@ notok() { echo "not ok - $1${2:+: $2}"; FAILS=$((FAILS + 1)); }
 skip() { echo "skip - $1: $2"; }
 # check NAME CMD...: ok when CMD succeeds.
 check() { local n=$1; shift; if "$@"; then ok "$n"; else notok "$n"; fi; }
+# wait_for SECONDS CMD...: true as soon as CMD succeeds (polled every 0.1 s).
+wait_for() {
+	local n=$(( $1 * 10 )); shift
+	while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done
+	return 1
+}
 # require NAME CMD...: like check, but the rest of the script cannot run without it.
 require() { local n=$1; shift; if "$@"; then ok "$n"; else notok "$n" "cannot go on"; exit 1; fi; }
 

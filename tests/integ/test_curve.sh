@@ -152,4 +152,26 @@ SLUICE_CURVE_KEY=$K/bob.key SLUICE_BROKER_KEY=$K/broker.pub "$TOOLS/submit_burst
 check "another tenant is not limited by acme's burst" grep -q '^accepted' "$T/burst2.txt"
 check "the broker is still alive" alive "$BROKER_PID"
 
+# --- SIGHUP: enrol and remove keys without a restart -----------------------------
+reloads() { grep -c 'CURVE keys reloaded: .* client keys' "$T/broker.log"; }
+hup() { local n; n=$(reloads); kill -HUP "$BROKER_PID"; for _ in $(seq 1 50); do
+	[ "$(reloads)" -gt "$n" ] && return 0; grep -q 'SIGHUP: keys not reloaded' "$T/broker.log" && return 0; sleep 0.1; done; return 1; }
+cp "$K/mallory.pub" "$T/clients/"
+cp "$K/w2.pub" "$T/workers/"
+check "SIGHUP reloads the key directories" hup
+check "... and logs what changed" grep -q 'CURVE keys reloaded: 3 client keys (1 new, 0 removed)' "$T/broker.log"
+out=$(as mallory run --json "$hello" 2>&1)
+check "a client key enrolled while the broker runs is admitted after SIGHUP" test "$(jfield "$out" .stdout)" = "hello 42"
+check "a worker that kept retrying registers once its key is enrolled" wait_for 20 grep -q 'worker w2 ready' "$T/broker.log"
+rm "$T/clients/bob.pub"
+check "SIGHUP after a key was removed" hup
+err=$(as bob status --timeout 3000 2>&1); rc=$?
+check "the removed client key is refused on its next connection" test $rc -ne 0 -a -n "$(grep -o 'refused our CURVE key' <<<"$err")"
+check "... and the broker says that live connections stay until they reconnect" grep -q '1 client key(s) removed' "$T/broker.log"
+echo "not a key" >"$T/clients/broken.pub"
+kill -HUP "$BROKER_PID"
+check "a bad key file on SIGHUP is an error, loudly" wait_for 20 grep -q 'SIGHUP: keys not reloaded, the enrolled keys stay as they were' "$T/broker.log"
+check "... and the keys in use stay (mallory still admitted)" test "$(as mallory status --json | jq -r .workers)" -ge 1
+check "the broker is still alive after the reloads" alive "$BROKER_PID"
+
 exit $((FAILS > 0))

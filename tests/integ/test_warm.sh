@@ -20,11 +20,6 @@ warm_jail_of() { sed -n "s/.*job $1 runs in warm jail \(warm-[0-9-]*\).*/\1/p" "
 # warm_dirs WORKER: warm workspaces on disk (ready, starting or not yet torn down).
 warm_dirs() { find "$T/$1" -maxdepth 1 -name 'warm-*' 2>/dev/null | wc -l; }
 # wait_for SECONDS CMD...: until CMD succeeds (false after SECONDS).
-wait_for() {
-	local n=$(( $1 * 10 )); shift
-	while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done
-	return 1
-}
 pool_logged() { grep -q "warm pool: 1 jails, RSS per idle warm jail [1-9][0-9]* KB" "$T/w1.log"; }
 # next_warm: waits until w1's pool has a ready jail again (or 20 s): more
 # jails got ready than jobs took.
