@@ -1736,9 +1736,20 @@ commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, enum 
 	}
 	while ((j = zlistx_first(finishing)) != NULL) {
 		zlistx_delete(finishing, zlistx_cursor(finishing));
-		if (j->req[0])
-			msg_set_str(j->result, MSG_F_REQ, j->req);
-		send_front(b, j->client, j->result);
+		if (e != ERR_OK) {
+			/* Its result and the audit events that record it are not
+			 * durable: nothing leaves without its audit record.  The
+			 * stored job stays running until a restart resolves it
+			 * (worker_lost). */
+			log_error("job %s: result withheld: its commit round failed", j->id);
+			wire_send_error(b->front, j->client, ERR_DB, j->req[0] ? j->req : NULL,
+			    "the job's result could not be stored (audit/job store write failed); "
+			    "it is withheld");
+		} else {
+			if (j->req[0])
+				msg_set_str(j->result, MSG_F_REQ, j->req);
+			send_front(b, j->client, j->result);
+		}
 		if (j->key[0]) {
 			char name[200];
 			key_name(name, sizeof(name), j->tenant, j->key);

@@ -25,6 +25,7 @@ struct sessions {
 	rocksdb_readoptions_t *ropts;
 	uint64_t quota;
 	uint64_t ttl_ms;
+	bool write_failed;		/* RocksDB refused a write: see sessions_close */
 };
 
 /* The key prefix of a session's files ("f" tenant \0 session \0) or of its
@@ -87,7 +88,12 @@ sessions_close(struct sessions **sp)
 		return;
 	rocksdb_readoptions_destroy(s->ropts);
 	rocksdb_writeoptions_destroy(s->wsync);
-	rocksdb_close(s->db);
+	/* Closing after a failed write aborts in RocksDB (an assertion in
+	 * Debian's build); every write acknowledged was synced. */
+	if (s->write_failed)
+		log_warnx("sessions: a write failed earlier: not closing the database");
+	else
+		rocksdb_close(s->db);
 	rocksdb_options_destroy(s->opts);
 	free(s);
 	*sp = NULL;
@@ -102,6 +108,7 @@ sessions_write(struct sessions *s, rocksdb_writebatch_t *wb)
 	if (dberr != NULL) {
 		log_error("sessions: write: %s", dberr);
 		rocksdb_free(dberr);
+		s->write_failed = true;
 		return ERR_DB;
 	}
 	return ERR_OK;

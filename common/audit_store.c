@@ -83,6 +83,7 @@ struct audit_store {
 	time_t cp_time;
 	uint64_t staged_cp_seq;
 	bool fail_next;
+	bool write_failed;		/* RocksDB refused a write (e.g. disk full) */
 	uint8_t *encbuf;			/* AUDIT_CANON_MAX scratch */
 
 	/* sealed batch (audit_store_seal), written by audit_store_write_sealed */
@@ -284,7 +285,15 @@ audit_store_free(struct audit_store *s)
 		for (int i = 0; i < AUDIT_CF__COUNT; i++)
 			if (s->cf[i] != NULL)
 				rocksdb_column_family_handle_destroy(s->cf[i]);
-		rocksdb_close(s->db);
+		/* After a failed write RocksDB's log writer is in error and
+		 * closing it aborts the process (an assertion in Debian's
+		 * build): leave it to the exit.  Every acknowledged event was
+		 * synced; the next open replays the log. */
+		if (s->write_failed)
+			log_warnx("audit store: a write failed earlier: not closing the database "
+			    "(the synced log is replayed at the next start)");
+		else
+			rocksdb_close(s->db);
 	}
 	if (s->batch != NULL)
 		rocksdb_writebatch_destroy(s->batch);
@@ -637,6 +646,7 @@ audit_store_write_sealed(struct audit_store *s)
 	if (errstr != NULL) {
 		log_warnx("audit: commit of %zu events failed: %s", s->nsealed, errstr);
 		rocksdb_free(errstr);
+		s->write_failed = true;
 		return ERR_DB;
 	}
 	return ERR_OK;
