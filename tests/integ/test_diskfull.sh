@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The broker's disk fills up under it (a small tmpfs as its data dir, filled
+# with dd while it runs): nothing is acknowledged that is not stored, no
+# result leaves without its audit record, the broker stays up and says why,
+# and after space is freed and the broker restarted, work goes on and the
+# audit trail still verifies.
+. "$(dirname "$0")/lib.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	skip "disk full" "needs root to mount a small tmpfs"
+	exit 0
+fi
+mkdir -p "$T/small"
+mount -t tmpfs -o size=40m tmpfs "$T/small" || { skip "disk full" "cannot mount a tmpfs"; exit 0; }
+trap 'umount -l "$T/small" 2>/dev/null; cleanup' EXIT
+D=$T/small/broker
+start_broker_on() {
+	"$BIN/sluice-broker" --front "$FRONT" --back "$BACK" --data "$D" --approvals "$APPROVALS" \
+		--alerts "$ALERTS" --heartbeat-ms 500 >>"$T/broker.log" 2>&1 &
+	BROKER_PID=$!
+	PIDS+=("$BROKER_PID")
+}
+start_broker_on
+start_worker w1 --slots 2
+require "worker registers" wait_workers 1
+hello=$(prog hello.ts <<'EOF2'
+console.log("hi");
+EOF2
+)
+delivered=0	# results a client got: each must have its execution_end event
+out=$("$BIN/sluice" run --session full-s "$hello"); rc=$?
+check "a job runs while there is space" test "$out" = hi -a $rc -eq 0
+[ "$out" = hi ] && delivered=$((delivered + 1))
+
+dd if=/dev/zero of="$T/small/fill" bs=1M 2>/dev/null
+refused=0
+for _ in $(seq 1 10); do
+	out=$("$BIN/sluice" run --session full-s "$hello" 2>"$T/err"); rc=$?
+	err=$(cat "$T/err")
+	[ "$out" = hi ] && delivered=$((delivered + 1))
+	if [ $rc -ne 0 ]; then refused=1; break; fi
+done
+check "with the disk full a job is refused, not acknowledged" test $refused -eq 1
+check "... and the client is told the store write failed" \
+	grep -qE 'could not be stored|store write failed' <<<"$err"
+check "the broker logs the failed commit loudly" grep -q 'audit store commit failed' "$T/broker.log"
+check "the broker is still up" alive "$BROKER_PID"
+
+# Free the space and restart (kill -9: what a crash or an operator's kill
+# leaves); what was acknowledged is still there and work goes on.
+kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+rm -f "$T/small/fill"
+start_broker_on
+require "the broker restarts on the freed disk" wait_workers 1
+out=$("$BIN/sluice" run --session full-s "$hello"); rc=$?
+check "after the restart jobs run again" test "$out" = hi -a $rc -eq 0
+[ "$out" = hi ] && delivered=$((delivered + 1))
+"$BIN/sluice" audit export --data "$D" --session full-s --out "$T/pack" >/dev/null 2>&1
+check "the session's audit trail still exports and verifies" "$BIN/sluice" audit verify "$T/pack"
+ends=$(jq -r 'select(.type == "execution_end" and .details.status == "ok") | .job' "$T/pack/events.jsonl" | sort -u | wc -l)
+check "every result a client got has its execution_end in the trail ($delivered delivered, $ends recorded)" \
+	test "$ends" -eq "$delivered"
+exit $((FAILS > 0))
