@@ -38,6 +38,7 @@
 
 #include "broker/broker.h"
 #include "broker/committer.h"
+#include "common/audit_filter.h"
 #include "broker/gate.h"
 #include "broker/jobstore.h"
 #include "broker/sessions.h"
@@ -109,6 +110,7 @@ struct broker {
 	struct jobstore *store;
 	struct sessions *sessions;	/* session workspaces */
 	struct audit_store *audit;
+	struct audit_filter *audit_filter;	/* privacy filter of details, memo */
 	char actor[128];		/* "broker@host" */
 	bool audit_failed;		/* an event could not be staged this round */
 	zhashx_t *jobs;			/* id -> struct job (owned) */
@@ -286,8 +288,6 @@ audit(struct broker *b, enum audit_type type, const struct job *j, const char *a
     json_t *details, const struct msg *metrics)
 {
 	struct audit_event ev;
-	struct privacy_config pc = { .mode = PRIVACY_MODE_REDACT };
-	struct privacy_result pr = { 0 };
 	char *txt = NULL;
 	int e;
 
@@ -315,14 +315,8 @@ audit(struct broker *b, enum audit_type type, const struct job *j, const char *a
 		ev.cpu_ms = msg_u64(metrics, MSG_F_CPU_MS, 0);
 		ev.max_rss_kb = msg_u64(metrics, MSG_F_MAX_RSS_KB, 0);
 	}
-	if (details != NULL && (txt = audit_details_canonical(details)) != NULL) {
-		if (privacy_scan(&pc, txt, strlen(txt), &pr) == ERR_OK && pr.nfindings == 0)
-			audit_event_take_details(&ev, &txt);
-		else if (pr.text != NULL && audit_event_set_details(&ev, pr.text, pr.len) != ERR_OK)
-			audit_event_set_details(&ev, "{\"redacted\":true}", 17);
-		privacy_result_clear(&pr);
-	}
-	free(txt);
+	if (details != NULL && (txt = audit_details_canonical(details)) != NULL)
+		audit_filter_details(b->audit_filter, &ev, &txt);
 	json_decref(details);
 	if ((e = audit_store_append(b->audit, &ev)) == ERR_BUSY) {
 		flight_wait(b);		/* the store can seal only one round at a time */
@@ -1965,7 +1959,7 @@ broker_run(const struct broker_conf *conf)
 	host[sizeof(host) - 1] = '\0';
 	snprintf(b.actor, sizeof(b.actor), "broker@%s", host);
 	int aerr;
-	if (privacy_init() != ERR_OK ||
+	if (privacy_init() != ERR_OK || (b.audit_filter = audit_filter_new()) == NULL ||
 	    (b.audit = audit_store_open(adir, NULL, &aerr, why, sizeof(why))) == NULL) {
 		log_error("audit store: %s", why);
 		goto out;
@@ -2087,6 +2081,7 @@ out:
 	jobstore_close(&b.store);
 	sessions_close(&b.sessions);
 	audit_store_destroy(&b.audit);
+	audit_filter_destroy(&b.audit_filter);
 	zap_destroy(&b.zap);	/* after every CURVE socket is closed */
 	return rc;
 }
