@@ -45,6 +45,12 @@
 #include <jansson.h>
 #include <msgpack.h>
 #include <sodium.h>
+/* SHA-256 of events through OpenSSL's SHA256_* (deprecated in 3.0, still
+ * supported): it uses the CPU's SHA extensions where present, libsodium's
+ * portable code does not.  The digests are the same; 8 % of the broker's
+ * CPU went to hashing events before. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include "common/audit.h"
 #include "common/err.h"
@@ -547,7 +553,7 @@ audit_encode_chained(struct audit_event *ev, const uint8_t prev[AUDIT_HASH_LEN],
     uint8_t *out, size_t outsz, size_t *outlen)
 {
 	static const uint8_t body_head[3] = { 0xdc, 0x00, AUDIT_BODY_FIELDS };
-	crypto_hash_sha256_state st;
+	SHA256_CTX st;
 	uint8_t body[AUDIT_HASH_LEN];
 	size_t len;
 	int rc;
@@ -561,10 +567,10 @@ audit_encode_chained(struct audit_event *ev, const uint8_t prev[AUDIT_HASH_LEN],
 	if (len < 3 + 2 * (2 + AUDIT_HASH_LEN) || out[0] != 0xdc || out[1] != 0 ||
 	    out[2] != AUDIT_STORED_FIELDS)
 		return ERR_INTERNAL;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, body_head, sizeof(body_head));
-	crypto_hash_sha256_update(&st, out + 3, len - 3 - 2 * (2 + AUDIT_HASH_LEN));
-	crypto_hash_sha256_final(&st, body);
+	SHA256_Init(&st);
+	SHA256_Update(&st, body_head, sizeof(body_head));
+	SHA256_Update(&st, out + 3, len - 3 - 2 * (2 + AUDIT_HASH_LEN));
+	SHA256_Final(body, &st);
 	audit_chain_step(prev, body, ev->hash);
 	memcpy(out + len - AUDIT_HASH_LEN, ev->hash, AUDIT_HASH_LEN);
 	*outlen = len;
@@ -704,23 +710,23 @@ audit_decode(const uint8_t *buf, size_t len, struct audit_event *ev)
 static int
 audit_sha_write(void *data, const char *bytes, size_t len)
 {
-	crypto_hash_sha256_update(data, (const uint8_t *)bytes, len);
+	SHA256_Update(data, (const uint8_t *)bytes, len);
 	return 0;
 }
 
 int
 audit_body_digest(const struct audit_event *ev, uint8_t body[AUDIT_HASH_LEN])
 {
-	crypto_hash_sha256_state st;
+	SHA256_CTX st;
 	msgpack_packer pk;
 
 	if (audit_event_validate(ev, NULL, 0) != ERR_OK)
 		return ERR_INVAL;
-	crypto_hash_sha256_init(&st);
+	SHA256_Init(&st);
 	msgpack_packer_init(&pk, &st, audit_sha_write);
 	if (audit_pack(&pk, ev, false) != 0)
 		return ERR_INTERNAL;
-	crypto_hash_sha256_final(&st, body);
+	SHA256_Final(body, &st);
 	return ERR_OK;
 }
 
@@ -728,12 +734,12 @@ void
 audit_chain_step(const uint8_t prev[AUDIT_HASH_LEN],
     const uint8_t body[AUDIT_HASH_LEN], uint8_t out[AUDIT_HASH_LEN])
 {
-	crypto_hash_sha256_state st;
+	SHA256_CTX st;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, prev, AUDIT_HASH_LEN);
-	crypto_hash_sha256_update(&st, body, AUDIT_HASH_LEN);
-	crypto_hash_sha256_final(&st, out);
+	SHA256_Init(&st);
+	SHA256_Update(&st, prev, AUDIT_HASH_LEN);
+	SHA256_Update(&st, body, AUDIT_HASH_LEN);
+	SHA256_Final(out, &st);
 }
 
 int
