@@ -366,7 +366,21 @@ audit_event_copy(struct audit_event *dst, const struct audit_event *src)
 static char *
 audit_canon_json(const json_t *obj)
 {
-	return json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	const size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII;
+	char buf[1024], *text;
+	size_t n;
+
+	/* Most details are short: dump into the stack and copy once, instead of
+	 * json_dumps' buffer growing from 16 bytes (same bytes either way). */
+	if ((n = json_dumpb(obj, buf, sizeof(buf), flags)) == 0)
+		return NULL;
+	if (n > sizeof(buf) - 1)
+		return json_dumps(obj, flags);
+	if ((text = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(text, buf, n);
+	text[n] = '\0';
+	return text;
 }
 
 /* Stores the canonical form of object `obj` as the details of `ev`. */
