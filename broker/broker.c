@@ -279,21 +279,20 @@ flight_wait(struct broker *b)
 		b->audit_failed = true;
 }
 
-/* Stages one audit event about job j (may be NULL).  `details` (stolen, may
- * be NULL) passes the privacy filter before it is stored: no raw PII or
- * secrets reach the store.  A failure marks the round so that the commit
- * fails the operations it would have acknowledged. */
+/* Stages one audit event about job j (may be NULL).  `txt` (taken, may be
+ * NULL) is the canonical details text; it passes the privacy filter before
+ * it is stored: no raw PII or secrets reach the store.  A failure marks the
+ * round so that the commit fails the operations it would have acknowledged. */
 static void
-audit(struct broker *b, enum audit_type type, const struct job *j, const char *actor,
-    json_t *details, const struct msg *metrics)
+audit_text(struct broker *b, enum audit_type type, const struct job *j, const char *actor,
+    char *txt, const struct msg *metrics)
 {
 	struct audit_event ev;
-	char *txt = NULL;
 	int e;
 
 	if (audit_event_init(&ev, type) != ERR_OK) {
 		b->audit_failed = true;
-		json_decref(details);
+		free(txt);
 		return;
 	}
 	audit_event_set(&ev, "actor", actor ? actor : b->actor);
@@ -315,9 +314,8 @@ audit(struct broker *b, enum audit_type type, const struct job *j, const char *a
 		ev.cpu_ms = msg_u64(metrics, MSG_F_CPU_MS, 0);
 		ev.max_rss_kb = msg_u64(metrics, MSG_F_MAX_RSS_KB, 0);
 	}
-	if (details != NULL && (txt = audit_details_canonical(details)) != NULL)
+	if (txt != NULL)
 		audit_filter_details(b->audit_filter, &ev, &txt);
-	json_decref(details);
 	if ((e = audit_store_append(b->audit, &ev)) == ERR_BUSY) {
 		flight_wait(b);		/* the store can seal only one round at a time */
 		if (audit_store_commit(b->audit) == ERR_OK)
@@ -328,6 +326,43 @@ audit(struct broker *b, enum audit_type type, const struct job *j, const char *a
 		b->audit_failed = true;
 	}
 	audit_event_clear(&ev);
+}
+
+
+/* audit_text with details from object `details` (stolen, may be NULL). */
+static void
+audit(struct broker *b, enum audit_type type, const struct job *j, const char *actor,
+    json_t *details, const struct msg *metrics)
+{
+	char *txt = details != NULL ? audit_details_canonical(details) : NULL;
+
+	json_decref(details);
+	audit_text(b, type, j, actor, txt, metrics);
+}
+
+/* audit_text with the flat details kv[0..n-1] (keys in strcmp order): their
+ * text built directly, or through jansson when a value needs escaping. */
+static void
+audit_flat(struct broker *b, enum audit_type type, const struct job *j,
+    const struct audit_kv *kv, size_t n, const struct msg *metrics)
+{
+	char *txt = audit_details_flat(kv, n);
+	json_t *obj;
+
+	if (txt != NULL) {
+		audit_text(b, type, j, NULL, txt, metrics);
+		return;
+	}
+	obj = json_object();
+	for (size_t i = 0; i < n && obj != NULL; i++) {
+		json_t *v = kv[i].kind == AUDIT_KV_STR ? json_string(kv[i].s) :
+		    kv[i].kind == AUDIT_KV_INT ? json_integer(kv[i].i) : json_boolean(kv[i].i);
+		if (json_object_set_new(obj, kv[i].key, v) != 0 || v == NULL) {
+			json_decref(obj);	/* as json_pack: no details at all */
+			obj = NULL;
+		}
+	}
+	audit(b, type, j, NULL, obj, metrics);
 }
 
 /* Ends a job: builds its RESULT from `src` (a DONE, or NULL), stages it in the
@@ -366,10 +401,13 @@ job_finish(struct broker *b, struct job *j, const struct msg *src, enum job_stat
 	if (strcmp(status, "violation") == 0)
 		audit(b, AUDIT_SANDBOX_VIOLATION, j, NULL,
 		    json_pack("{s:s}", "reason", msg_str(r, MSG_F_REASON, "")), NULL);
-	audit(b, AUDIT_EXECUTION_END, j, NULL,
-	    json_pack("{s:s, s:I, s:b, s:s}", "status", status, "exit_code",
-	    (json_int_t)msg_i64(r, MSG_F_EXIT_CODE, -1), "truncated", msg_bool(r, MSG_F_TRUNCATED, false),
-	    "reason", msg_str(r, MSG_F_REASON, "")), src);
+	const struct audit_kv end[] = {
+		{ "exit_code", AUDIT_KV_INT, NULL, msg_i64(r, MSG_F_EXIT_CODE, -1) },
+		{ "reason", AUDIT_KV_STR, msg_str(r, MSG_F_REASON, ""), 0 },
+		{ "status", AUDIT_KV_STR, status, 0 },
+		{ "truncated", AUDIT_KV_BOOL, NULL, msg_bool(r, MSG_F_TRUNCATED, false) },
+	};
+	audit_flat(b, AUDIT_EXECUTION_END, j, end, sizeof(end) / sizeof(end[0]), src);
 	size_t plen;
 	const void *praw = src ? msg_bin(src, MSG_F_PRIVACY, &plen) : NULL;
 	json_t *pj = praw ? mpjson_decode(praw, plen) : NULL;
@@ -1401,8 +1439,8 @@ on_back(struct broker *b)
 		}
 		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK)
 			log_error("job %s: running state not stored", j->id);
-		audit(b, AUDIT_EXECUTION_START, j, NULL, json_pack("{s:s}", "worker",
-		    w ? w->host : "?"), NULL);
+		const struct audit_kv start[] = { { "worker", AUDIT_KV_STR, w ? w->host : "?", 0 } };
+		audit_flat(b, AUDIT_EXECUTION_START, j, start, 1, NULL);
 		break;
 	case MSG_DONE:
 		if (j != NULL && j->state == JOB_QUEUED && queue_remove(b->queue, j->tenant, j->priority, j)) {

@@ -426,6 +426,68 @@ audit_details_canonical(const json_t *obj)
 	return json_is_object(obj) ? audit_canon_json(obj) : NULL;
 }
 
+/* Appends len bytes at *o if they fit before end. */
+static bool
+audit_put(char **o, const char *end, const char *p, size_t len)
+{
+	if (len > (size_t)(end - *o))
+		return false;
+	memcpy(*o, p, len);
+	*o += len;
+	return true;
+}
+
+/* Appends "s" when s needs no escaping in jansson's ENSURE_ASCII form. */
+static bool
+audit_put_plain(char **o, const char *end, const char *s)
+{
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e || s[i] == '"' ||
+		    s[i] == '\\')
+			return false;
+	return audit_put(o, end, "\"", 1) && audit_put(o, end, s, len) &&
+	    audit_put(o, end, "\"", 1);
+}
+
+char *
+audit_details_flat(const struct audit_kv *kv, size_t n)
+{
+	char buf[1024], num[24], *o = buf;
+	const char *end = buf + sizeof(buf);
+	int w;
+
+	if (!audit_put(&o, end, "{", 1))
+		return NULL;
+	for (size_t k = 0; k < n; k++) {
+		if (k > 0 && (strcmp(kv[k - 1].key, kv[k].key) >= 0 || !audit_put(&o, end, ",", 1)))
+			return NULL;
+		if (!audit_put_plain(&o, end, kv[k].key) || !audit_put(&o, end, ":", 1))
+			return NULL;
+		switch (kv[k].kind) {
+		case AUDIT_KV_STR:
+			if (kv[k].s == NULL || !audit_put_plain(&o, end, kv[k].s))
+				return NULL;
+			break;
+		case AUDIT_KV_INT:
+			w = snprintf(num, sizeof(num), "%lld", kv[k].i);
+			if (w < 0 || !audit_put(&o, end, num, (size_t)w))
+				return NULL;
+			break;
+		case AUDIT_KV_BOOL:
+			if (!(kv[k].i ? audit_put(&o, end, "true", 4) : audit_put(&o, end, "false", 5)))
+				return NULL;
+			break;
+		default:
+			return NULL;
+		}
+	}
+	if (!audit_put(&o, end, "}", 1))
+		return NULL;
+	return strndup(buf, (size_t)(o - buf));
+}
+
 int
 audit_event_take_details(struct audit_event *ev, char **text)
 {
