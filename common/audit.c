@@ -222,21 +222,25 @@ audit_is_lowhex(const char *s, size_t len)
 }
 
 /* Field table for the bounded string fields. */
+/* What a string field must look like beyond printable ASCII in bounds. */
+enum audit_form { AUDIT_FORM_TEXT, AUDIT_FORM_HEX, AUDIT_FORM_SHA, AUDIT_FORM_TIME };
+
 struct audit_strfield {
 	const char *name;
 	size_t off;
 	size_t max;
 	size_t min;
+	enum audit_form form;
 };
 
 static const struct audit_strfield audit_strfields[] = {
-	{ "id", offsetof(struct audit_event, id), AUDIT_ID_HEX, AUDIT_ID_HEX },
-	{ "time", offsetof(struct audit_event, time), AUDIT_TIME_LEN, AUDIT_TIME_LEN },
-	{ "job", offsetof(struct audit_event, job), AUDIT_NAME_MAX, 0 },
-	{ "session", offsetof(struct audit_event, session), AUDIT_NAME_MAX, 0 },
-	{ "tenant", offsetof(struct audit_event, tenant), AUDIT_NAME_MAX, 0 },
-	{ "actor", offsetof(struct audit_event, actor), AUDIT_ACTOR_MAX, 1 },
-	{ "code_sha256", offsetof(struct audit_event, code_sha256), AUDIT_SHA_HEX, 0 },
+	{ "id", offsetof(struct audit_event, id), AUDIT_ID_HEX, AUDIT_ID_HEX, AUDIT_FORM_HEX },
+	{ "time", offsetof(struct audit_event, time), AUDIT_TIME_LEN, AUDIT_TIME_LEN, AUDIT_FORM_TIME },
+	{ "job", offsetof(struct audit_event, job), AUDIT_NAME_MAX, 0, AUDIT_FORM_TEXT },
+	{ "session", offsetof(struct audit_event, session), AUDIT_NAME_MAX, 0, AUDIT_FORM_TEXT },
+	{ "tenant", offsetof(struct audit_event, tenant), AUDIT_NAME_MAX, 0, AUDIT_FORM_TEXT },
+	{ "actor", offsetof(struct audit_event, actor), AUDIT_ACTOR_MAX, 1, AUDIT_FORM_TEXT },
+	{ "code_sha256", offsetof(struct audit_event, code_sha256), AUDIT_SHA_HEX, 0, AUDIT_FORM_SHA },
 };
 #define AUDIT_NSTRFIELDS (sizeof(audit_strfields) / sizeof(audit_strfields[0]))
 
@@ -257,12 +261,12 @@ audit_check_str(const struct audit_strfield *f, const char *v, size_t len)
 		return ERR_TOOBIG;
 	if (len < f->min || !audit_is_printable(v, len))
 		return ERR_INVAL;
-	if (strcmp(f->name, "id") == 0 && !audit_is_lowhex(v, len))
+	if (f->form == AUDIT_FORM_HEX && !audit_is_lowhex(v, len))
 		return ERR_INVAL;
-	if (strcmp(f->name, "code_sha256") == 0 && len != 0 &&
+	if (f->form == AUDIT_FORM_SHA && len != 0 &&
 	    (len != AUDIT_SHA_HEX || !audit_is_lowhex(v, len)))
 		return ERR_INVAL;
-	if (strcmp(f->name, "time") == 0) {
+	if (f->form == AUDIT_FORM_TIME) {
 		char t[AUDIT_TIME_LEN + 1];
 		memcpy(t, v, len);
 		t[len] = '\0';
