@@ -356,7 +356,9 @@ audit_flat(struct broker *b, enum audit_type type, const struct job *j,
 	obj = json_object();
 	for (size_t i = 0; i < n && obj != NULL; i++) {
 		json_t *v = kv[i].kind == AUDIT_KV_STR ? json_string(kv[i].s) :
-		    kv[i].kind == AUDIT_KV_INT ? json_integer(kv[i].i) : json_boolean(kv[i].i);
+		    kv[i].kind == AUDIT_KV_INT ? json_integer(kv[i].i) :
+		    kv[i].kind == AUDIT_KV_JSON ? json_loads(kv[i].s, JSON_DECODE_ANY, NULL) :
+		    json_boolean(kv[i].i);
 		if (json_object_set_new(obj, kv[i].key, v) != 0 || v == NULL) {
 			json_decref(obj);	/* as json_pack: no details at all */
 			obj = NULL;
@@ -981,6 +983,21 @@ resubmission(struct broker *b, zframe_t *client, const char *req, const char *te
 	return true;
 }
 
+/* Jansson's text of the real `d` into buf; false when it has none (NaN,
+ * infinity) or it does not fit. */
+static bool
+real_text(double d, char *buf, size_t sz)
+{
+	json_t *r = json_real(d);
+	size_t n = r != NULL ? json_dumpb(r, buf, sz - 1, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
+
+	json_decref(r);
+	if (n == 0 || n >= sz - 1)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
 /* Scores the job's code and decides its route: L1/L2 queue, L3 held for an
  * approver, L4 blocked.  Sets j->level, j->state and the job's `risk`.
  * False only on out-of-memory. */
@@ -1008,12 +1025,24 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(digest, (const unsigned char *)code, codelen);
 	audit_hex(digest, sizeof(digest), j->code_sha256);
-	json_t *rules = json_array();
-	for (size_t i = 0; i < v.nfindings && rules; i++)
-		json_array_append_new(rules, json_pack("{s:s, s:s, s:i}", "rule", v.findings[i].rule,
-		    "category", risk_category_name(v.findings[i].category), "line", v.findings[i].line));
-	audit(b, AUDIT_RISK_ASSESSMENT, j, NULL, json_pack("{s:f, s:s, s:I, s:o}", "score", v.score,
-	    "level", j->level, "total", (json_int_t)v.total, "findings", rules), NULL);
+	char score[64];
+	if (v.nfindings == 0 && real_text(v.score, score, sizeof(score))) {
+		const struct audit_kv kv[] = {
+			{ "findings", AUDIT_KV_JSON, "[]", 0 },
+			{ "level", AUDIT_KV_STR, j->level, 0 },
+			{ "score", AUDIT_KV_JSON, score, 0 },
+			{ "total", AUDIT_KV_INT, NULL, (long long)v.total },
+		};
+		audit_flat(b, AUDIT_RISK_ASSESSMENT, j, kv, sizeof(kv) / sizeof(kv[0]), NULL);
+	} else {
+		json_t *rules = json_array();
+		for (size_t i = 0; i < v.nfindings && rules; i++)
+			json_array_append_new(rules, json_pack("{s:s, s:s, s:i}", "rule",
+			    v.findings[i].rule, "category", risk_category_name(v.findings[i].category),
+			    "line", v.findings[i].line));
+		audit(b, AUDIT_RISK_ASSESSMENT, j, NULL, json_pack("{s:f, s:s, s:I, s:o}", "score",
+		    v.score, "level", j->level, "total", (json_int_t)v.total, "findings", rules), NULL);
+	}
 
 	/* PII and secrets in the submitted code itself: reported, never stored. */
 	struct privacy_config pc = { .mode = PRIVACY_MODE_REPORT };

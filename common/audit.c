@@ -479,6 +479,10 @@ audit_details_flat(const struct audit_kv *kv, size_t n)
 			if (w < 0 || !audit_put(&o, end, num, (size_t)w))
 				return NULL;
 			break;
+		case AUDIT_KV_JSON:
+			if (kv[k].s == NULL || !audit_put(&o, end, kv[k].s, strlen(kv[k].s)))
+				return NULL;
+			break;
 		case AUDIT_KV_BOOL:
 			if (!(kv[k].i ? audit_put(&o, end, "true", 4) : audit_put(&o, end, "false", 5)))
 				return NULL;

@@ -113,11 +113,11 @@ char *audit_details_canonical(const struct json_t *obj);
  * One member of a flat details object for audit_details_flat: a string, an
  * integer or a boolean under `key`.
  */
-enum audit_kv_kind { AUDIT_KV_STR, AUDIT_KV_INT, AUDIT_KV_BOOL };
+enum audit_kv_kind { AUDIT_KV_STR, AUDIT_KV_INT, AUDIT_KV_BOOL, AUDIT_KV_JSON };
 struct audit_kv {
 	const char *key;
 	enum audit_kv_kind kind;
-	const char *s;		/* AUDIT_KV_STR */
+	const char *s;		/* AUDIT_KV_STR; AUDIT_KV_JSON: canonical JSON text, as is */
 	long long i;		/* AUDIT_KV_INT; AUDIT_KV_BOOL: 0 or not */
 };
 

@@ -312,6 +312,34 @@ test_details_flat(void **state)
 	assert_true(flat > 40);
 	assert_true(fallback > 100);
 	{
+		/* JSON members as is: the broker's risk_assessment with jansson's
+		 * text of the real score */
+		static const double reals[] = { 0.0, -0.0, 1.5, 0.1, 3.0, 100.0, 1e300, 1e-300,
+		    12345678.9, 2.5e-7, 1e17, 123456789012345678.0 };
+		for (size_t r = 0; r < sizeof(reals) / sizeof(reals[0]); r++) {
+			json_t *real = json_real(reals[r]);
+			char score[64];
+			size_t n = json_dumpb(real, score, sizeof(score) - 1, JSON_ENCODE_ANY | JSON_COMPACT);
+			score[n] = '\0';
+			const struct audit_kv kv[] = {
+				{ "findings", AUDIT_KV_JSON, "[]", 0 },
+				{ "level", AUDIT_KV_STR, "L2", 0 },
+				{ "score", AUDIT_KV_JSON, score, 0 },
+				{ "total", AUDIT_KV_INT, NULL, (long long)r },
+			};
+			json_t *obj = json_pack("{s:f, s:s, s:I, s:o}", "score", reals[r], "level", "L2",
+			    "total", (json_int_t)r, "findings", json_array());
+			char *want = audit_details_canonical(obj), *got = audit_details_flat(kv, 4);
+			assert_true(n > 0);
+			assert_non_null(got);
+			assert_string_equal(got, want);
+			free(got);
+			free(want);
+			json_decref(obj);
+			json_decref(real);
+		}
+	}
+	{
 		/* keys out of order, duplicate keys, too long: NULL */
 		char big[1100];
 		const struct audit_kv bad[] = { { "b", AUDIT_KV_INT, NULL, 1 }, { "a", AUDIT_KV_INT, NULL, 2 } };
