@@ -14,7 +14,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libczmq libzmq msgpack libseccomp libhs rocksdb jansson libsodium
+PKGS     := libczmq libzmq msgpack libseccomp libhs rocksdb jansson libsodium libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 

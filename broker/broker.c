@@ -38,6 +38,7 @@
 
 #include "broker/broker.h"
 #include "broker/committer.h"
+#include "common/audit_filter.h"
 #include "broker/gate.h"
 #include "broker/jobstore.h"
 #include "broker/sessions.h"
@@ -109,6 +110,7 @@ struct broker {
 	struct jobstore *store;
 	struct sessions *sessions;	/* session workspaces */
 	struct audit_store *audit;
+	struct audit_filter *audit_filter;	/* privacy filter of details, memo */
 	char actor[128];		/* "broker@host" */
 	bool audit_failed;		/* an event could not be staged this round */
 	zhashx_t *jobs;			/* id -> struct job (owned) */
@@ -279,23 +281,20 @@ flight_wait(struct broker *b)
 		b->audit_failed = true;
 }
 
-/* Stages one audit event about job j (may be NULL).  `details` (stolen, may
- * be NULL) passes the privacy filter before it is stored: no raw PII or
- * secrets reach the store.  A failure marks the round so that the commit
- * fails the operations it would have acknowledged. */
+/* Stages one audit event about job j (may be NULL).  `txt` (taken, may be
+ * NULL) is the canonical details text; it passes the privacy filter before
+ * it is stored: no raw PII or secrets reach the store.  A failure marks the
+ * round so that the commit fails the operations it would have acknowledged. */
 static void
-audit(struct broker *b, enum audit_type type, const struct job *j, const char *actor,
-    json_t *details, const struct msg *metrics)
+audit_text(struct broker *b, enum audit_type type, const struct job *j, const char *actor,
+    char *txt, const struct msg *metrics)
 {
 	struct audit_event ev;
-	struct privacy_config pc = { .mode = PRIVACY_MODE_REDACT };
-	struct privacy_result pr = { 0 };
-	char *txt = NULL;
 	int e;
 
 	if (audit_event_init(&ev, type) != ERR_OK) {
 		b->audit_failed = true;
-		json_decref(details);
+		free(txt);
 		return;
 	}
 	audit_event_set(&ev, "actor", actor ? actor : b->actor);
@@ -317,15 +316,8 @@ audit(struct broker *b, enum audit_type type, const struct job *j, const char *a
 		ev.cpu_ms = msg_u64(metrics, MSG_F_CPU_MS, 0);
 		ev.max_rss_kb = msg_u64(metrics, MSG_F_MAX_RSS_KB, 0);
 	}
-	if (details != NULL && (txt = audit_details_canonical(details)) != NULL) {
-		if (privacy_scan(&pc, txt, strlen(txt), &pr) == ERR_OK && pr.nfindings == 0)
-			audit_event_take_details(&ev, &txt);
-		else if (pr.text != NULL && audit_event_set_details(&ev, pr.text, pr.len) != ERR_OK)
-			audit_event_set_details(&ev, "{\"redacted\":true}", 17);
-		privacy_result_clear(&pr);
-	}
-	free(txt);
-	json_decref(details);
+	if (txt != NULL)
+		audit_filter_details(b->audit_filter, &ev, &txt);
 	if ((e = audit_store_append(b->audit, &ev)) == ERR_BUSY) {
 		flight_wait(b);		/* the store can seal only one round at a time */
 		if (audit_store_commit(b->audit) == ERR_OK)
@@ -336,6 +328,45 @@ audit(struct broker *b, enum audit_type type, const struct job *j, const char *a
 		b->audit_failed = true;
 	}
 	audit_event_clear(&ev);
+}
+
+
+/* audit_text with details from object `details` (stolen, may be NULL). */
+static void
+audit(struct broker *b, enum audit_type type, const struct job *j, const char *actor,
+    json_t *details, const struct msg *metrics)
+{
+	char *txt = details != NULL ? audit_details_canonical(details) : NULL;
+
+	json_decref(details);
+	audit_text(b, type, j, actor, txt, metrics);
+}
+
+/* audit_text with the flat details kv[0..n-1] (keys in strcmp order): their
+ * text built directly, or through jansson when a value needs escaping. */
+static void
+audit_flat(struct broker *b, enum audit_type type, const struct job *j,
+    const struct audit_kv *kv, size_t n, const struct msg *metrics)
+{
+	char *txt = audit_details_flat(kv, n);
+	json_t *obj;
+
+	if (txt != NULL) {
+		audit_text(b, type, j, NULL, txt, metrics);
+		return;
+	}
+	obj = json_object();
+	for (size_t i = 0; i < n && obj != NULL; i++) {
+		json_t *v = kv[i].kind == AUDIT_KV_STR ? json_string(kv[i].s) :
+		    kv[i].kind == AUDIT_KV_INT ? json_integer(kv[i].i) :
+		    kv[i].kind == AUDIT_KV_JSON ? json_loads(kv[i].s, JSON_DECODE_ANY, NULL) :
+		    json_boolean(kv[i].i);
+		if (json_object_set_new(obj, kv[i].key, v) != 0 || v == NULL) {
+			json_decref(obj);	/* as json_pack: no details at all */
+			obj = NULL;
+		}
+	}
+	audit(b, type, j, NULL, obj, metrics);
 }
 
 /* Ends a job: builds its RESULT from `src` (a DONE, or NULL), stages it in the
@@ -374,10 +405,13 @@ job_finish(struct broker *b, struct job *j, const struct msg *src, enum job_stat
 	if (strcmp(status, "violation") == 0)
 		audit(b, AUDIT_SANDBOX_VIOLATION, j, NULL,
 		    json_pack("{s:s}", "reason", msg_str(r, MSG_F_REASON, "")), NULL);
-	audit(b, AUDIT_EXECUTION_END, j, NULL,
-	    json_pack("{s:s, s:I, s:b, s:s}", "status", status, "exit_code",
-	    (json_int_t)msg_i64(r, MSG_F_EXIT_CODE, -1), "truncated", msg_bool(r, MSG_F_TRUNCATED, false),
-	    "reason", msg_str(r, MSG_F_REASON, "")), src);
+	const struct audit_kv end[] = {
+		{ "exit_code", AUDIT_KV_INT, NULL, msg_i64(r, MSG_F_EXIT_CODE, -1) },
+		{ "reason", AUDIT_KV_STR, msg_str(r, MSG_F_REASON, ""), 0 },
+		{ "status", AUDIT_KV_STR, status, 0 },
+		{ "truncated", AUDIT_KV_BOOL, NULL, msg_bool(r, MSG_F_TRUNCATED, false) },
+	};
+	audit_flat(b, AUDIT_EXECUTION_END, j, end, sizeof(end) / sizeof(end[0]), src);
 	size_t plen;
 	const void *praw = src ? msg_bin(src, MSG_F_PRIVACY, &plen) : NULL;
 	json_t *pj = praw ? mpjson_decode(praw, plen) : NULL;
@@ -951,6 +985,21 @@ resubmission(struct broker *b, zframe_t *client, const char *req, const char *te
 	return true;
 }
 
+/* Jansson's text of the real `d` into buf; false when it has none (NaN,
+ * infinity) or it does not fit. */
+static bool
+real_text(double d, char *buf, size_t sz)
+{
+	json_t *r = json_real(d);
+	size_t n = r != NULL ? json_dumpb(r, buf, sz - 1, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
+
+	json_decref(r);
+	if (n == 0 || n >= sz - 1)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
 /* Scores the job's code and decides its route: L1/L2 queue, L3 held for an
  * approver, L4 blocked.  Sets j->level, j->state and the job's `risk`.
  * False only on out-of-memory. */
@@ -978,12 +1027,24 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(digest, (const unsigned char *)code, codelen);
 	audit_hex(digest, sizeof(digest), j->code_sha256);
-	json_t *rules = json_array();
-	for (size_t i = 0; i < v.nfindings && rules; i++)
-		json_array_append_new(rules, json_pack("{s:s, s:s, s:i}", "rule", v.findings[i].rule,
-		    "category", risk_category_name(v.findings[i].category), "line", v.findings[i].line));
-	audit(b, AUDIT_RISK_ASSESSMENT, j, NULL, json_pack("{s:f, s:s, s:I, s:o}", "score", v.score,
-	    "level", j->level, "total", (json_int_t)v.total, "findings", rules), NULL);
+	char score[64];
+	if (v.nfindings == 0 && real_text(v.score, score, sizeof(score))) {
+		const struct audit_kv kv[] = {
+			{ "findings", AUDIT_KV_JSON, "[]", 0 },
+			{ "level", AUDIT_KV_STR, j->level, 0 },
+			{ "score", AUDIT_KV_JSON, score, 0 },
+			{ "total", AUDIT_KV_INT, NULL, (long long)v.total },
+		};
+		audit_flat(b, AUDIT_RISK_ASSESSMENT, j, kv, sizeof(kv) / sizeof(kv[0]), NULL);
+	} else {
+		json_t *rules = json_array();
+		for (size_t i = 0; i < v.nfindings && rules; i++)
+			json_array_append_new(rules, json_pack("{s:s, s:s, s:i}", "rule",
+			    v.findings[i].rule, "category", risk_category_name(v.findings[i].category),
+			    "line", v.findings[i].line));
+		audit(b, AUDIT_RISK_ASSESSMENT, j, NULL, json_pack("{s:f, s:s, s:I, s:o}", "score",
+		    v.score, "level", j->level, "total", (json_int_t)v.total, "findings", rules), NULL);
+	}
 
 	/* PII and secrets in the submitted code itself: reported, never stored. */
 	struct privacy_config pc = { .mode = PRIVACY_MODE_REPORT };
@@ -1409,8 +1470,8 @@ on_back(struct broker *b)
 		}
 		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK)
 			log_error("job %s: running state not stored", j->id);
-		audit(b, AUDIT_EXECUTION_START, j, NULL, json_pack("{s:s}", "worker",
-		    w ? w->host : "?"), NULL);
+		const struct audit_kv start[] = { { "worker", AUDIT_KV_STR, w ? w->host : "?", 0 } };
+		audit_flat(b, AUDIT_EXECUTION_START, j, start, 1, NULL);
 		break;
 	case MSG_DONE:
 		if (j != NULL && j->state == JOB_QUEUED && queue_remove(b->queue, j->tenant, j->priority, j)) {
@@ -1979,7 +2040,7 @@ broker_run(const struct broker_conf *conf)
 	host[sizeof(host) - 1] = '\0';
 	snprintf(b.actor, sizeof(b.actor), "broker@%s", host);
 	int aerr;
-	if (privacy_init() != ERR_OK ||
+	if (privacy_init() != ERR_OK || (b.audit_filter = audit_filter_new()) == NULL ||
 	    (b.audit = audit_store_open(adir, NULL, &aerr, why, sizeof(why))) == NULL) {
 		log_error("audit store: %s", why);
 		goto out;
@@ -2108,6 +2169,7 @@ out:
 	jobstore_close(&b.store);
 	sessions_close(&b.sessions);
 	audit_store_destroy(&b.audit);
+	audit_filter_destroy(&b.audit_filter);
 	zap_destroy(&b.zap);	/* after every CURVE socket is closed */
 	return rc;
 }

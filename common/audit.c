@@ -45,6 +45,12 @@
 #include <jansson.h>
 #include <msgpack.h>
 #include <sodium.h>
+/* SHA-256 of events through OpenSSL's SHA256_* (deprecated in 3.0, still
+ * supported): it uses the CPU's SHA extensions where present, libsodium's
+ * portable code does not.  The digests are the same; 8 % of the broker's
+ * CPU went to hashing events before. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include "common/audit.h"
 #include "common/err.h"
@@ -216,21 +222,25 @@ audit_is_lowhex(const char *s, size_t len)
 }
 
 /* Field table for the bounded string fields. */
+/* What a string field must look like beyond printable ASCII in bounds. */
+enum audit_form { AUDIT_FORM_TEXT, AUDIT_FORM_HEX, AUDIT_FORM_SHA, AUDIT_FORM_TIME };
+
 struct audit_strfield {
 	const char *name;
 	size_t off;
 	size_t max;
 	size_t min;
+	enum audit_form form;
 };
 
 static const struct audit_strfield audit_strfields[] = {
-	{ "id", offsetof(struct audit_event, id), AUDIT_ID_HEX, AUDIT_ID_HEX },
-	{ "time", offsetof(struct audit_event, time), AUDIT_TIME_LEN, AUDIT_TIME_LEN },
-	{ "job", offsetof(struct audit_event, job), AUDIT_NAME_MAX, 0 },
-	{ "session", offsetof(struct audit_event, session), AUDIT_NAME_MAX, 0 },
-	{ "tenant", offsetof(struct audit_event, tenant), AUDIT_NAME_MAX, 0 },
-	{ "actor", offsetof(struct audit_event, actor), AUDIT_ACTOR_MAX, 1 },
-	{ "code_sha256", offsetof(struct audit_event, code_sha256), AUDIT_SHA_HEX, 0 },
+	{ "id", offsetof(struct audit_event, id), AUDIT_ID_HEX, AUDIT_ID_HEX, AUDIT_FORM_HEX },
+	{ "time", offsetof(struct audit_event, time), AUDIT_TIME_LEN, AUDIT_TIME_LEN, AUDIT_FORM_TIME },
+	{ "job", offsetof(struct audit_event, job), AUDIT_NAME_MAX, 0, AUDIT_FORM_TEXT },
+	{ "session", offsetof(struct audit_event, session), AUDIT_NAME_MAX, 0, AUDIT_FORM_TEXT },
+	{ "tenant", offsetof(struct audit_event, tenant), AUDIT_NAME_MAX, 0, AUDIT_FORM_TEXT },
+	{ "actor", offsetof(struct audit_event, actor), AUDIT_ACTOR_MAX, 1, AUDIT_FORM_TEXT },
+	{ "code_sha256", offsetof(struct audit_event, code_sha256), AUDIT_SHA_HEX, 0, AUDIT_FORM_SHA },
 };
 #define AUDIT_NSTRFIELDS (sizeof(audit_strfields) / sizeof(audit_strfields[0]))
 
@@ -251,12 +261,12 @@ audit_check_str(const struct audit_strfield *f, const char *v, size_t len)
 		return ERR_TOOBIG;
 	if (len < f->min || !audit_is_printable(v, len))
 		return ERR_INVAL;
-	if (strcmp(f->name, "id") == 0 && !audit_is_lowhex(v, len))
+	if (f->form == AUDIT_FORM_HEX && !audit_is_lowhex(v, len))
 		return ERR_INVAL;
-	if (strcmp(f->name, "code_sha256") == 0 && len != 0 &&
+	if (f->form == AUDIT_FORM_SHA && len != 0 &&
 	    (len != AUDIT_SHA_HEX || !audit_is_lowhex(v, len)))
 		return ERR_INVAL;
-	if (strcmp(f->name, "time") == 0) {
+	if (f->form == AUDIT_FORM_TIME) {
 		char t[AUDIT_TIME_LEN + 1];
 		memcpy(t, v, len);
 		t[len] = '\0';
@@ -360,7 +370,21 @@ audit_event_copy(struct audit_event *dst, const struct audit_event *src)
 static char *
 audit_canon_json(const json_t *obj)
 {
-	return json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	const size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII;
+	char buf[1024], *text;
+	size_t n;
+
+	/* Most details are short: dump into the stack and copy once, instead of
+	 * json_dumps' buffer growing from 16 bytes (same bytes either way). */
+	if ((n = json_dumpb(obj, buf, sizeof(buf), flags)) == 0)
+		return NULL;
+	if (n > sizeof(buf) - 1)
+		return json_dumps(obj, flags);
+	if ((text = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(text, buf, n);
+	text[n] = '\0';
+	return text;
 }
 
 /* Stores the canonical form of object `obj` as the details of `ev`. */
@@ -404,6 +428,72 @@ char *
 audit_details_canonical(const json_t *obj)
 {
 	return json_is_object(obj) ? audit_canon_json(obj) : NULL;
+}
+
+/* Appends len bytes at *o if they fit before end. */
+static bool
+audit_put(char **o, const char *end, const char *p, size_t len)
+{
+	if (len > (size_t)(end - *o))
+		return false;
+	memcpy(*o, p, len);
+	*o += len;
+	return true;
+}
+
+/* Appends "s" when s needs no escaping in jansson's ENSURE_ASCII form. */
+static bool
+audit_put_plain(char **o, const char *end, const char *s)
+{
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e || s[i] == '"' ||
+		    s[i] == '\\')
+			return false;
+	return audit_put(o, end, "\"", 1) && audit_put(o, end, s, len) &&
+	    audit_put(o, end, "\"", 1);
+}
+
+char *
+audit_details_flat(const struct audit_kv *kv, size_t n)
+{
+	char buf[1024], num[24], *o = buf;
+	const char *end = buf + sizeof(buf);
+	int w;
+
+	if (!audit_put(&o, end, "{", 1))
+		return NULL;
+	for (size_t k = 0; k < n; k++) {
+		if (k > 0 && (strcmp(kv[k - 1].key, kv[k].key) >= 0 || !audit_put(&o, end, ",", 1)))
+			return NULL;
+		if (!audit_put_plain(&o, end, kv[k].key) || !audit_put(&o, end, ":", 1))
+			return NULL;
+		switch (kv[k].kind) {
+		case AUDIT_KV_STR:
+			if (kv[k].s == NULL || !audit_put_plain(&o, end, kv[k].s))
+				return NULL;
+			break;
+		case AUDIT_KV_INT:
+			w = snprintf(num, sizeof(num), "%lld", kv[k].i);
+			if (w < 0 || !audit_put(&o, end, num, (size_t)w))
+				return NULL;
+			break;
+		case AUDIT_KV_JSON:
+			if (kv[k].s == NULL || !audit_put(&o, end, kv[k].s, strlen(kv[k].s)))
+				return NULL;
+			break;
+		case AUDIT_KV_BOOL:
+			if (!(kv[k].i ? audit_put(&o, end, "true", 4) : audit_put(&o, end, "false", 5)))
+				return NULL;
+			break;
+		default:
+			return NULL;
+		}
+	}
+	if (!audit_put(&o, end, "}", 1))
+		return NULL;
+	return strndup(buf, (size_t)(o - buf));
 }
 
 int
@@ -547,7 +637,7 @@ audit_encode_chained(struct audit_event *ev, const uint8_t prev[AUDIT_HASH_LEN],
     uint8_t *out, size_t outsz, size_t *outlen)
 {
 	static const uint8_t body_head[3] = { 0xdc, 0x00, AUDIT_BODY_FIELDS };
-	crypto_hash_sha256_state st;
+	SHA256_CTX st;
 	uint8_t body[AUDIT_HASH_LEN];
 	size_t len;
 	int rc;
@@ -561,10 +651,10 @@ audit_encode_chained(struct audit_event *ev, const uint8_t prev[AUDIT_HASH_LEN],
 	if (len < 3 + 2 * (2 + AUDIT_HASH_LEN) || out[0] != 0xdc || out[1] != 0 ||
 	    out[2] != AUDIT_STORED_FIELDS)
 		return ERR_INTERNAL;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, body_head, sizeof(body_head));
-	crypto_hash_sha256_update(&st, out + 3, len - 3 - 2 * (2 + AUDIT_HASH_LEN));
-	crypto_hash_sha256_final(&st, body);
+	SHA256_Init(&st);
+	SHA256_Update(&st, body_head, sizeof(body_head));
+	SHA256_Update(&st, out + 3, len - 3 - 2 * (2 + AUDIT_HASH_LEN));
+	SHA256_Final(body, &st);
 	audit_chain_step(prev, body, ev->hash);
 	memcpy(out + len - AUDIT_HASH_LEN, ev->hash, AUDIT_HASH_LEN);
 	*outlen = len;
@@ -704,23 +794,23 @@ audit_decode(const uint8_t *buf, size_t len, struct audit_event *ev)
 static int
 audit_sha_write(void *data, const char *bytes, size_t len)
 {
-	crypto_hash_sha256_update(data, (const uint8_t *)bytes, len);
+	SHA256_Update(data, (const uint8_t *)bytes, len);
 	return 0;
 }
 
 int
 audit_body_digest(const struct audit_event *ev, uint8_t body[AUDIT_HASH_LEN])
 {
-	crypto_hash_sha256_state st;
+	SHA256_CTX st;
 	msgpack_packer pk;
 
 	if (audit_event_validate(ev, NULL, 0) != ERR_OK)
 		return ERR_INVAL;
-	crypto_hash_sha256_init(&st);
+	SHA256_Init(&st);
 	msgpack_packer_init(&pk, &st, audit_sha_write);
 	if (audit_pack(&pk, ev, false) != 0)
 		return ERR_INTERNAL;
-	crypto_hash_sha256_final(&st, body);
+	SHA256_Final(body, &st);
 	return ERR_OK;
 }
 
@@ -728,12 +818,12 @@ void
 audit_chain_step(const uint8_t prev[AUDIT_HASH_LEN],
     const uint8_t body[AUDIT_HASH_LEN], uint8_t out[AUDIT_HASH_LEN])
 {
-	crypto_hash_sha256_state st;
+	SHA256_CTX st;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, prev, AUDIT_HASH_LEN);
-	crypto_hash_sha256_update(&st, body, AUDIT_HASH_LEN);
-	crypto_hash_sha256_final(&st, out);
+	SHA256_Init(&st);
+	SHA256_Update(&st, prev, AUDIT_HASH_LEN);
+	SHA256_Update(&st, body, AUDIT_HASH_LEN);
+	SHA256_Final(out, &st);
 }
 
 int

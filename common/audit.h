@@ -110,6 +110,29 @@ struct json_t;
 char *audit_details_canonical(const struct json_t *obj);
 
 /*
+ * One member of a flat details object for audit_details_flat: a string, an
+ * integer or a boolean under `key`.
+ */
+enum audit_kv_kind { AUDIT_KV_STR, AUDIT_KV_INT, AUDIT_KV_BOOL, AUDIT_KV_JSON };
+struct audit_kv {
+	const char *key;
+	enum audit_kv_kind kind;
+	const char *s;		/* AUDIT_KV_STR; AUDIT_KV_JSON: canonical JSON text, as is */
+	long long i;		/* AUDIT_KV_INT; AUDIT_KV_BOOL: 0 or not */
+};
+
+/*
+ * The canonical details text of the flat object kv[0..n-1] (keys in strcmp
+ * order), byte for byte what audit_details_canonical gives for the same
+ * object, built without jansson; fresh (free() it).  NULL when keys are out
+ * of order or any key or string needs escaping (not printable ASCII, or '"'
+ * or '\\'), or when it would be over 1 KiB: the caller then builds a json_t
+ * and uses audit_details_canonical.  The fast path for the broker's
+ * per-job events.
+ */
+char *audit_details_flat(const struct audit_kv *kv, size_t n);
+
+/*
  * Sets `details` to *text, which must come from audit_details_canonical
  * (it is not parsed again), and takes it (*text becomes NULL).  Returns
  * ERR_OK, ERR_INVAL (NULL or not an object's text), ERR_TOOBIG (then *text

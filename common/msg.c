@@ -44,18 +44,63 @@ static const struct cmd_def cmds[] = {
 
 _Static_assert(MSG_F__COUNT <= 64, "fields are named by a 64-bit mask");
 
+/*
+ * A message in memory: one allocation holding the field table and an arena
+ * for the bytes of short STR/BIN/RAW fields; a field that does not fit in
+ * what is left of the arena gets its own allocation (bit set in `heap`).
+ * Only the header is zeroed at creation: v[f] means something only while
+ * bit f of `present` is set.
+ *
+ *   +-----+---------+------+------+-------------------+--------------------+
+ *   | def | present | heap | used | v[0] .. v[N-1]    | arena (MSG_ARENA)  |
+ *   +-----+---------+------+------+-------------------+--------------------+
+ *                                    bytes -> arena + k, or malloc'd
+ */
+#define MSG_ARENA 768
+
 struct msg_value {
-	bool present;
-	uint64_t u;		/* U64, BOOL */
-	int64_t i;		/* I64 */
-	unsigned char *bytes;	/* STR, BIN, RAW: owned, NUL-terminated */
+	union {
+		uint64_t u;	/* U64, BOOL */
+		int64_t i;	/* I64 */
+	};
+	unsigned char *bytes;	/* STR, BIN, RAW: NUL-terminated, in the arena or heap */
 	size_t len;
 };
 
 struct msg {
 	const struct cmd_def *def;
+	uint64_t present;	/* bit f: field f is set */
+	uint64_t heap;		/* bit f: v[f].bytes is its own allocation */
+	size_t used;		/* arena bytes taken */
 	struct msg_value v[MSG_F__COUNT];
+	unsigned char arena[MSG_ARENA];
 };
+
+static bool
+is_set(const struct msg *m, int f)
+{
+	return (m->present >> f & 1) != 0;
+}
+
+static void
+mark_set(struct msg *m, int f)
+{
+	m->present |= UINT64_C(1) << f;
+}
+
+/* A field of another type reads as 0 (as when every slot started zeroed). */
+static bool
+holds_u(int f)
+{
+	return fields[f].type == MSG_T_U64 || fields[f].type == MSG_T_BOOL;
+}
+
+static bool
+has_bytes(int f)
+{
+	return fields[f].type == MSG_T_STR || fields[f].type == MSG_T_BIN ||
+	    fields[f].type == MSG_T_RAW;
+}
 
 static const struct cmd_def *
 cmd_lookup(unsigned code)
@@ -72,9 +117,12 @@ msg_new(enum msg_cmd cmd)
 	const struct cmd_def *def = cmd_lookup(cmd);
 	struct msg *m;
 
-	if (def == NULL || (m = calloc(1, sizeof(*m))) == NULL)
+	if (def == NULL || (m = malloc(sizeof(*m))) == NULL)
 		return NULL;
 	m->def = def;
+	m->present = 0;
+	m->heap = 0;
+	m->used = 0;
 	return m;
 }
 
@@ -85,8 +133,8 @@ msg_destroy(struct msg **mp)
 
 	if (mp == NULL || (m = *mp) == NULL)
 		return;
-	for (int f = 0; f < MSG_F__COUNT; f++)
-		free(m->v[f].bytes);
+	for (uint64_t h = m->heap; h != 0; h &= h - 1)
+		free(m->v[__builtin_ctzll(h)].bytes);
 	free(m);
 	*mp = NULL;
 }
@@ -147,7 +195,7 @@ msg_set_u64(struct msg *m, enum msg_field f, uint64_t v)
 		return e;
 	if (v > fields[f].max)
 		return ERR_TOOBIG;
-	m->v[f].present = true;
+	mark_set(m, f);
 	m->v[f].u = v;
 	return ERR_OK;
 }
@@ -160,7 +208,7 @@ msg_set_i64(struct msg *m, enum msg_field f, int64_t v)
 		return e;
 	if (v > (int64_t)fields[f].max || v < -(int64_t)fields[f].max)
 		return ERR_TOOBIG;
-	m->v[f].present = true;
+	mark_set(m, f);
 	m->v[f].i = v;
 	return ERR_OK;
 }
@@ -171,28 +219,48 @@ msg_set_bool(struct msg *m, enum msg_field f, bool v)
 	enum err e = check_slot(m, f, MSG_T_BOOL);
 	if (e != ERR_OK)
 		return e;
-	m->v[f].present = true;
+	mark_set(m, f);
 	m->v[f].u = v;
 	return ERR_OK;
 }
 
-/* Stores a copy of `len` bytes plus a NUL. */
+/* Stores a copy of `len` bytes plus a NUL: over the old value when it fits
+ * (p may point into it), else in the arena, else in an allocation of its own. */
 static enum err
 store_bytes(struct msg *m, enum msg_field f, const void *p, size_t len)
 {
-	unsigned char *copy;
+	struct msg_value *v = &m->v[f];
+	uint64_t bit = UINT64_C(1) << f;
+	unsigned char *dst;
+	bool own = false;
 
 	if (len > fields[f].max)
 		return ERR_TOOBIG;
-	if ((copy = malloc(len + 1)) == NULL)
+	if (is_set(m, f) && len <= v->len) {
+		dst = v->bytes;
+		if (len > 0)
+			memmove(dst, p, len);
+		dst[len] = '\0';
+		v->len = len;
+		return ERR_OK;
+	}
+	if (len < MSG_ARENA - m->used) {
+		dst = m->arena + m->used;
+		m->used += len + 1;
+	} else if ((dst = malloc(len + 1)) != NULL) {
+		own = true;
+	} else {
 		return ERR_NOMEM;
+	}
 	if (len > 0)
-		memcpy(copy, p, len);
-	copy[len] = '\0';
-	free(m->v[f].bytes);
-	m->v[f].bytes = copy;
-	m->v[f].len = len;
-	m->v[f].present = true;
+		memcpy(dst, p, len);
+	dst[len] = '\0';
+	if (m->heap & bit)
+		free(v->bytes);
+	m->heap = own ? m->heap | bit : m->heap & ~bit;
+	v->bytes = dst;
+	v->len = len;
+	mark_set(m, f);
 	return ERR_OK;
 }
 
@@ -235,37 +303,37 @@ msg_set_raw(struct msg *m, enum msg_field f, const void *p, size_t len)
 bool
 msg_has(const struct msg *m, enum msg_field f)
 {
-	return (unsigned)f < MSG_F__COUNT && m->v[f].present;
+	return (unsigned)f < MSG_F__COUNT && is_set(m, f);
 }
 
 uint64_t
 msg_u64(const struct msg *m, enum msg_field f, uint64_t dflt)
 {
-	return msg_has(m, f) ? m->v[f].u : dflt;
+	return msg_has(m, f) ? (holds_u(f) ? m->v[f].u : 0) : dflt;
 }
 
 int64_t
 msg_i64(const struct msg *m, enum msg_field f, int64_t dflt)
 {
-	return msg_has(m, f) ? m->v[f].i : dflt;
+	return msg_has(m, f) ? (fields[f].type == MSG_T_I64 ? m->v[f].i : 0) : dflt;
 }
 
 bool
 msg_bool(const struct msg *m, enum msg_field f, bool dflt)
 {
-	return msg_has(m, f) ? m->v[f].u != 0 : dflt;
+	return msg_has(m, f) ? holds_u(f) && m->v[f].u != 0 : dflt;
 }
 
 const char *
 msg_str(const struct msg *m, enum msg_field f, const char *dflt)
 {
-	return msg_has(m, f) && m->v[f].bytes ? (const char *)m->v[f].bytes : dflt;
+	return msg_has(m, f) && has_bytes(f) ? (const char *)m->v[f].bytes : dflt;
 }
 
 const void *
 msg_bin(const struct msg *m, enum msg_field f, size_t *len)
 {
-	if (!msg_has(m, f) || m->v[f].bytes == NULL) {
+	if (!msg_has(m, f) || !has_bytes(f)) {
 		if (len)
 			*len = 0;
 		return NULL;
@@ -282,12 +350,13 @@ msg_copy_fields(struct msg *dst, const struct msg *src)
 
 	for (int f = 0; f < MSG_F__COUNT && e == ERR_OK; f++) {
 		const struct msg_value *v = &src->v[f];
-		if (!v->present || !allowed(dst, (enum msg_field)f))
+		if (!is_set(src, f) || !allowed(dst, (enum msg_field)f))
 			continue;
-		if (v->bytes != NULL) {
+		if (has_bytes(f)) {
 			e = store_bytes(dst, (enum msg_field)f, v->bytes, v->len);
 		} else {
-			dst->v[f] = *v;
+			dst->v[f].u = v->u;
+			mark_set(dst, f);
 		}
 	}
 	return e;
@@ -315,15 +384,15 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 	int rc = 0;
 
 	for (int f = 0; f < MSG_F__COUNT; f++)
-		if ((m->def->required >> f & 1) && !m->v[f].present)
+		if ((m->def->required >> f & 1) && !is_set(m, f))
 			return ERR_MISSING;
 	/* One allocation of an upper bound (each header at most 5 bytes, each
 	 * number at most 9) instead of a growing buffer. */
 	for (int f = 0; f < MSG_F__COUNT; f++) {
-		if (!m->v[f].present)
+		if (!is_set(m, f))
 			continue;
 		n++;
-		sink.cap += 5 + fields[f].klen + 9 + m->v[f].len;
+		sink.cap += 5 + fields[f].klen + 9 + (has_bytes(f) ? m->v[f].len : 0);
 	}
 	if ((sink.buf = malloc(sink.cap)) == NULL)
 		return ERR_NOMEM;
@@ -332,7 +401,7 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 	for (int f = 0; f < MSG_F__COUNT; f++) {
 		const struct msg_value *v = &m->v[f];
 
-		if (!v->present)
+		if (!is_set(m, f))
 			continue;
 		rc |= msgpack_pack_str(&pk, fields[f].klen);
 		rc |= msgpack_pack_str_body(&pk, fields[f].key, fields[f].klen);
@@ -418,7 +487,7 @@ decode_value(struct msg *m, enum msg_field f, struct mpread *r, char *why, size_
 			return ERR_TOOBIG;
 		}
 		m->v[f].u = it.u;
-		m->v[f].present = true;
+		mark_set(m, f);
 		return ERR_OK;
 	case MSG_T_I64:
 		if (it.kind != MPREAD_UINT && it.kind != MPREAD_INT)
@@ -428,13 +497,13 @@ decode_value(struct msg *m, enum msg_field f, struct mpread *r, char *why, size_
 			return ERR_TOOBIG;
 		}
 		m->v[f].i = it.i;
-		m->v[f].present = true;
+		mark_set(m, f);
 		return ERR_OK;
 	case MSG_T_BOOL:
 		if (it.kind != MPREAD_BOOL)
 			break;
 		m->v[f].u = it.b;
-		m->v[f].present = true;
+		mark_set(m, f);
 		return ERR_OK;
 	case MSG_T_STR:
 	case MSG_T_BIN:
@@ -498,7 +567,7 @@ msg_decode(const void *hdr, size_t hdrlen, const void *body, size_t bodylen, str
 			FAIL(ERR_TYPE, "key is not a string");
 		if ((f = field_by_key(it.ptr, it.len)) < 0 || !allowed(m, (enum msg_field)f))
 			FAIL(ERR_PROTO, "unexpected field in %s", def->name);
-		if (m->v[f].present)
+		if (is_set(m, f))
 			FAIL(ERR_PROTO, "duplicate field %s", fields[f].key);
 		if ((e = decode_value(m, (enum msg_field)f, &r, why, whysz)) != ERR_OK)
 			goto fail;
@@ -506,7 +575,7 @@ msg_decode(const void *hdr, size_t hdrlen, const void *body, size_t bodylen, str
 	if (r.left != 0)
 		FAIL(ERR_TRAILING, "%zu trailing bytes", r.left);
 	for (int f = 0; f < MSG_F__COUNT; f++)
-		if ((def->required >> f & 1) && !m->v[f].present)
+		if ((def->required >> f & 1) && !is_set(m, f))
 			FAIL(ERR_MISSING, "%s lacks field %s", def->name, fields[f].key);
 	*out = m;
 	return ERR_OK;

@@ -50,10 +50,45 @@
 static pthread_once_t db_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
 static hs_database_t *db;
-static hs_scratch_t *db_scratch;	/* prototype, cloned per stream */
+static hs_scratch_t *db_scratch;	/* prototype, cloned per thread */
 static int db_err = ERR_INTERNAL;
+static pthread_key_t scratch_key;	/* a thread's idle scratch, freed at its exit */
 static const struct privacy_rule *rules;
 static size_t nrules;
+
+static void
+scratch_free(void *scratch)
+{
+	hs_free_scratch(scratch);
+}
+
+/* Scratch for a new stream: the calling thread's idle one when it has one,
+ * else a fresh clone of the prototype.  A scratch serves one scan at a time,
+ * so a thread with several live streams holds several. */
+static hs_scratch_t *
+scratch_take(void)
+{
+	hs_scratch_t *sc = pthread_getspecific(scratch_key);
+	int rc;
+
+	if (sc != NULL) {
+		pthread_setspecific(scratch_key, NULL);
+		return sc;
+	}
+	pthread_mutex_lock(&db_lock);
+	rc = hs_clone_scratch(db_scratch, &sc);
+	pthread_mutex_unlock(&db_lock);
+	return rc == HS_SUCCESS ? sc : NULL;
+}
+
+/* Keeps one idle scratch per thread for its next stream; frees the rest. */
+static void
+scratch_give(hs_scratch_t *sc)
+{
+	if (pthread_getspecific(scratch_key) == NULL && pthread_setspecific(scratch_key, sc) == 0)
+		return;
+	hs_free_scratch(sc);
+}
 
 static void
 db_compile(void)
@@ -88,7 +123,11 @@ db_compile(void)
 		db_err = ERR_INTERNAL;
 		goto free_arrays;
 	}
-	if (hs_alloc_scratch(db, &db_scratch) != HS_SUCCESS) {
+	if (hs_alloc_scratch(db, &db_scratch) != HS_SUCCESS ||
+	    pthread_key_create(&scratch_key, scratch_free) != 0) {
+		if (db_scratch != NULL)
+			hs_free_scratch(db_scratch);
+		db_scratch = NULL;
 		hs_free_database(db);
 		db = NULL;
 		db_err = ERR_NOMEM;
@@ -356,6 +395,7 @@ struct privacy_stream {
 	uint8_t *pend;		/* grows to WINDOW bytes as input arrives */
 	size_t pend_cap;
 	size_t pend_len;
+	size_t pend_used;	/* bytes of pend ever written: what to wipe */
 	size_t ctx_len;		/* leading bytes already emitted */
 	uint64_t base;		/* stream offset of pend[0] */
 
@@ -413,10 +453,7 @@ privacy_stream_new(const struct privacy_config *cfg, int *err)
 	s->last = calloc(nrules, sizeof(*s->last));
 	if (s->pend == NULL || s->last == NULL)
 		goto free_stream;
-	pthread_mutex_lock(&db_lock);
-	rc = hs_clone_scratch(db_scratch, &s->scratch);
-	pthread_mutex_unlock(&db_lock);
-	if (rc != HS_SUCCESS)
+	if ((s->scratch = scratch_take()) == NULL)
 		goto free_stream;
 	return s;
 free_stream:
@@ -437,9 +474,9 @@ privacy_stream_destroy(struct privacy_stream **sp)
 		return;
 	s = *sp;
 	if (s->scratch != NULL)
-		hs_free_scratch(s->scratch);
+		scratch_give(s->scratch);
 	if (s->pend != NULL)
-		sodium_memzero(s->pend, s->pend_cap);
+		sodium_memzero(s->pend, s->pend_used);
 	sodium_memzero(s->hash_key, sizeof(s->hash_key));
 	free(s->pend);
 	free(s->last);
@@ -849,13 +886,16 @@ privacy_stream_feed(struct privacy_stream *s, const void *bytes, size_t len,
 				return ERR_NOMEM;
 			}
 			memcpy(np, s->pend, s->pend_len);
-			sodium_memzero(s->pend, s->pend_cap);
+			sodium_memzero(s->pend, s->pend_used);
+			s->pend_used = s->pend_len;
 			free(s->pend);
 			s->pend = np;
 			s->pend_cap = ncap;
 		}
 		memcpy(s->pend + s->pend_len, p, n);
 		s->pend_len += n;
+		if (s->pend_used < s->pend_len)
+			s->pend_used = s->pend_len;
 		p += n;
 		len -= n;
 		if (s->pend_len == WINDOW) {

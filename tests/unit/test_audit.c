@@ -272,6 +272,92 @@ test_canonical_wrong_types(void **state)
 	audit_event_clear(&ev);
 }
 
+/* audit_details_flat gives exactly audit_details_canonical's bytes, or NULL
+ * (then the caller uses jansson) - never different bytes. */
+static void
+test_details_flat(void **state)
+{
+	static const char *const strs[] = { "", "ok", "a b/c'd~", " ", "~", "x\"y", "x\\y",
+	    "tab\there", "nl\n", "\x01", "\x7f", "caf\xc3\xa9", "host-1.example", "<&>" };
+	static const long long ints[] = { 0, -1, 1, 255, -255, 9007199254740991LL,
+	    -9223372036854775807LL - 1, 9223372036854775807LL };
+	size_t flat = 0, fallback = 0;
+	(void)state;
+
+	for (size_t a = 0; a < sizeof(strs) / sizeof(strs[0]); a++)
+		for (size_t k = 0; k < sizeof(ints) / sizeof(ints[0]); k++)
+			for (int t = 0; t < 2; t++) {
+				const struct audit_kv kv[] = {
+					{ "exit_code", AUDIT_KV_INT, NULL, ints[k] },
+					{ "reason", AUDIT_KV_STR, strs[a], 0 },
+					{ "status", AUDIT_KV_STR, strs[(a + k) % 14], 0 },
+					{ "truncated", AUDIT_KV_BOOL, NULL, t },
+				};
+				json_t *obj = json_pack("{s:I, s:s, s:s, s:b}", "exit_code",
+				    (json_int_t)ints[k], "reason", strs[a], "status",
+				    strs[(a + k) % 14], "truncated", t);
+				char *want = obj ? audit_details_canonical(obj) : NULL;
+				char *got = audit_details_flat(kv, 4);
+				if (got != NULL) {
+					assert_non_null(want);
+					assert_string_equal(got, want);
+					flat++;
+				} else {
+					fallback++;
+				}
+				free(got);
+				free(want);
+				json_decref(obj);
+			}
+	assert_true(flat > 40);
+	assert_true(fallback > 100);
+	{
+		/* JSON members as is: the broker's risk_assessment with jansson's
+		 * text of the real score */
+		static const double reals[] = { 0.0, -0.0, 1.5, 0.1, 3.0, 100.0, 1e300, 1e-300,
+		    12345678.9, 2.5e-7, 1e17, 123456789012345678.0 };
+		for (size_t r = 0; r < sizeof(reals) / sizeof(reals[0]); r++) {
+			json_t *real = json_real(reals[r]);
+			char score[64];
+			size_t n = json_dumpb(real, score, sizeof(score) - 1, JSON_ENCODE_ANY | JSON_COMPACT);
+			score[n] = '\0';
+			const struct audit_kv kv[] = {
+				{ "findings", AUDIT_KV_JSON, "[]", 0 },
+				{ "level", AUDIT_KV_STR, "L2", 0 },
+				{ "score", AUDIT_KV_JSON, score, 0 },
+				{ "total", AUDIT_KV_INT, NULL, (long long)r },
+			};
+			json_t *obj = json_pack("{s:f, s:s, s:I, s:o}", "score", reals[r], "level", "L2",
+			    "total", (json_int_t)r, "findings", json_array());
+			char *want = audit_details_canonical(obj), *got = audit_details_flat(kv, 4);
+			assert_true(n > 0);
+			assert_non_null(got);
+			assert_string_equal(got, want);
+			free(got);
+			free(want);
+			json_decref(obj);
+			json_decref(real);
+		}
+	}
+	{
+		/* keys out of order, duplicate keys, too long: NULL */
+		char big[1100];
+		const struct audit_kv bad[] = { { "b", AUDIT_KV_INT, NULL, 1 }, { "a", AUDIT_KV_INT, NULL, 2 } };
+		const struct audit_kv dup[] = { { "a", AUDIT_KV_INT, NULL, 1 }, { "a", AUDIT_KV_INT, NULL, 2 } };
+		const struct audit_kv lng[] = { { "a", AUDIT_KV_STR, big, 0 } };
+		const struct audit_kv none[] = { { "a", AUDIT_KV_STR, NULL, 0 } };
+		char *empty = audit_details_flat(NULL, 0);
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		assert_null(audit_details_flat(bad, 2));
+		assert_null(audit_details_flat(dup, 2));
+		assert_null(audit_details_flat(lng, 1));
+		assert_null(audit_details_flat(none, 1));
+		assert_string_equal(empty, "{}");
+		free(empty);
+	}
+}
+
 static void
 test_chain_hashing(void **state)
 {
@@ -469,6 +555,7 @@ main(void)
 		cmocka_unit_test(test_type_names),
 		cmocka_unit_test(test_init_fields),
 		cmocka_unit_test(test_details_canonical),
+		cmocka_unit_test(test_details_flat),
 		cmocka_unit_test(test_details_take),
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_event_ids_unique),

@@ -1051,6 +1051,54 @@ test_setters_replace(void **state)
 	msg_destroy(&m);
 }
 
+/* Values replaced many times, shorter and longer, small (in the message's
+ * arena) and large (allocated apart), from their own bytes: every read sees
+ * the last value, and an encode/decode round trip keeps all of them. */
+static void
+test_setters_replace_sizes(void **state)
+{
+	struct msg *m = msg_new(MSG_SUBMIT), *back = NULL;
+	static char big[70000];
+	unsigned char hdr[MSG_HEADER_LEN], *body = NULL;
+	char why[128], small[64];
+	size_t len, n;
+
+	(void)state;
+	memset(big, 'c', sizeof(big) - 1);
+	for (int i = 0; i < 200; i++) {
+		n = (size_t)(i * 37) % 60;
+		memset(small, 'a' + i % 26, n);
+		small[n] = '\0';
+		assert_int_equal(msg_set_str(m, MSG_F_TENANT, small), ERR_OK);
+		assert_string_equal(msg_str(m, MSG_F_TENANT, NULL), small);
+		n = (size_t)(i * 7919) % (sizeof(big) - 1);
+		assert_int_equal(msg_set_bin(m, MSG_F_CODE, big, n), ERR_OK);
+		assert_non_null(msg_bin(m, MSG_F_CODE, &len));
+		assert_int_equal(len, n);
+		assert_int_equal(msg_set_u64(m, MSG_F_TIMEOUT_MS, (uint64_t)i), ERR_OK);
+	}
+	/* from its own bytes: a suffix of the current value */
+	assert_int_equal(msg_set_str(m, MSG_F_TENANT, "tenant-abc"), ERR_OK);
+	assert_int_equal(msg_set_str(m, MSG_F_TENANT, msg_str(m, MSG_F_TENANT, "") + 7), ERR_OK);
+	assert_string_equal(msg_str(m, MSG_F_TENANT, NULL), "abc");
+	assert_int_equal(msg_set_bin(m, MSG_F_CODE, big, sizeof(big) - 1), ERR_OK);
+	assert_int_equal(msg_set_str(m, MSG_F_REQ, "r-1"), ERR_OK);
+	assert_int_equal(msg_encode(m, hdr, &body, &len), ERR_OK);
+	assert_int_equal(msg_decode(hdr, sizeof(hdr), body, len, &back, why, sizeof(why)), ERR_OK);
+	assert_string_equal(msg_str(back, MSG_F_TENANT, NULL), "abc");
+	assert_int_equal(msg_u64(back, MSG_F_TIMEOUT_MS, 0), 199);
+	assert_non_null(msg_bin(back, MSG_F_CODE, &len));
+	assert_int_equal(len, sizeof(big) - 1);
+	/* another type's accessor reads 0, as it always did */
+	assert_int_equal(msg_u64(back, MSG_F_TENANT, 5), 0);
+	assert_int_equal(msg_i64(back, MSG_F_TIMEOUT_MS, 5), 0);
+	assert_null(msg_bin(back, MSG_F_TIMEOUT_MS, &len));
+	assert_int_equal(len, 0);
+	free(body);
+	msg_destroy(&back);
+	msg_destroy(&m);
+}
+
 static void
 test_encode_missing(void **state)
 {
@@ -1260,6 +1308,7 @@ main(void)
 		cmocka_unit_test(test_decode_huge_claims),
 		cmocka_unit_test(test_setters_reject),
 		cmocka_unit_test(test_setters_replace),
+		cmocka_unit_test(test_setters_replace_sizes),
 		cmocka_unit_test(test_encode_missing),
 		cmocka_unit_test(test_copy_fields),
 		cmocka_unit_test(test_encode_out_of_memory),
