@@ -13,10 +13,10 @@ cd "$(dirname "$0")/.."
 APT_PKGS=(
   build-essential pkg-config clang libclang-rt-14-dev
   libzmq3-dev libczmq-dev libmsgpack-dev libseccomp-dev libhyperscan-dev
-  librocksdb-dev libcmocka-dev libjansson-dev libsodium-dev
+  librocksdb-dev libcmocka-dev libjansson-dev libsodium-dev libssl-dev
   nodejs npm iproute2 procps util-linux hyperfine ca-certificates jq psmisc python3
 )
-PKGCONF=(libczmq libzmq msgpack libseccomp libhs rocksdb jansson libsodium cmocka)
+PKGCONF=(libczmq libzmq msgpack libseccomp libhs rocksdb jansson libsodium libcrypto cmocka)
 
 missing_apt() {
   local p out=()
