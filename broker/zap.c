@@ -114,7 +114,7 @@ zap_reply(zsock_t *rep, zframe_t *reqid, const char *code, const char *text, con
 /* One request: version, request id, domain, address, routing id, mechanism,
  * credentials (the client's 32-byte public key for CURVE). */
 static void
-zap_answer(struct zap *z, zsock_t *rep, struct log_limit *lim)
+zap_answer(struct zap *z, zsock_t *rep, struct log_limit lim[ZAP__COUNT + 1])
 {
 	zmsg_t *req = zmsg_recv(rep);
 	char *version, *domain, *address, *mechanism;
@@ -155,7 +155,10 @@ zap_answer(struct zap *z, zsock_t *rep, struct log_limit *lim)
 	if (user != NULL) {
 		zap_reply(rep, reqid, "200", "OK", user);
 	} else {
-		log_limited(lim, 10, "refused a %s connection from %s: key %s is not enrolled for %s",
+		/* one rate limit per domain: a worker retrying with an unknown
+		 * key must not hide a refused approver or client */
+		log_limited(&lim[domain && d < ZAP__COUNT ? d : ZAP__COUNT], 10,
+		    "refused a %s connection from %s: key %s is not enrolled for %s",
 		    mechanism && strcmp(mechanism, "CURVE") == 0 ? "CURVE" : "non-CURVE", addr,
 		    z85[0] ? z85 : "(none)", domain && d < ZAP__COUNT ? domain_names[d] : "(unknown domain)");
 		zap_reply(rep, reqid, "400", "key not enrolled", "");
@@ -173,7 +176,7 @@ static void
 zap_actor(zsock_t *pipe, void *arg)
 {
 	struct zap *z = arg;
-	struct log_limit lim = { 0 };
+	struct log_limit lim[ZAP__COUNT + 1] = { { 0, 0 } };
 	zsock_t *rep = zsock_new(ZMQ_REP);
 	zpoller_t *poller = NULL;
 
@@ -187,7 +190,7 @@ zap_actor(zsock_t *pipe, void *arg)
 	for (;;) {
 		void *which = zpoller_wait(poller, -1);
 		if (which == rep) {
-			zap_answer(z, rep, &lim);
+			zap_answer(z, rep, lim);
 			continue;
 		}
 		if (which == pipe) {
