@@ -127,6 +127,8 @@ struct broker {
 	struct committer *committer;	/* the commit thread */
 	zlistx_t *acc_flight;		/* `accepting` of the round being committed */
 	zlistx_t *fin_flight;		/* `finishing` of the round being committed */
+	zlistx_t *replies;		/* struct parked_reply: sent after the commit */
+	zlistx_t *rep_flight;		/* `replies` of the round being committed */
 	bool flight_written;		/* the round was finished early (flight_rc) */
 	enum err flight_rc;
 	uint64_t done;
@@ -247,6 +249,26 @@ send_front(struct broker *b, zframe_t *client, const struct msg *m)
 	if (wire_send(b->front, client, m) != ERR_OK)
 		log_limited(&b->lost_client, 10, "client gone before its %s could be delivered",
 		    msg_cmd_name(msg_cmd(m)));
+}
+
+/* A reply that leaves only once the audit events of what it reports are
+ * durable (a session op that changed or expired files). */
+struct parked_reply {
+	zframe_t *client;
+	struct msg *m;
+};
+
+static void
+parked_reply_free(void **item)
+{
+	struct parked_reply *p = *item;
+
+	if (p == NULL)
+		return;
+	zframe_destroy(&p->client);
+	msg_destroy(&p->m);
+	free(p);
+	*item = NULL;
 }
 
 static void
@@ -531,9 +553,20 @@ on_session_op(struct broker *b, zframe_t *client, const struct msg *in, const ch
 	msg_set_str(r, MSG_F_REQ, req);
 	if (msg_set_raw(r, MSG_F_ITEMS, buf ? buf : "\x90", buf ? len : 1) != ERR_OK)
 		msg_set_raw(r, MSG_F_ITEMS, "\x90", 1);
+	free(buf);
+	/* rm (and expiry) staged file_access events: the answer waits for
+	 * them to be durable, like ACCEPTED and RESULT. */
+	struct parked_reply *p = NULL;
+	if (audit_store_pending(b->audit) > 0 && (p = calloc(1, sizeof(*p))) != NULL &&
+	    (p->client = zframe_dup(client)) != NULL) {
+		p->m = r;
+		zlistx_add_end(b->replies, p);
+		return;
+	} else if (p != NULL) {
+		free(p);
+	}
 	send_front(b, client, r);
 	msg_destroy(&r);
-	free(buf);
 }
 
 /* --- dispatch ------------------------------------------------------------ */
@@ -1755,9 +1788,20 @@ heartbeat(struct broker *b, int64_t now)
 
 /* Sends the parked replies of a committed round (e: its result). */
 static void
-commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, enum err e)
+commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, zlistx_t *replies,
+    enum err e)
 {
+	struct parked_reply *p;
 	struct job *j;
+
+	while ((p = zlistx_detach(replies, NULL)) != NULL) {
+		if (e != ERR_OK)
+			wire_send_error(b->front, p->client, ERR_DB, msg_str(p->m, MSG_F_REQ, NULL),
+			    "the audit events of this session change could not be stored");
+		else
+			send_front(b, p->client, p->m);
+		parked_reply_free((void **)&p);
+	}
 
 	while ((j = zlistx_first(accepting)) != NULL) {
 		zlistx_delete(accepting, zlistx_cursor(accepting));
@@ -1834,28 +1878,30 @@ commit(struct broker *b, bool sync)
 			return;	/* still syncing: keep staging */
 		flight_wait(b);
 		b->flight_written = false;
-		commit_release(b, b->acc_flight, b->fin_flight, b->flight_rc);
+		commit_release(b, b->acc_flight, b->fin_flight, b->rep_flight, b->flight_rc);
 	}
 	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
-	    zlistx_size(b->finishing) == 0 && audit_store_pending(b->audit) == 0)
+	    zlistx_size(b->finishing) == 0 && zlistx_size(b->replies) == 0 &&
+	    audit_store_pending(b->audit) == 0)
 		return;
 	if (b->audit_failed) {
 		log_error("audit events lost: failing this round's acknowledgements");
 		b->audit_failed = false;
 		/* Nothing of this round may become durable later. */
 		jobstore_discard(b->store);
-		commit_release(b, b->accepting, b->finishing, ERR_DB);
+		commit_release(b, b->accepting, b->finishing, b->replies, ERR_DB);
 		return;
 	}
 	/* Cannot be busy: the round in flight was finished above. */
 	if (audit_store_seal(b->audit) != ERR_OK || jobstore_seal(b->store) != ERR_OK) {
 		log_error("commit: a store could not seal its batch");
 		jobstore_discard(b->store);
-		commit_release(b, b->accepting, b->finishing, ERR_DB);
+		commit_release(b, b->accepting, b->finishing, b->replies, ERR_DB);
 		return;
 	}
 	t = b->acc_flight, b->acc_flight = b->accepting, b->accepting = t;
 	t = b->fin_flight, b->fin_flight = b->finishing, b->finishing = t;
+	t = b->rep_flight, b->rep_flight = b->replies, b->replies = t;
 	if ((e = committer_start(b->committer)) != ERR_OK) {
 		log_error("commit: %s", err_str(e));
 		return;
@@ -1998,9 +2044,13 @@ broker_run(const struct broker_conf *conf)
 	b.tool_holds = zhashx_new();
 	b.acc_flight = zlistx_new();
 	b.fin_flight = zlistx_new();
+	b.replies = zlistx_new();
+	b.rep_flight = zlistx_new();
 	if (!b.jobs || !b.keys || !b.queue || !b.rate || !b.workers || !b.accepting || !b.finishing ||
-	    !b.tool_holds || !b.acc_flight || !b.fin_flight)
+	    !b.tool_holds || !b.acc_flight || !b.fin_flight || !b.replies || !b.rep_flight)
 		goto out;
+	zlistx_set_destructor(b.replies, parked_reply_free);
+	zlistx_set_destructor(b.rep_flight, parked_reply_free);
 	zhashx_set_destructor(b.tool_holds, tool_hold_free);
 	if (!endpoints_allowed(conf, conf->curve_secret != NULL))
 		goto out;
@@ -2160,6 +2210,8 @@ out:
 	zlistx_destroy(&b.finishing);
 	zlistx_destroy(&b.acc_flight);
 	zlistx_destroy(&b.fin_flight);
+	zlistx_destroy(&b.replies);
+	zlistx_destroy(&b.rep_flight);
 	queue_destroy(&b.queue);
 	ratelimit_destroy(&b.rate);
 	zhashx_destroy(&b.keys);

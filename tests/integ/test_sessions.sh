@@ -83,6 +83,10 @@ j=$(run_json "$peek" --session s1)
 check "... and it kept its previous files" test "$(jfield "$j" .stdout)" = "session=[skills,state.json] skills=[]"
 
 "$BIN/sluice" session rm s1 >/dev/null
+# rm answers only once its delete events are durable: they are in the trail now.
+dels=$("$BIN/sluice" audit tail --data "$D" --json --count 1000 --type file_access |
+	jq -c 'select(.details.layer=="session" and .details.op=="delete" and .details.session=="s1")' | wc -l)
+check "sluice session rm answers after its delete events are in the audit trail ($dels)" test "$dels" -ge 1
 check "sluice session rm clears it" test -z "$("$BIN/sluice" session ls s1)"
 j=$(run_json "$peek" --session s1)
 check "after rm the next job starts empty" test "$(jfield "$j" .stdout)" = "session=[skills] skills=[]"
