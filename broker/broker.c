@@ -96,6 +96,7 @@ struct worker {
 	uint32_t slots;
 	uint32_t busy;
 	int64_t last_seen_ms;
+	char user[128];			/* its key's name (ZAP User-Id); "" in plaintext */
 };
 
 struct broker {
@@ -1434,8 +1435,8 @@ on_back(struct broker *b)
 	struct msg *m = NULL;
 	struct worker *w;
 	struct job *j;
-	char why[256], key[64];
-	enum err e = wire_recv(b->back, true, &rid, &m, why, sizeof(why));
+	char why[256], key[64], user[128] = "";
+	enum err e = wire_recv_user(b->back, &rid, &m, user, sizeof(user), why, sizeof(why));
 
 	if (e != ERR_OK) {
 		log_limited(&b->bad_back, 10, "back: rejected message: %s", why);
@@ -1460,8 +1461,17 @@ on_back(struct broker *b)
 				log_info("worker %s is draining", w->host);
 			goto out;
 		}
+		if (b->zap != NULL && user[0] != '\0' && !zap_name_enrolled(b->zap, ZAP_BACK, user)) {
+			/* Its key was removed (SIGHUP) after this connection was
+			 * made: it gets no jobs. */
+			log_limited(&b->bad_back, 10, "worker key %s is no longer enrolled: not registered",
+			    user);
+			wire_send_error(b->back, rid, ERR_DENIED, NULL, "worker key no longer enrolled");
+			goto out;
+		}
 		if ((w = calloc(1, sizeof(*w))) != NULL) {
 			snprintf(w->key, sizeof(w->key), "%s", key);
+			snprintf(w->user, sizeof(w->user), "%s", user);
 			snprintf(w->host, sizeof(w->host), "%s", msg_str(m, MSG_F_HOST, "?"));
 			w->rid = zframe_dup(rid);
 			w->slots = slots;
@@ -1707,6 +1717,24 @@ on_metrics(struct broker *b)
 }
 
 /* --- timers -------------------------------------------------------------- */
+
+/* After a key reload: workers whose key is no longer enrolled are lost
+ * (their jobs resolved as for a worker that went silent); when they say
+ * READY again they are refused. */
+static void
+drop_unenrolled_workers(struct broker *b)
+{
+	zlistx_t *gone = zlistx_new();
+
+	if (gone == NULL)
+		return;
+	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers))
+		if (w->user[0] != '\0' && !zap_name_enrolled(b->zap, ZAP_BACK, w->user))
+			zlistx_add_end(gone, w);
+	for (struct worker *w = zlistx_first(gone); w; w = zlistx_next(gone))
+		worker_lost(b, w, "its key was removed");
+	zlistx_destroy(&gone);
+}
 
 static void
 heartbeat(struct broker *b, int64_t now)
@@ -2149,6 +2177,8 @@ broker_run(const struct broker_conf *conf)
 				log_info("SIGHUP: no CURVE keys to reload (plaintext endpoints)");
 			else if (zap_reload(b.zap, why, sizeof(why)) != ERR_OK)
 				log_error("SIGHUP: keys not reloaded, the enrolled keys stay as they were: %s", why);
+			else
+				drop_unenrolled_workers(&b);
 		}
 		if (broker_stop && !b.draining) {
 			b.draining = true;

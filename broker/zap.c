@@ -315,11 +315,25 @@ zap_reload(struct zap *z, char *why, size_t whysz)
 		log_info("CURVE keys reloaded: %zu %s keys (%zu new, %zu removed)",
 		    zhashx_size(z->owned[i]), roles[i], added[i], removed[i]);
 		if (removed[i] > 0)
-			log_warnx("CURVE: %zu %s key(s) removed: refused from now on; connections "
-			    "they already made stay until they reconnect (restart the broker to cut them)",
-			    removed[i], roles[i]);
+			log_warnx("CURVE: %zu %s key(s) removed: refused from now on; %s", removed[i],
+			    roles[i], i == 1 ? "workers connected with them are dropped" :
+			    "connections they already made stay until they reconnect (restart the "
+			    "broker to cut them)");
 	}
 	return ERR_OK;
+}
+
+bool
+zap_name_enrolled(struct zap *z, enum zap_domain d, const char *user)
+{
+	bool found = false;
+
+	/* under mu: iterating moves the set's cursor while the handler looks up */
+	pthread_mutex_lock(&z->mu);
+	for (const char *v = zhashx_first(z->keys[d]); v != NULL && !found; v = zhashx_next(z->keys[d]))
+		found = strcmp(v, user) == 0;
+	pthread_mutex_unlock(&z->mu);
+	return found;
 }
 
 void

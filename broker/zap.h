@@ -40,9 +40,15 @@ struct zap *zap_new(const struct zap_conf *c, char *why, size_t whysz);
 
 /* Loads the key directories again (SIGHUP): new keys are admitted and
  * removed ones refused from the next handshake on; a connection already
- * made is not cut.  On any bad file nothing changes: ERR_INVAL with `why`
+ * made is not cut here (the broker drops workers whose key name is gone,
+ * zap_name_enrolled).  On any bad file nothing changes: ERR_INVAL with `why`
  * (the sets in use stay).  Logs what changed per role. */
 enum err zap_reload(struct zap *z, char *why, size_t whysz);
+
+/* Is a key with this User-Id (the name the handler gave) still enrolled
+ * for `d`?  Revocation is by name: another enrolled key of the same name
+ * keeps it. */
+bool zap_name_enrolled(struct zap *z, enum zap_domain d, const char *user);
 
 /* Stops the handler and wipes the broker's secret key.  Accepts NULL. */
 void zap_destroy(struct zap **zp);

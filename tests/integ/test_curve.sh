@@ -164,7 +164,13 @@ out=$(as mallory run --json "$hello" 2>&1)
 check "a client key enrolled while the broker runs is admitted after SIGHUP" test "$(jfield "$out" .stdout)" = "hello 42"
 check "a worker that kept retrying registers once its key is enrolled" wait_for 20 grep -q 'worker w2 ready' "$T/broker.log"
 rm "$T/clients/bob.pub"
+rm "$T/workers/w2.pub"
 check "SIGHUP after a key was removed" hup
+check "a worker whose key was removed is dropped at once" grep -q 'worker w2 lost (its key was removed)' "$T/broker.log"
+check "... and refused when it says READY again" wait_for 10 grep -q 'worker key w2 is no longer enrolled' "$T/broker.log"
+check "... so one worker is left" test "$(as alice status --json | jq .workers)" = 1
+out=$(as alice run --json "$hello")
+check "... and jobs still run (on w1)" test "$(jfield "$out" .stdout)" = "hello 42"
 err=$(as bob status --timeout 3000 2>&1); rc=$?
 check "the removed client key is refused on its next connection" test $rc -ne 0 -a -n "$(grep -o 'refused our CURVE key' <<<"$err")"
 check "... and the broker says that live connections stay until they reconnect" grep -q '1 client key(s) removed' "$T/broker.log"
