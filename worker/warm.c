@@ -53,6 +53,7 @@
 #define WARM_BACKOFF_MS		2000	/* after a failed build */
 #define WARM_NICE		10	/* the builder and the Deno it starts */
 #define WARM_REFILL_DELAY_MS	25	/* see warm_main */
+#define WARM_SWEEP_MS		60000	/* the reaper's cgroup sweep (jail_sweep_cgroups) */
 
 static const char BOOTSTRAP[] =
     "// sluice warm bootstrap (worker/warm.c): waits for the job, imports it.\n"
@@ -408,6 +409,7 @@ static void *
 warm_reaper_main(void *arg)
 {
 	struct warm *w = arg;
+	int64_t next_sweep_ms = util_now_ms() + WARM_SWEEP_MS;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
@@ -415,7 +417,19 @@ warm_reaper_main(void *arg)
 		if (r == NULL) {
 			if (w->stop)
 				break;
-			pthread_cond_wait(&w->reap_cv, &w->mu);
+			/* Now and then, the groups a dead worker's jails still
+			 * held at our start (their processes were exiting). */
+			if (w->conf.sweep && util_now_ms() >= next_sweep_ms) {
+				pthread_mutex_unlock(&w->mu);
+				jail_sweep_cgroups();
+				next_sweep_ms = util_now_ms() + WARM_SWEEP_MS;
+				pthread_mutex_lock(&w->mu);
+				continue;
+			}
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += WARM_SWEEP_MS / 1000;
+			pthread_cond_timedwait(&w->reap_cv, &w->mu, &ts);
 			continue;
 		}
 		w->retired = r->next;

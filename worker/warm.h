@@ -38,6 +38,7 @@ struct warm_conf {
 	uint32_t idle_ms;		/* no job for this long: one jail fewer (down to 1) */
 	struct job_limits lim;		/* what the warm jails are built with */
 	bool prelude;			/* --preload the MCP prelude */
+	bool sweep;			/* the reaper runs jail_sweep_cgroups once a minute */
 };
 
 /* One ready jail, owned by whoever took it. */

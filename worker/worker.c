@@ -459,6 +459,7 @@ start_warm(struct worker *w)
 			.output_bytes = d->output_bytes < conf->max.output_bytes ? d->output_bytes : conf->max.output_bytes,
 		},
 		.prelude = w->pool != NULL,
+		.sweep = !conf->insecure_no_jail,
 	};
 	char abs_dir[PATH_MAX], why[256];
 	enum err e;
