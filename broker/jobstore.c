@@ -11,6 +11,7 @@
 
 #include "broker/jobstore.h"
 #include "common/log.h"
+#include "common/rdb.h"
 #include "common/util.h"
 
 #define JOBSTORE_BATCH_MAX 200000	/* staged operations before commit is forced */
@@ -22,7 +23,7 @@ struct jobstore {
 	rocksdb_readoptions_t *ropts;
 	rocksdb_writebatch_t *batch;	/* staging: the loop's thread only */
 	rocksdb_writebatch_t *sealed;	/* handed to jobstore_write_sealed */
-	bool write_failed;		/* RocksDB refused a write: see jobstore_close */
+	bool write_failed;		/* RocksDB refused a write: see rdb_close */
 	size_t staged;
 	size_t nsealed;			/* operations in `sealed`, 0: none */
 };
@@ -122,12 +123,7 @@ jobstore_close(struct jobstore **sp)
 	rocksdb_writebatch_destroy(s->sealed);
 	rocksdb_readoptions_destroy(s->ropts);
 	rocksdb_writeoptions_destroy(s->wsync);
-	/* Closing after a failed write aborts in RocksDB (an assertion in
-	 * Debian's build); every acknowledged record was synced. */
-	if (s->write_failed)
-		log_warnx("job store: a write failed earlier: not closing the database");
-	else
-		rocksdb_close(s->db);
+	rdb_close(s->db, s->write_failed, "job store");
 	rocksdb_options_destroy(s->opts);
 	free(s);
 	*sp = NULL;

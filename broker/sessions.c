@@ -14,6 +14,7 @@
 
 #include "broker/sessions.h"
 #include "common/log.h"
+#include "common/rdb.h"
 #include "common/wspath.h"
 
 #define SESSIONS_KEY_MAX	(1 + 64 + 1 + 128 + 1 + WSPATH_MAX + 1)
@@ -25,7 +26,7 @@ struct sessions {
 	rocksdb_readoptions_t *ropts;
 	uint64_t quota;
 	uint64_t ttl_ms;
-	bool write_failed;		/* RocksDB refused a write: see sessions_close */
+	bool write_failed;		/* RocksDB refused a write: see rdb_close */
 };
 
 /* The key prefix of a session's files ("f" tenant \0 session \0) or of its
@@ -88,12 +89,7 @@ sessions_close(struct sessions **sp)
 		return;
 	rocksdb_readoptions_destroy(s->ropts);
 	rocksdb_writeoptions_destroy(s->wsync);
-	/* Closing after a failed write aborts in RocksDB (an assertion in
-	 * Debian's build); every write acknowledged was synced. */
-	if (s->write_failed)
-		log_warnx("sessions: a write failed earlier: not closing the database");
-	else
-		rocksdb_close(s->db);
+	rdb_close(s->db, s->write_failed, "session store");
 	rocksdb_options_destroy(s->opts);
 	free(s);
 	*sp = NULL;

@@ -42,6 +42,7 @@
 #include "common/audit_store.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/rdb.h"
 
 enum audit_store_cf {
 	AUDIT_CF_DEFAULT, AUDIT_CF_EVENTS, AUDIT_CF_BY_JOB, AUDIT_CF_BY_SESSION,
@@ -285,15 +286,7 @@ audit_store_free(struct audit_store *s)
 		for (int i = 0; i < AUDIT_CF__COUNT; i++)
 			if (s->cf[i] != NULL)
 				rocksdb_column_family_handle_destroy(s->cf[i]);
-		/* After a failed write RocksDB's log writer is in error and
-		 * closing it aborts the process (an assertion in Debian's
-		 * build): leave it to the exit.  Every acknowledged event was
-		 * synced; the next open replays the log. */
-		if (s->write_failed)
-			log_warnx("audit store: a write failed earlier: not closing the database "
-			    "(the synced log is replayed at the next start)");
-		else
-			rocksdb_close(s->db);
+		rdb_close(s->db, s->write_failed, "audit store");
 	}
 	if (s->batch != NULL)
 		rocksdb_writebatch_destroy(s->batch);

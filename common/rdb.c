@@ -1,0 +1,19 @@
+/*
+ * rdb — see rdb.h.  Runs in whichever process owns the store, on the
+ * thread that closes it.
+ */
+#include "common/log.h"
+#include "common/rdb.h"
+
+void
+rdb_close(rocksdb_t *db, bool write_failed, const char *what)
+{
+	if (db == NULL)
+		return;
+	if (write_failed) {
+		log_warnx("%s: a write failed earlier: not closing the database "
+		    "(the synced log is replayed at the next start)", what);
+		return;
+	}
+	rocksdb_close(db);
+}
