@@ -304,6 +304,9 @@ jail_cgroup_prepare_v1(struct jail *j, char *why, size_t whysz)
 	return ERR_OK;
 }
 
+/* Where a unified (v2) hierarchy may be mounted, in order of preference. */
+static const char *const jail_cg_v2_mounts[] = { JAIL_CG_ROOT, JAIL_CG_ROOT "/unified" };
+
 static int jail_cgroup_kill_procs(const char *dir);
 
 /* The worker that made a jail group, from its name ("warm-<pid>-<n>" or
@@ -374,15 +377,15 @@ jail_cgroup_sweep_dir(const char *dir)
 void
 jail_sweep_cgroups(void)
 {
-	static const char *const v2[] = { JAIL_CG_ROOT, JAIL_CG_ROOT "/unified" };
 	static const char *const v1[] = { "memory", "pids", "cpuacct" };
 	char self[1024], dir[JAIL_PATH_MAX];
 	unsigned n = 0;
 
 	for (size_t i = 0; i < 2; i++) {
-		if (!jail_cgroup_v2_usable(v2[i]) || !jail_cgroup_self("", self, sizeof(self)))
+		const char *mnt = jail_cg_v2_mounts[i];
+		if (!jail_cgroup_v2_usable(mnt) || !jail_cgroup_self("", self, sizeof(self)))
 			continue;
-		snprintf(dir, sizeof(dir), "%s%s/sluice", v2[i], strcmp(self, "/") == 0 ? "" : self);
+		snprintf(dir, sizeof(dir), "%s%s/sluice", mnt, strcmp(self, "/") == 0 ? "" : self);
 		n += jail_cgroup_sweep_dir(dir);
 	}
 	for (size_t i = 0; i < 3; i++) {
@@ -402,12 +405,11 @@ jail_sweep_cgroups(void)
 enum err
 jail_cgroup_prepare(struct jail *j, char *why, size_t whysz)
 {
-	static const char *const v2[] = { JAIL_CG_ROOT, JAIL_CG_ROOT "/unified" };
 
 	for (size_t i = 0; i < 2; i++) {
-		if (!jail_cgroup_v2_usable(v2[i]))
+		if (!jail_cgroup_v2_usable(jail_cg_v2_mounts[i]))
 			continue;
-		if (jail_cgroup_prepare_v2(j, v2[i], why, whysz) == ERR_OK)
+		if (jail_cgroup_prepare_v2(j, jail_cg_v2_mounts[i], why, whysz) == ERR_OK)
 			return ERR_OK;
 		/* e.g. the controllers are not delegated to our group: try v1 */
 		if (!jail_cgroup_is_fs(JAIL_CG_ROOT "/memory", CGROUP_SUPER_MAGIC))

@@ -291,6 +291,22 @@ warm_poll_ready(struct warm_starting *s, bool *dead)
 	return true;
 }
 
+/* The CLOCK_REALTIME instant `ms` from now, for pthread_cond_timedwait. */
+static struct timespec
+warm_deadline(int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 /* Builder: starts jails up to the target, moves started ones to ready. */
 static void
 warm_fill(struct warm *w, uint32_t want, int64_t now)
@@ -388,15 +404,8 @@ warm_main(void *arg)
 			pthread_mutex_lock(&w->mu);
 			continue;
 		}
-		int64_t wait_ms = defer && missing > 0 ? w->last_use_ms + WARM_REFILL_DELAY_MS - now : 1000;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait_ms / 1000;
-		ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = warm_deadline(defer && missing > 0 ?
+		    w->last_use_ms + WARM_REFILL_DELAY_MS - now : 1000);
 		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -426,9 +435,7 @@ warm_reaper_main(void *arg)
 				pthread_mutex_lock(&w->mu);
 				continue;
 			}
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += WARM_SWEEP_MS / 1000;
+			struct timespec ts = warm_deadline(WARM_SWEEP_MS);
 			pthread_cond_timedwait(&w->reap_cv, &w->mu, &ts);
 			continue;
 		}
