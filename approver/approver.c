@@ -270,8 +270,8 @@ on_broker(struct approver *a)
 			log_info("broker does not know us; registering again");
 			send_ready(a);
 		} else {
-			log_limited(&a->bad_broker, 10, "broker error: %s",
-			    err_str((int)msg_u64(m, MSG_F_ERRCODE, 0)));
+			log_limited(&a->bad_broker, 10, "broker error: %s: %s",
+			    err_str((int)msg_u64(m, MSG_F_ERRCODE, 0)), msg_str(m, MSG_F_MESSAGE, ""));
 		}
 		break;
 	default:

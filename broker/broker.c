@@ -96,7 +96,7 @@ struct worker {
 	uint32_t slots;
 	uint32_t busy;
 	int64_t last_seen_ms;
-	char user[128];			/* its key's name (ZAP User-Id); "" in plaintext */
+	char zkey[41];			/* its CURVE public key (Z85); "" in plaintext */
 };
 
 struct broker {
@@ -107,6 +107,7 @@ struct broker {
 	struct risk *risk;
 	struct session_mode *modes;	/* per-session privacy mode */
 	zframe_t *approver;		/* routing id of the connected approver */
+	char approver_key[41];		/* its CURVE public key (Z85); "" in plaintext */
 	int64_t approver_seen_ms;
 	struct jobstore *store;
 	struct sessions *sessions;	/* session workspaces */
@@ -137,6 +138,7 @@ struct broker {
 	int64_t next_expire_ms;
 	bool draining;
 	struct log_limit bad_front, bad_back, bad_approvals, lost_client, foreign;
+	struct log_limit revoked[ZAP__COUNT];	/* per domain: a retrying worker hides no client */
 };
 
 static volatile sig_atomic_t broker_stop, broker_reload;
@@ -836,6 +838,23 @@ tool_holds_tick(struct broker *b, int64_t wall)
 	zlistx_destroy(&over);
 }
 
+/* Is the key this message's connection was admitted with still enrolled?
+ * (Keys removed by a reload stop being served on live connections too.)
+ * Plaintext sockets have no key: always. */
+static bool
+peer_enrolled(struct broker *b, enum zap_domain d, const struct wire_peer *peer, const char *role)
+{
+	if (b->zap == NULL || peer->key[0] == '\0' || zap_key_enrolled(b->zap, d, peer->key))
+		return true;
+	if (d == ZAP_FRONT)
+		log_limited(&b->revoked[d], 10, "client key %s of tenant %s is no longer enrolled: "
+		    "request refused", peer->key, peer->user[0] ? peer->user : "?");
+	else
+		log_limited(&b->revoked[d], 10, "%s key %s is no longer enrolled (public key %s): "
+		    "request refused", role, peer->user[0] ? peer->user : "?", peer->key);
+	return false;
+}
+
 static void
 on_decision(struct broker *b, zframe_t *rid, const struct msg *m)
 {
@@ -879,8 +898,9 @@ on_approvals(struct broker *b)
 	zframe_t *rid = NULL;
 	struct msg *m = NULL;
 	struct job *j;
+	struct wire_peer peer;
 	char why[256];
-	enum err e = wire_recv(b->approvals, true, &rid, &m, why, sizeof(why));
+	enum err e = wire_recv_peer(b->approvals, &rid, &m, &peer, why, sizeof(why));
 
 	if (e != ERR_OK) {
 		log_limited(&b->bad_approvals, 10, "approvals: rejected message: %s", why);
@@ -889,9 +909,18 @@ on_approvals(struct broker *b)
 		zframe_destroy(&rid);
 		return;
 	}
+	if (peer.key[0] != '\0' && !peer_enrolled(b, ZAP_APPROVALS, &peer, "approver")) {
+		/* Revoked after it connected: not served, and no longer the
+		 * approver the broker sends requests to. */
+		if (b->approver != NULL && zframe_eq(rid, b->approver))
+			zframe_destroy(&b->approver);
+		wire_send_error(b->approvals, rid, ERR_DENIED, NULL, "approver key no longer enrolled");
+		goto out;
+	}
 	if (msg_cmd(m) == MSG_APPROVER_READY) {
 		zframe_destroy(&b->approver);
 		b->approver = zframe_dup(rid);
+		snprintf(b->approver_key, sizeof(b->approver_key), "%s", peer.key);
 		b->approver_seen_ms = util_now_ms();
 		log_info("approver %s connected", msg_str(m, MSG_F_HOST, "?"));
 		/* A new approver connection: resend every pending request. */
@@ -1333,9 +1362,10 @@ on_front(struct broker *b)
 {
 	zframe_t *client = NULL;
 	struct msg *m = NULL;
-	char why[256], user[256];
-	const char *tenant;
-	enum err e = wire_recv_user(b->front, &client, &m, user, sizeof(user), why, sizeof(why));
+	struct wire_peer peer;
+	char why[256];
+	const char *tenant, *user = peer.user;
+	enum err e = wire_recv_peer(b->front, &client, &m, &peer, why, sizeof(why));
 
 	if (e != ERR_OK) {
 		log_limited(&b->bad_front, 10, "front: rejected message: %s", why);
@@ -1351,6 +1381,11 @@ on_front(struct broker *b)
 		if (user[0] == '\0') {
 			wire_send_error(b->front, client, ERR_DENIED, msg_str(m, MSG_F_REQ, NULL),
 			    "no authenticated tenant on this connection");
+			goto out;
+		}
+		if (!peer_enrolled(b, ZAP_FRONT, &peer, "client")) {
+			wire_send_error(b->front, client, ERR_DENIED, msg_str(m, MSG_F_REQ, NULL),
+			    "your key was revoked");
 			goto out;
 		}
 		if (msg_has(m, MSG_F_TENANT) && strcmp(tenant, user) != 0) {
@@ -1435,8 +1470,9 @@ on_back(struct broker *b)
 	struct msg *m = NULL;
 	struct worker *w;
 	struct job *j;
-	char why[256], key[64], user[128] = "";
-	enum err e = wire_recv_user(b->back, &rid, &m, user, sizeof(user), why, sizeof(why));
+	struct wire_peer peer;
+	char why[256], key[64];
+	enum err e = wire_recv_peer(b->back, &rid, &m, &peer, why, sizeof(why));
 
 	if (e != ERR_OK) {
 		log_limited(&b->bad_back, 10, "back: rejected message: %s", why);
@@ -1461,17 +1497,15 @@ on_back(struct broker *b)
 				log_info("worker %s is draining", w->host);
 			goto out;
 		}
-		if (b->zap != NULL && user[0] != '\0' && !zap_name_enrolled(b->zap, ZAP_BACK, user)) {
+		if (peer.key[0] != '\0' && !peer_enrolled(b, ZAP_BACK, &peer, "worker")) {
 			/* Its key was removed (SIGHUP) after this connection was
 			 * made: it gets no jobs. */
-			log_limited(&b->bad_back, 10, "worker key %s is no longer enrolled: not registered",
-			    user);
 			wire_send_error(b->back, rid, ERR_DENIED, NULL, "worker key no longer enrolled");
 			goto out;
 		}
 		if ((w = calloc(1, sizeof(*w))) != NULL) {
 			snprintf(w->key, sizeof(w->key), "%s", key);
-			snprintf(w->user, sizeof(w->user), "%s", user);
+			snprintf(w->zkey, sizeof(w->zkey), "%s", peer.key);
 			snprintf(w->host, sizeof(w->host), "%s", msg_str(m, MSG_F_HOST, "?"));
 			w->rid = zframe_dup(rid);
 			w->slots = slots;
@@ -1719,17 +1753,23 @@ on_metrics(struct broker *b)
 /* --- timers -------------------------------------------------------------- */
 
 /* After a key reload: workers whose key is no longer enrolled are lost
- * (their jobs resolved as for a worker that went silent); when they say
- * READY again they are refused. */
+ * (their jobs resolved as for a worker that went silent), an approver whose
+ * key is gone is no longer sent requests (they wait for the next one);
+ * whatever they send from then on is refused (peer_enrolled). */
 static void
-drop_unenrolled_workers(struct broker *b)
+drop_unenrolled_peers(struct broker *b)
 {
 	zlistx_t *gone = zlistx_new();
 
+	if (b->approver != NULL && b->approver_key[0] != '\0' &&
+	    !zap_key_enrolled(b->zap, ZAP_APPROVALS, b->approver_key)) {
+		log_warnx("the connected approver's key was removed: it gets no more requests");
+		zframe_destroy(&b->approver);
+	}
 	if (gone == NULL)
 		return;
 	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers))
-		if (w->user[0] != '\0' && !zap_name_enrolled(b->zap, ZAP_BACK, w->user))
+		if (w->zkey[0] != '\0' && !zap_key_enrolled(b->zap, ZAP_BACK, w->zkey))
 			zlistx_add_end(gone, w);
 	for (struct worker *w = zlistx_first(gone); w; w = zlistx_next(gone))
 		worker_lost(b, w, "its key was removed");
@@ -2178,7 +2218,7 @@ broker_run(const struct broker_conf *conf)
 			else if (zap_reload(b.zap, why, sizeof(why)) != ERR_OK)
 				log_error("SIGHUP: keys not reloaded, the enrolled keys stay as they were: %s", why);
 			else
-				drop_unenrolled_workers(&b);
+				drop_unenrolled_peers(&b);
 		}
 		if (broker_stop && !b.draining) {
 			b.draining = true;

@@ -19,6 +19,7 @@
 #include "broker/zap.h"
 #include "common/curve.h"
 #include "common/log.h"
+#include "common/wire.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZAP_KEYS_MAX 100000	/* enrolled keys per role */
@@ -95,19 +96,33 @@ fail:
 	return NULL;
 }
 
-/* Answers one ZAP request. */
+/* Answers one ZAP request.  An admitted connection carries its Z85 public
+ * key as metadata (WIRE_KEY_PROPERTY, a ZMTP property: name length, name,
+ * 4-byte big-endian value length, value), so the broker can tell later
+ * whether that exact key is still enrolled. */
 static void
-zap_reply(zsock_t *rep, zframe_t *reqid, const char *code, const char *text, const char *user)
+zap_reply(zsock_t *rep, zframe_t *reqid, const char *code, const char *text, const char *user,
+    const char *z85)
 {
 	zmsg_t *m = zmsg_new();
+	unsigned char meta[1 + sizeof(WIRE_KEY_PROPERTY) - 1 + 4 + 40];
+	size_t nlen = sizeof(WIRE_KEY_PROPERTY) - 1, mlen = 0;
+
 	if (m == NULL)
 		return;
+	if (z85 != NULL && strlen(z85) == 40) {
+		meta[0] = (unsigned char)nlen;
+		memcpy(meta + 1, WIRE_KEY_PROPERTY, nlen);
+		memcpy(meta + 1 + nlen, "\0\0\0\x28", 4);	/* 40 */
+		memcpy(meta + 1 + nlen + 4, z85, 40);
+		mlen = sizeof(meta);
+	}
 	zmsg_addstr(m, "1.0");
 	zmsg_append(m, &reqid);
 	zmsg_addstr(m, code);
 	zmsg_addstr(m, text);
 	zmsg_addstr(m, user);
-	zmsg_addmem(m, "", 0);
+	zmsg_addmem(m, meta, mlen);
 	zmsg_send(&m, rep);
 }
 
@@ -128,7 +143,7 @@ zap_answer(struct zap *z, zsock_t *rep, struct log_limit lim[ZAP__COUNT + 1])
 	if (zmsg_size(req) < 6) {
 		/* A REP must answer every request; this one cannot be parsed. */
 		zmsg_destroy(&req);
-		zap_reply(rep, zframe_new("", 0), "500", "malformed ZAP request", "");
+		zap_reply(rep, zframe_new("", 0), "500", "malformed ZAP request", "", NULL);
 		return;
 	}
 	version = zmsg_popstr(req);
@@ -153,7 +168,7 @@ zap_answer(struct zap *z, zsock_t *rep, struct log_limit lim[ZAP__COUNT + 1])
 		pthread_mutex_unlock(&z->mu);
 	}
 	if (user != NULL) {
-		zap_reply(rep, reqid, "200", "OK", user);
+		zap_reply(rep, reqid, "200", "OK", user, z85);
 	} else {
 		/* one rate limit per domain: a worker retrying with an unknown
 		 * key must not hide a refused approver or client */
@@ -161,7 +176,7 @@ zap_answer(struct zap *z, zsock_t *rep, struct log_limit lim[ZAP__COUNT + 1])
 		    "refused a %s connection from %s: key %s is not enrolled for %s",
 		    mechanism && strcmp(mechanism, "CURVE") == 0 ? "CURVE" : "non-CURVE", addr,
 		    z85[0] ? z85 : "(none)", domain && d < ZAP__COUNT ? domain_names[d] : "(unknown domain)");
-		zap_reply(rep, reqid, "400", "key not enrolled", "");
+		zap_reply(rep, reqid, "400", "key not enrolled", "", NULL);
 	}
 	zstr_free(&version);
 	zstr_free(&domain);
@@ -315,23 +330,21 @@ zap_reload(struct zap *z, char *why, size_t whysz)
 		log_info("CURVE keys reloaded: %zu %s keys (%zu new, %zu removed)",
 		    zhashx_size(z->owned[i]), roles[i], added[i], removed[i]);
 		if (removed[i] > 0)
-			log_warnx("CURVE: %zu %s key(s) removed: refused from now on; %s", removed[i],
-			    roles[i], i == 1 ? "workers connected with them are dropped" :
-			    "connections they already made stay until they reconnect (restart the "
-			    "broker to cut them)");
+			log_warnx("CURVE: %zu %s key(s) removed: refused from now on, also on the "
+			    "connections they already made%s", removed[i], roles[i],
+			    i == 1 ? " (workers connected with them are dropped)" :
+			    i == 2 ? " (alerts subscribers stay until they reconnect)" : "");
 	}
 	return ERR_OK;
 }
 
 bool
-zap_name_enrolled(struct zap *z, enum zap_domain d, const char *user)
+zap_key_enrolled(struct zap *z, enum zap_domain d, const char *z85)
 {
-	bool found = false;
+	bool found;
 
-	/* under mu: iterating moves the set's cursor while the handler looks up */
 	pthread_mutex_lock(&z->mu);
-	for (const char *v = zhashx_first(z->keys[d]); v != NULL && !found; v = zhashx_next(z->keys[d]))
-		found = strcmp(v, user) == 0;
+	found = z85 != NULL && zhashx_lookup(z->keys[d], z85) != NULL;
 	pthread_mutex_unlock(&z->mu);
 	return found;
 }

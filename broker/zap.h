@@ -9,6 +9,12 @@
  *   approvals   "approvals"  --approvers DIR    the key's name
  *   alerts      "alerts"     --approvers DIR    the key's name
  *
+ * Every admitted connection's messages also carry the key itself
+ * (metadata WIRE_KEY_PROPERTY, Z85), which the broker checks against the
+ * current sets with zap_key_enrolled: a key removed by a reload stops being
+ * served on connections it already made (front, back, approvals; the alerts
+ * PUB socket cannot tell its subscribers apart).
+ *
  * The handler is one REP socket on inproc://zeromq.zap.01 in its own thread
  * (a zactor); the key sets are loaded before it starts and replaced whole by
  * zap_reload (SIGHUP), under a mutex the handler takes for each lookup.  Every refused handshake is logged
@@ -40,15 +46,15 @@ struct zap *zap_new(const struct zap_conf *c, char *why, size_t whysz);
 
 /* Loads the key directories again (SIGHUP): new keys are admitted and
  * removed ones refused from the next handshake on; a connection already
- * made is not cut here (the broker drops workers whose key name is gone,
- * zap_name_enrolled).  On any bad file nothing changes: ERR_INVAL with `why`
- * (the sets in use stay).  Logs what changed per role. */
+ * made is not cut here (the broker refuses its requests and drops its
+ * worker, zap_key_enrolled).  On any bad file nothing changes: ERR_INVAL
+ * with `why` (the sets in use stay).  Logs what changed per role. */
 enum err zap_reload(struct zap *z, char *why, size_t whysz);
 
-/* Is a key with this User-Id (the name the handler gave) still enrolled
- * for `d`?  Revocation is by name: another enrolled key of the same name
- * keeps it. */
-bool zap_name_enrolled(struct zap *z, enum zap_domain d, const char *user);
+/* Is this public key (Z85, a message's WIRE_KEY_PROPERTY) still enrolled
+ * for `d`?  Revocation is by key: removing NAME.pub revokes exactly the
+ * key in it. */
+bool zap_key_enrolled(struct zap *z, enum zap_domain d, const char *z85);
 
 /* Stops the handler and wipes the broker's secret key.  Accepts NULL. */
 void zap_destroy(struct zap **zp);

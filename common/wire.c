@@ -65,10 +65,10 @@ wire_send(zsock_t *s, zframe_t *rid, const struct msg *m)
 
 #define WIRE_PARTS_MAX 3	/* [routing id] header body */
 
-/* Receives one message; with `user`, the User-Id the ZAP handler gave the
- * sender's connection ("" when none). */
+/* Receives one message; with `peer`, what the ZAP handler said of the
+ * sender's connection (User-Id and X-Key, "" when none). */
 static enum err
-recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *user, size_t usersz,
+recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, struct wire_peer *peer,
     char *why, size_t whysz)
 {
 	void *h = zsock_resolve(s);
@@ -80,8 +80,8 @@ recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *user, si
 	*m = NULL;
 	if (rid)
 		*rid = NULL;
-	if (user)
-		*user = '\0';
+	if (peer)
+		peer->user[0] = peer->key[0] = '\0';
 	/* A multipart message arrives whole: after the first part, every
 	 * further one is there.  Parts beyond the expected count are counted
 	 * and dropped, never stored. */
@@ -108,9 +108,11 @@ recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *user, si
 		snprintf(why, whysz, "%zu frames, expected %zu", n + extra, want);
 		e = ERR_PROTO;
 	}
-	if (e == ERR_OK && user) {
+	if (e == ERR_OK && peer) {
 		const char *u = zmq_msg_gets(&part[want - 2], "User-Id");
-		snprintf(user, usersz, "%s", u ? u : "");
+		const char *k = zmq_msg_gets(&part[want - 2], WIRE_KEY_PROPERTY);
+		snprintf(peer->user, sizeof(peer->user), "%s", u ? u : "");
+		snprintf(peer->key, sizeof(peer->key), "%s", k ? k : "");
 	}
 	if (e == ERR_OK) {
 		zmq_msg_t *hdr = &part[want - 2], *body = &part[want - 1];
@@ -125,14 +127,14 @@ recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *user, si
 enum err
 wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why, size_t whysz)
 {
-	return recv_one(s, router, rid, m, NULL, 0, why, whysz);
+	return recv_one(s, router, rid, m, NULL, why, whysz);
 }
 
 enum err
-wire_recv_user(zsock_t *s, zframe_t **rid, struct msg **m, char *user, size_t usersz, char *why,
+wire_recv_peer(zsock_t *s, zframe_t **rid, struct msg **m, struct wire_peer *peer, char *why,
     size_t whysz)
 {
-	return recv_one(s, true, rid, m, user, usersz, why, whysz);
+	return recv_one(s, true, rid, m, peer, why, whysz);
 }
 
 bool

@@ -17,6 +17,7 @@
 /* High-water mark for every sluice socket: bounded, never 0 (unbounded). */
 #define WIRE_HWM 10000
 #define WIRE_SNDTIMEO_MS 2000	/* longest a send waits for room (wire_tune) */
+#define WIRE_KEY_PROPERTY "X-Key"	/* ZAP metadata: the peer's Z85 public key */
 
 /* Applies the common options (HWM, max message size, linger). */
 void wire_tune(zsock_t *s);
@@ -32,9 +33,16 @@ enum err wire_send(zsock_t *s, zframe_t *rid, const struct msg *m);
 enum err wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why,
     size_t whysz);
 
-/* wire_recv on a ROUTER that also copies the sender's User-Id (set by the
- * broker's ZAP handler under CURVE; "" on plaintext) into `user`. */
-enum err wire_recv_user(zsock_t *s, zframe_t **rid, struct msg **m, char *user, size_t usersz,
+/* Who sent a message, as the broker's ZAP handler vouched for the
+ * connection under CURVE (both "" on plaintext). */
+struct wire_peer {
+	char user[128];		/* User-Id: a client key's tenant, otherwise the key's name */
+	char key[41];		/* metadata X-Key: the Z85 public key the connection used */
+};
+
+/* wire_recv on a ROUTER that also fills `peer` from the message's
+ * connection metadata. */
+enum err wire_recv_peer(zsock_t *s, zframe_t **rid, struct msg **m, struct wire_peer *peer,
     char *why, size_t whysz);
 
 /* The ERROR text a ROUTER sends to a peer it does not know (it restarted, or

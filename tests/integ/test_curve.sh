@@ -163,6 +163,16 @@ check "... and logs what changed" grep -q 'CURVE keys reloaded: 3 client keys (1
 out=$(as mallory run --json "$hello" 2>&1)
 check "a client key enrolled while the broker runs is admitted after SIGHUP" test "$(jfield "$out" .stdout)" = "hello 42"
 check "a worker that kept retrying registers once its key is enrolled" wait_for 20 grep -q 'worker w2 ready' "$T/broker.log"
+# A long-lived client (sluice-mcp as bob) keeps its connection across the reload.
+coproc MCP { SLUICE_CURVE_KEY=$K/bob.key SLUICE_BROKER_KEY=$K/broker.pub "$BIN/sluice-mcp" \
+	--broker "$FRONT" 2>>"$T/mcp.err"; }
+PIDS+=("$MCP_PID")
+mcp() { local line; echo "$1" >&"${MCP[1]}"; IFS= read -r -t 30 line <&"${MCP[0]}" && echo "$line"; }
+mcp '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' >/dev/null
+echo '{"jsonrpc":"2.0","method":"notifications/initialized"}' >&"${MCP[1]}"
+mcp_run() { mcp '{"jsonrpc":"2.0","id":'"$1"',"method":"tools/call","params":{"name":"execute_code","arguments":{"code":"console.log(\"hello \" + 6 * 7)"}}}'; }
+out=$(mcp_run 2)
+check "a live client (sluice-mcp as bob) runs a job" grep -q 'hello 42' <<<"$out"
 rm "$T/clients/bob.pub"
 rm "$T/workers/w2.pub"
 check "SIGHUP after a key was removed" hup
@@ -173,11 +183,24 @@ out=$(as alice run --json "$hello")
 check "... and jobs still run (on w1)" test "$(jfield "$out" .stdout)" = "hello 42"
 err=$(as bob status --timeout 3000 2>&1); rc=$?
 check "the removed client key is refused on its next connection" test $rc -ne 0 -a -n "$(grep -o 'refused our CURVE key' <<<"$err")"
-check "... and the broker says that live connections stay until they reconnect" grep -q '1 client key(s) removed' "$T/broker.log"
+check "... and the broker says so" grep -q '1 client key(s) removed' "$T/broker.log"
+out=$(mcp_run 3)
+check "the removed client key is refused on the connection it already had" grep -q 'revoked' <<<"$out"
+check "... and no job ran for it" test -z "$(grep -o 'hello 42' <<<"$out")"
+check "... and the broker logs it" grep -q "client key .* of tenant beta is no longer enrolled" "$T/broker.log"
+exec {MCP[1]}>&-
+wait "$MCP_PID" 2>/dev/null
 echo "not a key" >"$T/clients/broken.pub"
 kill -HUP "$BROKER_PID"
 check "a bad key file on SIGHUP is an error, loudly" wait_for 20 grep -q 'SIGHUP: keys not reloaded, the enrolled keys stay as they were' "$T/broker.log"
 check "... and the keys in use stay (mallory still admitted)" test "$(as mallory status --json | jq -r .workers)" -ge 1
+rm "$T/clients/broken.pub" "$T/approvers/op.pub"
+check "SIGHUP after the approver's key was removed" hup
+check "... which the broker reports" wait_for 10 grep -q '1 approver key(s) removed' "$T/broker.log"
+approver_gone() { test "$(as alice status --json | jq .approver_connected)" = false; }
+check "... the connected approver gets no more requests" wait_for 10 approver_gone
+check "... and what it still sends is refused" wait_for 10 grep -q 'approver key op is no longer enrolled' "$T/broker.log"
+check "... and it says why" wait_for 10 grep -q 'approver key no longer enrolled' "$T/approver.log"
 check "the broker is still alive after the reloads" alive "$BROKER_PID"
 
 exit $((FAILS > 0))

@@ -166,7 +166,9 @@ client_for(const char *who, const char *ep, struct curve_watch **w)
 static void
 test_zap_admits_enrolled_only(void **state)
 {
-	char secret[512], clients[512], workers[512], approvers[512], why[256], user[256];
+	char secret[512], clients[512], workers[512], approvers[512], why[256], pub[512];
+	char q_restore[512];
+	struct wire_peer peer;
 	struct zap_conf zc = { secret, clients, workers, approvers };
 	struct curve_watch *wa, *wm;
 	struct zap *z, *z2;
@@ -194,8 +196,16 @@ test_zap_admits_enrolled_only(void **state)
 
 	zsock_t *alice = client_for("alice", ep, &wa);
 	assert_int_equal(wire_send(alice, NULL, hb), ERR_OK);
-	assert_int_equal(wire_recv_user(server, &rid, &m, user, sizeof(user), why, sizeof(why)), ERR_OK);
-	assert_string_equal(user, "acme");	/* the tenant enrolled with the key */
+	assert_int_equal(wire_recv_peer(server, &rid, &m, &peer, why, sizeof(why)), ERR_OK);
+	assert_string_equal(peer.user, "acme");	/* the tenant enrolled with the key */
+	/* ... and the exact key the connection used, still enrolled */
+	path(pub, sizeof(pub), "keys", "alice.pub");
+	zcert_t *alice_cert = zcert_load(pub);
+	assert_non_null(alice_cert);
+	assert_string_equal(peer.key, zcert_public_txt(alice_cert));
+	assert_true(zap_key_enrolled(z, ZAP_FRONT, peer.key));
+	assert_false(zap_key_enrolled(z, ZAP_BACK, peer.key));	/* per role */
+	assert_false(zap_key_enrolled(z, ZAP_FRONT, ""));
 	msg_destroy(&m);
 	zframe_destroy(&rid);
 	assert_false(curve_watch_failed(wa, why, sizeof(why)));
@@ -204,10 +214,27 @@ test_zap_admits_enrolled_only(void **state)
 	zsock_set_sndtimeo(mallory, 0);
 	wire_send(mallory, NULL, hb);	/* may not even queue */
 	zsock_set_rcvtimeo(server, 700);
-	assert_int_not_equal(wire_recv_user(server, &rid, &m, user, sizeof(user), why, sizeof(why)), ERR_OK);
+	assert_int_not_equal(wire_recv_peer(server, &rid, &m, &peer, why, sizeof(why)), ERR_OK);
 	zframe_destroy(&rid);
 	assert_true(curve_watch_failed(wm, why, sizeof(why)));
 	assert_non_null(strstr(why, "refused our CURVE key"));
+
+	/* Revocation: alice's file goes, a reload drops her key; her live
+	 * connection still delivers, and the broker can tell the key is gone. */
+	path(pub, sizeof(pub), "clients", "alice.pub");
+	assert_int_equal(unlink(pub), 0);
+	assert_int_equal(zap_reload(z, why, sizeof(why)), ERR_OK);
+	assert_false(zap_key_enrolled(z, ZAP_FRONT, zcert_public_txt(alice_cert)));
+	zsock_set_rcvtimeo(server, 3000);
+	assert_int_equal(wire_send(alice, NULL, hb), ERR_OK);
+	assert_int_equal(wire_recv_peer(server, &rid, &m, &peer, why, sizeof(why)), ERR_OK);
+	assert_string_equal(peer.key, zcert_public_txt(alice_cert));
+	assert_false(zap_key_enrolled(z, ZAP_FRONT, peer.key));
+	msg_destroy(&m);
+	zframe_destroy(&rid);
+	path(q_restore, sizeof(q_restore), "keys", "alice.pub");
+	assert_int_equal(link(q_restore, pub), 0);	/* for the other tests */
+	zcert_destroy(&alice_cert);
 
 	curve_watch_destroy(&wa);
 	curve_watch_destroy(&wm);
