@@ -559,14 +559,17 @@ on_session_op(struct broker *b, zframe_t *client, const struct msg *in, const ch
 	free(buf);
 	/* rm (and expiry) staged file_access events: the answer waits for
 	 * them to be durable, like ACCEPTED and RESULT. */
-	struct parked_reply *p = NULL;
-	if (audit_store_pending(b->audit) > 0 && (p = calloc(1, sizeof(*p))) != NULL &&
-	    (p->client = zframe_dup(client)) != NULL) {
+	if (audit_store_pending(b->audit) > 0 || b->audit_failed) {
+		struct parked_reply *p = calloc(1, sizeof(*p));
+		if (p == NULL || (p->client = zframe_dup(client)) == NULL) {
+			free(p);
+			msg_destroy(&r);
+			wire_send_error(b->front, client, ERR_NOMEM, req, "out of memory");
+			return;
+		}
 		p->m = r;
 		zlistx_add_end(b->replies, p);
 		return;
-	} else if (p != NULL) {
-		free(p);
 	}
 	send_front(b, client, r);
 	msg_destroy(&r);
@@ -1483,6 +1486,14 @@ on_back(struct broker *b)
 	}
 	rid_key(rid, key, sizeof(key));
 	w = zhashx_lookup(b->workers, key);
+	if (!peer_enrolled(b, ZAP_BACK, &peer, "worker")) {
+		/* Its key was removed (SIGHUP) after this connection was made:
+		 * nothing it sends counts (no READY, no DONE, no file events). */
+		if (w != NULL)
+			worker_lost(b, w, "its key was removed");
+		wire_send_error(b->back, rid, ERR_DENIED, NULL, "worker key no longer enrolled");
+		goto out;
+	}
 	if (msg_cmd(m) == MSG_READY) {
 		uint32_t slots = (uint32_t)msg_u64(m, MSG_F_SLOTS, 0);
 		uint32_t free_slots = (uint32_t)msg_u64(m, MSG_F_FREE, 0);
@@ -1495,12 +1506,6 @@ on_back(struct broker *b)
 			w->last_seen_ms = util_now_ms();
 			if (slots == 0)
 				log_info("worker %s is draining", w->host);
-			goto out;
-		}
-		if (peer.key[0] != '\0' && !peer_enrolled(b, ZAP_BACK, &peer, "worker")) {
-			/* Its key was removed (SIGHUP) after this connection was
-			 * made: it gets no jobs. */
-			wire_send_error(b->back, rid, ERR_DENIED, NULL, "worker key no longer enrolled");
 			goto out;
 		}
 		if ((w = calloc(1, sizeof(*w))) != NULL) {
@@ -1955,8 +1960,10 @@ commit(struct broker *b, bool sync)
 	if (b->audit_failed) {
 		log_error("audit events lost: failing this round's acknowledgements");
 		b->audit_failed = false;
-		/* Nothing of this round may become durable later. */
+		/* Nothing of this round may become durable later: neither its
+		 * job store changes nor the audit events that did get staged. */
 		jobstore_discard(b->store);
+		audit_store_discard(b->audit);
 		commit_release(b, b->accepting, b->finishing, b->replies, ERR_DB);
 		return;
 	}
@@ -2037,6 +2044,10 @@ bind_router(const char *ep, const struct zap *zap, enum zap_domain d)
 	if (s == NULL)
 		return NULL;
 	wire_tune(s);
+	/* The loop never waits for a peer: a send to one whose pipe is full
+	 * (a client that stopped reading) fails at once and is handled like
+	 * an unreachable peer (results stay stored for `sluice result`). */
+	zsock_set_sndtimeo(s, 0);
 	zsock_set_router_mandatory(s, 1);
 	if (zap != NULL)
 		zap_apply(zap, s, d);

@@ -84,8 +84,16 @@ load_keys(const char *dir, bool clients, char *why, size_t whysz)
 			zcert_destroy(&cert);
 			goto fail;
 		}
-		if (zhashx_insert(set, zcert_public_txt(cert), strdup(uid ? uid : base)) != 0)
+		char *v = strdup(uid ? uid : base);
+		if (v == NULL) {
+			snprintf(why, whysz, "out of memory");
+			zcert_destroy(&cert);
+			goto fail;
+		}
+		if (zhashx_insert(set, zcert_public_txt(cert), v) != 0) {
 			log_warnx("%s: the same public key is enrolled twice; the first file wins", path);
+			free(v);
+		}
 		zcert_destroy(&cert);
 	}
 	closedir(d);
@@ -312,11 +320,14 @@ zap_reload(struct zap *z, char *why, size_t whysz)
 				zhashx_destroy(&fresh[k]);
 			return ERR_INVAL;	/* the sets in use stay */
 		}
-		added[i] = keys_missing(fresh[i], z->owned[i]);
-		removed[i] = keys_missing(z->owned[i], fresh[i]);
 	}
+	/* Under mu: counting walks the sets in use, whose lookups the
+	 * handler thread makes meanwhile (a czmq lookup moves the cursor and
+	 * may rehash). */
 	pthread_mutex_lock(&z->mu);
 	for (int i = 0; i < 3; i++) {
+		added[i] = keys_missing(fresh[i], z->owned[i]);
+		removed[i] = keys_missing(z->owned[i], fresh[i]);
 		old[i] = z->owned[i];
 		z->owned[i] = fresh[i];
 	}

@@ -592,6 +592,24 @@ audit_store_rollback(struct audit_store *s)
 	s->staged_cp_seq = s->cp_seq;
 }
 
+void
+audit_store_discard(struct audit_store *s)
+{
+	if (s->reader || s->staged == 0)
+		return;
+	rocksdb_writebatch_clear(s->batch);
+	s->staged = 0;
+	if (s->nsealed > 0) {	/* staged events chained from the sealed ones */
+		s->staged_seq = s->sealed_seq;
+		memcpy(s->staged_hash, s->sealed_hash, AUDIT_HASH_LEN);
+		s->staged_cp_seq = s->sealed_cp_seq;
+	} else {
+		s->staged_seq = s->head_seq;
+		memcpy(s->staged_hash, s->head_hash, AUDIT_HASH_LEN);
+		s->staged_cp_seq = s->cp_seq;
+	}
+}
+
 int
 audit_store_seal(struct audit_store *s)
 {

@@ -94,6 +94,11 @@ int audit_store_seal(struct audit_store *s);
 int audit_store_write_sealed(struct audit_store *s);
 void audit_store_sealed_done(struct audit_store *s, int rc);
 
+/* Writer: drops the staged events that are not sealed yet (their seq/hash
+ * are void); the chain goes on from the sealed batch if one is pending,
+ * else from the committed head.  For a round that must not become durable. */
+void audit_store_discard(struct audit_store *s);
+
 /* Number of staged (uncommitted) events. */
 size_t audit_store_pending(const struct audit_store *s);
 

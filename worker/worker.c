@@ -47,6 +47,7 @@ struct worker {
 	int64_t broker_seen_ms;
 	bool draining;
 	struct log_limit bad;
+	zlistx_t *unsent;		/* DONEs whose send failed, oldest first: retried */
 	uint8_t hash_key[32];		/* keyed hashing of PII, fresh per worker start */
 	zhashx_t *tokens;		/* session -> struct privacy_tokens (tokenize mode) */
 	pthread_mutex_t tokens_mu;	/* the maps are read by tool threads too */
@@ -221,6 +222,53 @@ send_msg(struct worker *w, struct msg *m)
 		log_limited(&w->bad, 10, "could not send %s to the broker", msg_cmd_name(msg_cmd(m)));
 }
 
+#define WORKER_UNSENT_MAX 4096	/* DONEs kept for a broker that does not take them */
+
+/* Sends what is waiting in w->unsent, oldest first, without waiting for
+ * room: stops at the first that still cannot go. */
+static void
+flush_unsent(struct worker *w)
+{
+	struct msg *m;
+
+	if (w->unsent == NULL || zlistx_size(w->unsent) == 0)
+		return;
+	zsock_set_sndtimeo(w->sock, 0);
+	while ((m = zlistx_first(w->unsent)) != NULL && wire_send(w->sock, NULL, m) == ERR_OK) {
+		zlistx_detach_cur(w->unsent);
+		log_info("sent the held DONE of job %s", msg_str(m, MSG_F_ID, "?"));
+		msg_destroy(&m);
+	}
+	zsock_set_sndtimeo(w->sock, WIRE_SNDTIMEO_MS);
+}
+
+/* A job's DONE (taken): a result must not vanish because the broker could
+ * not take it for a while (pipe full, reconnecting), so one whose send
+ * fails is kept and sent again with every heartbeat, in order. */
+static void
+send_done(struct worker *w, struct msg **done)
+{
+	struct msg *m = *done;
+
+	*done = NULL;
+	if (m == NULL)
+		return;
+	flush_unsent(w);
+	if ((w->unsent == NULL || zlistx_size(w->unsent) == 0) && wire_send(w->sock, NULL, m) == ERR_OK) {
+		msg_destroy(&m);
+		return;
+	}
+	if (w->unsent != NULL && zlistx_size(w->unsent) < WORKER_UNSENT_MAX &&
+	    zlistx_add_end(w->unsent, m) != NULL) {
+		log_limited(&w->bad, 10, "could not send the DONE of job %s: held for the next try",
+		    msg_str(m, MSG_F_ID, "?"));
+		return;
+	}
+	log_error("DONE of job %s dropped: %zu results already wait for the broker",
+	    msg_str(m, MSG_F_ID, "?"), w->unsent ? zlistx_size(w->unsent) : 0);
+	msg_destroy(&m);
+}
+
 static void
 send_ready(struct worker *w)
 {
@@ -282,8 +330,7 @@ send_done_error(struct worker *w, const char *id, enum job_status st, const char
 	msg_set_str(m, MSG_F_STATUS, job_status_name(st));
 	msg_set_i64(m, MSG_F_EXIT_CODE, -1);
 	msg_set_str(m, MSG_F_REASON, reason);
-	send_msg(w, m);
-	msg_destroy(&m);
+	send_done(w, &m);
 }
 
 static void
@@ -401,8 +448,7 @@ finish_runners(struct worker *w, int64_t now)
 		if (done == NULL)
 			send_done_error(w, runner_id(r), JOB_ERROR, "worker out of memory");
 		else
-			send_msg(w, done);
-		msg_destroy(&done);
+			send_done(w, &done);
 		runner_destroy(&w->slot[i]);
 		w->running--;
 	}
@@ -419,6 +465,7 @@ heartbeat(struct worker *w, int64_t now)
 		connect_broker(w);
 		return;
 	}
+	flush_unsent(w);
 	struct msg *m = msg_new(MSG_HEARTBEAT);
 	if (m != NULL) {
 		msg_set_u64(m, MSG_F_FREE, w->conf->slots - w->running);
@@ -511,6 +558,11 @@ worker_run(const struct worker_conf *conf)
 	if ((w.tokens = zhashx_new()) == NULL)
 		return 1;
 	zhashx_set_destructor(w.tokens, tokens_free);
+	if ((w.unsent = zlistx_new()) == NULL) {
+		zhashx_destroy(&w.tokens);
+		return 1;
+	}
+	zlistx_set_destructor(w.unsent, (zlistx_destructor_fn *)msg_destroy);
 	pthread_mutex_init(&w.tokens_mu, NULL);
 	if (conf->mcp_config != NULL) {
 		char why[512];
@@ -598,6 +650,12 @@ worker_run(const struct worker_conf *conf)
 	}
 	rc = 0;
 out:
+	if (w.sock != NULL)
+		flush_unsent(&w);	/* one last try; the socket lingers to deliver */
+	if (w.unsent != NULL && zlistx_size(w.unsent) > 0)
+		log_error("stopping with %zu results the broker never took (those jobs end as "
+		    "worker_lost)", zlistx_size(w.unsent));
+	zlistx_destroy(&w.unsent);
 	for (uint32_t i = 0; i < WORKER_SLOTS_MAX && i < conf->slots; i++)
 		runner_destroy(&w.slot[i]);
 	warm_destroy(&w.warm);

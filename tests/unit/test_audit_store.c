@@ -382,6 +382,44 @@ test_failed_commit_rolls_back(void **state)
 	audit_store_destroy(&s);
 }
 
+/* audit_store_discard: staged events vanish, the chain goes on from the
+ * sealed batch when one is pending, else from the committed head. */
+static void
+test_discard_staged(void **state)
+{
+	struct audit_store *s = open_store(NULL);
+	struct audit_event ev;
+	uint8_t h[AUDIT_HASH_LEN];
+	uint64_t seq;
+	(void)state;
+	append(s, AUDIT_EXECUTION_START, "d", "d");
+	assert_int_equal(audit_store_commit(s), ERR_OK);
+	audit_store_head(s, &seq, h);
+	append(s, AUDIT_EXECUTION_END, "d", "d");
+	append(s, AUDIT_EXECUTION_END, "d", "d");
+	audit_store_discard(s);
+	assert_int_equal(audit_store_pending(s), 0);
+	assert_int_equal(audit_store_commit(s), ERR_OK);	/* nothing to write */
+	assert_int_equal(audit_store_get(s, 2, &ev), ERR_NOTFOUND);
+	/* with a sealed batch pending: discard keeps it, drops what came after */
+	append(s, AUDIT_EXECUTION_END, "d", "d");		/* seq 2, sealed */
+	assert_int_equal(audit_store_seal(s), ERR_OK);
+	append(s, AUDIT_ERROR, "d", "d");			/* seq 3, discarded */
+	audit_store_discard(s);
+	assert_int_equal(audit_store_write_sealed(s), ERR_OK);
+	audit_store_sealed_done(s, ERR_OK);
+	append(s, AUDIT_ERROR, "d", "d");			/* seq 3 again, after 2 */
+	assert_int_equal(audit_store_commit(s), ERR_OK);
+	audit_store_head(s, &seq, h);
+	assert_true(seq == 3);
+	struct chain_walk w = { 0 };
+	assert_int_equal(audit_store_scan_seq(s, 1, 0, walk, &w), ERR_OK);
+	assert_true(w.n == 3);
+	audit_store_discard(s);					/* nothing staged: no-op */
+	assert_int_equal(audit_store_pending(s), 0);
+	audit_store_destroy(&s);
+}
+
 static void
 test_batch_bound(void **state)
 {
@@ -475,6 +513,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_commit_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_discard_staged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_indexes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_while_writer_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_with_writer_child, setup, teardown),
