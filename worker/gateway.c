@@ -651,6 +651,18 @@ sig_array(struct sig *s, const json_t *items, int depth)
 	sig_str(s, "[]");
 }
 
+/* Notes how many members were left out (a "+N more" comment after `lead`);
+ * returns true: the caller stops there. */
+static bool
+sig_more(struct sig *s, const char *lead, size_t left)
+{
+	char note[48];
+
+	snprintf(note, sizeof(note), "%s /* +%zu more */", lead, left);
+	sig_str(s, note);
+	return true;
+}
+
 static bool
 sig_is_required(const json_t *required, const char *k)
 {
@@ -670,7 +682,6 @@ sig_object(struct sig *s, const json_t *schema, int depth)
 	const json_t *more = json_object_get(schema, "additionalProperties"), *p;
 	const char *k;
 	size_t i = 0;
-	char extra[48];
 
 	if (json_object_size(props) == 0) {
 		if (json_is_object(more) && json_object_size(more) > 0) {
@@ -684,13 +695,8 @@ sig_object(struct sig *s, const json_t *schema, int depth)
 	}
 	sig_str(s, "{");
 	json_object_foreach((json_t *)props, k, p) {
-		if (s->cut)
-			return;
-		if (i == SIG_PROPS) {
-			snprintf(extra, sizeof(extra), "; /* +%zu more */", json_object_size(props) - i);
-			sig_str(s, extra);
+		if (s->cut || (i == SIG_PROPS && sig_more(s, ";", json_object_size(props) - i)))
 			break;
-		}
 		if (i++ > 0)
 			sig_str(s, "; ");
 		sig_key(s, k);
@@ -710,20 +716,14 @@ sig_union(struct sig *s, const json_t *members, const char *sep, bool literals, 
 {
 	size_t max = literals ? SIG_ENUM : SIG_UNION, i;
 	const json_t *m;
-	char extra[48];
 
 	if (json_array_size(members) == 0) {
 		sig_str(s, literals ? "never" : "unknown");
 		return;
 	}
 	json_array_foreach((json_t *)members, i, m) {
-		if (s->cut)
-			return;
-		if (i == max) {
-			snprintf(extra, sizeof(extra), " /* +%zu more */", json_array_size(members) - i);
-			sig_str(s, extra);
+		if (s->cut || (i == max && sig_more(s, "", json_array_size(members) - i)))
 			break;
-		}
 		if (i > 0)
 			sig_str(s, sep);
 		if (literals)

@@ -939,22 +939,26 @@ expect_sig(const char *def_json, const char *want)
 	free(sig);
 }
 
-/* n nested levels of `open`, a core, n of `close`: a fresh JSON text. */
+/* The signature of a definition whose inputSchema is n nested levels of
+ * `open`, a core, n of `close`; fresh. */
 static char *
-nested(const char *open, const char *core, const char *close, int n)
+nested_sig(const char *open, const char *core, const char *close, int n)
 {
 	size_t lo = strlen(open), lc = strlen(close), len = 0;
-	char *t = malloc((size_t)n * (lo + lc) + strlen(core) + 1);
+	char *t = malloc((size_t)n * (lo + lc) + strlen(core) + 32), *sig;
 
 	assert_non_null(t);
+	len = (size_t)snprintf(t, 32, "{\"inputSchema\":");
 	for (int i = 0; i < n; i++, len += lo)
 		memcpy(t + len, open, lo);
 	memcpy(t + len, core, strlen(core));
 	len += strlen(core);
 	for (int i = 0; i < n; i++, len += lc)
 		memcpy(t + len, close, lc);
-	t[len] = '\0';
-	return t;
+	memcpy(t + len, "}", 2);
+	sig = sig_of(t);
+	free(t);
+	return sig;
 }
 
 /* Shapes the real servers do not send, and hostile ones: never a crash,
@@ -962,7 +966,7 @@ nested(const char *open, const char *core, const char *close, int n)
 static void
 test_signature_shapes(void **state)
 {
-	char *big, *sig, *inner;
+	char *big, *sig;
 	size_t len;
 	(void)state;
 
@@ -1004,25 +1008,13 @@ test_signature_shapes(void **state)
 	    "r?: unknown; s?: string}): text");
 
 	/* deep nesting: objects and arrays past the bound end in object / unknown[] */
-	inner = nested("{\"type\":\"object\",\"properties\":{\"a\":", "{\"type\":\"string\"}", "}}", 500);
-	len = strlen(inner) + 64;
-	big = malloc(len);
-	snprintf(big, len, "{\"inputSchema\":%s}", inner);
-	free(inner);
-	sig = sig_of(big);
+	sig = nested_sig("{\"type\":\"object\",\"properties\":{\"a\":", "{\"type\":\"string\"}", "}}", 500);
 	assert_non_null(strstr(sig, "{a?: {a?: object}}}"));
 	assert_null(strstr(sig, "string"));
 	free(sig);
-	free(big);
-	inner = nested("{\"type\":\"array\",\"items\":", "{\"type\":\"string\"}", "}", 1000);
-	len = strlen(inner) + 64;
-	big = malloc(len);
-	snprintf(big, len, "{\"inputSchema\":%s}", inner);
-	free(inner);
-	sig = sig_of(big);
+	sig = nested_sig("{\"type\":\"array\",\"items\":", "{\"type\":\"string\"}", "}", 1000);
 	assert_string_equal(sig, "s.t(args?: unknown[][][][][][][][][]): text [destructive]");
 	free(sig);
-	free(big);
 
 	/* huge enums and property lists are cut, with a count */
 	len = 20000 * 12 + 256;
