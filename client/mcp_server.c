@@ -146,12 +146,13 @@ static const char tool_defs_json[] =
     "\"required\":[\"code\"]},"
     "\"annotations\":{\"readOnlyHint\":false,\"openWorldHint\":true}},"
     "{\"name\":\"search_tools\","
-    "\"description\":\"Find the MCP tools execute_code programs can call. detail: name, "
-    "description (default) or full (with schemas).\","
+    "\"description\":\"Find the MCP tools execute_code programs can call; detail signature "
+    "gives TS types, full JSON schemas.\","
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
     "\"query\":{\"type\":\"string\",\"description\":\"words; \\\"\\\" lists all; "
     "server.tool names rank first\"},"
-    "\"detail\":{\"type\":\"string\",\"enum\":[\"name\",\"description\",\"full\"]},"
+    "\"detail\":{\"type\":\"string\",\"enum\":[\"name\",\"description\",\"signature\","
+    "\"full\"]},"
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,\"default\":10}},"
     "\"required\":[\"query\"]},"
     "\"annotations\":{\"readOnlyHint\":true}}]";
@@ -406,10 +407,11 @@ search_tools(struct mcp_server *s, const json_t *id, const json_t *args)
 
 	if (q == NULL || d == NULL || (limit != NULL && !json_is_integer(limit)))
 		return rpc_error(id, RPC_INVALID_PARAMS, "search_tools: query (string), detail "
-		    "(name|description|full) and limit (integer) expected");
-	if (strcmp(d, "name") != 0 && strcmp(d, "description") != 0 && strcmp(d, "full") != 0)
+		    "(name|description|signature|full) and limit (integer) expected");
+	if (strcmp(d, "name") != 0 && strcmp(d, "description") != 0 && strcmp(d, "signature") != 0 &&
+	    strcmp(d, "full") != 0)
 		return rpc_error(id, RPC_INVALID_PARAMS, "search_tools: detail must be name, "
-		    "description or full");
+		    "description, signature or full");
 	n = limit ? (int)(json_integer_value(limit) > 50 ? 50 : json_integer_value(limit)) : 0;
 	if (n < 0)
 		n = 0;
@@ -422,7 +424,8 @@ search_tools(struct mcp_server *s, const json_t *id, const json_t *args)
 	if (strcmp(d, "full") == 0) {
 		text = json_dumps(found, JSON_COMPACT);
 	} else {
-		/* One line per tool: "server.tool" or "server.tool: description". */
+		/* One line per tool: "server.tool", its signature (both strings)
+		 * or "server.tool: description". */
 		size_t cap = 1, len = 0;
 		json_array_foreach(found, i, t)
 			cap += 4 + strlen(name_of(t)) + strlen(descr_of(t));

@@ -397,8 +397,527 @@ lean_annotations(const json_t *a, const char *name)
 }
 
 /*
+ * ---- signatures (detail "signature") -------------------------------------
+ *
+ * A tool as a TypeScript-like declaration, one line, the form a model writes
+ * code from:
+ *
+ *   filesystem.read_text_file(args: {path: string; tail?: number; head?: number}): {content: string} // Read the complete contents of a file from the file system as text.
+ *
+ *   name "(" ["args" ["?"] ": " TYPE] "): " RETURN [" [destructive]"] [" // " first sentence]
+ *
+ * TYPE is rendered from the JSON Schema: string; number and integer as
+ * number; boolean; null; `T[]`; objects inline as `{a: string; b?: number}`
+ * (`?`: not in "required"; ` = v`: its "default"); enum and const as
+ * literal unions; anyOf/oneOf as unions, allOf as `A & B`; local "$ref"s
+ * ("#/$defs/X") resolved; `Record<string, T>` for additionalProperties
+ * schemas; anything else `unknown` (or `object`).  Property descriptions are
+ * left out (detail "full" has them).  RETURN is the outputSchema, `text`
+ * when the server declares none (the prelude's mcp.* then returns the text
+ * content, JSON-parsed when it parses).  `[destructive]`: the gateway's own
+ * rule (is_destructive), so the model knows which calls may need approval.
+ *
+ * The schema comes from an MCP server and is not trusted: nesting past
+ * SIG_DEPTH, more than SIG_PROPS properties, SIG_UNION union members or
+ * SIG_ENUM enum values, and literals or names longer than SIG_LITERAL bytes
+ * are cut (with "…"), and the whole line is at most GATEWAY_SIGNATURE_MAX
+ * bytes.  Work is bounded by the output: rendering stops when the line is
+ * full.  Control characters never reach the line (one line per tool).
+ */
+#define SIG_DEPTH	8
+#define SIG_PROPS	32
+#define SIG_UNION	8
+#define SIG_ENUM	12
+#define SIG_LITERAL	40
+#define SIG_REQUIRED	256	/* "required" entries looked at */
+#define SIG_ELLIPSIS	"\xe2\x80\xa6"	/* U+2026 */
+
+struct sig {
+	char buf[GATEWAY_SIGNATURE_MAX + 1];
+	size_t len;
+	size_t cap;		/* at most GATEWAY_SIGNATURE_MAX */
+	bool cut;		/* something did not fit */
+	const json_t *root;	/* the schema "$ref"s point into */
+};
+
+/* Appends n bytes, control characters as spaces; on overflow appends what
+ * fits (never half a UTF-8 sequence) and marks the line cut. */
+static void
+sig_put(struct sig *s, const char *p, size_t n)
+{
+	if (s->cut)
+		return;
+	if (n > s->cap - s->len) {
+		n = s->cap - s->len;
+		while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
+			n--;
+		s->cut = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		s->buf[s->len++] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? ' ' : p[i];
+	s->buf[s->len] = '\0';
+}
+
+static void
+sig_str(struct sig *s, const char *p)
+{
+	sig_put(s, p, strlen(p));
+}
+
+/* At most `max` bytes of `p` (n bytes), cut at a UTF-8 boundary; true when
+ * shortened. */
+static bool
+utf8_prefix(const char *p, size_t *n, size_t max)
+{
+	if (*n <= max)
+		return false;
+	*n = max;
+	while (*n > 0 && ((unsigned char)p[*n] & 0xC0) == 0x80)
+		(*n)--;
+	return true;
+}
+
+/* `p` as a JSON string literal of at most SIG_LITERAL bytes of content. */
+static void
+sig_quote(struct sig *s, const char *p, size_t n)
+{
+	bool shortened = utf8_prefix(p, &n, SIG_LITERAL);
+	char esc[8];
+
+	sig_put(s, "\"", 1);
+	for (size_t i = 0; i < n && !s->cut; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			sig_put(s, esc, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			sig_put(s, esc, 6);
+		} else {
+			sig_put(s, (const char *)&p[i], 1);
+		}
+	}
+	if (shortened)
+		sig_str(s, SIG_ELLIPSIS);
+	sig_put(s, "\"", 1);
+}
+
+/* A value as a literal: strings quoted, numbers, true, false, null; an
+ * array of at most SIG_UNION scalars element by element; other arrays and
+ * objects "[…]" / "{…}" (never serialised whole: a default may be huge). */
+static void
+sig_literal(struct sig *s, const json_t *v)
+{
+	char num[64];
+	const json_t *x;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		sig_quote(s, json_string_value(v), json_string_length(v));
+		return;
+	case JSON_INTEGER:
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		snprintf(num, sizeof(num), "%.15g", json_real_value(v));
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+	case JSON_NULL:
+		snprintf(num, sizeof(num), "%s", json_is_true(v) ? "true" : json_is_false(v) ? "false" : "null");
+		break;
+	case JSON_ARRAY:
+		json_array_foreach((json_t *)v, i, x)
+			if (i == SIG_UNION || json_is_array(x) || json_is_object(x))
+				break;
+		if (i < json_array_size(v)) {
+			sig_str(s, "[" SIG_ELLIPSIS "]");
+			return;
+		}
+		sig_str(s, "[");
+		json_array_foreach((json_t *)v, i, x) {
+			if (i > 0)
+				sig_str(s, ", ");
+			sig_literal(s, x);
+		}
+		sig_str(s, "]");
+		return;
+	default:
+		sig_str(s, json_object_size(v) == 0 ? "{}" : "{" SIG_ELLIPSIS "}");
+		return;
+	}
+	sig_str(s, num);
+}
+
+/* A property name: bare when it is an identifier, else quoted. */
+static void
+sig_key(struct sig *s, const char *k)
+{
+	size_t n = strlen(k);
+	bool ident = n > 0 && n <= SIG_LITERAL && !isdigit((unsigned char)k[0]);
+
+	for (size_t i = 0; ident && i < n; i++)
+		ident = isalnum((unsigned char)k[i]) || k[i] == '_' || k[i] == '$';
+	if (ident)
+		sig_put(s, k, n);
+	else
+		sig_quote(s, k, n);
+}
+
+/* The schema a local "$ref" ("#/$defs/Entity", JSON Pointer with ~0 ~1)
+ * points to in s->root, or NULL. */
+static const json_t *
+sig_ref(const struct sig *s, const char *ref)
+{
+	const json_t *at = s->root;
+	char seg[256];
+
+	if (ref[0] != '#')
+		return NULL;
+	ref++;
+	while (*ref == '/' && at != NULL) {
+		size_t n = 0;
+		ref++;
+		while (*ref != '\0' && *ref != '/' && n < sizeof(seg) - 1) {
+			if (ref[0] == '~' && (ref[1] == '0' || ref[1] == '1')) {
+				seg[n++] = ref[1] == '0' ? '~' : '/';
+				ref += 2;
+			} else {
+				seg[n++] = *ref++;
+			}
+		}
+		if (*ref != '\0' && *ref != '/')
+			return NULL;	/* segment too long */
+		seg[n] = '\0';
+		at = json_object_get(at, seg);
+	}
+	return *ref == '\0' ? at : NULL;
+}
+
+/* True when the text from `start` has a '|' or '&' outside brackets and
+ * quotes: as an array's element it needs parentheses. */
+static bool
+sig_is_compound(const struct sig *s, size_t start)
+{
+	int depth = 0;
+	bool quoted = false;
+
+	for (size_t i = start; i < s->len; i++) {
+		char c = s->buf[i];
+		if (quoted) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				quoted = false;
+		} else if (c == '"') {
+			quoted = true;
+		} else if (c == '{' || c == '(' || c == '[' || c == '<') {
+			depth++;
+		} else if (c == '}' || c == ')' || c == ']' || c == '>') {
+			depth--;
+		} else if ((c == '|' || c == '&') && depth == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void sig_type(struct sig *s, const json_t *schema, int depth);
+
+/* `(T)[]`, or `T[]`. */
+static void
+sig_array(struct sig *s, const json_t *items, int depth)
+{
+	size_t start = s->len;
+
+	if (!json_is_object(items)) {
+		sig_str(s, "unknown[]");
+		return;
+	}
+	sig_type(s, items, depth + 1);
+	if (!s->cut && sig_is_compound(s, start)) {
+		if (s->len + 2 > s->cap) {
+			s->cut = true;
+			return;
+		}
+		memmove(s->buf + start + 1, s->buf + start, s->len - start);
+		s->buf[start] = '(';
+		s->len++;
+		s->buf[s->len] = '\0';
+		sig_put(s, ")", 1);
+	}
+	sig_str(s, "[]");
+}
+
+/* Notes how many members were left out (a "+N more" comment after `lead`);
+ * returns true: the caller stops there. */
+static bool
+sig_more(struct sig *s, const char *lead, size_t left)
+{
+	char note[48];
+
+	snprintf(note, sizeof(note), "%s /* +%zu more */", lead, left);
+	sig_str(s, note);
+	return true;
+}
+
+static bool
+sig_is_required(const json_t *required, const char *k)
+{
+	for (size_t i = 0; i < json_array_size(required) && i < SIG_REQUIRED; i++)
+		if (json_is_string(json_array_get(required, i)) &&
+		    strcmp(json_string_value(json_array_get(required, i)), k) == 0)
+			return true;
+	return false;
+}
+
+/* `{a: T; b?: U = 1}`, `Record<string, T>` or `object`. */
+static void
+sig_object(struct sig *s, const json_t *schema, int depth)
+{
+	const json_t *props = json_object_get(schema, "properties");
+	const json_t *required = json_object_get(schema, "required");
+	const json_t *more = json_object_get(schema, "additionalProperties"), *p;
+	const char *k;
+	size_t i = 0;
+
+	if (json_object_size(props) == 0) {
+		if (json_is_object(more) && json_object_size(more) > 0) {
+			sig_str(s, "Record<string, ");
+			sig_type(s, more, depth + 1);
+			sig_str(s, ">");
+		} else {
+			sig_str(s, "object");
+		}
+		return;
+	}
+	sig_str(s, "{");
+	json_object_foreach((json_t *)props, k, p) {
+		if (s->cut || (i == SIG_PROPS && sig_more(s, ";", json_object_size(props) - i)))
+			break;
+		if (i++ > 0)
+			sig_str(s, "; ");
+		sig_key(s, k);
+		sig_str(s, sig_is_required(required, k) ? ": " : "?: ");
+		sig_type(s, p, depth + 1);
+		if (json_is_object(p) && json_object_get(p, "default") != NULL) {
+			sig_str(s, " = ");
+			sig_literal(s, json_object_get(p, "default"));
+		}
+	}
+	sig_str(s, "}");
+}
+
+/* `A | B | C` (sep " | ") or `A & B` (" & ") over schemas or literals. */
+static void
+sig_union(struct sig *s, const json_t *members, const char *sep, bool literals, int depth)
+{
+	size_t max = literals ? SIG_ENUM : SIG_UNION, i;
+	const json_t *m;
+
+	if (json_array_size(members) == 0) {
+		sig_str(s, literals ? "never" : "unknown");
+		return;
+	}
+	json_array_foreach((json_t *)members, i, m) {
+		if (s->cut || (i == max && sig_more(s, "", json_array_size(members) - i)))
+			break;
+		if (i > 0)
+			sig_str(s, sep);
+		if (literals)
+			sig_literal(s, m);
+		else
+			sig_type(s, m, depth + 1);
+	}
+}
+
+/* One JSON Schema type name applied to `schema`. */
+static void
+sig_named(struct sig *s, const json_t *schema, const char *type, int depth)
+{
+	if (strcmp(type, "string") == 0 || strcmp(type, "boolean") == 0 || strcmp(type, "null") == 0)
+		sig_str(s, type);
+	else if (strcmp(type, "number") == 0 || strcmp(type, "integer") == 0)
+		sig_str(s, "number");
+	else if (strcmp(type, "array") == 0)
+		sig_array(s, json_object_get(schema, "items"), depth);
+	else if (strcmp(type, "object") == 0)
+		sig_object(s, schema, depth);
+	else
+		sig_str(s, "unknown");
+}
+
+/* Past SIG_DEPTH: a scalar type's name, else `unknown[]`, `object` or
+ * `unknown`; nothing below it. */
+static void
+sig_shallow(struct sig *s, const json_t *schema)
+{
+	const char *type = json_string_value(json_object_get(schema, "type"));
+
+	if (type == NULL)
+		sig_str(s, json_object_get(schema, "properties") ? "object" : "unknown");
+	else if (strcmp(type, "array") == 0)
+		sig_str(s, "unknown[]");
+	else if (strcmp(type, "object") == 0)
+		sig_str(s, "object");
+	else
+		sig_named(s, schema, type, SIG_DEPTH);
+}
+
+static void
+sig_type(struct sig *s, const json_t *schema, int depth)
+{
+	const json_t *t, *v;
+	const char *ref;
+	size_t i;
+
+	if (s->cut)
+		return;
+	if (!json_is_object(schema)) {
+		sig_str(s, json_is_false(schema) ? "never" : "unknown");
+		return;
+	}
+	if (depth >= SIG_DEPTH) {
+		sig_shallow(s, schema);
+		return;
+	}
+	if ((ref = json_string_value(json_object_get(schema, "$ref"))) != NULL) {
+		const json_t *target = sig_ref(s, ref);
+		if (target != NULL && target != schema)
+			sig_type(s, target, depth + 1);
+		else
+			sig_str(s, "unknown");
+		return;
+	}
+	if ((v = json_object_get(schema, "const")) != NULL) {
+		sig_literal(s, v);
+		return;
+	}
+	if (json_is_array(v = json_object_get(schema, "enum"))) {
+		sig_union(s, v, " | ", true, depth);
+		return;
+	}
+	if (json_is_array(v = json_object_get(schema, "anyOf")) ||
+	    json_is_array(v = json_object_get(schema, "oneOf"))) {
+		sig_union(s, v, " | ", false, depth);
+		return;
+	}
+	if (json_is_array(v = json_object_get(schema, "allOf"))) {
+		sig_union(s, v, " & ", false, depth);
+		return;
+	}
+	t = json_object_get(schema, "type");
+	if (json_is_string(t)) {
+		sig_named(s, schema, json_string_value(t), depth);
+	} else if (json_is_array(t) && json_array_size(t) > 0) {
+		json_array_foreach((json_t *)t, i, v) {
+			if (s->cut || i == SIG_UNION)
+				break;
+			if (i > 0)
+				sig_str(s, " | ");
+			sig_named(s, schema, json_is_string(v) ? json_string_value(v) : "", depth);
+		}
+	} else if (json_object_get(schema, "properties") != NULL) {
+		sig_object(s, schema, depth);
+	} else if (json_object_get(schema, "items") != NULL) {
+		sig_array(s, json_object_get(schema, "items"), depth);
+	} else {
+		sig_str(s, "unknown");
+	}
+}
+
+/* The first sentence of the description (else the title), on one line, at
+ * most ONE_LINE_MAX bytes: up to ". " (or "!", "?"), not after an
+ * abbreviation's inner dot ("e.g. "). */
+static void
+first_sentence(const json_t *def, const char **p, size_t *n)
+{
+	const char *d = json_string_value(json_object_get(def, "description"));
+	size_t end;
+
+	if (d == NULL || d[0] == '\0')
+		d = json_string_value(json_object_get(def, "title"));
+	*p = d ? d : "";
+	end = strcspn(*p, "\r\n");
+	for (size_t i = 1; i < end; i++) {
+		char c = (*p)[i];
+		if ((c == '.' || c == '!' || c == '?') && (i + 1 == end || (*p)[i + 1] == ' ') &&
+		    !(c == '.' && i >= 2 && (*p)[i - 2] == '.')) {
+			end = i + 1;
+			break;
+		}
+	}
+	utf8_prefix(*p, &end, ONE_LINE_MAX);
+	*n = end;
+}
+
+/* True for an input schema that allows only an empty object: "()". */
+static bool
+sig_takes_nothing(const json_t *in)
+{
+	static const char *const shaping[] = { "$ref", "anyOf", "oneOf", "allOf", "items", "enum",
+	    "const", NULL };
+	const char *type = json_string_value(json_object_get(in, "type"));
+	const json_t *more = json_object_get(in, "additionalProperties");
+
+	if (!json_is_object(in) || (json_object_get(in, "type") != NULL &&
+	    (type == NULL || strcmp(type, "object") != 0)) ||
+	    json_object_size(json_object_get(in, "properties")) > 0 || (more != NULL && !json_is_false(more)))
+		return false;
+	for (size_t i = 0; shaping[i] != NULL; i++)
+		if (json_object_get(in, shaping[i]) != NULL)
+			return false;
+	return true;
+}
+
+char *
+gateway_signature(const char *name, const json_t *def)
+{
+	const json_t *in = json_object_get(def, "inputSchema"), *out = json_object_get(def, "outputSchema");
+	struct sig *s;
+	char suffix[ONE_LINE_MAX + 32], *line;
+	const char *d;
+	size_t dn, sn;
+
+	if (name == NULL || (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	/* The suffix is written first, so that a huge schema cuts the types and
+	 * never the safety note or the description. */
+	first_sentence(def, &d, &dn);
+	sn = (size_t)snprintf(suffix, sizeof(suffix), "%s%s%.*s", is_destructive(def) ? " [destructive]" : "",
+	    dn ? " // " : "", (int)dn, d);
+	s->cap = GATEWAY_SIGNATURE_MAX - sn - sizeof(SIG_ELLIPSIS);
+	sig_str(s, name);
+	sig_str(s, "(");
+	if (!sig_takes_nothing(in)) {
+		s->root = in;
+		sig_str(s, json_array_size(json_object_get(in, "required")) > 0 ? "args: " : "args?: ");
+		sig_type(s, in, 0);
+	}
+	sig_str(s, "): ");
+	s->root = out;
+	if (out != NULL)
+		sig_type(s, out, 0);
+	else
+		sig_str(s, "text");
+	if (s->cut) {
+		s->cut = false;
+		s->cap = GATEWAY_SIGNATURE_MAX - sn;
+		sig_str(s, SIG_ELLIPSIS);
+	}
+	s->cap = GATEWAY_SIGNATURE_MAX;
+	sig_put(s, suffix, sn);
+	line = strdup(s->buf);
+	free(s);
+	return line;
+}
+
+/*
  * One catalogue entry at a detail level: "name" is "server.tool";
- * "description" adds the first line of the description; "full" is what is
+ * "description" adds the first line of the description; "signature" is the
+ * one-line declaration above (a string, like "name"); "full" is what is
  * needed to call the tool and use its result — description, input and output
  * schema without JSON Schema noise, the title when it says more than the
  * name, the annotations that differ from the defaults.
@@ -413,6 +932,12 @@ render(const struct tool_entry *e, const char *detail)
 		return json_string(e->name);
 	if (strcmp(detail, "description") == 0)
 		return json_pack("{s:s, s:o}", "name", e->name, "description", one_line(e->def));
+	if (strcmp(detail, "signature") == 0) {
+		char *line = gateway_signature(e->name, e->def);
+		o = line ? json_string(line) : NULL;
+		free(line);
+		return o;
+	}
 	if ((o = json_pack("{s:s}", "name", e->name)) == NULL)
 		return NULL;
 	if (title != NULL && !title_restates(title, e->tool))
@@ -493,8 +1018,9 @@ gateway_search(struct gateway *gw, const char *q, const char *detail, int limit,
 	}
 	if (detail == NULL)
 		detail = "description";
-	if (strcmp(detail, "name") && strcmp(detail, "description") && strcmp(detail, "full")) {
-		snprintf(why, whysz, "detail must be name, description or full");
+	if (strcmp(detail, "name") && strcmp(detail, "description") && strcmp(detail, "signature") &&
+	    strcmp(detail, "full")) {
+		snprintf(why, whysz, "detail must be name, description, signature or full");
 		return NULL;
 	}
 	if (limit <= 0)

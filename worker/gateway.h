@@ -13,7 +13,7 @@
  *              "message": "..."}}
  *
  * Methods: tools.list {server?}, tools.search {query, detail: name|description|
- * full, limit?}, tools.describe {name}, tools.call {name, args}.  Tool names
+ * signature|full, limit?}, tools.describe {name}, tools.call {name, args}.  Tool names
  * are "server.tool".  Everything else on stdout passes through unchanged,
  * including a 0x1E that does not start a marker.
  *
@@ -40,6 +40,7 @@
 #define GATEWAY_RESPONSE_MAX	(16u << 20)	/* one response line */
 #define GATEWAY_STDIN_MAX	(32u << 20)	/* responses the job has not read yet */
 #define GATEWAY_CALLS_MAX	10000		/* requests per job */
+#define GATEWAY_SIGNATURE_MAX	2048		/* one tool's signature line */
 
 /* One audit record per tools.call (served, refused or failed).  Strings are
  * borrowed for the duration of the callback. */
@@ -148,7 +149,8 @@ void gateway_stats(const struct gateway *gw, struct gateway_stats *out);
 /* The allowed tools best matching `query` (words against name, title and
  * description), at most `limit` (<= 0: 10; at most 50), rendered by
  * `detail`: "name" -> "server.tool" strings, "description" -> {name,
- * description (first line)}, "full" -> the lean definition with inputSchema.
+ * description (first line)}, "signature" -> gateway_signature strings,
+ * "full" -> the lean definition with inputSchema.
  * A word equal to a tool's name ranks that tool first.
  * A fresh array, or NULL with a reason in `why` on a bad query/detail. */
 json_t *gateway_search(struct gateway *gw, const char *query, const char *detail, int limit,
@@ -158,6 +160,17 @@ json_t *gateway_search(struct gateway *gw, const char *query, const char *detail
  * "additionalProperties": false; property names and const/default/enum/
  * examples values untouched.  Fresh (NULL for NULL). */
 json_t *gateway_lean_schema(json_t *schema);
+
+/* Tool `def` (a tools/list entry, borrowed) named `name` ("server.tool") as
+ * detail "signature" shows it: one line, TypeScript-like,
+ *   name(args: {path: string; head?: number}): {content: string} [destructive] // First sentence.
+ * Types from inputSchema / outputSchema ("text" without one), property
+ * descriptions left out, "[destructive]" when the gateway counts the tool as
+ * possibly destructive.  Any schema renders (unknown shapes as "unknown" or
+ * "object"); depth, fan-out and length are bounded, at most
+ * GATEWAY_SIGNATURE_MAX bytes, no control characters.  Fresh (free it); NULL
+ * on out-of-memory or a NULL name. */
+char *gateway_signature(const char *name, const json_t *def);
 
 /* True when `name` ("server.tool") matches one of the globs. */
 bool gateway_is_allowed(const char *const *allow, const char *name);

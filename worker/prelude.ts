@@ -5,7 +5,9 @@
 // only writes to stdout and reads stdin.  It defines two globals:
 //
 //   tools.list()                      compact listing: [{name, description}]
-//   tools.search(query, {detail})     detail: "name" | "description" | "full"
+//   tools.search(query, {detail})     detail: "name" | "description" | "signature" | "full"
+//                                     signature: one TypeScript-like line per tool,
+//                                     "memory.search_nodes(args: {query: string}): {...} // ..."
 //   tools.describe(name)              full definition with inputSchema
 //   tools.call(name, args)            raw MCP result {content, isError, ...}
 //   mcp.<server>.<tool>(args)         structuredContent, else the text content
@@ -100,7 +102,10 @@ function request(method: string, params: Record<string, unknown>): Promise<unkno
   return p;
 }
 
-export type Detail = "name" | "description" | "full";
+// name: "server.tool"; description: {name, description: first line};
+// signature: "server.tool(args: {a: string; b?: number = 1}): Ret [destructive] // First sentence."
+// (Ret: the output schema's type, "text" when there is none); full: ToolDefinition.
+export type Detail = "name" | "description" | "signature" | "full";
 export interface ToolSummary { name: string; description: string }
 export interface ToolDefinition {
   name: string;

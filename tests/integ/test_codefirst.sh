@@ -59,6 +59,21 @@ check "progressive discovery: task words find the tool, exact names fetch just t
 check "full definitions are lean and complete" test \
 	"$(jq -c '[.noise, .required, .fields]' <<<"$out" 2>/dev/null)" = '[[],["entities"],"entityType,name,observations"]'
 
+# detail "signature": one TypeScript-like line per tool, enough to write the
+# call (argument names, which are optional, the result's shape), the
+# destructive ones marked; tools.describe stays the full definition.
+sig=$(prog signature.ts <<'EOF'
+const sigs = await tools.search("memory.search_nodes memory.delete_entities", { detail: "signature", limit: 2 }) as string[];
+const one = await tools.describe("memory.delete_entities") as any;
+console.log(JSON.stringify({ sigs: sigs.sort(), describe: typeof one.inputSchema }));
+EOF
+)
+out=$("$BIN/sluice" run --json --timeout 60000 "$sig" | jq -r .stdout)
+check "a job gets signatures from tools.search(..., {detail: \"signature\"})" test \
+	"$(jq -r '.sigs[1]' <<<"$out" 2>/dev/null)" = 'memory.search_nodes(args: {query: string}): {entities: {name: string; entityType: string; observations: string[]}[]; relations: {from: string; to: string; relationType: string}[]} // Search for nodes in the knowledge graph based on a query'
+check "signatures mark destructive tools; tools.describe stays full" test \
+	"$(jq -r '[(.sigs[0] | startswith("memory.delete_entities(args: {entityNames: string[]}): ") and contains(" [destructive] // ")), .describe] | @csv' <<<"$out" 2>/dev/null)" = 'true,"object"'
+
 deny=$(prog deny.ts <<'EOF'
 try { await tools.call("everything.echo", { message: "x" }); console.log("called"); }
 catch (e) { console.log("refused:", (e as Error).message); }

@@ -68,6 +68,13 @@ try {
       picked.every((t) => t.inputSchema?.required?.length > 0), text(r));
     r = await client.callTool({ name: "search_tools", arguments: { query: "search graph", detail: "name", limit: 5 } });
     check("search_tools detail=name is one name per line", !r.isError && text(r).split("\n").includes("memory.search_nodes") && !text(r).includes(":"), text(r));
+    r = await client.callTool({ name: "search_tools", arguments: { query: "memory.create_entities everything.get-annotated-message", detail: "signature", limit: 2 } });
+    check("search_tools detail=signature is one TypeScript-like line per tool, through the farm",
+      !r.isError && text(r).endsWith("\n") && text(r).trimEnd().split("\n").sort().join("\n") === "everything.get-annotated-message(args: {messageType: \"error\" | \"success\" | \"debug\"; includeImage?: boolean = false}): text " +
+        "// Demonstrates how annotations can be used to provide metadata about content.\nmemory.create_entities(args: {entities: {name: string; entityType: string; observations: string[]}[]}): " +
+        "{entities: {name: string; entityType: string; observations: string[]}[]} // Create multiple new entities in the knowledge graph", text(r));
+    const { tools: listed } = await client.listTools();
+    check("search_tools offers detail signature", listed.find((t) => t.name === "search_tools")?.inputSchema?.properties?.detail?.enum?.includes("signature"));
     r = await client.callTool({ name: "execute_code", arguments: { code: 'const g = await mcp.memory.read_graph({}); console.log(g.entities.length);' } });
     check("execute_code reports the tool calls the program made", !r.isError && /tools: memory\.read_graph 1 call, [\d.]+ [KM]?B in, [\d.]+ [KM]?B out, \d+ ms/.test(text(r)), text(r));
   } else {

@@ -801,6 +801,268 @@ test_broken_server_isolated(void **state)
 	unlink(text);
 }
 
+/* detail "signature" over the real servers' tools: nested arrays of objects
+ * (server-memory), optional and defaulted arguments, unions inside arrays
+ * (server-filesystem), enums, defaults and tools without an output schema
+ * (server-everything); through tools.search on the wire as well. */
+static void
+test_signature_real_servers(void **state)
+{
+	static const char *const all[] = { "*", NULL };
+	static const struct { const char *name, *want; } cases[] = {
+		{ "memory.create_entities", "memory.create_entities(args: {entities: {name: string; "
+		    "entityType: string; observations: string[]}[]}): {entities: {name: string; entityType: "
+		    "string; observations: string[]}[]} // Create multiple new entities in the knowledge graph" },
+		{ "memory.delete_entities", "memory.delete_entities(args: {entityNames: string[]}): "
+		    "{success: boolean; message: string} [destructive] // Delete multiple entities and their "
+		    "associated relations from the knowledge graph" },
+		{ "memory.read_graph", "memory.read_graph(): {entities: {name: string; entityType: string; "
+		    "observations: string[]}[]; relations: {from: string; to: string; relationType: string}[]} "
+		    "// Read the entire knowledge graph" },
+		{ "filesystem.read_text_file", "filesystem.read_text_file(args: {path: string; tail?: number; "
+		    "head?: number}): {content: string} // Read the complete contents of a file from the file "
+		    "system as text." },
+		{ "filesystem.edit_file", "filesystem.edit_file(args: {path: string; edits: {oldText: string; "
+		    "newText: string}[]; dryRun?: boolean = false}): {content: string} [destructive] // Make "
+		    "line-based edits to a text file." },
+		{ "filesystem.list_directory_with_sizes", "filesystem.list_directory_with_sizes(args: {path: "
+		    "string; sortBy?: \"name\" | \"size\" = \"name\"}): {content: string} // Get a detailed listing "
+		    "of all files and directories in a specified path, including sizes." },
+		{ "filesystem.read_media_file", "filesystem.read_media_file(args: {path: string}): {content: "
+		    "({type: \"image\" | \"audio\"; data: string; mimeType: string} | {type: \"resource\"; "
+		    "resource: {uri: string; mimeType?: string; blob: string}})[]} // Read a file and return it "
+		    "as a base64-encoded content block with its MIME type." },
+		{ "everything.get-annotated-message", "everything.get-annotated-message(args: {messageType: "
+		    "\"error\" | \"success\" | \"debug\"; includeImage?: boolean = false}): text // Demonstrates "
+		    "how annotations can be used to provide metadata about content." },
+		{ "everything.trigger-long-running-operation", "everything.trigger-long-running-operation("
+		    "args?: {duration?: number = 10; steps?: number = 5}): text // Demonstrates a long running "
+		    "operation with progress updates." },
+		{ "everything.get-structured-content", "everything.get-structured-content(args: {location: "
+		    "\"New York\" | \"Chicago\" | \"Los Angeles\"}): {temperature: number; conditions: string; "
+		    "humidity: number} // Returns structured content along with an output schema for client "
+		    "data validation" },
+		{ "everything.gzip-file-as-resource", "everything.gzip-file-as-resource(args?: {name?: string "
+		    "= \"README.md.gz\"; data?: string = \"https://raw.githubusercontent.com/modelc\xe2\x80\xa6\"; "
+		    "outputType?: \"resourceLink\" | \"resource\" = \"resourceLink\"}): text // Compresses a single "
+		    "file using gzip compression." },
+	};
+	const char *root = getenv("SLUICE_ROOT");
+	char before[1024], why[256];
+	struct audit_log a = { .answer = ERR_OK };
+	struct mcp_pool *three;
+	struct gateway *gw;
+	enum err e;
+	json_t *found, *r;
+	(void)state;
+
+	snprintf(before, sizeof(before), "\"filesystem\": {\"command\": \"node\", \"args\": "
+	    "[\"%s/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js\", \"%s\"]}, "
+	    "\"everything\": {\"command\": \"node\", \"args\": "
+	    "[\"%s/node_modules/@modelcontextprotocol/server-everything/dist/index.js\", \"stdio\"]},",
+	    root && root[0] ? root : ".", tmpdir, root && root[0] ? root : ".");
+	three = memory_pool(before, "memory3.jsonl");
+	assert_non_null(three);
+	struct gateway_conf c = { .job = "j", .allow = all, .audit = record, .audit_ctx = &a };
+	gw = gateway_new(three, &c, &e);
+	assert_non_null(gw);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		found = gateway_search(gw, cases[i].name, "signature", 1, why, sizeof(why));
+		assert_non_null(found);
+		assert_int_equal(json_array_size(found), 1);
+		assert_string_equal(json_string_value(json_array_get(found, 0)), cases[i].want);
+		json_decref(found);
+	}
+	/* Every tool of the three renders, shorter than its lean definition. */
+	found = gateway_search(gw, "", "signature", 50, why, sizeof(why));
+	assert_true(json_array_size(found) > 30);
+	for (size_t i = 0; i < json_array_size(found); i++) {
+		const char *sig = json_string_value(json_array_get(found, i));
+		char name[128];
+		assert_non_null(sig);
+		assert_null(strchr(sig, '\n'));
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(sig, "("), sig);
+		json_t *full = gateway_search(gw, name, "full", 1, why, sizeof(why));
+		char *text = json_dumps(json_array_get(full, 0), JSON_COMPACT);
+		assert_true(strlen(sig) < strlen(text));
+		free(text);
+		json_decref(full);
+	}
+	json_decref(found);
+	/* On the wire: strings, like detail "name". */
+	feed_str(gw, "{\"id\":1,\"method\":\"tools.search\",\"params\":{\"query\":\"memory.search_nodes\","
+	    "\"detail\":\"signature\",\"limit\":1}}");
+	r = response(drain(gw), 0);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(r, "result"),
+	    "tools"), 0)), "memory.search_nodes(args: {query: string}): {entities: {name: string; entityType: "
+	    "string; observations: string[]}[]; relations: {from: string; to: string; relationType: "
+	    "string}[]} // Search for nodes in the knowledge graph based on a query");
+	json_decref(r);
+	/* tools.describe stays "full". */
+	feed_str(gw, "{\"id\":2,\"method\":\"tools.describe\",\"params\":{\"name\":\"memory.search_nodes\"}}");
+	r = response(drain(gw), 0);
+	assert_non_null(json_object_get(json_object_get(r, "result"), "inputSchema"));
+	json_decref(r);
+	gateway_destroy(&gw);
+	mcp_pool_destroy(&three);
+	snprintf(before, sizeof(before), "%s/memory3.jsonl", tmpdir);
+	unlink(before);
+}
+
+/* The signature of a definition given as JSON text; checks the invariants
+ * every signature keeps (bounded, one line, valid UTF-8). */
+static char *
+sig_of(const char *def_json)
+{
+	json_t *def = json_loads(def_json, 0, NULL);
+	char *sig;
+
+	assert_non_null(def);
+	sig = gateway_signature("s.t", def);
+	json_decref(def);
+	assert_non_null(sig);
+	assert_true(strlen(sig) <= GATEWAY_SIGNATURE_MAX);
+	for (const char *p = sig; *p != '\0'; p++)
+		assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+	json_t *valid = json_string(sig);	/* NULL unless valid UTF-8 */
+	assert_non_null(valid);
+	json_decref(valid);
+	return sig;
+}
+
+static void
+expect_sig(const char *def_json, const char *want)
+{
+	char *sig = sig_of(def_json);
+	if (strcmp(sig, want) != 0)
+		fail_msg("signature of %s\n  got  %s\n  want %s", def_json, sig, want);
+	free(sig);
+}
+
+/* The signature of a definition whose inputSchema is n nested levels of
+ * `open`, a core, n of `close`; fresh. */
+static char *
+nested_sig(const char *open, const char *core, const char *close, int n)
+{
+	size_t lo = strlen(open), lc = strlen(close), len = 0;
+	char *t = malloc((size_t)n * (lo + lc) + strlen(core) + 32), *sig;
+
+	assert_non_null(t);
+	len = (size_t)snprintf(t, 32, "{\"inputSchema\":");
+	for (int i = 0; i < n; i++, len += lo)
+		memcpy(t + len, open, lo);
+	memcpy(t + len, core, strlen(core));
+	len += strlen(core);
+	for (int i = 0; i < n; i++, len += lc)
+		memcpy(t + len, close, lc);
+	memcpy(t + len, "}", 2);
+	sig = sig_of(t);
+	free(t);
+	return sig;
+}
+
+/* Shapes the real servers do not send, and hostile ones: never a crash,
+ * always bounded, unknown shapes as unknown/object. */
+static void
+test_signature_shapes(void **state)
+{
+	char *big, *sig;
+	size_t len;
+	(void)state;
+
+	/* the type keywords */
+	expect_sig("{\"inputSchema\":{\"type\":\"object\",\"properties\":{\"i\":{\"type\":\"integer\"},"
+	    "\"n\":{\"type\":[\"string\",\"null\"]},\"c\":{\"const\":\"x\"},\"u\":{\"anyOf\":[{\"type\":"
+	    "\"number\"},{\"type\":\"array\",\"items\":{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}}]},"
+	    "\"a\":{\"allOf\":[{\"$ref\":\"#/$defs/P\"},{\"type\":\"object\",\"properties\":{\"z\":{}}}]},"
+	    "\"m\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"boolean\"}},\"o\":{\"type\":\"object\"},"
+	    "\"t\":{\"type\":\"array\"},\"w\":{\"type\":\"weird\"},\"f\":false,\"e\":{\"enum\":[1,2.5,true,null,"
+	    "[1,\"a\"],{\"k\":1}]}},\"required\":[\"i\",7,\"c\"],"
+	    "\"$defs\":{\"P\":{\"properties\":{\"p\":{\"type\":\"string\"}},\"required\":[\"p\"]}}},"
+	    "\"annotations\":{\"readOnlyHint\":true},\"description\":\"Does things, e.g. this. And more.\"}",
+	    "s.t(args: {i: number; n?: string | null; c: \"x\"; u?: number | (string | null)[]; "
+	    "a?: {p: string} & {z?: unknown}; m?: Record<string, boolean>; o?: object; t?: unknown[]; "
+	    "w?: unknown; f?: never; e?: 1 | 2.5 | true | null | [1, \"a\"] | {\xe2\x80\xa6}}): text "
+	    "// Does things, e.g. this.");
+	/* unannotated tools may be destructive (MCP's default); no description */
+	expect_sig("{\"inputSchema\":{\"type\":\"object\"}}", "s.t(): text [destructive]");
+	/* input schemas that are not objects, output schemas that are odd */
+	expect_sig("{\"inputSchema\":5,\"outputSchema\":\"x\"}", "s.t(args?: unknown): unknown [destructive]");
+	expect_sig("{\"inputSchema\":{\"anyOf\":[{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+	    "\"string\"}},\"required\":[\"a\"]},{\"type\":\"null\"}]},\"outputSchema\":true}",
+	    "s.t(args?: {a: string} | null): unknown [destructive]");
+	expect_sig("{}", "s.t(args?: unknown): text [destructive]");
+	/* names that are not identifiers are quoted, escapes and all */
+	expect_sig("{\"inputSchema\":{\"properties\":{\"a b\":{},\"\":{},\"9x\":{},\"q\\\"\\\\\":{},"
+	    "\"nl\\n\\u0001\":{\"default\":\"tab\\there\"}}},\"title\":\"Title\\u0007only\"}",
+	    "s.t(args?: {\"a b\"?: unknown; \"\"?: unknown; \"9x\"?: unknown; \"q\\\"\\\\\"?: unknown; "
+	    "\"nl\\u000a\\u0001\"?: unknown = \"tab\\u0009here\"}): text [destructive] // Title only");
+	/* local $refs, including cycles: resolved up to the depth bound (a
+	 * $ref past it is unknown) */
+	expect_sig("{\"inputSchema\":{\"$ref\":\"#/$defs/N\",\"$defs\":{\"N\":{\"type\":\"object\","
+	    "\"properties\":{\"next\":{\"$ref\":\"#/$defs/N\"},\"v\":{\"$ref\":\"#/nope\"},"
+	    "\"r\":{\"$ref\":\"http://x\"},\"s\":{\"$ref\":\"#/$defs/a~1b~0\"}}},\"a/b~\":{\"type\":\"string\"}}},"
+	    "\"annotations\":{\"destructiveHint\":false}}",
+	    "s.t(args?: {next?: {next?: {next?: {next?: unknown; v?: unknown; r?: unknown; s?: unknown}; "
+	    "v?: unknown; r?: unknown; s?: string}; v?: unknown; r?: unknown; s?: string}; v?: unknown; "
+	    "r?: unknown; s?: string}): text");
+
+	/* deep nesting: objects and arrays past the bound end in object / unknown[] */
+	sig = nested_sig("{\"type\":\"object\",\"properties\":{\"a\":", "{\"type\":\"string\"}", "}}", 500);
+	assert_non_null(strstr(sig, "{a?: {a?: object}}}"));
+	assert_null(strstr(sig, "string"));
+	free(sig);
+	sig = nested_sig("{\"type\":\"array\",\"items\":", "{\"type\":\"string\"}", "}", 1000);
+	assert_string_equal(sig, "s.t(args?: unknown[][][][][][][][][]): text [destructive]");
+	free(sig);
+
+	/* huge enums and property lists are cut, with a count */
+	len = 20000 * 12 + 256;
+	big = malloc(len);
+	size_t n = (size_t)snprintf(big, len, "{\"inputSchema\":{\"properties\":{\"e\":{\"enum\":[");
+	for (int i = 0; i < 20000; i++)
+		n += (size_t)snprintf(big + n, len - n, "%s\"v%d\"", i ? "," : "", i);
+	snprintf(big + n, len - n, "]}}}}");
+	sig = sig_of(big);
+	assert_string_equal(sig, "s.t(args?: {e?: \"v0\" | \"v1\" | \"v2\" | \"v3\" | \"v4\" | \"v5\" | "
+	    "\"v6\" | \"v7\" | \"v8\" | \"v9\" | \"v10\" | \"v11\" /* +19988 more */}): text [destructive]");
+	free(sig);
+	n = (size_t)snprintf(big, len, "{\"inputSchema\":{\"properties\":{");
+	for (int i = 0; i < 20000; i++)
+		n += (size_t)snprintf(big + n, len - n, "%s\"p%d\":{}", i ? "," : "", i);
+	snprintf(big + n, len - n, "}}}");
+	sig = sig_of(big);
+	assert_non_null(strstr(sig, "p31?: unknown; /* +19968 more */}): text"));
+	free(sig);
+
+	/* an exponential schema (every branch back to the root) stops at the
+	 * length bound, and the cut keeps the safety note and the description */
+	expect_sig("{\"inputSchema\":{\"type\":\"object\",\"properties\":{\"x\":{\"$ref\":\"#\"}}}}",
+	    "s.t(args?: {x?: {x?: {x?: {x?: object}}}}): text [destructive]");
+	n = (size_t)snprintf(big, len, "{\"inputSchema\":{\"anyOf\":[");
+	for (int i = 0; i < 8; i++)
+		n += (size_t)snprintf(big + n, len - n, "%s{\"type\":\"object\",\"properties\":{\"long_property_"
+		    "name_%d\":{\"$ref\":\"#\"}}}", i ? "," : "", i);
+	snprintf(big + n, len - n, "]},\"description\":\"%0200d\"}", 0);
+	sig = sig_of(big);
+	assert_true(strlen(sig) >= GATEWAY_SIGNATURE_MAX - 8);
+	assert_non_null(strstr(sig, "\xe2\x80\xa6 [destructive] // 0000"));
+	free(sig);
+	free(big);
+
+	/* huge literals are cut; a NULL name is refused */
+	big = malloc(1 << 20);
+	memset(big, 'a', 1 << 20);
+	memcpy(big, "{\"inputSchema\":{\"properties\":{\"d\":{\"default\":\"", 46);
+	memcpy(big + (1 << 20) - 6, "\"}}}}", 6);
+	sig = sig_of(big);
+	assert_string_equal(sig, "s.t(args?: {d?: unknown = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xe2\x80\xa6\"}): "
+	    "text [destructive]");
+	free(sig);
+	free(big);
+	assert_null(gateway_signature(NULL, NULL));
+}
+
 int
 main(void)
 {
@@ -811,6 +1073,8 @@ main(void)
 		cmocka_unit_test(test_allowlist),
 		cmocka_unit_test(test_full_is_lean),
 		cmocka_unit_test(test_lean_schema),
+		cmocka_unit_test(test_signature_real_servers),
+		cmocka_unit_test(test_signature_shapes),
 		cmocka_unit_test(test_destructive_refused),
 		cmocka_unit_test(test_destructive_approval),
 		cmocka_unit_test(test_call_audit_and_filter_seam),

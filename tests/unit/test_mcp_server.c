@@ -258,6 +258,16 @@ test_search_tools_real_catalogue(void **state)
 	assert_null(strstr(text, "trigger-long-running-operation"));
 	json_decref(r);
 
+	/* detail "signature": the declaration as one text line, nothing else. */
+	r = ask(s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":"
+	    "{\"name\":\"search_tools\",\"arguments\":{\"query\":\"everything.get-sum\","
+	    "\"detail\":\"signature\",\"limit\":1}}}");
+	text = result_text(r);
+	assert_non_null(text);
+	assert_string_equal(text, "everything.get-sum(args: {a: number; b: number}): text "
+	    "// Returns the sum of two numbers\n");
+	json_decref(r);
+
 	r = ask(s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":"
 	    "{\"name\":\"search_tools\",\"arguments\":{\"query\":\"x\",\"detail\":\"everything\"}}}");
 	assert_int_equal(error_code(r), -32602);
