@@ -121,6 +121,7 @@ struct broker {
 	struct ratelimit *rate;		/* per-tenant submission rate */
 	struct zap *zap;		/* CURVE keys and ZAP handler; NULL: plaintext */
 	bool front_curve;		/* the front socket is a CURVE server: tenants from keys */
+	bool curve[ZAP__COUNT];		/* which sockets are CURVE servers (ZAP'd) */
 	int64_t next_plaintext_warn_ms;	/* --insecure-plaintext: repeat the warning */
 	zhashx_t *workers;		/* key -> struct worker (owned) */
 	zhashx_t *tool_holds;		/* approval id -> struct tool_hold (owned) */
@@ -561,14 +562,16 @@ on_session_op(struct broker *b, zframe_t *client, const struct msg *in, const ch
 	 * them to be durable, like ACCEPTED and RESULT. */
 	if (audit_store_pending(b->audit) > 0 || b->audit_failed) {
 		struct parked_reply *p = calloc(1, sizeof(*p));
-		if (p == NULL || (p->client = zframe_dup(client)) == NULL) {
+		if (p == NULL || (p->client = zframe_dup(client)) == NULL ||
+		    zlistx_add_end(b->replies, p) == NULL) {
+			if (p != NULL)
+				zframe_destroy(&p->client);
 			free(p);
 			msg_destroy(&r);
 			wire_send_error(b->front, client, ERR_NOMEM, req, "out of memory");
 			return;
 		}
 		p->m = r;
-		zlistx_add_end(b->replies, p);
 		return;
 	}
 	send_front(b, client, r);
@@ -847,7 +850,9 @@ tool_holds_tick(struct broker *b, int64_t wall)
 static bool
 peer_enrolled(struct broker *b, enum zap_domain d, const struct wire_peer *peer, const char *role)
 {
-	if (b->zap == NULL || peer->key[0] == '\0' || zap_key_enrolled(b->zap, d, peer->key))
+	/* Only a CURVE socket's X-Key comes from our ZAP handler; on a
+	 * plaintext one a peer could set it itself (ZMQ_METADATA). */
+	if (b->zap == NULL || !b->curve[d] || zap_key_enrolled(b->zap, d, peer->key))
 		return true;
 	if (d == ZAP_FRONT)
 		log_limited(&b->revoked[d], 10, "client key %s of tenant %s is no longer enrolled: "
@@ -923,7 +928,8 @@ on_approvals(struct broker *b)
 	if (msg_cmd(m) == MSG_APPROVER_READY) {
 		zframe_destroy(&b->approver);
 		b->approver = zframe_dup(rid);
-		snprintf(b->approver_key, sizeof(b->approver_key), "%s", peer.key);
+		snprintf(b->approver_key, sizeof(b->approver_key), "%s",
+		    b->curve[ZAP_APPROVALS] ? peer.key : "");
 		b->approver_seen_ms = util_now_ms();
 		log_info("approver %s connected", msg_str(m, MSG_F_HOST, "?"));
 		/* A new approver connection: resend every pending request. */
@@ -1510,7 +1516,7 @@ on_back(struct broker *b)
 		}
 		if ((w = calloc(1, sizeof(*w))) != NULL) {
 			snprintf(w->key, sizeof(w->key), "%s", key);
-			snprintf(w->zkey, sizeof(w->zkey), "%s", peer.key);
+			snprintf(w->zkey, sizeof(w->zkey), "%s", b->curve[ZAP_BACK] ? peer.key : "");
 			snprintf(w->host, sizeof(w->host), "%s", msg_str(m, MSG_F_HOST, "?"));
 			w->rid = zframe_dup(rid);
 			w->slots = slots;
@@ -2216,6 +2222,10 @@ broker_run(const struct broker_conf *conf)
 		zsock_set_maxmsgsize(b.metrics, 65536);
 	}
 	b.front_curve = zap_for(b.zap, conf->front) != NULL;
+	b.curve[ZAP_FRONT] = b.front_curve;
+	b.curve[ZAP_BACK] = zap_for(b.zap, conf->back) != NULL;
+	b.curve[ZAP_APPROVALS] = zap_for(b.zap, conf->approvals) != NULL;
+	b.curve[ZAP_ALERTS] = zap_for(b.zap, conf->alerts) != NULL;
 	log_info("listening: front %s, back %s, approvals %s, alerts %s, data %s (%s)", conf->front,
 	    conf->back, conf->approvals, conf->alerts, conf->data,
 	    b.zap ? "CURVE on tcp endpoints" : "plaintext");

@@ -430,6 +430,8 @@ lean_annotations(const json_t *a, const char *name)
 #define SIG_ENUM	12
 #define SIG_LITERAL	40
 #define SIG_REQUIRED	256	/* "required" entries looked at */
+#define SIG_KEY_MAX	256	/* longer property names are never "required" */
+#define SIG_REF_MAX	512	/* longer "$ref"s are not followed */
 #define SIG_ELLIPSIS	"\xe2\x80\xa6"	/* U+2026 */
 
 struct sig {
@@ -447,6 +449,10 @@ sig_put(struct sig *s, const char *p, size_t n)
 {
 	if (s->cut)
 		return;
+	if (n > s->cap - s->len && n <= 8) {
+		s->cut = true;	/* a short piece (a character, an escape) whole or not at all */
+		return;
+	}
 	if (n > s->cap - s->len) {
 		n = s->cap - s->len;
 		while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
@@ -495,7 +501,12 @@ sig_quote(struct sig *s, const char *p, size_t n)
 			snprintf(esc, sizeof(esc), "\\u%04x", c);
 			sig_put(s, esc, 6);
 		} else {
-			sig_put(s, (const char *)&p[i], 1);
+			/* a whole UTF-8 sequence at a time, so a cut never splits one */
+			size_t k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+			if (k > n - i)
+				k = n - i;
+			sig_put(s, (const char *)&p[i], k);
+			i += k - 1;
 		}
 	}
 	if (shortened)
@@ -574,8 +585,8 @@ sig_ref(const struct sig *s, const char *ref)
 	const json_t *at = s->root;
 	char seg[256];
 
-	if (ref[0] != '#')
-		return NULL;
+	if (ref[0] != '#' || strlen(ref) > SIG_REF_MAX)
+		return NULL;	/* not local, or absurdly long: "unknown" */
 	ref++;
 	while (*ref == '/' && at != NULL) {
 		size_t n = 0;
@@ -666,10 +677,16 @@ sig_more(struct sig *s, const char *lead, size_t left)
 static bool
 sig_is_required(const json_t *required, const char *k)
 {
-	for (size_t i = 0; i < json_array_size(required) && i < SIG_REQUIRED; i++)
-		if (json_is_string(json_array_get(required, i)) &&
-		    strcmp(json_string_value(json_array_get(required, i)), k) == 0)
+	size_t kn = strlen(k);
+
+	if (kn > SIG_KEY_MAX)
+		return false;	/* bounded work per property, whatever a server sends */
+	for (size_t i = 0; i < json_array_size(required) && i < SIG_REQUIRED; i++) {
+		const json_t *r = json_array_get(required, i);
+		if (json_is_string(r) && json_string_length(r) == kn &&
+		    memcmp(json_string_value(r), k, kn) == 0)
 			return true;
+	}
 	return false;
 }
 

@@ -1062,6 +1062,30 @@ test_signature_shapes(void **state)
 	free(sig);
 	free(big);
 	assert_null(gateway_signature(NULL, NULL));
+
+	/* A cut inside non-ASCII literals never splits a character: for every
+	 * offset of the cap in a run of 3-byte characters the line stays valid
+	 * UTF-8 (jansson takes it as a string, which search results need). */
+	big = malloc(1 << 16);
+	for (int shift = 0; shift < 3; shift++) {
+		size_t m = (size_t)snprintf(big, 1 << 16, "{\"inputSchema\":{\"properties\":{");
+		for (int p = 0; p < 12; p++) {
+			m += (size_t)snprintf(big + m, (1 << 16) - m, "%s\"%.*sp%d\":{\"enum\":[", p ? "," : "",
+			    shift, "xx", p);
+			for (int e = 0; e < 12; e++)
+				m += (size_t)snprintf(big + m, (1 << 16) - m, "%s\"%s\"", e ? "," : "",
+				    "\u3042\u3042\u3042\u3042\u3042\u3042\u3042\u3042\u3042\u3042\u3042\u3042");
+			m += (size_t)snprintf(big + m, (1 << 16) - m, "]}");
+		}
+		snprintf(big + m, (1 << 16) - m, "}}}");
+		sig = sig_of(big);
+		json_t *as_json = json_string(sig);
+		assert_non_null(as_json);
+		json_decref(as_json);
+		assert_non_null(strstr(sig, "\xe2\x80\xa6"));	/* it was cut */
+		free(sig);
+	}
+	free(big);
 }
 
 int
