@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -108,25 +109,21 @@ jail_seccomp_rules(scmp_filter_ctx ctx, uint32_t deny)
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
 }
 
-/* Parent: compiles the filter into j->bpf.  Returns ERR_OK, or ERR_JAIL /
- * ERR_NOMEM with the reason. */
-enum err
-jail_seccomp_prepare(struct jail *j, char *why, size_t whysz)
+/* Compiles the filter (the same program for every jail: the rules are
+ * fixed and the notify action depends only on the kernel) into *bpf. */
+static enum err
+compile_filter(bool notify, struct sock_filter **bpf, unsigned short *len, char *why, size_t whysz)
 {
 	scmp_filter_ctx ctx;
 	struct stat st;
 	int fd = -1, rc;
 	enum err e = ERR_JAIL;
 
-	uint32_t notif = SECCOMP_RET_USER_NOTIF;
-
-	j->seccomp_notify = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &notif) == 0;
 	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
 		snprintf(why, whysz, "seccomp_init failed");
 		return ERR_JAIL;
 	}
-	if ((rc = jail_seccomp_rules(ctx, j->seccomp_notify ? SCMP_ACT_NOTIFY :
-	    SCMP_ACT_KILL_PROCESS)) < 0) {
+	if ((rc = jail_seccomp_rules(ctx, notify ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS)) < 0) {
 		snprintf(why, whysz, "seccomp rule: %s", strerror(-rc));
 		goto out_ctx;
 	}
@@ -143,23 +140,57 @@ jail_seccomp_prepare(struct jail *j, char *why, size_t whysz)
 		snprintf(why, whysz, "seccomp program has a bad size (%lld)", (long long)st.st_size);
 		goto out_fd;
 	}
-	if ((j->bpf = malloc((size_t)st.st_size)) == NULL) {
+	if ((*bpf = malloc((size_t)st.st_size)) == NULL) {
 		snprintf(why, whysz, "out of memory");
 		e = ERR_NOMEM;
 		goto out_fd;
 	}
-	if (pread(fd, j->bpf, (size_t)st.st_size, 0) != st.st_size) {
+	if (pread(fd, *bpf, (size_t)st.st_size, 0) != st.st_size) {
 		snprintf(why, whysz, "seccomp program read back: %s", strerror(errno));
-		free(j->bpf);
-		j->bpf = NULL;
+		free(*bpf);
+		*bpf = NULL;
 		goto out_fd;
 	}
-	j->bpf_len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+	*len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
 	e = ERR_OK;
 out_fd:
 	close(fd);
 out_ctx:
 	seccomp_release(ctx);
+	return e;
+}
+
+/* The program, compiled once per process (jails are built by the worker's
+ * loop and its warm builder thread: under the mutex); never freed. */
+static pthread_mutex_t filter_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sock_filter *filter;
+static unsigned short filter_len;
+static bool filter_notify;
+
+/* Parent: a copy of the compiled filter into j->bpf.  Returns ERR_OK, or
+ * ERR_JAIL / ERR_NOMEM with the reason. */
+enum err
+jail_seccomp_prepare(struct jail *j, char *why, size_t whysz)
+{
+	enum err e = ERR_OK;
+
+	pthread_mutex_lock(&filter_mu);
+	if (filter == NULL) {
+		uint32_t notif = SECCOMP_RET_USER_NOTIF;
+		filter_notify = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &notif) == 0;
+		e = compile_filter(filter_notify, &filter, &filter_len, why, whysz);
+	}
+	if (e == ERR_OK) {
+		j->seccomp_notify = filter_notify;
+		if ((j->bpf = malloc(filter_len * sizeof(*filter))) == NULL) {
+			snprintf(why, whysz, "out of memory");
+			e = ERR_NOMEM;
+		} else {
+			memcpy(j->bpf, filter, filter_len * sizeof(*filter));
+			j->bpf_len = filter_len;
+		}
+	}
+	pthread_mutex_unlock(&filter_mu);
 	return e;
 }
 
