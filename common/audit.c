@@ -56,6 +56,7 @@
 #include "common/err.h"
 #include "common/mpread.h"
 #include "common/msg.h"
+#include "common/util.h"
 
 #define AUDIT_UINT_MAX 9007199254740991ULL	/* 2^53-1: exact in JSON doubles */
 #define AUDIT_BODY_FIELDS 16
@@ -300,27 +301,16 @@ audit_event_set(struct audit_event *ev, const char *field, const char *value)
 }
 
 /*
- * Event ids: 16 bytes from the system CSPRNG, drawn from a per-thread pool
- * refilled 4 KiB at a time (one getrandom per 256 events instead of one per
- * event).  Ids are published in the event, so the pool holds nothing secret;
- * a forked child refills before its first id, so it never repeats its
- * parent's.
+ * Event ids: 16 bytes from the system CSPRNG through util_random_bytes (a
+ * per-thread pool refilled 4 KiB at a time; a forked child refills before its
+ * first id, so it never repeats its parent's).  libsodium's generator (one
+ * getrandom per call) only if the pool cannot be filled.
  */
 static void
 audit_random_id(uint8_t *id, size_t len)
 {
-	static __thread uint8_t pool[4096];
-	static __thread size_t left;
-	static __thread pid_t owner;
-	pid_t pid = getpid();
-
-	if (left < len || owner != pid) {
-		randombytes_buf(pool, sizeof(pool));
-		left = sizeof(pool);
-		owner = pid;
-	}
-	memcpy(id, pool + sizeof(pool) - left, len);
-	left -= len;
+	if (util_random_bytes(id, len) != ERR_OK)
+		randombytes_buf(id, len);
 }
 
 int
