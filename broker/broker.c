@@ -136,6 +136,9 @@ struct broker {
 	int64_t next_heartbeat_ms;
 	int64_t next_expire_ms;
 	bool draining;
+	double score_memo;		/* real_text: the last score and its text */
+	char score_memo_text[40];
+	size_t score_memo_len;		/* 0: none yet */
 	struct log_limit bad_front, bad_back, bad_approvals, lost_client, foreign;
 };
 
@@ -1021,16 +1024,31 @@ resubmission(struct broker *b, zframe_t *client, const char *req, const char *te
 
 /* Jansson's text of the real `d` into buf; false when it has none (NaN,
  * infinity) or it does not fit. */
+/* jansson's text of the real `d` (what json_pack("f") would dump).  The
+ * last value's text is remembered (most jobs score the same), compared bit
+ * for bit, so the bytes are always jansson's. */
 static bool
-real_text(double d, char *buf, size_t sz)
+real_text(struct broker *b, double d, char *buf, size_t sz)
 {
-	json_t *r = json_real(d);
-	size_t n = r != NULL ? json_dumpb(r, buf, sz - 1, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
+	json_t *r;
+	size_t n;
 
+	if (b->score_memo_len > 0 && memcmp(&d, &b->score_memo, sizeof(d)) == 0 &&
+	    b->score_memo_len < sz) {
+		memcpy(buf, b->score_memo_text, b->score_memo_len + 1);
+		return true;
+	}
+	r = json_real(d);
+	n = r != NULL ? json_dumpb(r, buf, sz - 1, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
 	json_decref(r);
 	if (n == 0 || n >= sz - 1)
 		return false;
 	buf[n] = '\0';
+	if (n < sizeof(b->score_memo_text)) {
+		memcpy(&b->score_memo, &d, sizeof(d));
+		memcpy(b->score_memo_text, buf, n + 1);
+		b->score_memo_len = n;
+	}
 	return true;
 }
 
@@ -1049,7 +1067,7 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 	/* risk_assess fails closed: an error yields L4. */
 	if (risk_assess(b->risk, code, codelen, &v) != ERR_OK)
 		log_warnx("job %s: risk assessment failed; treated as L4", j->id);
-	snprintf(j->level, sizeof(j->level), "%s", risk_level_name(v.level));
+	util_strlcpy(j->level, risk_level_name(v.level), sizeof(j->level));
 	if (v.level == RISK_L3) {
 		j->state = JOB_HELD;
 		j->approval_deadline_ms = j->accepted_ms + (int64_t)b->conf->approval_timeout_ms;
@@ -1062,7 +1080,7 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 	crypto_hash_sha256(digest, (const unsigned char *)code, codelen);
 	audit_hex(digest, sizeof(digest), j->code_sha256);
 	char score[64];
-	if (v.nfindings == 0 && real_text(v.score, score, sizeof(score))) {
+	if (v.nfindings == 0 && real_text(b, v.score, score, sizeof(score))) {
 		const struct audit_kv kv[] = {
 			{ "findings", AUDIT_KV_JSON, "[]", 0 },
 			{ "level", AUDIT_KV_STR, j->level, 0 },
@@ -1183,9 +1201,9 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in, const char *
 		wire_send_error(b->front, client, ERR_NOMEM, req, "could not create job");
 		return;
 	}
-	snprintf(j->req, sizeof(j->req), "%s", req);
-	snprintf(j->tenant, sizeof(j->tenant), "%.64s", tenant);	/* tenant_ok: <= 64 */
-	snprintf(j->key, sizeof(j->key), "%s", key ? key : "");
+	util_strlcpy(j->req, req, sizeof(j->req));
+	util_strlcpy(j->tenant, tenant, sizeof(j->tenant));	/* tenant_ok: <= 64 */
+	util_strlcpy(j->key, key ? key : "", sizeof(j->key));
 	j->priority = (unsigned)msg_u64(in, MSG_F_PRIORITY, 4);
 	j->client = zframe_dup(client);
 	j->state = JOB_QUEUED;

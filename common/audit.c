@@ -448,9 +448,8 @@ audit_put_plain(char **o, const char *end, const char *s)
 char *
 audit_details_flat(const struct audit_kv *kv, size_t n)
 {
-	char buf[1024], num[24], *o = buf;
+	char buf[1024], num[UTIL_I64_CHARS], *o = buf;
 	const char *end = buf + sizeof(buf);
-	int w;
 
 	if (!audit_put(&o, end, "{", 1))
 		return NULL;
@@ -465,8 +464,7 @@ audit_details_flat(const struct audit_kv *kv, size_t n)
 				return NULL;
 			break;
 		case AUDIT_KV_INT:
-			w = snprintf(num, sizeof(num), "%lld", kv[k].i);
-			if (w < 0 || !audit_put(&o, end, num, (size_t)w))
+			if (!audit_put(&o, end, num, util_fmt_i64(num, kv[k].i)))
 				return NULL;
 			break;
 		case AUDIT_KV_JSON:

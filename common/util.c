@@ -154,6 +154,35 @@ util_random_hex(char *out, size_t nbytes)
 	return ERR_OK;
 }
 
+size_t
+util_strlcpy(char *dst, const char *src, size_t dstsz)
+{
+	size_t n = strnlen(src, dstsz - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
+}
+
+size_t
+util_fmt_i64(char *out, int64_t v)
+{
+	char tmp[UTIL_I64_CHARS];
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		out[len++] = '-';
+	while (n > 0)
+		out[len++] = tmp[--n];
+	out[len] = '\0';
+	return len;
+}
+
 bool
 util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {

@@ -26,6 +26,16 @@ enum err util_random_bytes(void *out, size_t n);
  * (nbytes > 64) or ERR_IO. */
 enum err util_random_hex(char *out, size_t nbytes);
 
+/* Copies the string `src` into `dst` (dstsz > 0) truncated to dstsz - 1
+ * bytes, as snprintf(dst, dstsz, "%s", src) would, without the formatter.
+ * Returns the length written. */
+size_t util_strlcpy(char *dst, const char *src, size_t dstsz);
+
+/* Writes `v` in decimal (as "%lld") plus a NUL into `out`, which holds at
+ * least UTIL_I64_CHARS bytes.  Returns the length written. */
+#define UTIL_I64_CHARS 21
+size_t util_fmt_i64(char *out, int64_t v);
+
 /* Parses a whole decimal string into [min, max].  False on junk or range. */
 bool util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "common/wire.h"
 
 void
@@ -110,7 +111,7 @@ recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *user, si
 	}
 	if (e == ERR_OK && user) {
 		const char *u = zmq_msg_gets(&part[want - 2], "User-Id");
-		snprintf(user, usersz, "%s", u ? u : "");
+		util_strlcpy(user, u ? u : "", usersz);
 	}
 	if (e == ERR_OK) {
 		zmq_msg_t *hdr = &part[want - 2], *body = &part[want - 1];

@@ -280,6 +280,31 @@ test_random_hex(void **state)
 	assert_int_equal(util_random_hex(a, 65), ERR_INVAL);
 }
 
+/* ---- util_strlcpy, util_fmt_i64: the bytes snprintf would give ---- */
+
+static void
+test_strlcpy_fmt_i64(void **state)
+{
+	static const int64_t vals[] = { 0, 1, -1, 9, 10, -10, 99, 100, 12345, -987654321,
+	    INT64_MAX, INT64_MIN, INT64_MIN + 1, 4294967296LL, -4294967295LL };
+	char out[UTIL_I64_CHARS], want[64], buf[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		int n = snprintf(want, sizeof(want), "%lld", (long long)vals[i]);
+		assert_int_equal(util_fmt_i64(out, vals[i]), n);
+		assert_string_equal(out, want);
+	}
+	assert_int_equal(util_strlcpy(buf, "abc", sizeof(buf)), 3);
+	assert_string_equal(buf, "abc");
+	assert_int_equal(util_strlcpy(buf, "abcdefghij", sizeof(buf)), 7);
+	assert_string_equal(buf, "abcdefg");
+	assert_int_equal(util_strlcpy(buf, "", sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(util_strlcpy(buf, "x", 1), 0);
+	assert_string_equal(buf, "");
+}
+
 /* The pool of util_random_bytes: a child made by fork() or by a raw clone()
  * (no glibc fork handlers run) must not hand out the parent's next bytes;
  * requests larger than the pool, and many in a row, work too. */
@@ -362,6 +387,7 @@ main(void)
 		cmocka_unit_test(test_utf8_clean_every_byte),
 		cmocka_unit_test(test_random_hex),
 		cmocka_unit_test(test_random_bytes_pool),
+		cmocka_unit_test(test_strlcpy_fmt_i64),
 		cmocka_unit_test(test_clocks_and_write_all),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
