@@ -2,6 +2,7 @@
  * wire — sluice messages over czmq sockets (see wire.h).
  * Used by every process; frames from the socket are untrusted.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +70,8 @@ wire_send(zsock_t *s, zframe_t *rid, const struct msg *m)
 /* Receives one message; with `user`, the User-Id the ZAP handler gave the
  * sender's connection ("" when none). */
 static enum err
-recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *user, size_t usersz,
-    char *why, size_t whysz)
+recv_one(zsock_t *s, bool router, bool nowait, zframe_t **rid, struct msg **m, char *user,
+    size_t usersz, char *why, size_t whysz)
 {
 	void *h = zsock_resolve(s);
 	zmq_msg_t part[WIRE_PARTS_MAX];
@@ -89,8 +90,10 @@ recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *user, si
 	while (more) {
 		zmq_msg_t scratch, *p = n < WIRE_PARTS_MAX ? &part[n] : &scratch;
 		zmq_msg_init(p);
-		if (zmq_msg_recv(p, h, 0) < 0) {
+		if (zmq_msg_recv(p, h, nowait && n + extra == 0 ? ZMQ_DONTWAIT : 0) < 0) {
 			zmq_msg_close(p);
+			if (nowait && n + extra == 0 && errno == EAGAIN)
+				return ERR_OK;		/* nothing waiting */
 			snprintf(why, whysz, "receive interrupted");
 			e = ERR_IO;
 			break;
@@ -126,14 +129,21 @@ recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *user, si
 enum err
 wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why, size_t whysz)
 {
-	return recv_one(s, router, rid, m, NULL, 0, why, whysz);
+	return recv_one(s, router, false, rid, m, NULL, 0, why, whysz);
+}
+
+enum err
+wire_try_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *user, size_t usersz,
+    char *why, size_t whysz)
+{
+	return recv_one(s, router, true, rid, m, user, usersz, why, whysz);
 }
 
 enum err
 wire_recv_user(zsock_t *s, zframe_t **rid, struct msg **m, char *user, size_t usersz, char *why,
     size_t whysz)
 {
-	return recv_one(s, true, rid, m, user, usersz, why, whysz);
+	return recv_one(s, true, false, rid, m, user, usersz, why, whysz);
 }
 
 bool
