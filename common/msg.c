@@ -348,10 +348,11 @@ msg_copy_fields(struct msg *dst, const struct msg *src)
 {
 	enum err e = ERR_OK;
 
-	for (int f = 0; f < MSG_F__COUNT && e == ERR_OK; f++) {
+	uint64_t want = src->present & (dst->def->required | dst->def->optional);
+
+	for (uint64_t set = want; set != 0 && e == ERR_OK; set &= set - 1) {
+		int f = __builtin_ctzll(set);
 		const struct msg_value *v = &src->v[f];
-		if (!is_set(src, f) || !allowed(dst, (enum msg_field)f))
-			continue;
 		if (has_bytes(f)) {
 			e = store_bytes(dst, (enum msg_field)f, v->bytes, v->len);
 		} else {
@@ -383,14 +384,13 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 	unsigned n = 0;
 	int rc = 0;
 
-	for (int f = 0; f < MSG_F__COUNT; f++)
-		if ((m->def->required >> f & 1) && !is_set(m, f))
-			return ERR_MISSING;
+	if ((m->def->required & ~m->present) != 0)
+		return ERR_MISSING;
 	/* One allocation of an upper bound (each header at most 5 bytes, each
-	 * number at most 9) instead of a growing buffer. */
-	for (int f = 0; f < MSG_F__COUNT; f++) {
-		if (!is_set(m, f))
-			continue;
+	 * number at most 9) instead of a growing buffer.  Fields in table order,
+	 * visiting only the ones set. */
+	for (uint64_t set = m->present; set != 0; set &= set - 1) {
+		int f = __builtin_ctzll(set);
 		n++;
 		sink.cap += 5 + fields[f].klen + 9 + (has_bytes(f) ? m->v[f].len : 0);
 	}
@@ -398,11 +398,10 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 		return ERR_NOMEM;
 	msgpack_packer_init(&pk, &sink, msg_sink_write);
 	rc |= msgpack_pack_map(&pk, n);
-	for (int f = 0; f < MSG_F__COUNT; f++) {
+	for (uint64_t set = m->present; set != 0; set &= set - 1) {
+		int f = __builtin_ctzll(set);
 		const struct msg_value *v = &m->v[f];
 
-		if (!is_set(m, f))
-			continue;
 		rc |= msgpack_pack_str(&pk, fields[f].klen);
 		rc |= msgpack_pack_str_body(&pk, fields[f].key, fields[f].klen);
 		switch (fields[f].type) {
@@ -441,12 +440,18 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 	return ERR_OK;
 }
 
+/* The field named k[0..len-1], or -1.  msg_encode writes fields in table
+ * order, so the search starts after the previous key's field (`from`) and
+ * wraps: a message of ours costs a few comparisons per key, any other order
+ * still finds every field. */
 static int
-field_by_key(const unsigned char *k, uint32_t len)
+field_by_key(const unsigned char *k, uint32_t len, int from)
 {
-	for (int f = 0; f < MSG_F__COUNT; f++)
+	for (int i = 0; i < MSG_F__COUNT; i++) {
+		int f = from + i < MSG_F__COUNT ? from + i : from + i - MSG_F__COUNT;
 		if (fields[f].klen == len && memcmp(fields[f].key, k, len) == 0)
 			return f;
+	}
 	return -1;
 }
 
@@ -558,14 +563,16 @@ msg_decode(const void *hdr, size_t hdrlen, const void *body, size_t bodylen, str
 	if (it.len > MSG_F__COUNT)
 		FAIL(ERR_TOOBIG, "%u keys", it.len);
 	nkeys = it.len;
-	for (uint32_t k = 0; k < nkeys; k++) {
+	for (uint32_t k = 0, next = 0; k < nkeys; k++) {
 		int f;
 
 		if ((e = mpread_next(&r, &it)) != ERR_OK)
 			FAIL(e, "key: %s", err_str(e));
 		if (it.kind != MPREAD_STR)
 			FAIL(ERR_TYPE, "key is not a string");
-		if ((f = field_by_key(it.ptr, it.len)) < 0 || !allowed(m, (enum msg_field)f))
+		f = field_by_key(it.ptr, it.len, (int)next);
+		next = f >= 0 && f + 1 < MSG_F__COUNT ? (uint32_t)f + 1 : 0;
+		if (f < 0 || !allowed(m, (enum msg_field)f))
 			FAIL(ERR_PROTO, "unexpected field in %s", def->name);
 		if (is_set(m, f))
 			FAIL(ERR_PROTO, "duplicate field %s", fields[f].key);
@@ -574,9 +581,9 @@ msg_decode(const void *hdr, size_t hdrlen, const void *body, size_t bodylen, str
 	}
 	if (r.left != 0)
 		FAIL(ERR_TRAILING, "%zu trailing bytes", r.left);
-	for (int f = 0; f < MSG_F__COUNT; f++)
-		if ((def->required >> f & 1) && !is_set(m, f))
-			FAIL(ERR_MISSING, "%s lacks field %s", def->name, fields[f].key);
+	if ((def->required & ~m->present) != 0)
+		FAIL(ERR_MISSING, "%s lacks field %s", def->name,
+		    fields[__builtin_ctzll(def->required & ~m->present)].key);
 	*out = m;
 	return ERR_OK;
 fail:
