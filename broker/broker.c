@@ -30,7 +30,6 @@
  */
 #include <czmq.h>
 #include <jansson.h>
-#include <sodium.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1076,9 +1075,7 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 	    msg_set_raw(j->job, MSG_F_RISK, raw, rawlen) == ERR_OK &&
 	    msg_set_str(j->job, MSG_F_LEVEL, j->level) == ERR_OK;
 
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(digest, (const unsigned char *)code, codelen);
-	audit_hex(digest, sizeof(digest), j->code_sha256);
+	audit_sha256_hex(code, codelen, j->code_sha256);
 	char score[64];
 	if (v.nfindings == 0 && real_text(b, v.score, score, sizeof(score))) {
 		const struct audit_kv kv[] = {

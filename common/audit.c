@@ -109,6 +109,15 @@ audit_hex(const uint8_t *bytes, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+void
+audit_sha256_hex(const void *p, size_t len, char *out)
+{
+	uint8_t digest[AUDIT_HASH_LEN];
+
+	SHA256(p, len, digest);
+	audit_hex(digest, sizeof(digest), out);
+}
+
 static int
 audit_hexval(char c)
 {
@@ -204,22 +213,38 @@ audit_time_is_valid(const char *s)
 	    audit_digits(s + 20, 9, 0, 999999999) && s[29] == 'Z';
 }
 
+/* Byte classes of the string checks: one table load per byte. */
+#define AUDIT_C_PRINT 1		/* 0x20..0x7e */
+#define AUDIT_C_LOWHEX 2	/* 0-9 a-f */
+static const uint8_t audit_cclass[256] = {
+	[0x20 ... 0x2f] = AUDIT_C_PRINT,
+	['0' ... '9'] = AUDIT_C_PRINT | AUDIT_C_LOWHEX,
+	[0x3a ... 0x60] = AUDIT_C_PRINT,
+	['a' ... 'f'] = AUDIT_C_PRINT | AUDIT_C_LOWHEX,
+	[0x67 ... 0x7e] = AUDIT_C_PRINT,
+};
+
+/* True when every byte of s[0..len-1] is in all of `classes`. */
+static bool
+audit_is_class(const char *s, size_t len, uint8_t classes)
+{
+	uint8_t all = classes;
+
+	for (size_t i = 0; i < len; i++)
+		all &= audit_cclass[(unsigned char)s[i]];
+	return all == classes;
+}
+
 static bool
 audit_is_printable(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return true;
+	return audit_is_class(s, len, AUDIT_C_PRINT);
 }
 
 static bool
 audit_is_lowhex(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
+	return audit_is_class(s, len, AUDIT_C_LOWHEX);
 }
 
 /* Field table for the bounded string fields. */
@@ -245,11 +270,12 @@ static const struct audit_strfield audit_strfields[] = {
 };
 #define AUDIT_NSTRFIELDS (sizeof(audit_strfields) / sizeof(audit_strfields[0]))
 
+/* A strcmp only where the first letter matches. */
 static const struct audit_strfield *
 audit_strfield_find(const char *name)
 {
 	for (size_t i = 0; i < AUDIT_NSTRFIELDS; i++)
-		if (strcmp(audit_strfields[i].name, name) == 0)
+		if (audit_strfields[i].name[0] == name[0] && strcmp(audit_strfields[i].name, name) == 0)
 			return &audit_strfields[i];
 	return NULL;
 }
@@ -260,13 +286,16 @@ audit_check_str(const struct audit_strfield *f, const char *v, size_t len)
 {
 	if (len > f->max)
 		return ERR_TOOBIG;
-	if (len < f->min || !audit_is_printable(v, len))
+	if (len < f->min)
 		return ERR_INVAL;
-	if (f->form == AUDIT_FORM_HEX && !audit_is_lowhex(v, len))
+	if (f->form == AUDIT_FORM_HEX || (f->form == AUDIT_FORM_SHA && len != 0)) {
+		/* lowercase hex is printable: one pass */
+		if ((f->form == AUDIT_FORM_SHA && len != AUDIT_SHA_HEX) ||
+		    !audit_is_class(v, len, AUDIT_C_PRINT | AUDIT_C_LOWHEX))
+			return ERR_INVAL;
+	} else if (!audit_is_printable(v, len)) {
 		return ERR_INVAL;
-	if (f->form == AUDIT_FORM_SHA && len != 0 &&
-	    (len != AUDIT_SHA_HEX || !audit_is_lowhex(v, len)))
-		return ERR_INVAL;
+	}
 	if (f->form == AUDIT_FORM_TIME) {
 		char t[AUDIT_TIME_LEN + 1];
 		memcpy(t, v, len);
