@@ -80,6 +80,9 @@ struct job {
 	bool approval_audited;		/* approval_request event written */
 	bool accepted;			/* durable and ACCEPTED (false while its round
 					 * is staged or being committed) */
+	bool state_record;		/* an s/ state record of it may be stored or staged */
+	bool start_staged;		/* STARTED this round: its RUNNING record waits
+					 * in `starting` until the round is sealed */
 	int64_t approval_deadline_ms;	/* wall clock, for JOB_HELD */
 	char level[4];			/* risk level, "L1".."L4" */
 	char code_sha256[65];		/* hex, for audit events */
@@ -124,6 +127,7 @@ struct broker {
 	zhashx_t *tool_holds;		/* approval id -> struct tool_hold (owned) */
 	zlistx_t *accepting;		/* jobs staged, ACCEPTED after commit */
 	zlistx_t *finishing;		/* jobs with a staged result, RESULT after commit */
+	zlistx_t *starting;		/* jobs STARTED this round (start_staged) */
 	struct committer *committer;	/* the commit thread */
 	zlistx_t *acc_flight;		/* `accepting` of the round being committed */
 	zlistx_t *fin_flight;		/* `finishing` of the round being committed */
@@ -424,7 +428,7 @@ job_finish(struct broker *b, struct job *j, const struct msg *src, enum job_stat
 		msg_set_str(r, MSG_F_STATUS, job_status_name(st));
 	if (reason != NULL)
 		msg_set_str(r, MSG_F_REASON, reason);
-	if ((e = jobstore_put_result(b->store, j->id, r)) != ERR_OK)
+	if ((e = jobstore_put_result(b->store, j->id, r, j->state_record)) != ERR_OK)
 		log_error("job %s: result not stored: %s", j->id, err_str(e));
 	const char *status = msg_str(r, MSG_F_STATUS, "?");
 	if (strcmp(status, "violation") == 0)
@@ -857,6 +861,7 @@ on_decision(struct broker *b, zframe_t *rid, const struct msg *m)
 	    "reason", why), NULL);
 	if (strcmp(verdict, "approve") == 0) {
 		j->state = JOB_QUEUED;
+		j->state_record = true;
 		if (jobstore_put_state(b->store, j->id, JOBSTORE_QUEUED) != ERR_OK ||
 		    !queue_push(b->queue, j->tenant, j->priority, j, false)) {
 			job_finish(b, j, NULL, JOB_ERROR, "broker could not queue the approved job");
@@ -1534,8 +1539,13 @@ on_back(struct broker *b)
 		} else {
 			break;
 		}
-		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK)
-			log_error("job %s: running state not stored", j->id);
+		/* Its RUNNING record is staged when the round is sealed, unless
+		 * the job has finished by then (stage_started). */
+		if (!j->start_staged && zlistx_add_end(b->starting, j) != NULL)
+			j->start_staged = true;
+		else if (!j->start_staged && jobstore_put_state(b->store, j->id,
+		    JOBSTORE_RUNNING) == ERR_OK)
+			j->state_record = true;
 		const struct audit_kv start[] = { { "worker", AUDIT_KV_STR, w ? w->host : "?", 0 } };
 		audit_flat(b, AUDIT_EXECUTION_START, j, start, 1, NULL);
 		break;
@@ -1916,6 +1926,27 @@ commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, zlist
 	}
 }
 
+/* Stages the RUNNING record of each job STARTED this round that has not
+ * finished in it: a job that started and finished within one round gets no
+ * s/ record at all (it would have been put and deleted in the same batch).
+ * The record lands in the same round as before, so it is durable exactly
+ * when it used to be.  With `drop` (a failed round) nothing is staged. */
+static void
+stage_started(struct broker *b, bool drop)
+{
+	struct job *j;
+
+	while ((j = zlistx_detach(b->starting, NULL)) != NULL) {
+		j->start_staged = false;
+		if (drop || j->result != NULL)
+			continue;
+		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK)
+			log_error("job %s: running state not stored", j->id);
+		else
+			j->state_record = true;
+	}
+}
+
 /* Once per loop iteration: releases the round in flight when it is durable,
  * then seals what is staged into the next round and starts it.  With `sync`
  * (shutdown) it waits for both. */
@@ -1934,16 +1965,18 @@ commit(struct broker *b, bool sync)
 	}
 	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
 	    zlistx_size(b->finishing) == 0 && zlistx_size(b->replies) == 0 &&
-	    audit_store_pending(b->audit) == 0)
+	    zlistx_size(b->starting) == 0 && audit_store_pending(b->audit) == 0)
 		return;
 	if (b->audit_failed) {
 		log_error("audit events lost: failing this round's acknowledgements");
 		b->audit_failed = false;
 		/* Nothing of this round may become durable later. */
+		stage_started(b, true);
 		jobstore_discard(b->store);
 		commit_release(b, b->accepting, b->finishing, b->replies, ERR_DB);
 		return;
 	}
+	stage_started(b, false);
 	/* Cannot be busy: the round in flight was finished above. */
 	if (audit_store_seal(b->audit) != ERR_OK || jobstore_seal(b->store) != ERR_OK) {
 		log_error("commit: a store could not seal its batch");
@@ -1982,6 +2015,7 @@ recover_job(void *arg, const char *id, enum jobstore_state st, int64_t accepted_
 	j->accepted_ms = accepted_ms;
 	snprintf(j->level, sizeof(j->level), "%s", msg_str(jm, MSG_F_LEVEL, "L1"));
 	j->accepted = true;
+	j->state_record = true;		/* its s/ record, if any, is stored */
 	zhashx_insert(b->jobs, j->id, j);
 	if (j->key[0]) {
 		char name[200];
@@ -2093,13 +2127,14 @@ broker_run(const struct broker_conf *conf)
 	b.workers = zhashx_new();
 	b.accepting = zlistx_new();
 	b.finishing = zlistx_new();
+	b.starting = zlistx_new();
 	b.tool_holds = zhashx_new();
 	b.acc_flight = zlistx_new();
 	b.fin_flight = zlistx_new();
 	b.replies = zlistx_new();
 	b.rep_flight = zlistx_new();
 	if (!b.jobs || !b.keys || !b.queue || !b.rate || !b.workers || !b.accepting || !b.finishing ||
-	    !b.tool_holds || !b.acc_flight || !b.fin_flight || !b.replies || !b.rep_flight)
+	    !b.starting || !b.tool_holds || !b.acc_flight || !b.fin_flight || !b.replies || !b.rep_flight)
 		goto out;
 	zlistx_set_destructor(b.replies, parked_reply_free);
 	zlistx_set_destructor(b.rep_flight, parked_reply_free);
@@ -2264,6 +2299,7 @@ out:
 	committer_destroy(&b.committer);
 	zlistx_destroy(&b.accepting);
 	zlistx_destroy(&b.finishing);
+	zlistx_destroy(&b.starting);
 	zlistx_destroy(&b.acc_flight);
 	zlistx_destroy(&b.fin_flight);
 	zlistx_destroy(&b.replies);
