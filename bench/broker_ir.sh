@@ -18,7 +18,8 @@
 #   loadgen        all of loadgen's threads
 #   fakeworker     all of the fake worker's threads
 #
-# Valgrind runs each process's threads one at a time and slows it ~50x, so
+# KEEP=1 keeps the callgrind output (printed at the end) for
+# callgrind_annotate.  Valgrind runs each process's threads one at a time and slows it ~50x, so
 # group commit rounds are larger than at full speed (fewer syncs per job);
 # the counts compare builds, they are not a CPU time.  Both builds should be
 # measured with the same N1, N2, CONCURRENCY.  Prints one line per component
@@ -34,13 +35,10 @@ case $BUILD in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
 BIN=$B/bin
 D=$(mktemp -d "${BENCH_TMP:-/tmp}/sluice-bench-ir.XXXXXX")
 PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	[ -n "${KEEP:-}" ] && echo "kept $D" >&2 || rm -rf "$D"
-}
-trap cleanup EXIT
+# At exit: what is still running goes; the callgrind files go unless KEEP=1
+# (then: callgrind_annotate $D/n$N2/broker.*-01 for the loop thread).
+trap '[ ${#PIDS[@]} -gt 0 ] && kill -9 "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null
+	if [ -n "${KEEP:-}" ]; then echo "kept $D" >&2; else rm -rf "$D"; fi' EXIT
 echo 'console.log("ok");' >"$D/trivial.ts"
 VG=(valgrind --tool=callgrind --collect-atstart=yes --separate-threads=yes --dump-instr=no)
 
