@@ -113,8 +113,13 @@ void
 audit_sha256_hex(const void *p, size_t len, char *out)
 {
 	uint8_t digest[AUDIT_HASH_LEN];
+	SHA256_CTX st;
 
-	SHA256(p, len, digest);
+	/* The low-level calls, as for events: OpenSSL 3's one-shot SHA256()
+	 * fetches the algorithm on every call. */
+	SHA256_Init(&st);
+	SHA256_Update(&st, p, len);
+	SHA256_Final(digest, &st);
 	audit_hex(digest, sizeof(digest), out);
 }
 
