@@ -4,6 +4,8 @@
  * schemas/messages.def; input from sockets is untrusted and fully checked.
  */
 #include <msgpack.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,13 +113,79 @@ cmd_lookup(unsigned code)
 	return NULL;
 }
 
+/*
+ * Destroyed messages are kept for reuse: each thread holds up to
+ * MSG_SPARE_MAX of them.  A struct msg (~2 KiB) is past malloc's per-thread
+ * cache, so each new/destroy pair went through the general allocator; a
+ * process handling a message stream reuses a few.  The spares of a thread go
+ * when it exits (a pthread key's destructor).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define MSG_SPARE_MAX 0		/* ASan builds: every destroy frees (use-after-free stays visible) */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MSG_SPARE_MAX 0
+#endif
+#endif
+#ifndef MSG_SPARE_MAX
+#define MSG_SPARE_MAX 8
+#endif
+
+struct msg_spares {
+	size_t n;
+	struct msg *m[MSG_SPARE_MAX + 1];	/* + 1: no empty array */
+};
+
+static pthread_key_t spares_key;
+static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
+static bool spares_ok;
+static __thread struct msg_spares *spares;
+
+static void
+spares_free(void *p)
+{
+	struct msg_spares *sp = p;
+
+	for (size_t i = 0; sp != NULL && i < sp->n; i++)
+		free(sp->m[i]);
+	free(sp);
+}
+
+static void
+spares_key_init(void)
+{
+	spares_ok = pthread_key_create(&spares_key, spares_free) == 0;
+}
+
+/* Keeps `m` (its separate values already freed) as a spare, or frees it. */
+static void
+spare_put(struct msg *m)
+{
+	if (spares == NULL) {
+		pthread_once(&spares_once, spares_key_init);
+		if (spares_ok && (spares = calloc(1, sizeof(*spares))) != NULL &&
+		    pthread_setspecific(spares_key, spares) != 0) {
+			free(spares);
+			spares = NULL;
+		}
+	}
+	if (spares != NULL && spares->n < MSG_SPARE_MAX)
+		spares->m[spares->n++] = m;
+	else
+		free(m);
+}
+
 struct msg *
 msg_new(enum msg_cmd cmd)
 {
 	const struct cmd_def *def = cmd_lookup(cmd);
 	struct msg *m;
 
-	if (def == NULL || (m = malloc(sizeof(*m))) == NULL)
+	if (def == NULL)
+		return NULL;
+	if (spares != NULL && spares->n > 0)
+		m = spares->m[--spares->n];
+	else if ((m = malloc(sizeof(*m))) == NULL)
 		return NULL;
 	m->def = def;
 	m->present = 0;
@@ -135,7 +203,7 @@ msg_destroy(struct msg **mp)
 		return;
 	for (uint64_t h = m->heap; h != 0; h &= h - 1)
 		free(m->v[__builtin_ctzll(h)].bytes);
-	free(m);
+	spare_put(m);
 	*mp = NULL;
 }
 
