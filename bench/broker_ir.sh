@@ -26,6 +26,7 @@
 # and a JSON line.  Needs valgrind; run as root like broker.sh (it is not
 # required by the broker, only by BENCH_TMP's permissions).
 set -u
+command -v valgrind >/dev/null || { echo "broker_ir.sh: valgrind not installed: skipped"; exit 0; }
 BUILD=${1:-build}
 N1=${2:-1000}
 N2=${3:-3000}
