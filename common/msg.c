@@ -121,31 +121,34 @@ cmd_lookup(unsigned code)
  * when it exits (a pthread key's destructor).
  */
 #if defined(__SANITIZE_ADDRESS__)
-#define MSG_SPARE_MAX 0		/* ASan builds: every destroy frees (use-after-free stays visible) */
+#define MSG_NO_SPARES		/* ASan builds: every destroy frees (use-after-free stays visible) */
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define MSG_SPARE_MAX 0
+#define MSG_NO_SPARES
 #endif
 #endif
-#ifndef MSG_SPARE_MAX
 #define MSG_SPARE_MAX 8
-#endif
 
+#ifndef MSG_NO_SPARES
 struct msg_spares {
 	size_t n;
-	struct msg *m[MSG_SPARE_MAX + 1];	/* + 1: no empty array */
+	struct msg *m[MSG_SPARE_MAX];
 };
 
 static pthread_key_t spares_key;
 static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
 static bool spares_ok;
 static __thread struct msg_spares *spares;
+static __thread bool spares_gone;	/* this thread is exiting */
 
+/* At thread exit, on the exiting thread: later destroys just free. */
 static void
 spares_free(void *p)
 {
 	struct msg_spares *sp = p;
 
+	spares = NULL;
+	spares_gone = true;
 	for (size_t i = 0; sp != NULL && i < sp->n; i++)
 		free(sp->m[i]);
 	free(sp);
@@ -156,12 +159,14 @@ spares_key_init(void)
 {
 	spares_ok = pthread_key_create(&spares_key, spares_free) == 0;
 }
+#endif
 
 /* Keeps `m` (its separate values already freed) as a spare, or frees it. */
 static void
 spare_put(struct msg *m)
 {
-	if (spares == NULL) {
+#ifndef MSG_NO_SPARES
+	if (spares == NULL && !spares_gone) {
 		pthread_once(&spares_once, spares_key_init);
 		if (spares_ok && (spares = calloc(1, sizeof(*spares))) != NULL &&
 		    pthread_setspecific(spares_key, spares) != 0) {
@@ -169,10 +174,23 @@ spare_put(struct msg *m)
 			spares = NULL;
 		}
 	}
-	if (spares != NULL && spares->n < MSG_SPARE_MAX)
+	if (spares != NULL && spares->n < MSG_SPARE_MAX) {
 		spares->m[spares->n++] = m;
-	else
-		free(m);
+		return;
+	}
+#endif
+	free(m);
+}
+
+/* A spare message, or a fresh allocation; NULL when out of memory. */
+static struct msg *
+spare_take(void)
+{
+#ifndef MSG_NO_SPARES
+	if (spares != NULL && spares->n > 0)
+		return spares->m[--spares->n];
+#endif
+	return malloc(sizeof(struct msg));
 }
 
 struct msg *
@@ -181,11 +199,7 @@ msg_new(enum msg_cmd cmd)
 	const struct cmd_def *def = cmd_lookup(cmd);
 	struct msg *m;
 
-	if (def == NULL)
-		return NULL;
-	if (spares != NULL && spares->n > 0)
-		m = spares->m[--spares->n];
-	else if ((m = malloc(sizeof(*m))) == NULL)
+	if (def == NULL || (m = spare_take()) == NULL)
 		return NULL;
 	m->def = def;
 	m->present = 0;

@@ -58,9 +58,13 @@ static pthread_once_t rand_pool_once = PTHREAD_ONCE_INIT;
 static __thread struct rand_pool *rand_pool;
 static __thread bool rand_pool_none;	/* no page: getrandom every time */
 
+/* At thread exit.  Runs on the exiting thread: a later destructor that
+ * wants an id gets it from getrandom, not from the unmapped page. */
 static void
 rand_pool_unmap(void *p)
 {
+	rand_pool = NULL;
+	rand_pool_none = true;
 	if (p != NULL)
 		munmap(p, UTIL_POOL_PAGE);
 }
