@@ -5,6 +5,7 @@
 #   ab_worker.sh  A/B of two worker builds (needs BUILD_B: skipped here)
 #   batch.sh   sluice batch of 10,000 trivial jobs, 2 jailed workers (~8 min here)
 #   broker.sh  broker capacity with build/bench/fakeworker (~1 min)
+#   broker_ir.sh  broker instructions per job under callgrind (~4 min; needs valgrind)
 #   farm.sh    trivial job end to end: farm jailed / --insecure-no-jail / bare deno (~4 min)
 #   jail.sh    jail build/teardown through build/test/jailrun (~1 min)
 #   latency.sh warm pool on/off, low-load latency, sluice run vs bare deno (~8 min)

@@ -30,7 +30,6 @@
  */
 #include <czmq.h>
 #include <jansson.h>
-#include <sodium.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -81,6 +80,9 @@ struct job {
 	bool approval_audited;		/* approval_request event written */
 	bool accepted;			/* durable and ACCEPTED (false while its round
 					 * is staged or being committed) */
+	bool state_record;		/* an s/ state record of it may be stored or staged */
+	bool start_staged;		/* STARTED this round: its RUNNING record waits
+					 * in `starting` until the round is sealed */
 	int64_t approval_deadline_ms;	/* wall clock, for JOB_HELD */
 	char level[4];			/* risk level, "L1".."L4" */
 	char code_sha256[65];		/* hex, for audit events */
@@ -127,6 +129,7 @@ struct broker {
 	zhashx_t *tool_holds;		/* approval id -> struct tool_hold (owned) */
 	zlistx_t *accepting;		/* jobs staged, ACCEPTED after commit */
 	zlistx_t *finishing;		/* jobs with a staged result, RESULT after commit */
+	zlistx_t *starting;		/* jobs STARTED this round (start_staged) */
 	struct committer *committer;	/* the commit thread */
 	zlistx_t *acc_flight;		/* `accepting` of the round being committed */
 	zlistx_t *fin_flight;		/* `finishing` of the round being committed */
@@ -138,6 +141,9 @@ struct broker {
 	int64_t next_heartbeat_ms;
 	int64_t next_expire_ms;
 	bool draining;
+	double score_memo;		/* real_text: the last score and its text */
+	char score_memo_text[40];
+	size_t score_memo_len;		/* 0: none yet */
 	struct log_limit bad_front, bad_back, bad_approvals, lost_client, foreign;
 	struct log_limit revoked[ZAP__COUNT];	/* per domain: a retrying worker hides no client */
 };
@@ -425,7 +431,7 @@ job_finish(struct broker *b, struct job *j, const struct msg *src, enum job_stat
 		msg_set_str(r, MSG_F_STATUS, job_status_name(st));
 	if (reason != NULL)
 		msg_set_str(r, MSG_F_REASON, reason);
-	if ((e = jobstore_put_result(b->store, j->id, r)) != ERR_OK)
+	if ((e = jobstore_put_result(b->store, j->id, r, j->state_record)) != ERR_OK)
 		log_error("job %s: result not stored: %s", j->id, err_str(e));
 	const char *status = msg_str(r, MSG_F_STATUS, "?");
 	if (strcmp(status, "violation") == 0)
@@ -882,6 +888,7 @@ on_decision(struct broker *b, zframe_t *rid, const struct msg *m)
 	    "reason", why), NULL);
 	if (strcmp(verdict, "approve") == 0) {
 		j->state = JOB_QUEUED;
+		j->state_record = true;
 		if (jobstore_put_state(b->store, j->id, JOBSTORE_QUEUED) != ERR_OK ||
 		    !queue_push(b->queue, j->tenant, j->priority, j, false)) {
 			job_finish(b, j, NULL, JOB_ERROR, "broker could not queue the approved job");
@@ -1059,16 +1066,31 @@ resubmission(struct broker *b, zframe_t *client, const char *req, const char *te
 
 /* Jansson's text of the real `d` into buf; false when it has none (NaN,
  * infinity) or it does not fit. */
+/* jansson's text of the real `d` (what json_pack("f") would dump).  The
+ * last value's text is remembered (most jobs score the same), compared bit
+ * for bit, so the bytes are always jansson's. */
 static bool
-real_text(double d, char *buf, size_t sz)
+real_text(struct broker *b, double d, char *buf, size_t sz)
 {
-	json_t *r = json_real(d);
-	size_t n = r != NULL ? json_dumpb(r, buf, sz - 1, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
+	json_t *r;
+	size_t n;
 
+	if (b->score_memo_len > 0 && memcmp(&d, &b->score_memo, sizeof(d)) == 0 &&
+	    b->score_memo_len < sz) {
+		memcpy(buf, b->score_memo_text, b->score_memo_len + 1);
+		return true;
+	}
+	r = json_real(d);
+	n = r != NULL ? json_dumpb(r, buf, sz - 1, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
 	json_decref(r);
 	if (n == 0 || n >= sz - 1)
 		return false;
 	buf[n] = '\0';
+	if (n < sizeof(b->score_memo_text)) {
+		memcpy(&b->score_memo, &d, sizeof(d));
+		memcpy(b->score_memo_text, buf, n + 1);
+		b->score_memo_len = n;
+	}
 	return true;
 }
 
@@ -1087,7 +1109,7 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 	/* risk_assess fails closed: an error yields L4. */
 	if (risk_assess(b->risk, code, codelen, &v) != ERR_OK)
 		log_warnx("job %s: risk assessment failed; treated as L4", j->id);
-	snprintf(j->level, sizeof(j->level), "%s", risk_level_name(v.level));
+	util_strlcpy(j->level, risk_level_name(v.level), sizeof(j->level));
 	if (v.level == RISK_L3) {
 		j->state = JOB_HELD;
 		j->approval_deadline_ms = j->accepted_ms + (int64_t)b->conf->approval_timeout_ms;
@@ -1096,11 +1118,9 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 	    msg_set_raw(j->job, MSG_F_RISK, raw, rawlen) == ERR_OK &&
 	    msg_set_str(j->job, MSG_F_LEVEL, j->level) == ERR_OK;
 
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(digest, (const unsigned char *)code, codelen);
-	audit_hex(digest, sizeof(digest), j->code_sha256);
+	audit_sha256_hex(code, codelen, j->code_sha256);
 	char score[64];
-	if (v.nfindings == 0 && real_text(v.score, score, sizeof(score))) {
+	if (v.nfindings == 0 && real_text(b, v.score, score, sizeof(score))) {
 		const struct audit_kv kv[] = {
 			{ "findings", AUDIT_KV_JSON, "[]", 0 },
 			{ "level", AUDIT_KV_STR, j->level, 0 },
@@ -1221,9 +1241,9 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in, const char *
 		wire_send_error(b->front, client, ERR_NOMEM, req, "could not create job");
 		return;
 	}
-	snprintf(j->req, sizeof(j->req), "%s", req);
-	snprintf(j->tenant, sizeof(j->tenant), "%.64s", tenant);	/* tenant_ok: <= 64 */
-	snprintf(j->key, sizeof(j->key), "%s", key ? key : "");
+	util_strlcpy(j->req, req, sizeof(j->req));
+	util_strlcpy(j->tenant, tenant, sizeof(j->tenant));	/* tenant_ok: <= 64 */
+	util_strlcpy(j->key, key ? key : "", sizeof(j->key));
 	j->priority = (unsigned)msg_u64(in, MSG_F_PRIORITY, 4);
 	j->client = zframe_dup(client);
 	j->state = JOB_QUEUED;
@@ -1366,7 +1386,8 @@ on_cancel(struct broker *b, zframe_t *client, const struct msg *in, const char *
 	log_info("job %s: cancellation requested", j->id);
 }
 
-static void
+/* Takes one client message if one is waiting; false when none was. */
+static bool
 on_front(struct broker *b)
 {
 	zframe_t *client = NULL;
@@ -1374,15 +1395,17 @@ on_front(struct broker *b)
 	struct wire_peer peer;
 	char why[256];
 	const char *tenant, *user = peer.user;
-	enum err e = wire_recv_peer(b->front, &client, &m, &peer, why, sizeof(why));
+	enum err e = wire_try_recv(b->front, true, &client, &m, &peer, why, sizeof(why));
 
 	if (e != ERR_OK) {
 		log_limited(&b->bad_front, 10, "front: rejected message: %s", why);
 		if (client != NULL)
 			wire_send_error(b->front, client, e, NULL, why);
 		zframe_destroy(&client);
-		return;
+		return true;
 	}
+	if (m == NULL)
+		return false;
 	/* Under CURVE the tenant is the one enrolled with the client's key (the
 	 * ZAP handler's User-Id); a request naming another one is refused. */
 	tenant = msg_str(m, MSG_F_TENANT, DEFAULT_TENANT);
@@ -1423,6 +1446,7 @@ on_front(struct broker *b)
 out:
 	msg_destroy(&m);
 	zframe_destroy(&client);
+	return true;
 }
 
 /* --- the back socket ----------------------------------------------------- */
@@ -1472,7 +1496,8 @@ worker_lost(struct broker *b, struct worker *w, const char *why)
 	zhashx_delete(b->workers, w->key);
 }
 
-static void
+/* Takes one worker message if one is waiting; false when none was. */
+static bool
 on_back(struct broker *b)
 {
 	zframe_t *rid = NULL;
@@ -1481,15 +1506,17 @@ on_back(struct broker *b)
 	struct job *j;
 	struct wire_peer peer;
 	char why[256], key[64];
-	enum err e = wire_recv_peer(b->back, &rid, &m, &peer, why, sizeof(why));
+	enum err e = wire_try_recv(b->back, true, &rid, &m, &peer, why, sizeof(why));
 
 	if (e != ERR_OK) {
 		log_limited(&b->bad_back, 10, "back: rejected message: %s", why);
 		if (rid != NULL)
 			wire_send_error(b->back, rid, e, NULL, why);
 		zframe_destroy(&rid);
-		return;
+		return true;
 	}
+	if (m == NULL)
+		return false;
 	rid_key(rid, key, sizeof(key));
 	w = zhashx_lookup(b->workers, key);
 	if (!peer_enrolled(b, ZAP_BACK, &peer, "worker")) {
@@ -1556,8 +1583,13 @@ on_back(struct broker *b)
 		} else {
 			break;
 		}
-		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK)
-			log_error("job %s: running state not stored", j->id);
+		/* Its RUNNING record is staged when the round is sealed, unless
+		 * the job has finished by then (stage_started). */
+		if (!j->start_staged && zlistx_add_end(b->starting, j) != NULL)
+			j->start_staged = true;
+		else if (!j->start_staged && jobstore_put_state(b->store, j->id,
+		    JOBSTORE_RUNNING) == ERR_OK)
+			j->state_record = true;
 		const struct audit_kv start[] = { { "worker", AUDIT_KV_STR, w ? w->host : "?", 0 } };
 		audit_flat(b, AUDIT_EXECUTION_START, j, start, 1, NULL);
 		break;
@@ -1607,6 +1639,7 @@ on_back(struct broker *b)
 out:
 	msg_destroy(&m);
 	zframe_destroy(&rid);
+	return true;
 }
 
 struct tenant_acc {
@@ -1943,6 +1976,27 @@ commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, zlist
 	}
 }
 
+/* Stages the RUNNING record of each job STARTED this round that has not
+ * finished in it: a job that started and finished within one round gets no
+ * s/ record at all (it would have been put and deleted in the same batch).
+ * The record lands in the same round as before, so it is durable exactly
+ * when it used to be.  With `drop` (a failed round) nothing is staged. */
+static void
+stage_started(struct broker *b, bool drop)
+{
+	struct job *j;
+
+	while ((j = zlistx_detach(b->starting, NULL)) != NULL) {
+		j->start_staged = false;
+		if (drop || j->result != NULL)
+			continue;
+		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK)
+			log_error("job %s: running state not stored", j->id);
+		else
+			j->state_record = true;
+	}
+}
+
 /* Once per loop iteration: releases the round in flight when it is durable,
  * then seals what is staged into the next round and starts it.  With `sync`
  * (shutdown) it waits for both. */
@@ -1961,22 +2015,25 @@ commit(struct broker *b, bool sync)
 	}
 	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
 	    zlistx_size(b->finishing) == 0 && zlistx_size(b->replies) == 0 &&
-	    audit_store_pending(b->audit) == 0)
+	    zlistx_size(b->starting) == 0 && audit_store_pending(b->audit) == 0)
 		return;
 	if (b->audit_failed) {
 		log_error("audit events lost: failing this round's acknowledgements");
 		b->audit_failed = false;
 		/* Nothing of this round may become durable later: neither its
 		 * job store changes nor the audit events that did get staged. */
+		stage_started(b, true);
 		jobstore_discard(b->store);
 		audit_store_discard(b->audit);
 		commit_release(b, b->accepting, b->finishing, b->replies, ERR_DB);
 		return;
 	}
+	stage_started(b, false);
 	/* Cannot be busy: the round in flight was finished above. */
 	if (audit_store_seal(b->audit) != ERR_OK || jobstore_seal(b->store) != ERR_OK) {
 		log_error("commit: a store could not seal its batch");
 		jobstore_discard(b->store);
+		audit_store_discard(b->audit);
 		commit_release(b, b->accepting, b->finishing, b->replies, ERR_DB);
 		return;
 	}
@@ -2011,6 +2068,7 @@ recover_job(void *arg, const char *id, enum jobstore_state st, int64_t accepted_
 	j->accepted_ms = accepted_ms;
 	snprintf(j->level, sizeof(j->level), "%s", msg_str(jm, MSG_F_LEVEL, "L1"));
 	j->accepted = true;
+	j->state_record = true;		/* its s/ record, if any, is stored */
 	zhashx_insert(b->jobs, j->id, j);
 	if (j->key[0]) {
 		char name[200];
@@ -2126,13 +2184,14 @@ broker_run(const struct broker_conf *conf)
 	b.workers = zhashx_new();
 	b.accepting = zlistx_new();
 	b.finishing = zlistx_new();
+	b.starting = zlistx_new();
 	b.tool_holds = zhashx_new();
 	b.acc_flight = zlistx_new();
 	b.fin_flight = zlistx_new();
 	b.replies = zlistx_new();
 	b.rep_flight = zlistx_new();
 	if (!b.jobs || !b.keys || !b.queue || !b.rate || !b.workers || !b.accepting || !b.finishing ||
-	    !b.tool_holds || !b.acc_flight || !b.fin_flight || !b.replies || !b.rep_flight)
+	    !b.starting || !b.tool_holds || !b.acc_flight || !b.fin_flight || !b.replies || !b.rep_flight)
 		goto out;
 	zlistx_set_destructor(b.replies, parked_reply_free);
 	zlistx_set_destructor(b.rep_flight, parked_reply_free);
@@ -2268,11 +2327,13 @@ broker_run(const struct broker_conf *conf)
 			break;
 		}
 		/* Bounded bursts keep one busy socket from starving the other;
-		 * everything staged in a burst is committed together. */
-		for (int k = 0; k < 512 && n > 0 && (zsock_events(b.back) & ZMQ_POLLIN); k++)
-			on_back(&b);
-		for (int k = 0; k < 512 && n > 0 && (zsock_events(b.front) & ZMQ_POLLIN); k++)
-			on_front(&b);
+		 * everything staged in a burst is committed together.  A socket
+		 * is drained without waiting (wire_try_recv) until it is empty:
+		 * no ZMQ_EVENTS query (poll + getpid) per message. */
+		for (int k = 0; k < 512 && (items[1].revents & ZMQ_POLLIN) && on_back(&b); k++)
+			;
+		for (int k = 0; k < 512 && (items[0].revents & ZMQ_POLLIN) && on_front(&b); k++)
+			;
 		for (int k = 0; k < 64 && n > 0 && (zsock_events(b.approvals) & ZMQ_POLLIN); k++)
 			on_approvals(&b);
 		for (int k = 0; k < 16 && n > 0 && b.metrics && (zsock_events(b.metrics) & ZMQ_POLLIN); k++)
@@ -2299,6 +2360,7 @@ out:
 	committer_destroy(&b.committer);
 	zlistx_destroy(&b.accepting);
 	zlistx_destroy(&b.finishing);
+	zlistx_destroy(&b.starting);
 	zlistx_destroy(&b.acc_flight);
 	zlistx_destroy(&b.fin_flight);
 	zlistx_destroy(&b.replies);

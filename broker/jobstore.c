@@ -226,7 +226,7 @@ jobstore_put_key(struct jobstore *s, const char *tenant, const char *key, const 
 }
 
 enum err
-jobstore_put_result(struct jobstore *s, const char *id, const struct msg *result)
+jobstore_put_result(struct jobstore *s, const char *id, const struct msg *result, bool drop_state)
 {
 	unsigned char prefix[8];
 	char key[80];
@@ -239,9 +239,12 @@ jobstore_put_result(struct jobstore *s, const char *id, const struct msg *result
 		return e;
 	klen = key_of(key, sizeof(key), 'j', id);
 	rocksdb_writebatch_delete(s->batch, key, klen);
-	klen = key_of(key, sizeof(key), 's', id);
-	rocksdb_writebatch_delete(s->batch, key, klen);
-	s->staged += 2;
+	s->staged++;
+	if (drop_state) {
+		klen = key_of(key, sizeof(key), 's', id);
+		rocksdb_writebatch_delete(s->batch, key, klen);
+		s->staged++;
+	}
 	return ERR_OK;
 }
 

@@ -43,7 +43,13 @@ enum err jobstore_put_job(struct jobstore *s, const char *id, enum jobstore_stat
 /* Stages a state change of a stored job (the small "s/" record). */
 enum err jobstore_put_state(struct jobstore *s, const char *id, enum jobstore_state st);
 enum err jobstore_put_key(struct jobstore *s, const char *tenant, const char *key, const char *id);
-enum err jobstore_put_result(struct jobstore *s, const char *id, const struct msg *result);
+/* Stages the result (its own r/ record) and deletes the job record; with
+ * `drop_state` also its s/ record.  The caller passes false only when it
+ * knows no s/ record of the job was ever staged (the broker defers a
+ * RUNNING state to the end of its round and drops it when the job finished
+ * in the same round: no put and delete of one key in one batch). */
+enum err jobstore_put_result(struct jobstore *s, const char *id, const struct msg *result,
+    bool drop_state);
 enum err jobstore_delete_result(struct jobstore *s, const char *id);
 
 /* Number of staged operations not yet committed. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "broker/queue.h"
+#include "common/util.h"
 
 struct tenant_q {
 	char name[65];
@@ -132,7 +133,7 @@ queue_pop(struct queue *q, char *tenant, size_t tenantsz)
 		t->queued--;
 		t->running++;
 		q->size--;
-		snprintf(tenant, tenantsz, "%s", t->name);
+		util_strlcpy(tenant, t->name, tenantsz);
 		return item;
 	}
 	return NULL;

@@ -114,7 +114,7 @@ client_send(struct client *c, struct msg *m, char *req_out)
 			return e;
 	}
 	if (req_out != NULL)
-		snprintf(req_out, 33, "%s", msg_str(m, MSG_F_REQ, ""));
+		util_strlcpy(req_out, msg_str(m, MSG_F_REQ, ""), 33);
 	if (refused(c))
 		return ERR_DENIED;
 	return wire_send(c->sock, NULL, m);
@@ -127,6 +127,13 @@ client_recv(struct client *c, int timeout_ms, struct msg **out)
 	enum err e;
 
 	*out = NULL;
+	/* What is already there, without asking for ZMQ_EVENTS first. */
+	e = wire_try_recv(c->sock, false, NULL, out, NULL, why, sizeof(why));
+	if (e != ERR_OK || *out != NULL) {
+		if (e != ERR_OK)
+			log_warnx("malformed reply from broker: %s", why);
+		return e;
+	}
 	zsock_set_rcvtimeo(c->sock, timeout_ms);
 	if (!(zsock_events(c->sock) & ZMQ_POLLIN)) {
 		zpoller_t *p = zpoller_new(c->sock, NULL);

@@ -56,6 +56,7 @@
 #include "common/err.h"
 #include "common/mpread.h"
 #include "common/msg.h"
+#include "common/util.h"
 
 #define AUDIT_UINT_MAX 9007199254740991ULL	/* 2^53-1: exact in JSON doubles */
 #define AUDIT_BODY_FIELDS 16
@@ -106,6 +107,20 @@ audit_hex(const uint8_t *bytes, size_t len, char *out)
 		out[2 * i + 1] = digits[bytes[i] & 15];
 	}
 	out[2 * len] = '\0';
+}
+
+void
+audit_sha256_hex(const void *p, size_t len, char *out)
+{
+	uint8_t digest[AUDIT_HASH_LEN];
+	SHA256_CTX st;
+
+	/* The low-level calls, as for events: OpenSSL 3's one-shot SHA256()
+	 * fetches the algorithm on every call. */
+	SHA256_Init(&st);
+	SHA256_Update(&st, p, len);
+	SHA256_Final(digest, &st);
+	audit_hex(digest, sizeof(digest), out);
 }
 
 static int
@@ -203,22 +218,38 @@ audit_time_is_valid(const char *s)
 	    audit_digits(s + 20, 9, 0, 999999999) && s[29] == 'Z';
 }
 
+/* Byte classes of the string checks: one table load per byte. */
+#define AUDIT_C_PRINT 1		/* 0x20..0x7e */
+#define AUDIT_C_LOWHEX 2	/* 0-9 a-f */
+static const uint8_t audit_cclass[256] = {
+	[0x20 ... 0x2f] = AUDIT_C_PRINT,
+	['0' ... '9'] = AUDIT_C_PRINT | AUDIT_C_LOWHEX,
+	[0x3a ... 0x60] = AUDIT_C_PRINT,
+	['a' ... 'f'] = AUDIT_C_PRINT | AUDIT_C_LOWHEX,
+	[0x67 ... 0x7e] = AUDIT_C_PRINT,
+};
+
+/* True when every byte of s[0..len-1] is in all of `classes`. */
+static bool
+audit_is_class(const char *s, size_t len, uint8_t classes)
+{
+	uint8_t all = classes;
+
+	for (size_t i = 0; i < len; i++)
+		all &= audit_cclass[(unsigned char)s[i]];
+	return all == classes;
+}
+
 static bool
 audit_is_printable(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return true;
+	return audit_is_class(s, len, AUDIT_C_PRINT);
 }
 
 static bool
 audit_is_lowhex(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
+	return audit_is_class(s, len, AUDIT_C_LOWHEX);
 }
 
 /* Field table for the bounded string fields. */
@@ -244,11 +275,12 @@ static const struct audit_strfield audit_strfields[] = {
 };
 #define AUDIT_NSTRFIELDS (sizeof(audit_strfields) / sizeof(audit_strfields[0]))
 
+/* A strcmp only where the first letter matches. */
 static const struct audit_strfield *
 audit_strfield_find(const char *name)
 {
 	for (size_t i = 0; i < AUDIT_NSTRFIELDS; i++)
-		if (strcmp(audit_strfields[i].name, name) == 0)
+		if (audit_strfields[i].name[0] == name[0] && strcmp(audit_strfields[i].name, name) == 0)
 			return &audit_strfields[i];
 	return NULL;
 }
@@ -259,13 +291,16 @@ audit_check_str(const struct audit_strfield *f, const char *v, size_t len)
 {
 	if (len > f->max)
 		return ERR_TOOBIG;
-	if (len < f->min || !audit_is_printable(v, len))
+	if (len < f->min)
 		return ERR_INVAL;
-	if (f->form == AUDIT_FORM_HEX && !audit_is_lowhex(v, len))
+	if (f->form == AUDIT_FORM_HEX || (f->form == AUDIT_FORM_SHA && len != 0)) {
+		/* lowercase hex is printable: one pass */
+		if ((f->form == AUDIT_FORM_SHA && len != AUDIT_SHA_HEX) ||
+		    !audit_is_class(v, len, AUDIT_C_PRINT | AUDIT_C_LOWHEX))
+			return ERR_INVAL;
+	} else if (!audit_is_printable(v, len)) {
 		return ERR_INVAL;
-	if (f->form == AUDIT_FORM_SHA && len != 0 &&
-	    (len != AUDIT_SHA_HEX || !audit_is_lowhex(v, len)))
-		return ERR_INVAL;
+	}
 	if (f->form == AUDIT_FORM_TIME) {
 		char t[AUDIT_TIME_LEN + 1];
 		memcpy(t, v, len);
@@ -300,27 +335,16 @@ audit_event_set(struct audit_event *ev, const char *field, const char *value)
 }
 
 /*
- * Event ids: 16 bytes from the system CSPRNG, drawn from a per-thread pool
- * refilled 4 KiB at a time (one getrandom per 256 events instead of one per
- * event).  Ids are published in the event, so the pool holds nothing secret;
- * a forked child refills before its first id, so it never repeats its
- * parent's.
+ * Event ids: 16 bytes from the system CSPRNG through util_random_bytes (a
+ * per-thread pool refilled 4 KiB at a time; a forked child refills before its
+ * first id, so it never repeats its parent's).  libsodium's generator (one
+ * getrandom per call) only if the pool cannot be filled.
  */
 static void
 audit_random_id(uint8_t *id, size_t len)
 {
-	static __thread uint8_t pool[4096];
-	static __thread size_t left;
-	static __thread pid_t owner;
-	pid_t pid = getpid();
-
-	if (left < len || owner != pid) {
-		randombytes_buf(pool, sizeof(pool));
-		left = sizeof(pool);
-		owner = pid;
-	}
-	memcpy(id, pool + sizeof(pool) - left, len);
-	left -= len;
+	if (util_random_bytes(id, len) != ERR_OK)
+		randombytes_buf(id, len);
 }
 
 int
@@ -458,9 +482,8 @@ audit_put_plain(char **o, const char *end, const char *s)
 char *
 audit_details_flat(const struct audit_kv *kv, size_t n)
 {
-	char buf[1024], num[24], *o = buf;
+	char buf[1024], num[UTIL_I64_CHARS], *o = buf;
 	const char *end = buf + sizeof(buf);
-	int w;
 
 	if (!audit_put(&o, end, "{", 1))
 		return NULL;
@@ -475,8 +498,7 @@ audit_details_flat(const struct audit_kv *kv, size_t n)
 				return NULL;
 			break;
 		case AUDIT_KV_INT:
-			w = snprintf(num, sizeof(num), "%lld", kv[k].i);
-			if (w < 0 || !audit_put(&o, end, num, (size_t)w))
+			if (!audit_put(&o, end, num, util_fmt_i64(num, kv[k].i)))
 				return NULL;
 			break;
 		case AUDIT_KV_JSON:

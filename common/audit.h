@@ -206,6 +206,11 @@ int audit_event_from_json(const char *line, size_t len, struct audit_event *ev,
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes). */
 void audit_hex(const uint8_t *bytes, size_t len, char *out);
 
+/* The SHA-256 of p[0..len-1] as lowercase hex into `out` (AUDIT_SHA_HEX+1
+ * bytes), for events' code_sha256: the same digest as any SHA-256, through
+ * the library that uses the CPU's SHA extensions (see audit.c). */
+void audit_sha256_hex(const void *p, size_t len, char *out);
+
 /* Parses exactly 2*len lowercase/uppercase hex chars.  ERR_OK or ERR_INVAL. */
 int audit_unhex(const char *hex, uint8_t *bytes, size_t len);
 

@@ -4,6 +4,8 @@
  * schemas/messages.def; input from sockets is untrusted and fully checked.
  */
 #include <msgpack.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,13 +113,93 @@ cmd_lookup(unsigned code)
 	return NULL;
 }
 
+/*
+ * Destroyed messages are kept for reuse: each thread holds up to
+ * MSG_SPARE_MAX of them.  A struct msg (~2 KiB) is past malloc's per-thread
+ * cache, so each new/destroy pair went through the general allocator; a
+ * process handling a message stream reuses a few.  The spares of a thread go
+ * when it exits (a pthread key's destructor).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define MSG_NO_SPARES		/* ASan builds: every destroy frees (use-after-free stays visible) */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MSG_NO_SPARES
+#endif
+#endif
+#define MSG_SPARE_MAX 8
+
+#ifndef MSG_NO_SPARES
+struct msg_spares {
+	size_t n;
+	struct msg *m[MSG_SPARE_MAX];
+};
+
+static pthread_key_t spares_key;
+static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
+static bool spares_ok;
+static __thread struct msg_spares *spares;
+static __thread bool spares_gone;	/* this thread is exiting */
+
+/* At thread exit, on the exiting thread: later destroys just free. */
+static void
+spares_free(void *p)
+{
+	struct msg_spares *sp = p;
+
+	spares = NULL;
+	spares_gone = true;
+	for (size_t i = 0; sp != NULL && i < sp->n; i++)
+		free(sp->m[i]);
+	free(sp);
+}
+
+static void
+spares_key_init(void)
+{
+	spares_ok = pthread_key_create(&spares_key, spares_free) == 0;
+}
+#endif
+
+/* Keeps `m` (its separate values already freed) as a spare, or frees it. */
+static void
+spare_put(struct msg *m)
+{
+#ifndef MSG_NO_SPARES
+	if (spares == NULL && !spares_gone) {
+		pthread_once(&spares_once, spares_key_init);
+		if (spares_ok && (spares = calloc(1, sizeof(*spares))) != NULL &&
+		    pthread_setspecific(spares_key, spares) != 0) {
+			free(spares);
+			spares = NULL;
+		}
+	}
+	if (spares != NULL && spares->n < MSG_SPARE_MAX) {
+		spares->m[spares->n++] = m;
+		return;
+	}
+#endif
+	free(m);
+}
+
+/* A spare message, or a fresh allocation; NULL when out of memory. */
+static struct msg *
+spare_take(void)
+{
+#ifndef MSG_NO_SPARES
+	if (spares != NULL && spares->n > 0)
+		return spares->m[--spares->n];
+#endif
+	return malloc(sizeof(struct msg));
+}
+
 struct msg *
 msg_new(enum msg_cmd cmd)
 {
 	const struct cmd_def *def = cmd_lookup(cmd);
 	struct msg *m;
 
-	if (def == NULL || (m = malloc(sizeof(*m))) == NULL)
+	if (def == NULL || (m = spare_take()) == NULL)
 		return NULL;
 	m->def = def;
 	m->present = 0;
@@ -135,7 +217,7 @@ msg_destroy(struct msg **mp)
 		return;
 	for (uint64_t h = m->heap; h != 0; h &= h - 1)
 		free(m->v[__builtin_ctzll(h)].bytes);
-	free(m);
+	spare_put(m);
 	*mp = NULL;
 }
 
@@ -348,10 +430,11 @@ msg_copy_fields(struct msg *dst, const struct msg *src)
 {
 	enum err e = ERR_OK;
 
-	for (int f = 0; f < MSG_F__COUNT && e == ERR_OK; f++) {
+	uint64_t want = src->present & (dst->def->required | dst->def->optional);
+
+	for (uint64_t set = want; set != 0 && e == ERR_OK; set &= set - 1) {
+		int f = __builtin_ctzll(set);
 		const struct msg_value *v = &src->v[f];
-		if (!is_set(src, f) || !allowed(dst, (enum msg_field)f))
-			continue;
 		if (has_bytes(f)) {
 			e = store_bytes(dst, (enum msg_field)f, v->bytes, v->len);
 		} else {
@@ -383,14 +466,13 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 	unsigned n = 0;
 	int rc = 0;
 
-	for (int f = 0; f < MSG_F__COUNT; f++)
-		if ((m->def->required >> f & 1) && !is_set(m, f))
-			return ERR_MISSING;
+	if ((m->def->required & ~m->present) != 0)
+		return ERR_MISSING;
 	/* One allocation of an upper bound (each header at most 5 bytes, each
-	 * number at most 9) instead of a growing buffer. */
-	for (int f = 0; f < MSG_F__COUNT; f++) {
-		if (!is_set(m, f))
-			continue;
+	 * number at most 9) instead of a growing buffer.  Fields in table order,
+	 * visiting only the ones set. */
+	for (uint64_t set = m->present; set != 0; set &= set - 1) {
+		int f = __builtin_ctzll(set);
 		n++;
 		sink.cap += 5 + fields[f].klen + 9 + (has_bytes(f) ? m->v[f].len : 0);
 	}
@@ -398,11 +480,10 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 		return ERR_NOMEM;
 	msgpack_packer_init(&pk, &sink, msg_sink_write);
 	rc |= msgpack_pack_map(&pk, n);
-	for (int f = 0; f < MSG_F__COUNT; f++) {
+	for (uint64_t set = m->present; set != 0; set &= set - 1) {
+		int f = __builtin_ctzll(set);
 		const struct msg_value *v = &m->v[f];
 
-		if (!is_set(m, f))
-			continue;
 		rc |= msgpack_pack_str(&pk, fields[f].klen);
 		rc |= msgpack_pack_str_body(&pk, fields[f].key, fields[f].klen);
 		switch (fields[f].type) {
@@ -441,12 +522,18 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 	return ERR_OK;
 }
 
+/* The field named k[0..len-1], or -1.  msg_encode writes fields in table
+ * order, so the search starts after the previous key's field (`from`) and
+ * wraps: a message of ours costs a few comparisons per key, any other order
+ * still finds every field. */
 static int
-field_by_key(const unsigned char *k, uint32_t len)
+field_by_key(const unsigned char *k, uint32_t len, int from)
 {
-	for (int f = 0; f < MSG_F__COUNT; f++)
+	for (int i = 0; i < MSG_F__COUNT; i++) {
+		int f = from + i < MSG_F__COUNT ? from + i : from + i - MSG_F__COUNT;
 		if (fields[f].klen == len && memcmp(fields[f].key, k, len) == 0)
 			return f;
+	}
 	return -1;
 }
 
@@ -558,14 +645,16 @@ msg_decode(const void *hdr, size_t hdrlen, const void *body, size_t bodylen, str
 	if (it.len > MSG_F__COUNT)
 		FAIL(ERR_TOOBIG, "%u keys", it.len);
 	nkeys = it.len;
-	for (uint32_t k = 0; k < nkeys; k++) {
+	for (uint32_t k = 0, next = 0; k < nkeys; k++) {
 		int f;
 
 		if ((e = mpread_next(&r, &it)) != ERR_OK)
 			FAIL(e, "key: %s", err_str(e));
 		if (it.kind != MPREAD_STR)
 			FAIL(ERR_TYPE, "key is not a string");
-		if ((f = field_by_key(it.ptr, it.len)) < 0 || !allowed(m, (enum msg_field)f))
+		f = field_by_key(it.ptr, it.len, (int)next);
+		next = f >= 0 && f + 1 < MSG_F__COUNT ? (uint32_t)f + 1 : 0;
+		if (f < 0 || !allowed(m, (enum msg_field)f))
 			FAIL(ERR_PROTO, "unexpected field in %s", def->name);
 		if (is_set(m, f))
 			FAIL(ERR_PROTO, "duplicate field %s", fields[f].key);
@@ -574,9 +663,9 @@ msg_decode(const void *hdr, size_t hdrlen, const void *body, size_t bodylen, str
 	}
 	if (r.left != 0)
 		FAIL(ERR_TRAILING, "%zu trailing bytes", r.left);
-	for (int f = 0; f < MSG_F__COUNT; f++)
-		if ((def->required >> f & 1) && !is_set(m, f))
-			FAIL(ERR_MISSING, "%s lacks field %s", def->name, fields[f].key);
+	if ((def->required & ~m->present) != 0)
+		FAIL(ERR_MISSING, "%s lacks field %s", def->name,
+		    fields[__builtin_ctzll(def->required & ~m->present)].key);
 	*out = m;
 	return ERR_OK;
 fail:

@@ -37,6 +37,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1380,6 +1381,8 @@ risk_findings(struct risk_scan *sc, struct risk_verdict *v)
 		struct risk_finding *f = &v->findings[v->nfindings++];
 		const unsigned char *nl;
 
+		memset(f, 0, sizeof(*f));
+
 		while (pos < h->off &&
 		    (nl = memchr(sc->raw + pos, '\n', h->off - pos)) != NULL) {
 			line++;
@@ -1430,20 +1433,33 @@ risk_score(const struct risk_scan *sc, struct risk_verdict *v)
 	v->score = score;
 }
 
+/* An empty L1 verdict with score 0; findings[] is not touched (a verdict
+ * holds ~13 KiB of findings, nearly always unused): each finding is zeroed
+ * when it is filled (risk_findings). */
+static void
+risk_verdict_init(struct risk_verdict *v)
+{
+	v->score = 0.0;
+	v->level = RISK_L1;
+	v->nfindings = 0;
+	v->total = 0;
+}
+
 void
 risk_verdict_clear(struct risk_verdict *v)
 {
 	if (v == NULL)
 		return;
-	memset(v, 0, sizeof(*v));
-	v->score = 0.0;
-	v->level = RISK_L1;
+	/* Only the findings in use hold anything (risk_verdict_init). */
+	memset(v->findings, 0, (v->nfindings < RISK_FINDINGS_MAX ? v->nfindings :
+	    RISK_FINDINGS_MAX) * sizeof(v->findings[0]));
+	risk_verdict_init(v);
 }
 
 static void
 risk_fail_closed(struct risk_verdict *v)
 {
-	risk_verdict_clear(v);
+	risk_verdict_init(v);
 	v->score = 1.0;
 	v->level = RISK_L4;
 }
@@ -1520,7 +1536,13 @@ risk_work_take(const struct risk *r, size_t len)
 		}
 		w->cap = len + 1;
 	}
-	memset(&w->sc, 0, sizeof(w->sc));
+	/* hits[] and secrets[] are written before they are read (up to
+	 * nhits, nsecrets): only the rest of the scan state is zeroed. */
+	memset(&w->sc, 0, offsetof(struct risk_scan, hits));
+	w->sc.nhits = 0;
+	w->sc.total = 0;
+	w->sc.nsecrets = 0;
+	w->sc.secrets_overflow = false;
 	memset(w->st, 0, r->nrules * sizeof(*w->st));
 	return w;
 }
@@ -1596,7 +1618,7 @@ risk_assess(const struct risk *r, const char *code, size_t len,
 	}
 	if (code == NULL)
 		code = empty;
-	risk_verdict_clear(out);
+	risk_verdict_init(out);
 	w = risk_work_take(r, len);
 	if (w == NULL) {
 		risk_fail_closed(out);

@@ -1,12 +1,14 @@
 /*
  * util — clocks, random ids, parsing and bounded file I/O (see util.h).
- * Used by every process.  Inputs (strings, files) are untrusted.
+ * Used by every process, from any thread.  Inputs (strings, files) are untrusted.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,29 +32,159 @@ util_wall_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/*
+ * Random bytes for ids: a per-thread pool of system CSPRNG output, refilled
+ * UTIL_POOL_BYTES at a time (one getrandom per ~250 ids of 16 bytes instead
+ * of one per id).  Ids are published, so the pool holds nothing secret; the
+ * bytes handed out are wiped from it all the same.  The pool is a page of its
+ * own marked MADV_WIPEONFORK: a child made by fork() or a raw clone() finds
+ * it zeroed (left = 0) and refills before its first id, so it never repeats
+ * its parent's ids, without a getpid() per id.  Where the kernel cannot wipe
+ * on fork the pool remembers its pid and checks it; where no page can be had
+ * every call asks getrandom.
+ */
+#define UTIL_POOL_PAGE 4096
+
+struct rand_pool {
+	size_t left;			/* unread bytes at the end of bytes[] */
+	pid_t owner;			/* without WIPEONFORK: the filling process */
+	bool wipes;			/* MADV_WIPEONFORK took */
+	uint8_t bytes[UTIL_POOL_PAGE - 64];
+};
+_Static_assert(sizeof(struct rand_pool) <= UTIL_POOL_PAGE, "one page");
+
+static pthread_key_t rand_pool_key;
+static pthread_once_t rand_pool_once = PTHREAD_ONCE_INIT;
+static __thread struct rand_pool *rand_pool;
+static __thread bool rand_pool_none;	/* no page: getrandom every time */
+
+/* At thread exit.  Runs on the exiting thread: a later destructor that
+ * wants an id gets it from getrandom, not from the unmapped page. */
+static void
+rand_pool_unmap(void *p)
+{
+	rand_pool = NULL;
+	rand_pool_none = true;
+	if (p != NULL)
+		munmap(p, UTIL_POOL_PAGE);
+}
+
+static void
+rand_pool_key_init(void)
+{
+	if (pthread_key_create(&rand_pool_key, rand_pool_unmap) != 0)
+		rand_pool_none = true;
+}
+
+static enum err
+getrandom_all(void *out, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = getrandom((uint8_t *)out + got, n - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return ERR_IO;
+		got += (size_t)r;
+	}
+	return ERR_OK;
+}
+
+/* The calling thread's pool, mapped at its first use; NULL without one. */
+static struct rand_pool *
+rand_pool_get(void)
+{
+	struct rand_pool *p;
+
+	if (rand_pool != NULL || rand_pool_none)
+		return rand_pool;
+	pthread_once(&rand_pool_once, rand_pool_key_init);
+	p = mmap(NULL, UTIL_POOL_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rand_pool_none || p == MAP_FAILED) {
+		if (p != MAP_FAILED)
+			munmap(p, UTIL_POOL_PAGE);
+		rand_pool_none = true;
+		return NULL;
+	}
+	if (pthread_setspecific(rand_pool_key, p) != 0) {
+		munmap(p, UTIL_POOL_PAGE);
+		rand_pool_none = true;
+		return NULL;
+	}
+	rand_pool = p;
+	return p;
+}
+
+enum err
+util_random_bytes(void *out, size_t n)
+{
+	struct rand_pool *p = rand_pool_get();
+	uint8_t *from;
+
+	if (p == NULL || n > sizeof(p->bytes))
+		return getrandom_all(out, n);
+	/* A wiped page reads wipes = false, left = 0: refilled below. */
+	if (p->left < n || (!p->wipes && p->owner != getpid())) {
+		if (getrandom_all(p->bytes, sizeof(p->bytes)) != ERR_OK)
+			return ERR_IO;
+		p->left = sizeof(p->bytes);
+		p->wipes = madvise(p, UTIL_POOL_PAGE, MADV_WIPEONFORK) == 0;
+		p->owner = p->wipes ? 0 : getpid();
+	}
+	from = p->bytes + sizeof(p->bytes) - p->left;
+	memcpy(out, from, n);
+	memset(from, 0, n);
+	p->left -= n;
+	return ERR_OK;
+}
+
 enum err
 util_random_hex(char *out, size_t nbytes)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char buf[64];
-	size_t got = 0;
 
 	if (nbytes > sizeof(buf))
 		return ERR_INVAL;
-	while (got < nbytes) {
-		ssize_t n = getrandom(buf + got, nbytes - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return ERR_IO;
-		got += (size_t)n;
-	}
+	if (util_random_bytes(buf, nbytes) != ERR_OK)
+		return ERR_IO;
 	for (size_t i = 0; i < nbytes; i++) {
 		out[2 * i] = hex[buf[i] >> 4];
 		out[2 * i + 1] = hex[buf[i] & 15];
 	}
 	out[2 * nbytes] = '\0';
 	return ERR_OK;
+}
+
+size_t
+util_strlcpy(char *dst, const char *src, size_t dstsz)
+{
+	size_t n = strnlen(src, dstsz - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
+}
+
+size_t
+util_fmt_i64(char *out, int64_t v)
+{
+	char tmp[UTIL_I64_CHARS];
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		out[len++] = '-';
+	while (n > 0)
+		out[len++] = tmp[--n];
+	out[len] = '\0';
+	return len;
 }
 
 bool

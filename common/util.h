@@ -15,9 +15,26 @@
 int64_t util_now_ms(void);
 int64_t util_wall_ns(void);
 
-/* Writes 2*nbytes lowercase hex chars of fresh randomness plus a NUL into
- * `out` (size >= 2*nbytes+1).  Returns ERR_OK or ERR_IO. */
+/* Fills out[0..n-1] with bytes of the system CSPRNG, drawn from a
+ * per-thread pool (one getrandom per ~4 KiB; a forked or cloned child never
+ * sees its parent's bytes).  For ids, which are published.  Returns ERR_OK
+ * or ERR_IO. */
+enum err util_random_bytes(void *out, size_t n);
+
+/* Writes 2*nbytes lowercase hex chars of fresh randomness (util_random_bytes)
+ * plus a NUL into `out` (size >= 2*nbytes+1).  Returns ERR_OK, ERR_INVAL
+ * (nbytes > 64) or ERR_IO. */
 enum err util_random_hex(char *out, size_t nbytes);
+
+/* Copies the string `src` into `dst` (dstsz > 0) truncated to dstsz - 1
+ * bytes, as snprintf(dst, dstsz, "%s", src) would, without the formatter.
+ * Returns the length written. */
+size_t util_strlcpy(char *dst, const char *src, size_t dstsz);
+
+/* Writes `v` in decimal (as "%lld") plus a NUL into `out`, which holds at
+ * least UTIL_I64_CHARS bytes.  Returns the length written. */
+#define UTIL_I64_CHARS 21
+size_t util_fmt_i64(char *out, int64_t v);
 
 /* Parses a whole decimal string into [min, max].  False on junk or range. */
 bool util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -2,11 +2,13 @@
  * wire — sluice messages over czmq sockets (see wire.h).
  * Used by every process; frames from the socket are untrusted.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "common/wire.h"
 
 void
@@ -68,8 +70,8 @@ wire_send(zsock_t *s, zframe_t *rid, const struct msg *m)
 /* Receives one message; with `peer`, what the ZAP handler said of the
  * sender's connection (User-Id and X-Key, "" when none). */
 static enum err
-recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, struct wire_peer *peer,
-    char *why, size_t whysz)
+recv_one(zsock_t *s, bool router, bool nowait, zframe_t **rid, struct msg **m,
+    struct wire_peer *peer, char *why, size_t whysz)
 {
 	void *h = zsock_resolve(s);
 	zmq_msg_t part[WIRE_PARTS_MAX];
@@ -88,8 +90,10 @@ recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, struct wire_pe
 	while (more) {
 		zmq_msg_t scratch, *p = n < WIRE_PARTS_MAX ? &part[n] : &scratch;
 		zmq_msg_init(p);
-		if (zmq_msg_recv(p, h, 0) < 0) {
+		if (zmq_msg_recv(p, h, nowait && n + extra == 0 ? ZMQ_DONTWAIT : 0) < 0) {
 			zmq_msg_close(p);
+			if (nowait && n + extra == 0 && errno == EAGAIN)
+				return ERR_OK;		/* nothing waiting */
 			snprintf(why, whysz, "receive interrupted");
 			e = ERR_IO;
 			break;
@@ -111,8 +115,8 @@ recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, struct wire_pe
 	if (e == ERR_OK && peer) {
 		const char *u = zmq_msg_gets(&part[want - 2], "User-Id");
 		const char *k = zmq_msg_gets(&part[want - 2], WIRE_KEY_PROPERTY);
-		snprintf(peer->user, sizeof(peer->user), "%s", u ? u : "");
-		snprintf(peer->key, sizeof(peer->key), "%s", k ? k : "");
+		util_strlcpy(peer->user, u ? u : "", sizeof(peer->user));
+		util_strlcpy(peer->key, k ? k : "", sizeof(peer->key));
 	}
 	if (e == ERR_OK) {
 		zmq_msg_t *hdr = &part[want - 2], *body = &part[want - 1];
@@ -127,14 +131,21 @@ recv_one(zsock_t *s, bool router, zframe_t **rid, struct msg **m, struct wire_pe
 enum err
 wire_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, char *why, size_t whysz)
 {
-	return recv_one(s, router, rid, m, NULL, why, whysz);
+	return recv_one(s, router, false, rid, m, NULL, why, whysz);
+}
+
+enum err
+wire_try_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m, struct wire_peer *peer,
+    char *why, size_t whysz)
+{
+	return recv_one(s, router, true, rid, m, peer, why, whysz);
 }
 
 enum err
 wire_recv_peer(zsock_t *s, zframe_t **rid, struct msg **m, struct wire_peer *peer, char *why,
     size_t whysz)
 {
-	return recv_one(s, true, rid, m, peer, why, whysz);
+	return recv_one(s, true, false, rid, m, peer, why, whysz);
 }
 
 bool

@@ -45,6 +45,15 @@ struct wire_peer {
 enum err wire_recv_peer(zsock_t *s, zframe_t **rid, struct msg **m, struct wire_peer *peer,
     char *why, size_t whysz);
 
+/* wire_recv (filling `peer` as wire_recv_peer when non-NULL, on a ROUTER) that
+ * does not wait: when no message is waiting it returns ERR_OK with *m and
+ * *rid NULL.  For draining a socket after zmq_poll: libzmq looks at its
+ * command pipe (a poll(2), and a getpid(2) for its fork check) only when the
+ * socket is empty, where asking for ZMQ_EVENTS before every message (czmq's
+ * zsock_events) pays both each time. */
+enum err wire_try_recv(zsock_t *s, bool router, zframe_t **rid, struct msg **m,
+    struct wire_peer *peer, char *why, size_t whysz);
+
 /* The ERROR text a ROUTER sends to a peer it does not know (it restarted, or
  * dropped the peer): the peer answers by registering again. */
 #define WIRE_NOT_REGISTERED "not registered"

@@ -105,7 +105,7 @@ put_result(struct jobstore *s, const char *id)
 
 	msg_set_str(r, MSG_F_ID, id);
 	msg_set_str(r, MSG_F_STATUS, "ok");
-	assert_int_equal(jobstore_put_result(s, id, r), ERR_OK);
+	assert_int_equal(jobstore_put_result(s, id, r, true), ERR_OK);
 	msg_destroy(&r);
 }
 

@@ -116,7 +116,7 @@ test_commit_reopen_result_key(void **state)
 	struct msg *res = msg_new(MSG_RESULT);
 	msg_set_str(res, MSG_F_ID, "aaaa");
 	msg_set_str(res, MSG_F_STATUS, "ok");
-	assert_int_equal(jobstore_put_result(s, "aaaa", res), ERR_OK);
+	assert_int_equal(jobstore_put_result(s, "aaaa", res, true), ERR_OK);
 	assert_int_equal(jobstore_commit(s, why, sizeof(why)), ERR_OK);
 	seen = 0;
 	jobstore_each_job(s, count_job, NULL);

@@ -9,9 +9,12 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -277,6 +280,72 @@ test_random_hex(void **state)
 	assert_int_equal(util_random_hex(a, 65), ERR_INVAL);
 }
 
+/* ---- util_strlcpy, util_fmt_i64: the bytes snprintf would give ---- */
+
+static void
+test_strlcpy_fmt_i64(void **state)
+{
+	static const int64_t vals[] = { 0, 1, -1, 9, 10, -10, 99, 100, 12345, -987654321,
+	    INT64_MAX, INT64_MIN, INT64_MIN + 1, 4294967296LL, -4294967295LL };
+	char out[UTIL_I64_CHARS], want[64], buf[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		int n = snprintf(want, sizeof(want), "%lld", (long long)vals[i]);
+		assert_int_equal(util_fmt_i64(out, vals[i]), n);
+		assert_string_equal(out, want);
+	}
+	assert_int_equal(util_strlcpy(buf, "abc", sizeof(buf)), 3);
+	assert_string_equal(buf, "abc");
+	assert_int_equal(util_strlcpy(buf, "abcdefghij", sizeof(buf)), 7);
+	assert_string_equal(buf, "abcdefg");
+	assert_int_equal(util_strlcpy(buf, "", sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(util_strlcpy(buf, "x", 1), 0);
+	assert_string_equal(buf, "");
+}
+
+/* The pool of util_random_bytes: a child made by fork() or by a raw clone()
+ * (no glibc fork handlers run) must not hand out the parent's next bytes;
+ * requests larger than the pool, and many in a row, work too. */
+static void
+child_next(bool raw_clone, uint8_t out[16])
+{
+	int fd[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(fd), 0);
+	pid = raw_clone ? (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL) : fork();
+	if (pid == 0) {
+		uint8_t b[16];
+		_exit(util_random_bytes(b, sizeof(b)) == ERR_OK &&
+		    write(fd[1], b, sizeof(b)) == (ssize_t)sizeof(b) ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(read(fd[0], out, 16), 16);
+	waitpid(pid, NULL, 0);
+	close(fd[0]);
+	close(fd[1]);
+}
+
+static void
+test_random_bytes_pool(void **state)
+{
+	static uint8_t big[10000];
+	uint8_t child[16], next[16], zero[16] = { 0 };
+
+	(void)state;
+	assert_int_equal(util_random_bytes(big, sizeof(big)), ERR_OK);	/* past the pool */
+	for (int i = 0; i < 1000; i++)		/* crosses several refills */
+		assert_int_equal(util_random_bytes(next, sizeof(next)), ERR_OK);
+	for (int raw = 0; raw < 2; raw++) {
+		child_next(raw != 0, child);
+		assert_int_equal(util_random_bytes(next, sizeof(next)), ERR_OK);
+		assert_memory_not_equal(child, next, sizeof(next));
+		assert_memory_not_equal(child, zero, sizeof(zero));
+	}
+}
+
 /* ---- clocks and util_write_all ---- */
 
 static void
@@ -317,6 +386,8 @@ main(void)
 		cmocka_unit_test(test_utf8_clean),
 		cmocka_unit_test(test_utf8_clean_every_byte),
 		cmocka_unit_test(test_random_hex),
+		cmocka_unit_test(test_random_bytes_pool),
+		cmocka_unit_test(test_strlcpy_fmt_i64),
 		cmocka_unit_test(test_clocks_and_write_all),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);

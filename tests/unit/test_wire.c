@@ -273,6 +273,72 @@ test_garbage_from_router(void **state)
 	zframe_destroy(&rid);
 }
 
+/* wire_try_recv: ERR_OK and nothing when the socket is empty (without
+ * waiting for the receive timeout); the waiting messages in order, with the
+ * routing id and User-Id on a ROUTER; a bad message still gets its reason. */
+static void
+test_try_recv(void **state)
+{
+	struct pair *p = *state;
+	struct msg *got = (struct msg *)1;
+	zframe_t *rid = (zframe_t *)1;
+	char why[256];
+	struct wire_peer peer = { "x", "y" };
+	int64_t t0 = zclock_mono();
+
+	assert_int_equal(wire_try_recv(p->router, true, &rid, &got, &peer, why, sizeof(why)), ERR_OK);
+	assert_null(got);
+	assert_null(rid);
+	assert_string_equal(peer.user, "");
+	assert_string_equal(peer.key, "");	/* plaintext: no ZAP handler said anything */
+	assert_true(zclock_mono() - t0 < RECV_TIMEOUT_MS / 2);
+	for (uint64_t i = 1; i <= 3; i++) {
+		struct msg *m = heartbeat(i);
+		assert_int_equal(wire_send(p->dealer, NULL, m), ERR_OK);
+		msg_destroy(&m);
+	}
+	zclock_sleep(50);	/* inproc: delivered, but let the pipe settle */
+	for (uint64_t i = 1; i <= 3; i++) {
+		assert_int_equal(wire_try_recv(p->router, true, &rid, &got, &peer, why, sizeof(why)),
+		    ERR_OK);
+		assert_non_null(got);
+		assert_non_null(rid);
+		assert_int_equal(msg_u64(got, MSG_F_FREE, 0), i);
+		msg_destroy(&got);
+		zframe_destroy(&rid);
+	}
+	assert_int_equal(wire_try_recv(p->router, true, &rid, &got, NULL, why, sizeof(why)),
+	    ERR_OK);
+	assert_null(got);
+	/* A DEALER's side. */
+	{
+		struct msg *m = heartbeat(7);
+		zframe_t *to = dealer_to_router(p, 9);
+		assert_int_equal(wire_send(p->router, to, m), ERR_OK);
+		msg_destroy(&m);
+		zframe_destroy(&to);
+	}
+	zclock_sleep(50);
+	assert_int_equal(wire_try_recv(p->dealer, false, NULL, &got, NULL, why, sizeof(why)),
+	    ERR_OK);
+	assert_non_null(got);
+	assert_int_equal(msg_u64(got, MSG_F_FREE, 0), 7);
+	msg_destroy(&got);
+	assert_int_equal(wire_try_recv(p->dealer, false, NULL, &got, NULL, why, sizeof(why)),
+	    ERR_OK);
+	assert_null(got);
+	/* A malformed message is an error with a reason, not "nothing". */
+	assert_int_equal(zstr_sendx(p->dealer, "XX", "junk", NULL), 0);
+	zclock_sleep(50);
+	why[0] = '\0';
+	assert_int_not_equal(wire_try_recv(p->router, true, &rid, &got, NULL, why, sizeof(why)),
+	    ERR_OK);
+	assert_null(got);
+	assert_non_null(rid);
+	assert_true(why[0] != '\0');
+	zframe_destroy(&rid);
+}
+
 static void
 test_tune(void **state)
 {
@@ -296,6 +362,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_from_dealer, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_from_router, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_tune, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_try_recv, pair_setup, pair_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
