@@ -344,6 +344,18 @@ test_crash_loses_only_uncommitted(void **state)
 	audit_store_destroy(&s);
 }
 
+/* One committed event (its head in *seq/h), then two staged ones. */
+static void
+one_committed_two_staged(struct audit_store *s, const char *job, uint64_t *seq,
+    uint8_t h[AUDIT_HASH_LEN])
+{
+	append(s, AUDIT_EXECUTION_START, job, job);
+	assert_int_equal(audit_store_commit(s), ERR_OK);
+	audit_store_head(s, seq, h);
+	append(s, AUDIT_EXECUTION_END, job, job);
+	append(s, AUDIT_EXECUTION_END, job, job);
+}
+
 static void
 test_failed_commit_rolls_back(void **state)
 {
@@ -352,11 +364,7 @@ test_failed_commit_rolls_back(void **state)
 	uint8_t h[AUDIT_HASH_LEN], h2[AUDIT_HASH_LEN];
 	uint64_t seq;
 	(void)state;
-	append(s, AUDIT_EXECUTION_START, "f", "f");
-	assert_int_equal(audit_store_commit(s), ERR_OK);
-	audit_store_head(s, &seq, h);
-	append(s, AUDIT_EXECUTION_END, "f", "f");
-	append(s, AUDIT_EXECUTION_END, "f", "f");
+	one_committed_two_staged(s, "f", &seq, h);
 	audit_store_fail_next_commit(s);
 	assert_int_equal(audit_store_commit(s), ERR_DB);
 	assert_int_equal(audit_store_pending(s), 0);
@@ -392,11 +400,7 @@ test_discard_staged(void **state)
 	uint8_t h[AUDIT_HASH_LEN];
 	uint64_t seq;
 	(void)state;
-	append(s, AUDIT_EXECUTION_START, "d", "d");
-	assert_int_equal(audit_store_commit(s), ERR_OK);
-	audit_store_head(s, &seq, h);
-	append(s, AUDIT_EXECUTION_END, "d", "d");
-	append(s, AUDIT_EXECUTION_END, "d", "d");
+	one_committed_two_staged(s, "d", &seq, h);
 	audit_store_discard(s);
 	assert_int_equal(audit_store_pending(s), 0);
 	assert_int_equal(audit_store_commit(s), ERR_OK);	/* nothing to write */
