@@ -81,8 +81,10 @@ struct job {
 	bool accepted;			/* durable and ACCEPTED (false while its round
 					 * is staged or being committed) */
 	bool state_record;		/* an s/ state record of it may be stored or staged */
-	bool start_staged;		/* STARTED this round: its RUNNING record waits
-					 * in `starting` until the round is sealed */
+	bool start_staged;		/* STARTED, its RUNNING record not yet in a round
+					 * that succeeded: in `starting` (staged at the next
+					 * seal) or `start_flight` (in the round in flight) */
+	bool started;			/* STARTED: never to be run again */
 	int64_t approval_deadline_ms;	/* wall clock, for JOB_HELD */
 	char level[4];			/* risk level, "L1".."L4" */
 	char code_sha256[65];		/* hex, for audit events */
@@ -116,7 +118,8 @@ struct broker {
 	struct audit_store *audit;
 	struct audit_filter *audit_filter;	/* privacy filter of details, memo */
 	char actor[128];		/* "broker@host" */
-	bool audit_failed;		/* an event could not be staged this round */
+	bool audit_failed;		/* an audit event or a job store record could not
+					 * be staged this round: it must fail */
 	zhashx_t *jobs;			/* id -> struct job (owned) */
 	zhashx_t *keys;			/* "tenant/key" -> struct job */
 	struct queue *queue;
@@ -129,7 +132,8 @@ struct broker {
 	zhashx_t *tool_holds;		/* approval id -> struct tool_hold (owned) */
 	zlistx_t *accepting;		/* jobs staged, ACCEPTED after commit */
 	zlistx_t *finishing;		/* jobs with a staged result, RESULT after commit */
-	zlistx_t *starting;		/* jobs STARTED this round (start_staged) */
+	zlistx_t *starting;		/* jobs STARTED, RUNNING record for the next seal */
+	zlistx_t *start_flight;		/* ... whose RUNNING record is in the round in flight */
 	struct committer *committer;	/* the commit thread */
 	zlistx_t *acc_flight;		/* `accepting` of the round being committed */
 	zlistx_t *fin_flight;		/* `finishing` of the round being committed */
@@ -431,8 +435,12 @@ job_finish(struct broker *b, struct job *j, const struct msg *src, enum job_stat
 		msg_set_str(r, MSG_F_STATUS, job_status_name(st));
 	if (reason != NULL)
 		msg_set_str(r, MSG_F_REASON, reason);
-	if ((e = jobstore_put_result(b->store, j->id, r, j->state_record)) != ERR_OK)
+	if ((e = jobstore_put_result(b->store, j->id, r, j->state_record)) != ERR_OK) {
+		/* The round fails (result withheld) rather than answering with
+		 * a result the store does not hold. */
 		log_error("job %s: result not stored: %s", j->id, err_str(e));
+		b->audit_failed = true;
+	}
 	const char *status = msg_str(r, MSG_F_STATUS, "?");
 	if (strcmp(status, "violation") == 0)
 		audit(b, AUDIT_SANDBOX_VIOLATION, j, NULL,
@@ -1583,6 +1591,7 @@ on_back(struct broker *b)
 		} else {
 			break;
 		}
+		j->started = true;
 		/* Its RUNNING record is staged when the round is sealed, unless
 		 * the job has finished by then (stage_started). */
 		if (!j->start_staged && zlistx_add_end(b->starting, j) != NULL)
@@ -1959,6 +1968,11 @@ commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, zlist
 			 * stored job stays running until a restart resolves it
 			 * (worker_lost). */
 			log_error("job %s: result withheld: its commit round failed", j->id);
+			/* It ran: its stored state must say so, so that a restart
+			 * ends it worker_lost instead of running it again. */
+			if (j->started && jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK)
+				log_error("job %s: running state not stored either: a restart may "
+				    "requeue it", j->id);
 			wire_send_error(b->front, j->client, ERR_DB, j->req[0] ? j->req : NULL,
 			    "the job's result could not be stored (audit/job store write failed); "
 			    "it is withheld");
@@ -1986,14 +2000,58 @@ stage_started(struct broker *b, bool drop)
 {
 	struct job *j;
 
+	if (drop) {
+		/* A failed round cannot undo a start: the running jobs stay for
+		 * the next seal; the finished ones leave (commit_release stages
+		 * their RUNNING record if their result is withheld). */
+		for (j = zlistx_first(b->starting); j != NULL; j = zlistx_next(b->starting))
+			if (j->result != NULL) {
+				j->start_staged = false;
+				zlistx_delete(b->starting, zlistx_cursor(b->starting));
+			}
+		return;
+	}
 	while ((j = zlistx_detach(b->starting, NULL)) != NULL) {
-		j->start_staged = false;
-		if (drop || j->result != NULL)
+		if (j->result != NULL) {
+			j->start_staged = false;	/* its result is in this round */
 			continue;
-		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK)
+		}
+		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK) {
 			log_error("job %s: running state not stored", j->id);
-		else
-			j->state_record = true;
+			b->audit_failed = true;	/* a started job must not look queued */
+			zlistx_add_end(b->starting, j);
+			return;
+		}
+		j->state_record = true;
+		if (zlistx_add_end(b->start_flight, j) == NULL)
+			j->start_staged = false;
+	}
+}
+
+/* execution_start of a job that is running, again: the round that held
+ * the first one failed (worker as it is now). */
+static void
+audit_start_again(struct broker *b, struct job *j)
+{
+	const struct audit_kv start[] = {
+		{ "worker", AUDIT_KV_STR, j->worker ? j->worker->host : "?", 0 } };
+	audit_flat(b, AUDIT_EXECUTION_START, j, start, 1, NULL);
+}
+
+/* The round in flight is released: on success its RUNNING records are
+ * durable; on failure the still running jobs go back to `starting`, their
+ * execution_start staged again (the failed round took it along). */
+static void
+start_flight_release(struct broker *b, enum err e)
+{
+	struct job *j;
+
+	while ((j = zlistx_detach(b->start_flight, NULL)) != NULL) {
+		if (e != ERR_OK && j->result == NULL && zlistx_add_end(b->starting, j) != NULL) {
+			audit_start_again(b, j);
+			continue;	/* still start_staged */
+		}
+		j->start_staged = false;
 	}
 }
 
@@ -2011,6 +2069,7 @@ commit(struct broker *b, bool sync)
 			return;	/* still syncing: keep staging */
 		flight_wait(b);
 		b->flight_written = false;
+		start_flight_release(b, b->flight_rc);
 		commit_release(b, b->acc_flight, b->fin_flight, b->rep_flight, b->flight_rc);
 	}
 	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
@@ -2018,13 +2077,17 @@ commit(struct broker *b, bool sync)
 	    zlistx_size(b->starting) == 0 && audit_store_pending(b->audit) == 0)
 		return;
 	if (b->audit_failed) {
-		log_error("audit events lost: failing this round's acknowledgements");
+		log_error("audit events or job records lost: failing this round's acknowledgements");
 		b->audit_failed = false;
 		/* Nothing of this round may become durable later: neither its
 		 * job store changes nor the audit events that did get staged. */
 		stage_started(b, true);
 		jobstore_discard(b->store);
 		audit_store_discard(b->audit);
+		/* The jobs that started meanwhile are still running: their
+		 * execution_start goes into the next round again. */
+		for (struct job *j = zlistx_first(b->starting); j != NULL; j = zlistx_next(b->starting))
+			audit_start_again(b, j);
 		commit_release(b, b->accepting, b->finishing, b->replies, ERR_DB);
 		return;
 	}
@@ -2185,13 +2248,14 @@ broker_run(const struct broker_conf *conf)
 	b.accepting = zlistx_new();
 	b.finishing = zlistx_new();
 	b.starting = zlistx_new();
+	b.start_flight = zlistx_new();
 	b.tool_holds = zhashx_new();
 	b.acc_flight = zlistx_new();
 	b.fin_flight = zlistx_new();
 	b.replies = zlistx_new();
 	b.rep_flight = zlistx_new();
 	if (!b.jobs || !b.keys || !b.queue || !b.rate || !b.workers || !b.accepting || !b.finishing ||
-	    !b.starting || !b.tool_holds || !b.acc_flight || !b.fin_flight || !b.replies || !b.rep_flight)
+	    !b.starting || !b.start_flight || !b.tool_holds || !b.acc_flight || !b.fin_flight || !b.replies || !b.rep_flight)
 		goto out;
 	zlistx_set_destructor(b.replies, parked_reply_free);
 	zlistx_set_destructor(b.rep_flight, parked_reply_free);
@@ -2361,6 +2425,7 @@ out:
 	zlistx_destroy(&b.accepting);
 	zlistx_destroy(&b.finishing);
 	zlistx_destroy(&b.starting);
+	zlistx_destroy(&b.start_flight);
 	zlistx_destroy(&b.acc_flight);
 	zlistx_destroy(&b.fin_flight);
 	zlistx_destroy(&b.replies);

@@ -32,6 +32,18 @@ out=$("$BIN/sluice" run --session full-s "$hello"); rc=$?
 check "a job runs while there is space" test "$out" = hi -a $rc -eq 0
 [ "$out" = hi ] && delivered=$((delivered + 1))
 
+# A job that runs while the disk fills: its DONE's round fails, so its
+# result is withheld; after the restart it must end worker_lost, never run
+# again (it had started).
+slow=$(prog slow.ts <<'EOF2'
+await new Promise((r) => setTimeout(r, 2500));
+console.log("slow done");
+EOF2
+)
+"$BIN/sluice" run --session slow-s --timeout 3000 "$slow" >"$T/slow.out" 2>"$T/slow.err" &
+SLOW_PID=$!
+running() { test "$("$BIN/sluice" status --json | jq .running)" -ge 1; }
+wait_for 10 running
 dd if=/dev/zero of="$T/small/fill" bs=1M 2>/dev/null
 refused=0
 for _ in $(seq 1 10); do
@@ -46,6 +58,10 @@ check "... and the client is told the store write failed" \
 check "the broker logs the failed commit loudly" grep -q 'audit store commit failed' "$T/broker.log"
 check "the broker is still up" alive "$BROKER_PID"
 
+wait "$SLOW_PID"; slow_rc=$?
+check "a job whose DONE came with the disk full: its result is withheld" \
+	test $slow_rc -ne 0 -a ! -s "$T/slow.out"
+
 # Free the space and restart (kill -9: what a crash or an operator's kill
 # leaves); what was acknowledged is still there and work goes on.
 kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
@@ -57,6 +73,16 @@ check "after the restart jobs run again" test "$out" = hi -a $rc -eq 0
 [ "$out" = hi ] && delivered=$((delivered + 1))
 "$BIN/sluice" audit export --data "$D" --session full-s --out "$T/pack" >/dev/null 2>&1
 check "the session's audit trail still exports and verifies" "$BIN/sluice" audit verify "$T/pack"
+"$BIN/sluice" audit export --data "$D" --session slow-s --out "$T/pack-slow" >/dev/null 2>&1
+slow_id=$(jq -r 'select(.type == "execution_start") | .job' "$T/pack-slow/events.jsonl" 2>/dev/null | head -1)
+slow_ended() { "$BIN/sluice" result --json "$slow_id" 2>/dev/null | jq -e '.status == "worker_lost"' >/dev/null; }
+check "... after the restart it ends worker_lost (it had started)" wait_for 30 slow_ended
+rm -rf "$T/pack-slow"
+"$BIN/sluice" audit export --data "$D" --session slow-s --out "$T/pack-slow" >/dev/null 2>&1
+n_start=$(jq -r --arg j "$slow_id" 'select(.type == "execution_start" and .job == $j) | .job' "$T/pack-slow/events.jsonl" | wc -l)
+n_end=$(jq -r --arg j "$slow_id" 'select(.type == "execution_end" and .job == $j) | .details.status' "$T/pack-slow/events.jsonl" | tr '\n' ' ')
+check "... and was never run again: one execution_start ($n_start), one execution_end ($n_end)" \
+	test "$n_start" -eq 1 -a "$n_end" = "worker_lost "
 ends=$(jq -r 'select(.type == "execution_end" and .details.status == "ok") | .job' "$T/pack/events.jsonl" | sort -u | wc -l)
 check "every result a client got has its execution_end in the trail ($delivered delivered, $ends recorded)" \
 	test "$ends" -eq "$delivered"
