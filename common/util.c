@@ -54,6 +54,7 @@ struct rand_pool {
 _Static_assert(sizeof(struct rand_pool) <= UTIL_POOL_PAGE, "one page");
 
 static pthread_key_t rand_pool_key;
+static bool rand_pool_key_ok;		/* set once, by rand_pool_key_init */
 static pthread_once_t rand_pool_once = PTHREAD_ONCE_INIT;
 static __thread struct rand_pool *rand_pool;
 static __thread bool rand_pool_none;	/* no page: getrandom every time */
@@ -72,8 +73,7 @@ rand_pool_unmap(void *p)
 static void
 rand_pool_key_init(void)
 {
-	if (pthread_key_create(&rand_pool_key, rand_pool_unmap) != 0)
-		rand_pool_none = true;
+	rand_pool_key_ok = pthread_key_create(&rand_pool_key, rand_pool_unmap) == 0;
 }
 
 static enum err
@@ -101,8 +101,12 @@ rand_pool_get(void)
 	if (rand_pool != NULL || rand_pool_none)
 		return rand_pool;
 	pthread_once(&rand_pool_once, rand_pool_key_init);
+	if (!rand_pool_key_ok) {	/* (every thread: key 0 may be another's) */
+		rand_pool_none = true;
+		return NULL;
+	}
 	p = mmap(NULL, UTIL_POOL_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (rand_pool_none || p == MAP_FAILED) {
+	if (p == MAP_FAILED) {
 		if (p != MAP_FAILED)
 			munmap(p, UTIL_POOL_PAGE);
 		rand_pool_none = true;
