@@ -107,8 +107,6 @@ rand_pool_get(void)
 	}
 	p = mmap(NULL, UTIL_POOL_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
-		if (p != MAP_FAILED)
-			munmap(p, UTIL_POOL_PAGE);
 		rand_pool_none = true;
 		return NULL;
 	}
