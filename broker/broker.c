@@ -81,9 +81,8 @@ struct job {
 	bool accepted;			/* durable and ACCEPTED (false while its round
 					 * is staged or being committed) */
 	bool state_record;		/* an s/ state record of it may be stored or staged */
-	bool start_staged;		/* STARTED, its RUNNING record not yet in a round
-					 * that succeeded: in `starting` (staged at the next
-					 * seal) or `start_flight` (in the round in flight) */
+	bool start_staged;		/* STARTED this round: its RUNNING record waits
+					 * in `starting` until the round is sealed */
 	bool started;			/* STARTED: never to be run again */
 	int64_t approval_deadline_ms;	/* wall clock, for JOB_HELD */
 	char level[4];			/* risk level, "L1".."L4" */
@@ -132,8 +131,10 @@ struct broker {
 	zhashx_t *tool_holds;		/* approval id -> struct tool_hold (owned) */
 	zlistx_t *accepting;		/* jobs staged, ACCEPTED after commit */
 	zlistx_t *finishing;		/* jobs with a staged result, RESULT after commit */
-	zlistx_t *starting;		/* jobs STARTED, RUNNING record for the next seal */
-	zlistx_t *start_flight;		/* ... whose RUNNING record is in the round in flight */
+	zlistx_t *starting;		/* jobs STARTED this round (start_staged) */
+	zlistx_t *withheld;		/* ids (owned) of started jobs whose result a
+					 * failed round withheld: RUNNING until a round
+					 * holding that record succeeds */
 	struct committer *committer;	/* the commit thread */
 	zlistx_t *acc_flight;		/* `accepting` of the round being committed */
 	zlistx_t *fin_flight;		/* `finishing` of the round being committed */
@@ -1969,10 +1970,13 @@ commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, zlist
 			 * (worker_lost). */
 			log_error("job %s: result withheld: its commit round failed", j->id);
 			/* It ran: its stored state must say so, so that a restart
-			 * ends it worker_lost instead of running it again. */
-			if (j->started && jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK)
-				log_error("job %s: running state not stored either: a restart may "
-				    "requeue it", j->id);
+			 * ends it worker_lost instead of running it again
+			 * (restage_running, until a round succeeds). */
+			char *id = j->started ? strdup(j->id) : NULL;
+			if (j->started && (id == NULL || zlistx_add_end(b->withheld, id) == NULL)) {
+				free(id);
+				log_error("job %s: out of memory: a restart may requeue it", j->id);
+			}
 			wire_send_error(b->front, j->client, ERR_DB, j->req[0] ? j->req : NULL,
 			    "the job's result could not be stored (audit/job store write failed); "
 			    "it is withheld");
@@ -2000,59 +2004,38 @@ stage_started(struct broker *b, bool drop)
 {
 	struct job *j;
 
-	if (drop) {
-		/* A failed round cannot undo a start: the running jobs stay for
-		 * the next seal; the finished ones leave (commit_release stages
-		 * their RUNNING record if their result is withheld). */
-		for (j = zlistx_first(b->starting); j != NULL; j = zlistx_next(b->starting))
-			if (j->result != NULL) {
-				j->start_staged = false;
-				zlistx_delete(b->starting, zlistx_cursor(b->starting));
-			}
-		return;
-	}
 	while ((j = zlistx_detach(b->starting, NULL)) != NULL) {
-		if (j->result != NULL) {
-			j->start_staged = false;	/* its result is in this round */
-			continue;
-		}
-		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK) {
-			log_error("job %s: running state not stored", j->id);
-			b->audit_failed = true;	/* a started job must not look queued */
-			zlistx_add_end(b->starting, j);
-			return;
-		}
-		j->state_record = true;
-		if (zlistx_add_end(b->start_flight, j) == NULL)
-			j->start_staged = false;
-	}
-}
-
-/* execution_start of a job that is running, again: the round that held
- * the first one failed (worker as it is now). */
-static void
-audit_start_again(struct broker *b, struct job *j)
-{
-	const struct audit_kv start[] = {
-		{ "worker", AUDIT_KV_STR, j->worker ? j->worker->host : "?", 0 } };
-	audit_flat(b, AUDIT_EXECUTION_START, j, start, 1, NULL);
-}
-
-/* The round in flight is released: on success its RUNNING records are
- * durable; on failure the still running jobs go back to `starting`, their
- * execution_start staged again (the failed round took it along). */
-static void
-start_flight_release(struct broker *b, enum err e)
-{
-	struct job *j;
-
-	while ((j = zlistx_detach(b->start_flight, NULL)) != NULL) {
-		if (e != ERR_OK && j->result == NULL && zlistx_add_end(b->starting, j) != NULL) {
-			audit_start_again(b, j);
-			continue;	/* still start_staged */
-		}
 		j->start_staged = false;
+		if (drop || j->result != NULL)
+			continue;
+		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) != ERR_OK)
+			log_error("job %s: running state not stored", j->id);
+		else
+			j->state_record = true;
 	}
+}
+
+/*
+ * After a failed round (its job store changes are gone): every job that
+ * started must still read RUNNING to a restart, never QUEUED, or it would
+ * run again.  Stages that record again for the started jobs still running,
+ * and for the started jobs whose result the failure withheld (no longer in
+ * memory: by id, kept until a round succeeds).  Their execution_start may
+ * be missing from the trail if its round was the failed one; it is not
+ * written twice.
+ */
+static void
+restage_running(struct broker *b)
+{
+	const char *id;
+
+	for (struct job *j = zhashx_first(b->jobs); j != NULL; j = zhashx_next(b->jobs))
+		if (j->started && j->result == NULL &&
+		    jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) == ERR_OK)
+			j->state_record = true;
+	for (id = zlistx_first(b->withheld); id != NULL; id = zlistx_next(b->withheld))
+		if (jobstore_put_state(b->store, id, JOBSTORE_RUNNING) != ERR_OK)
+			log_error("job %s: running state not stored: a restart may requeue it", id);
 }
 
 /* Once per loop iteration: releases the round in flight when it is durable,
@@ -2069,8 +2052,11 @@ commit(struct broker *b, bool sync)
 			return;	/* still syncing: keep staging */
 		flight_wait(b);
 		b->flight_written = false;
-		start_flight_release(b, b->flight_rc);
+		if (b->flight_rc == ERR_OK)
+			zlistx_purge(b->withheld);	/* their RUNNING records are durable */
 		commit_release(b, b->acc_flight, b->fin_flight, b->rep_flight, b->flight_rc);
+		if (b->flight_rc != ERR_OK)
+			restage_running(b);
 	}
 	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
 	    zlistx_size(b->finishing) == 0 && zlistx_size(b->replies) == 0 &&
@@ -2084,11 +2070,8 @@ commit(struct broker *b, bool sync)
 		stage_started(b, true);
 		jobstore_discard(b->store);
 		audit_store_discard(b->audit);
-		/* The jobs that started meanwhile are still running: their
-		 * execution_start goes into the next round again. */
-		for (struct job *j = zlistx_first(b->starting); j != NULL; j = zlistx_next(b->starting))
-			audit_start_again(b, j);
 		commit_release(b, b->accepting, b->finishing, b->replies, ERR_DB);
+		restage_running(b);
 		return;
 	}
 	stage_started(b, false);
@@ -2248,16 +2231,17 @@ broker_run(const struct broker_conf *conf)
 	b.accepting = zlistx_new();
 	b.finishing = zlistx_new();
 	b.starting = zlistx_new();
-	b.start_flight = zlistx_new();
+	b.withheld = zlistx_new();
 	b.tool_holds = zhashx_new();
 	b.acc_flight = zlistx_new();
 	b.fin_flight = zlistx_new();
 	b.replies = zlistx_new();
 	b.rep_flight = zlistx_new();
 	if (!b.jobs || !b.keys || !b.queue || !b.rate || !b.workers || !b.accepting || !b.finishing ||
-	    !b.starting || !b.start_flight || !b.tool_holds || !b.acc_flight || !b.fin_flight || !b.replies || !b.rep_flight)
+	    !b.starting || !b.withheld || !b.tool_holds || !b.acc_flight || !b.fin_flight || !b.replies || !b.rep_flight)
 		goto out;
 	zlistx_set_destructor(b.replies, parked_reply_free);
+	zlistx_set_destructor(b.withheld, (zlistx_destructor_fn *)zstr_free);
 	zlistx_set_destructor(b.rep_flight, parked_reply_free);
 	zhashx_set_destructor(b.tool_holds, tool_hold_free);
 	if (!endpoints_allowed(conf, conf->curve_secret != NULL))
@@ -2425,7 +2409,7 @@ out:
 	zlistx_destroy(&b.accepting);
 	zlistx_destroy(&b.finishing);
 	zlistx_destroy(&b.starting);
-	zlistx_destroy(&b.start_flight);
+	zlistx_destroy(&b.withheld);
 	zlistx_destroy(&b.acc_flight);
 	zlistx_destroy(&b.fin_flight);
 	zlistx_destroy(&b.replies);
