@@ -15,6 +15,9 @@
 #include "common/util.h"
 
 #define JOBSTORE_BATCH_MAX 200000	/* staged operations before commit is forced */
+/* Expiry stops here: the round keeps room for the jobs' own records (a
+ * result that cannot be staged fails its round). */
+#define JOBSTORE_EXPIRE_MAX (JOBSTORE_BATCH_MAX / 2)
 
 struct jobstore {
 	rocksdb_t *db;
@@ -431,7 +434,7 @@ jobstore_expire(struct jobstore *s, int64_t before_ms)
 	rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
 	size_t dropped = 0;
 
-	for (rocksdb_iter_seek(it, "r/", 2); rocksdb_iter_valid(it) && s->staged < JOBSTORE_BATCH_MAX;
+	for (rocksdb_iter_seek(it, "r/", 2); rocksdb_iter_valid(it) && s->staged < JOBSTORE_EXPIRE_MAX;
 	    rocksdb_iter_next(it)) {
 		size_t klen, vlen;
 		const char *k = rocksdb_iter_key(it, &klen);
@@ -446,7 +449,7 @@ jobstore_expire(struct jobstore *s, int64_t before_ms)
 		}
 	}
 	/* Keys whose job and result are both gone. */
-	for (rocksdb_iter_seek(it, "k/", 2); rocksdb_iter_valid(it) && s->staged < JOBSTORE_BATCH_MAX;
+	for (rocksdb_iter_seek(it, "k/", 2); rocksdb_iter_valid(it) && s->staged < JOBSTORE_EXPIRE_MAX;
 	    rocksdb_iter_next(it)) {
 		size_t klen, vlen;
 		const char *k = rocksdb_iter_key(it, &klen);

@@ -96,7 +96,8 @@ enum err jobstore_each_job(struct jobstore *s,
     void *arg);
 
 /* Stages deletion of results finished before `before_ms` and of keys whose
- * job is gone; returns how many results were dropped. */
+ * job is gone, at most half a batch per call (the rest at the next call);
+ * returns how many results were dropped. */
 size_t jobstore_expire(struct jobstore *s, int64_t before_ms);
 
 #endif
