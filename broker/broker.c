@@ -124,8 +124,8 @@ struct broker {
 	struct queue *queue;
 	struct ratelimit *rate;		/* per-tenant submission rate */
 	struct zap *zap;		/* CURVE keys and ZAP handler; NULL: plaintext */
-	bool front_curve;		/* the front socket is a CURVE server: tenants from keys */
-	bool curve[ZAP__COUNT];		/* which sockets are CURVE servers (ZAP'd) */
+	bool curve[ZAP__COUNT];		/* which sockets are CURVE servers (ZAP'd); a CURVE
+					 * front takes tenants from keys */
 	int64_t next_plaintext_warn_ms;	/* --insecure-plaintext: repeat the warning */
 	zhashx_t *workers;		/* key -> struct worker (owned) */
 	zhashx_t *tool_holds;		/* approval id -> struct tool_hold (owned) */
@@ -1418,7 +1418,7 @@ on_front(struct broker *b)
 	/* Under CURVE the tenant is the one enrolled with the client's key (the
 	 * ZAP handler's User-Id); a request naming another one is refused. */
 	tenant = msg_str(m, MSG_F_TENANT, DEFAULT_TENANT);
-	if (b->front_curve) {
+	if (b->curve[ZAP_FRONT]) {
 		if (user[0] == '\0') {
 			wire_send_error(b->front, client, ERR_DENIED, msg_str(m, MSG_F_REQ, NULL),
 			    "no authenticated tenant on this connection");
@@ -1442,7 +1442,7 @@ on_front(struct broker *b)
 	}
 	switch (msg_cmd(m)) {
 	case MSG_SUBMIT: on_submit(b, client, m, tenant); break;
-	case MSG_STATUS: on_status(b, client, m, b->front_curve ? tenant : NULL); break;
+	case MSG_STATUS: on_status(b, client, m, b->curve[ZAP_FRONT] ? tenant : NULL); break;
 	case MSG_FETCH: on_fetch(b, client, m, tenant); break;
 	case MSG_CANCEL_JOB: on_cancel(b, client, m, tenant); break;
 	case MSG_SESSION_OP: on_session_op(b, client, m, tenant); break;
@@ -2328,8 +2328,7 @@ broker_run(const struct broker_conf *conf)
 		}
 		zsock_set_maxmsgsize(b.metrics, 65536);
 	}
-	b.front_curve = zap_for(b.zap, conf->front) != NULL;
-	b.curve[ZAP_FRONT] = b.front_curve;
+	b.curve[ZAP_FRONT] = zap_for(b.zap, conf->front) != NULL;
 	b.curve[ZAP_BACK] = zap_for(b.zap, conf->back) != NULL;
 	b.curve[ZAP_APPROVALS] = zap_for(b.zap, conf->approvals) != NULL;
 	b.curve[ZAP_ALERTS] = zap_for(b.zap, conf->alerts) != NULL;
