@@ -442,34 +442,6 @@ struct sig {
 	const json_t *root;	/* the schema "$ref"s point into */
 };
 
-/* Appends n bytes, control characters as spaces; on overflow appends what
- * fits (never half a UTF-8 sequence) and marks the line cut. */
-static void
-sig_put(struct sig *s, const char *p, size_t n)
-{
-	if (s->cut)
-		return;
-	if (n > s->cap - s->len && n <= 8) {
-		s->cut = true;	/* a short piece (a character, an escape) whole or not at all */
-		return;
-	}
-	if (n > s->cap - s->len) {
-		n = s->cap - s->len;
-		while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
-			n--;
-		s->cut = true;
-	}
-	for (size_t i = 0; i < n; i++)
-		s->buf[s->len++] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? ' ' : p[i];
-	s->buf[s->len] = '\0';
-}
-
-static void
-sig_str(struct sig *s, const char *p)
-{
-	sig_put(s, p, strlen(p));
-}
-
 /* At most `max` bytes of `p` (n bytes), cut at a UTF-8 boundary; true when
  * shortened. */
 static bool
@@ -481,6 +453,30 @@ utf8_prefix(const char *p, size_t *n, size_t max)
 	while (*n > 0 && ((unsigned char)p[*n] & 0xC0) == 0x80)
 		(*n)--;
 	return true;
+}
+
+/* Appends n bytes, control characters as spaces; on overflow appends what
+ * fits (never half a UTF-8 sequence) and marks the line cut. */
+static void
+sig_put(struct sig *s, const char *p, size_t n)
+{
+	if (s->cut)
+		return;
+	if (n > s->cap - s->len && n <= 8) {
+		s->cut = true;	/* a short piece (a character, an escape) whole or not at all */
+		return;
+	}
+	if (utf8_prefix(p, &n, s->cap - s->len))
+		s->cut = true;
+	for (size_t i = 0; i < n; i++)
+		s->buf[s->len++] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? ' ' : p[i];
+	s->buf[s->len] = '\0';
+}
+
+static void
+sig_str(struct sig *s, const char *p)
+{
+	sig_put(s, p, strlen(p));
 }
 
 /* `p` as a JSON string literal of at most SIG_LITERAL bytes of content. */
