@@ -7,6 +7,15 @@
 # Integration tests are tests/integ/test_*.sh; each "ok"/"not ok"/"skip" line
 # they print (TAP-like) counts.  A script that exits non-zero without printing
 # a "not ok" line counts as one failure, so a crash can never pass silently.
+#
+# Nothing a test starts may outlive it or hold up the run: each unit binary
+# runs under a timeout ($SLUICE_UNIT_TIMEOUT s, default 300) and each script
+# under one too (600 s); their output goes to a file, not a pipe, so a daemon
+# a test leaked cannot keep the run waiting for end-of-file; after each test,
+# every process still carrying this run's marker in its environment is named
+# on a warning line and killed; and the whole run has a budget
+# ($SLUICE_TEST_BUDGET_S, default 2700 s) past which the remaining tests are
+# reported as failed, not run.
 set -u
 BUILD=${1:-build}
 WHAT=${2:-all}
@@ -15,14 +24,62 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export SLUICE_ROOT="$ROOT" SLUICE_BUILD="$ROOT/$BUILD"
 pass=0 fail=0 skip=0
 failed_names=()
+UNIT_TIMEOUT=${SLUICE_UNIT_TIMEOUT:-300}
+BUDGET_S=${SLUICE_TEST_BUDGET_S:-2700}
+# The marker every process started by a test inherits (see reap_strays).
+export SLUICE_TEST_RUN="$$-$RANDOM$RANDOM"
+OUT=$(mktemp "${TMPDIR:-/tmp}/sluice-tests.XXXXXX") || exit 1
+trap 'reap_strays "the run"; rm -f "$OUT"' EXIT
+# Tests run in the background and are waited for, so that ^C or a TERM
+# stops the run at once; the EXIT trap then kills what was running.
+trap 'echo "tests/run.sh: interrupted" >&2; exit 130' INT TERM
+
+# Kills what a test left running: every process (but this shell) whose
+# environment has this run's SLUICE_TEST_RUN, named on one warning line.
+# Pure bash, so the scan starts no process that would match itself.
+reap_strays() {
+	local d pid kv cmd left=() names=()
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		[ "$pid" = "$$" ] && continue
+		{
+			while IFS= read -r -d '' kv; do
+				if [ "$kv" = "SLUICE_TEST_RUN=$SLUICE_TEST_RUN" ]; then
+					IFS= read -r -d '' cmd < "$d/cmdline"
+					left+=("$pid") names+=("$pid:${cmd##*/}")
+					break
+				fi
+			done < "$d/environ"
+		} 2>/dev/null
+	done
+	[ ${#left[@]} -eq 0 ] && return 0
+	echo "   warning: $1 left ${#left[@]} process(es) running, killed: ${names[*]}"
+	kill -KILL "${left[@]}" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "${left[@]}" 2>/dev/null || return 0
+		sleep 0.1
+	done
+}
+
+# True while the run is within its budget; else counts `name` as failed.
+in_budget() {
+	[ "$SECONDS" -lt "$BUDGET_S" ] && return 0
+	echo "not ok - $1 not run: the test run's budget of ${BUDGET_S} s is spent"
+	fail=$((fail + 1)) failed_names+=("$1")
+	return 1
+}
 
 run_unit() {
 	local t out rc p f s
 	for t in "$ROOT/$BUILD"/test/test_*; do
 		[ -x "$t" ] || continue
 		[ -n "$FILTER" ] && [[ "$t" != *"$FILTER"* ]] && continue
-		out=$("$t" 2>&1); rc=$?
+		in_budget "$(basename "$t")" || continue
+		timeout -k 10 "$UNIT_TIMEOUT" "$t" > "$OUT" 2>&1 & wait $!; rc=$?
+		reap_strays "$(basename "$t")"
+		out=$(cat "$OUT")
 		printf '%s\n' "$out"
+		[ "$rc" -eq 124 ] && echo "$(basename "$t"): timed out after ${UNIT_TIMEOUT} s and killed"
 		p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 		f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 		s=$(printf '%s\n' "$out" | grep -c '^\[  SKIPPED \]' || true)
@@ -39,8 +96,11 @@ run_integ() {
 		[ -f "$t" ] || continue
 		[ -n "$FILTER" ] && [[ "$t" != *"$FILTER"* ]] && continue
 		name=$(basename "$t" .sh)
+		in_budget "$name" || continue
 		echo "== $name"
-		out=$(timeout 600 bash "$t" 2>&1); rc=$?
+		timeout -k 10 600 bash "$t" > "$OUT" 2>&1 & wait $!; rc=$?
+		reap_strays "$name"
+		out=$(cat "$OUT")
 		printf '%s\n' "$out" | sed 's/^/   /'
 		p=$(printf '%s\n' "$out" | grep -c '^ok ' || true)
 		f=$(printf '%s\n' "$out" | grep -c '^not ok ' || true)
