@@ -34,29 +34,43 @@ trap 'reap_strays "the run"; rm -f "$OUT"' EXIT
 # stops the run at once; the EXIT trap then kills what was running.
 trap 'echo "tests/run.sh: interrupted" >&2; exit 130' INT TERM
 
-# Kills what a test left running: every process (but this shell) whose
-# environment has this run's SLUICE_TEST_RUN, named on one warning line.
-# Pure bash, so the scan starts no process that would match itself.
-reap_strays() {
-	local d pid kv cmd left=() names=()
+# The live processes (but this shell) whose environment has this run's
+# SLUICE_TEST_RUN, as "PID:NAME[STATE,ppid=N]" words in STRAYS.  Pure bash,
+# so the scan starts no process that would match itself.
+find_strays() {
+	local d pid kv cmd stat st
+	STRAYS=()
 	for d in /proc/[0-9]*; do
 		pid=${d#/proc/}
 		[ "$pid" = "$$" ] && continue
 		{
 			while IFS= read -r -d '' kv; do
-				if [ "$kv" = "SLUICE_TEST_RUN=$SLUICE_TEST_RUN" ]; then
-					IFS= read -r -d '' cmd < "$d/cmdline"
-					left+=("$pid") names+=("$pid:${cmd##*/}")
-					break
-				fi
+				[ "$kv" = "SLUICE_TEST_RUN=$SLUICE_TEST_RUN" ] || continue
+				IFS= read -r -d '' cmd < "$d/cmdline"
+				read -r stat < "$d/stat"
+				stat=${stat##*) }	# "STATE PPID ...", after the name
+				st=${stat%% *} stat=${stat#* }
+				[ "$st" = Z ] || STRAYS+=("$pid:${cmd##*/}[$st,ppid=${stat%% *}]")
+				break
 			done < "$d/environ"
 		} 2>/dev/null
 	done
-	[ ${#left[@]} -eq 0 ] && return 0
-	echo "   warning: $1 left ${#left[@]} process(es) running, killed: ${names[*]}"
-	kill -KILL "${left[@]}" 2>/dev/null
+}
+
+# Kills what a test left running, after 2 s for what is already on its way
+# out (a killed worker's jails take a moment), named on one warning line.
+reap_strays() {
+	local w
+	for _ in $(seq 20); do
+		find_strays
+		[ ${#STRAYS[@]} -eq 0 ] && return 0
+		sleep 0.1
+	done
+	echo "   warning: $1 left ${#STRAYS[@]} process(es) running, killed: ${STRAYS[*]}"
+	for w in "${STRAYS[@]}"; do kill -KILL "${w%%:*}" 2>/dev/null; done
 	for _ in $(seq 50); do
-		kill -0 "${left[@]}" 2>/dev/null || return 0
+		find_strays
+		[ ${#STRAYS[@]} -eq 0 ] && return 0
 		sleep 0.1
 	done
 }

@@ -424,9 +424,15 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	 *    the worker's uid 0 on the host (their dirs may be root-only) */
 	if ((e = jail_mnt_stage(j, &step)) != 0)
 		jail_child_fail(status_fd, step, e);
-	/* 2. root of the new user namespace, no host groups */
+	/* 2. root of the new user namespace, no host groups.  The kernel
+	 *    clears the parent-death signal when our uid/gid change, so it is
+	 *    armed again; if the worker died before that, its end of the
+	 *    status socket is closed and we go now. */
 	if ((e = jail_user_enter(j, &step)) != 0)
 		jail_child_fail(status_fd, step, e);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (poll(&(struct pollfd){ .fd = status_fd, .events = POLLIN }, 1, 0) > 0)
+		_exit(126);	/* the worker only reads it: POLLIN/POLLHUP = gone */
 	/* 3. hostname, cgroup namespace */
 	if ((e = jail_ns_enter(j, &step)) != 0)
 		jail_child_fail(status_fd, step, e);

@@ -222,6 +222,14 @@ groups_of() { find /sys/fs/cgroup -maxdepth 6 -type d -name "warm-$1-*" 2>/dev/n
 kill -9 "$W_w2"
 wait "$W_w2" 2>/dev/null
 check "a worker killed with SIGKILL leaves its warm jails' cgroups" test "$(groups_of "$W_w2")" -gt 0
+# ... but not their processes: each jail's init dies with its worker (the
+# parent-death signal is armed again after the init's uid change, which
+# clears it), and its pid namespace with it.
+procs_of() {
+	find /sys/fs/cgroup -maxdepth 6 -type d -name "warm-$1-*" 2>/dev/null |
+		while read -r g; do cat "$g/cgroup.procs"; done | wc -l
+}
+check "... and no process: the jails die with their worker" wait_for 3 eval 'test "$(procs_of "$W_w2")" -eq 0'
 start_worker w3 --slots 1 --warm 0 --log-level debug
 # (the broker may still count w2 for a heartbeat or two: wait for w3's log)
 # (A group whose killed process is still exiting -- or is a zombie the
