@@ -2266,10 +2266,6 @@ broker_run(const struct broker_conf *conf)
 		log_warn("cannot create data dir %s", conf->data);
 		goto out;
 	}
-	if ((b.store = jobstore_open(conf->data, &e, why, sizeof(why))) == NULL) {
-		log_error("%s", why);
-		goto out;
-	}
 	if ((b.sessions = sessions_open(conf->data, conf->session_quota_bytes, conf->session_ttl_ms,
 	    &e, why, sizeof(why))) == NULL) {
 		log_error("%s", why);
@@ -2282,9 +2278,15 @@ broker_run(const struct broker_conf *conf)
 	host[sizeof(host) - 1] = '\0';
 	snprintf(b.actor, sizeof(b.actor), "broker@%s", host);
 	int aerr;
+	struct audit_store_options aopt = { .extra_cf = "jobs", .extra_cf_opts = jobstore_cf_options() };
 	if (privacy_init() != ERR_OK || (b.audit_filter = audit_filter_new()) == NULL ||
-	    (b.audit = audit_store_open(adir, NULL, &aerr, why, sizeof(why))) == NULL) {
+	    (b.audit = audit_store_open(adir, &aopt, &aerr, why, sizeof(why))) == NULL) {
 		log_error("audit store: %s", why);
+		goto out;
+	}
+	/* the job store lives in the audit DB: one log, one sync per round */
+	if ((b.store = jobstore_attach(b.audit, conf->data, &e, why, sizeof(why))) == NULL) {
+		log_error("%s", why);
 		goto out;
 	}
 	if ((b.committer = committer_new(b.audit, b.store)) == NULL) {

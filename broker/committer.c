@@ -50,7 +50,13 @@ committer_main(void *arg)
 
 		/* The audit trail first: job store writes become durable only
 		 * after the events that record them. */
-		int arc = audit_store_write_sealed(c->audit);
+		/* Sharing one DB (one log), the audit batch is written
+		 * without a sync when a job store batch follows: the latter's
+		 * synced write makes both durable, in this order (one
+		 * fdatasync per round). */
+		bool follows = c->jobs != NULL && jobstore_shares_log(c->jobs) &&
+		    jobstore_sealed_count(c->jobs) > 0;
+		int arc = audit_store_write_sealed(c->audit, !follows);
 		enum err e = arc == ERR_OK ? ERR_OK : ERR_DB;
 		if (e == ERR_OK) {
 			if (c->jobs != NULL &&

@@ -4,10 +4,13 @@
  * the same strict codec as network input: a corrupt record is reported and
  * skipped, never trusted.
  */
+#include <errno.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "broker/jobstore.h"
 #include "common/log.h"
@@ -21,7 +24,9 @@
 
 struct jobstore {
 	rocksdb_t *db;
-	rocksdb_options_t *opts;
+	rocksdb_column_family_handle_t *cf;	/* where every record is */
+	struct audit_store *audit;	/* the DB's owner when attached, else NULL */
+	rocksdb_options_t *opts;	/* standalone only */
 	rocksdb_writeoptions_t *wsync;
 	rocksdb_readoptions_t *ropts;
 	rocksdb_writebatch_t *batch;	/* staging: the loop's thread only */
@@ -78,32 +83,29 @@ prefix_free(void *arg)
 	(void)arg;
 }
 
-struct jobstore *
-jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
+/* See jobstore.h. */
+rocksdb_options_t *
+jobstore_cf_options(void)
+{
+	rocksdb_options_t *o = rocksdb_options_create();
+
+	rocksdb_options_set_create_if_missing(o, 1);
+	rocksdb_options_set_max_open_files(o, 256);
+	rocksdb_options_set_prefix_extractor(o, rocksdb_slicetransform_create(NULL,
+	    prefix_free, prefix_of, prefix_any, prefix_none, prefix_name));
+	rocksdb_options_set_hash_skip_list_rep(o, JOBSTORE_BUCKETS, 4, 4);
+	rocksdb_options_set_allow_concurrent_memtable_write(o, 0);
+	return o;
+}
+
+static struct jobstore *
+jobstore_alloc(enum err *err, char *why, size_t whysz)
 {
 	struct jobstore *s = calloc(1, sizeof(*s));
-	char path[4096], *dberr = NULL;
 
 	if (s == NULL) {
 		*err = ERR_NOMEM;
 		snprintf(why, whysz, "out of memory");
-		return NULL;
-	}
-	snprintf(path, sizeof(path), "%s/jobs", dir);
-	s->opts = rocksdb_options_create();
-	rocksdb_options_set_create_if_missing(s->opts, 1);
-	rocksdb_options_set_max_open_files(s->opts, 256);
-	rocksdb_options_set_prefix_extractor(s->opts, rocksdb_slicetransform_create(NULL,
-	    prefix_free, prefix_of, prefix_any, prefix_none, prefix_name));
-	rocksdb_options_set_hash_skip_list_rep(s->opts, JOBSTORE_BUCKETS, 4, 4);
-	rocksdb_options_set_allow_concurrent_memtable_write(s->opts, 0);
-	s->db = rocksdb_open(s->opts, path, &dberr);
-	if (s->db == NULL) {
-		*err = ERR_DB;
-		snprintf(why, whysz, "cannot open %s: %s", path, dberr ? dberr : "?");
-		free(dberr);
-		rocksdb_options_destroy(s->opts);
-		free(s);
 		return NULL;
 	}
 	s->wsync = rocksdb_writeoptions_create();
@@ -112,6 +114,116 @@ jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
 	rocksdb_readoptions_set_total_order_seek(s->ropts, 1);
 	s->batch = rocksdb_writebatch_create();
 	s->sealed = rocksdb_writebatch_create();
+	return s;
+}
+
+/* See jobstore.h: the legacy layout, DIR/jobs with the default family. */
+struct jobstore *
+jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
+{
+	struct jobstore *s = jobstore_alloc(err, why, whysz);
+	char path[4096], *dberr = NULL;
+	const char *names[1] = { "default" };
+	const rocksdb_options_t *cfo[1];
+
+	if (s == NULL)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/jobs", dir);
+	s->opts = jobstore_cf_options();
+	cfo[0] = s->opts;
+	s->db = rocksdb_open_column_families(s->opts, path, 1, names, cfo, &s->cf, &dberr);
+	if (s->db == NULL) {
+		*err = ERR_DB;
+		snprintf(why, whysz, "cannot open %s: %s", path, dberr ? dberr : "?");
+		free(dberr);
+		s->cf = NULL;
+		jobstore_close(&s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Copies every record of the legacy DIR/jobs into the shared family (one
+ * synced batch per JOBSTORE_MIGRATE_BATCH records), then renames DIR/jobs
+ * to DIR/jobs.migrated-<unix time>.  Re-running after a crash copies again
+ * (same keys, same values) from the untouched old DB. */
+#define JOBSTORE_MIGRATE_BATCH 10000
+static enum err
+jobstore_migrate(struct jobstore *s, const char *dir, char *why, size_t whysz)
+{
+	struct jobstore *old;
+	rocksdb_iterator_t *it;
+	rocksdb_writebatch_t *wb;
+	char from[4096], to[4096], *dberr = NULL;
+	size_t n = 0, inbatch = 0;
+	enum err e = ERR_OK;
+
+	snprintf(from, sizeof(from), "%s/jobs", dir);
+	if (access(from, F_OK) != 0)
+		return ERR_OK;
+	if ((old = jobstore_open(dir, &e, why, whysz)) == NULL)
+		return e;
+	wb = rocksdb_writebatch_create();
+	it = rocksdb_create_iterator_cf(old->db, old->ropts, old->cf);
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t klen, vlen;
+		const char *k = rocksdb_iter_key(it, &klen), *v = rocksdb_iter_value(it, &vlen);
+		rocksdb_writebatch_put_cf(wb, s->cf, k, klen, v, vlen);
+		n++;
+		if (++inbatch == JOBSTORE_MIGRATE_BATCH) {
+			rocksdb_write(s->db, s->wsync, wb, &dberr);
+			rocksdb_writebatch_clear(wb);
+			inbatch = 0;
+			if (dberr != NULL)
+				break;
+		}
+	}
+	if (dberr == NULL)
+		rocksdb_iter_get_error(it, &dberr);
+	if (dberr == NULL && inbatch > 0)
+		rocksdb_write(s->db, s->wsync, wb, &dberr);
+	rocksdb_iter_destroy(it);
+	rocksdb_writebatch_destroy(wb);
+	jobstore_close(&old);
+	if (dberr != NULL) {
+		snprintf(why, whysz, "moving %s into the audit DB failed: %s", from, dberr);
+		free(dberr);
+		if (s->audit != NULL)
+			audit_store_set_write_failed(s->audit);
+		return ERR_DB;
+	}
+	snprintf(to, sizeof(to), "%s/jobs.migrated-%lld", dir, (long long)time(NULL));
+	if (rename(from, to) != 0) {
+		snprintf(why, whysz, "moved the job store into the audit DB, but cannot rename "
+		    "%s to %s: %s", from, to, strerror(errno));
+		return ERR_IO;
+	}
+	log_info("job store: moved %zu records from %s into the audit DB (one log, one sync "
+	    "per round); the old copy is %s", n, from, to);
+	return ERR_OK;
+}
+
+/* See jobstore.h. */
+struct jobstore *
+jobstore_attach(struct audit_store *audit, const char *dir, enum err *err, char *why,
+    size_t whysz)
+{
+	struct jobstore *s;
+
+	if (audit_store_extra_cf(audit) == NULL) {
+		*err = ERR_INVAL;
+		snprintf(why, whysz, "the audit store was opened without the job store's family");
+		return NULL;
+	}
+	if ((s = jobstore_alloc(err, why, whysz)) == NULL)
+		return NULL;
+	s->db = audit_store_rocksdb(audit);
+	s->cf = audit_store_extra_cf(audit);
+	s->audit = audit;
+	if ((*err = jobstore_migrate(s, dir, why, whysz)) != ERR_OK) {
+		jobstore_close(&s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -126,10 +238,26 @@ jobstore_close(struct jobstore **sp)
 	rocksdb_writebatch_destroy(s->sealed);
 	rocksdb_readoptions_destroy(s->ropts);
 	rocksdb_writeoptions_destroy(s->wsync);
-	rdb_close(s->db, s->write_failed, "job store");
-	rocksdb_options_destroy(s->opts);
+	if (s->audit == NULL) {		/* standalone: the DB is ours */
+		if (s->cf != NULL)
+			rocksdb_column_family_handle_destroy(s->cf);
+		rdb_close(s->db, s->write_failed, "job store");
+		rocksdb_options_destroy(s->opts);
+	}
 	free(s);
 	*sp = NULL;
+}
+
+bool
+jobstore_shares_log(const struct jobstore *s)
+{
+	return s->audit != NULL;
+}
+
+size_t
+jobstore_sealed_count(const struct jobstore *s)
+{
+	return s->nsealed;
 }
 
 /* Builds "p/" + id into buf; returns its length. */
@@ -166,7 +294,7 @@ stage_msg(struct jobstore *s, const char *key, size_t klen, const unsigned char 
 	memcpy(val, prefix, plen);
 	memcpy(val + plen, hdr, sizeof(hdr));
 	memcpy(val + plen + sizeof(hdr), body, blen);
-	rocksdb_writebatch_put(s->batch, key, klen, (const char *)val, plen + sizeof(hdr) + blen);
+	rocksdb_writebatch_put_cf(s->batch, s->cf, key, klen, (const char *)val, plen + sizeof(hdr) + blen);
 	s->staged++;
 	free(val);
 	free(body);
@@ -210,7 +338,7 @@ jobstore_put_state(struct jobstore *s, const char *id, enum jobstore_state st)
 
 	if (s->staged >= JOBSTORE_BATCH_MAX)
 		return ERR_BUSY;
-	rocksdb_writebatch_put(s->batch, key, klen, &v, 1);
+	rocksdb_writebatch_put_cf(s->batch, s->cf, key, klen, &v, 1);
 	s->staged++;
 	return ERR_OK;
 }
@@ -223,7 +351,7 @@ jobstore_put_key(struct jobstore *s, const char *tenant, const char *key, const 
 
 	if (n < 0 || (size_t)n >= sizeof(k))
 		return ERR_TOOBIG;
-	rocksdb_writebatch_put(s->batch, k, (size_t)n, id, strlen(id));
+	rocksdb_writebatch_put_cf(s->batch, s->cf, k, (size_t)n, id, strlen(id));
 	s->staged++;
 	return ERR_OK;
 }
@@ -241,11 +369,11 @@ jobstore_put_result(struct jobstore *s, const char *id, const struct msg *result
 	if ((e = stage_msg(s, key, klen, prefix, sizeof(prefix), result)) != ERR_OK)
 		return e;
 	klen = key_of(key, sizeof(key), 'j', id);
-	rocksdb_writebatch_delete(s->batch, key, klen);
+	rocksdb_writebatch_delete_cf(s->batch, s->cf, key, klen);
 	s->staged++;
 	if (drop_state) {
 		klen = key_of(key, sizeof(key), 's', id);
-		rocksdb_writebatch_delete(s->batch, key, klen);
+		rocksdb_writebatch_delete_cf(s->batch, s->cf, key, klen);
 		s->staged++;
 	}
 	return ERR_OK;
@@ -257,7 +385,7 @@ jobstore_delete_result(struct jobstore *s, const char *id)
 	char key[80];
 	size_t klen = key_of(key, sizeof(key), 'r', id);
 
-	rocksdb_writebatch_delete(s->batch, key, klen);
+	rocksdb_writebatch_delete_cf(s->batch, s->cf, key, klen);
 	s->staged++;
 	return ERR_OK;
 }
@@ -296,6 +424,8 @@ jobstore_write_sealed(struct jobstore *s, char *why, size_t whysz)
 		snprintf(why, whysz, "job store write failed: %s", dberr);
 		free(dberr);
 		s->write_failed = true;
+		if (s->audit != NULL)
+			audit_store_set_write_failed(s->audit);
 		return ERR_DB;
 	}
 	return ERR_OK;
@@ -338,7 +468,7 @@ jobstore_get_key(struct jobstore *s, const char *tenant, const char *key, char *
 
 	if (n < 0 || (size_t)n >= sizeof(k))
 		return ERR_TOOBIG;
-	val = rocksdb_get(s->db, s->ropts, k, (size_t)n, &vlen, &dberr);
+	val = rocksdb_get_cf(s->db, s->ropts, s->cf, k, (size_t)n, &vlen, &dberr);
 	if (dberr != NULL) {
 		free(dberr);
 		return ERR_DB;
@@ -370,7 +500,7 @@ jobstore_get_result(struct jobstore *s, const char *id, struct msg **out, int64_
 	enum err e;
 
 	*out = NULL;
-	val = rocksdb_get(s->db, s->ropts, key, klen, &vlen, &dberr);
+	val = rocksdb_get_cf(s->db, s->ropts, s->cf, key, klen, &vlen, &dberr);
 	if (dberr != NULL) {
 		free(dberr);
 		return ERR_DB;
@@ -389,7 +519,7 @@ jobstore_each_job(struct jobstore *s,
     enum err (*fn)(void *, const char *, enum jobstore_state, int64_t, const struct msg *),
     void *arg)
 {
-	rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, s->cf);
 	enum err e = ERR_OK;
 	struct log_limit lim = { 0 };
 
@@ -413,7 +543,7 @@ jobstore_each_job(struct jobstore *s,
 		enum jobstore_state st = (enum jobstore_state)v[0];
 		char skey[80], *sv, *dberr = NULL;
 		size_t sklen = key_of(skey, sizeof(skey), 's', id), svlen;
-		if ((sv = rocksdb_get(s->db, s->ropts, skey, sklen, &svlen, &dberr)) != NULL) {
+		if ((sv = rocksdb_get_cf(s->db, s->ropts, s->cf, skey, sklen, &svlen, &dberr)) != NULL) {
 			if (svlen == 1 && sv[0] >= JOBSTORE_QUEUED && sv[0] <= JOBSTORE_HELD)
 				st = (enum jobstore_state)sv[0];
 			rocksdb_free(sv);
@@ -431,7 +561,7 @@ jobstore_each_job(struct jobstore *s,
 size_t
 jobstore_expire(struct jobstore *s, int64_t before_ms)
 {
-	rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, s->cf);
 	size_t dropped = 0;
 
 	for (rocksdb_iter_seek(it, "r/", 2); rocksdb_iter_valid(it) && s->staged < JOBSTORE_EXPIRE_MAX;
@@ -443,7 +573,7 @@ jobstore_expire(struct jobstore *s, int64_t before_ms)
 		if (klen < 2 || memcmp(k, "r/", 2) != 0)
 			break;
 		if (vlen >= 8 && (int64_t)get_be64((const unsigned char *)v) < before_ms) {
-			rocksdb_writebatch_delete(s->batch, k, klen);
+			rocksdb_writebatch_delete_cf(s->batch, s->cf, k, klen);
 			s->staged++;
 			dropped++;
 		}
@@ -461,7 +591,7 @@ jobstore_expire(struct jobstore *s, int64_t before_ms)
 			break;
 		snprintf(id, sizeof(id), "%.*s", (int)vlen, v);
 		n = key_of(rk, sizeof(rk), 'r', id);
-		val = rocksdb_get(s->db, s->ropts, rk, n, &n, &dberr);
+		val = rocksdb_get_cf(s->db, s->ropts, s->cf, rk, n, &n, &dberr);
 		free(dberr);
 		dberr = NULL;
 		if (val != NULL) {
@@ -469,13 +599,13 @@ jobstore_expire(struct jobstore *s, int64_t before_ms)
 			continue;
 		}
 		n = key_of(jk, sizeof(jk), 'j', id);
-		val = rocksdb_get(s->db, s->ropts, jk, n, &n, &dberr);
+		val = rocksdb_get_cf(s->db, s->ropts, s->cf, jk, n, &n, &dberr);
 		free(dberr);
 		if (val != NULL) {
 			rocksdb_free(val);
 			continue;
 		}
-		rocksdb_writebatch_delete(s->batch, k, klen);
+		rocksdb_writebatch_delete_cf(s->batch, s->cf, k, klen);
 		s->staged++;
 	}
 	rocksdb_iter_destroy(it);

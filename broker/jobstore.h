@@ -1,7 +1,14 @@
 /*
  * jobstore — the broker's durable record of jobs and results (RocksDB).
  *
- * Keys and values (all in the default column family of DATA/jobs):
+ * Where: the column family "jobs" of the audit trail's RocksDB (DATA/audit),
+ * so that a round's audit events and job records go through one log with
+ * one fdatasync (jobstore_attach).  A DATA/jobs DB of an older broker is
+ * copied in at the first start and renamed DATA/jobs.migrated-<time>.
+ * jobstore_open still opens such a standalone DB (the old layout: the
+ * default family of DIR/jobs), for the migration and for tests.
+ *
+ * Keys and values:
  *
  *   "j/" id            -> +-------+----------------+----------------------+
  *                         | state | accepted_ms BE | JOB message          |
@@ -25,6 +32,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rocksdb/c.h>
+
+#include "common/audit_store.h"
 #include "common/err.h"
 #include "common/msg.h"
 
@@ -32,9 +42,24 @@ enum jobstore_state { JOBSTORE_QUEUED = 1, JOBSTORE_RUNNING = 2, JOBSTORE_HELD =
 
 struct jobstore;
 
-/* Opens or creates DIR/jobs.  NULL with *err and `why` on failure. */
+/* The job store's column family options (prefix-hashed memtable), fresh:
+ * for audit_store_options.extra_cf_opts. */
+rocksdb_options_t *jobstore_cf_options(void);
+
+/* The job store in `audit`'s DB, whose extra column family (opened with
+ * jobstore_cf_options) it uses; `audit` must outlive it.  Moves a legacy
+ * DIR/jobs in first (see above).  NULL with *err and `why` on failure. */
+struct jobstore *jobstore_attach(struct audit_store *audit, const char *dir, enum err *err,
+    char *why, size_t whysz);
+
+/* Opens or creates the standalone DIR/jobs.  NULL with *err and `why`. */
 struct jobstore *jobstore_open(const char *dir, enum err *err, char *why, size_t whysz);
 void jobstore_close(struct jobstore **sp);
+
+/* True when attached: its writes go to the audit store's log. */
+bool jobstore_shares_log(const struct jobstore *s);
+/* Operations in the sealed batch (0: nothing to write). */
+size_t jobstore_sealed_count(const struct jobstore *s);
 
 /* Stage a job record (state + JOB message), its idempotency key (may be
  * NULL), a finished result (deleting the job record), or a deletion. */

@@ -64,7 +64,14 @@ struct audit_store {
 	rocksdb_t *db;
 	rocksdb_options_t *opts;
 	rocksdb_column_family_handle_t *cf[AUDIT_CF__COUNT];
+	/* Column families of the DB that are not the trail's: the one the
+	 * opener asked for (conf.extra_cf, the broker's job store) first, then
+	 * any other found on disk (a writer must open them all). */
+	rocksdb_column_family_handle_t **other_cf;
+	rocksdb_options_t *extra_opts;		/* conf.extra_cf's, owned */
+	int n_other;
 	rocksdb_writeoptions_t *wopts;
+	rocksdb_writeoptions_t *wnosync;
 	rocksdb_readoptions_t *ropts;
 	rocksdb_writebatch_t *batch;
 	bool reader;
@@ -286,8 +293,16 @@ audit_store_free(struct audit_store *s)
 		for (int i = 0; i < AUDIT_CF__COUNT; i++)
 			if (s->cf[i] != NULL)
 				rocksdb_column_family_handle_destroy(s->cf[i]);
+		for (int i = 0; i < s->n_other; i++)
+			if (s->other_cf[i] != NULL)
+				rocksdb_column_family_handle_destroy(s->other_cf[i]);
 		rdb_close(s->db, s->write_failed, "audit store");
 	}
+	free(s->other_cf);
+	if (s->extra_opts != NULL)
+		rocksdb_options_destroy(s->extra_opts);
+	if (s->wnosync != NULL)
+		rocksdb_writeoptions_destroy(s->wnosync);
 	if (s->batch != NULL)
 		rocksdb_writebatch_destroy(s->batch);
 	if (s->sealed != NULL)
@@ -335,6 +350,7 @@ audit_store_alloc(int *err)
 	}
 	s->opts = rocksdb_options_create();
 	s->wopts = rocksdb_writeoptions_create();
+	s->wnosync = rocksdb_writeoptions_create();
 	s->ropts = rocksdb_readoptions_create();
 	s->batch = rocksdb_writebatch_create();
 	s->sealed = rocksdb_writebatch_create();
@@ -345,28 +361,79 @@ audit_store_alloc(int *err)
 	return s;
 }
 
+static bool
+audit_store_is_trail_cf(const char *name)
+{
+	for (int i = 0; i < AUDIT_CF__COUNT; i++)
+		if (strcmp(name, audit_store_cf_names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Opens the trail's column families and, for a writer, every other one: the
+ * opener's extra family (created if missing) and whatever else the DB holds
+ * (RocksDB refuses a writer that leaves one out).  A reader (secondary)
+ * opens the trail's only.
+ */
 static int
 audit_store_open_db(struct audit_store *s, const char *dir, char *why, size_t whysz)
 {
-	const rocksdb_options_t *cfopts[AUDIT_CF__COUNT];
-	char *errstr = NULL;
+	char **disk = NULL, *errstr = NULL;
+	size_t ndisk = 0;
+	int n = AUDIT_CF__COUNT, rc = ERR_OK;
 
-	for (int i = 0; i < AUDIT_CF__COUNT; i++)
+	if (!s->reader) {
+		disk = rocksdb_list_column_families(s->opts, dir, &ndisk, &errstr);
+		rocksdb_free(errstr);	/* no DB yet: only the trail's and the extra */
+		errstr = NULL;
+	}
+	const char *names[AUDIT_CF__COUNT + 1 + ndisk];
+	const rocksdb_options_t *cfopts[AUDIT_CF__COUNT + 1 + ndisk];
+	rocksdb_column_family_handle_t *handles[AUDIT_CF__COUNT + 1 + ndisk];
+	for (int i = 0; i < AUDIT_CF__COUNT; i++) {
+		names[i] = audit_store_cf_names[i];
 		cfopts[i] = s->opts;
+	}
+	if (s->conf.extra_cf != NULL) {
+		names[n] = s->conf.extra_cf;
+		cfopts[n++] = s->extra_opts;
+	}
+	for (size_t i = 0; i < ndisk; i++) {
+		if (audit_store_is_trail_cf(disk[i]) ||
+		    (s->conf.extra_cf != NULL && strcmp(disk[i], s->conf.extra_cf) == 0))
+			continue;
+		names[n] = disk[i];
+		cfopts[n++] = s->opts;
+	}
 	if (s->reader)
 		s->db = rocksdb_open_as_secondary_column_families(s->opts, dir,
-		    s->secondary, AUDIT_CF__COUNT, audit_store_cf_names, cfopts,
-		    s->cf, &errstr);
+		    s->secondary, n, names, cfopts, handles, &errstr);
 	else
-		s->db = rocksdb_open_column_families(s->opts, dir, AUDIT_CF__COUNT,
-		    audit_store_cf_names, cfopts, s->cf, &errstr);
+		s->db = rocksdb_open_column_families(s->opts, dir, n, names, cfopts,
+		    handles, &errstr);
 	if (errstr != NULL) {
 		audit_store_fail(why, whysz, ERR_DB, "cannot open audit store", errstr);
 		rocksdb_free(errstr);
 		s->db = NULL;
-		return ERR_DB;
+		rc = ERR_DB;
+		goto out;
 	}
-	return ERR_OK;
+	memcpy(s->cf, handles, sizeof(s->cf));
+	if (n > AUDIT_CF__COUNT &&
+	    (s->other_cf = calloc((size_t)(n - AUDIT_CF__COUNT), sizeof(*s->other_cf))) == NULL) {
+		for (int i = AUDIT_CF__COUNT; i < n; i++)
+			rocksdb_column_family_handle_destroy(handles[i]);
+		rc = audit_store_fail(why, whysz, ERR_NOMEM, "cannot open audit store",
+		    "out of memory");
+		goto out;
+	}
+	for (int i = AUDIT_CF__COUNT; i < n; i++)
+		s->other_cf[s->n_other++] = handles[i];
+out:
+	if (disk != NULL)
+		rocksdb_list_column_families_destroy(disk, ndisk);
+	return rc;
 }
 
 /* Checks the key file against the public key in meta, storing it if new. */
@@ -405,10 +472,21 @@ audit_store_open(const char *dir, const struct audit_store_options *opt, int *er
 	struct audit_store *s;
 	int rc;
 
-	if ((s = audit_store_alloc(err)) == NULL)
+	if ((s = audit_store_alloc(err)) == NULL) {
+		if (opt != NULL && opt->extra_cf_opts != NULL)
+			rocksdb_options_destroy(opt->extra_cf_opts);
 		return NULL;
+	}
 	if (opt != NULL)
 		s->conf = *opt;
+	s->extra_opts = s->conf.extra_cf_opts;	/* ours now, even on failure */
+	s->conf.extra_cf_opts = NULL;
+	if (s->conf.extra_cf != NULL && s->extra_opts == NULL) {
+		*err = ERR_INVAL;
+		snprintf(why, whysz, "audit store: extra column family without options");
+		audit_store_free(s);
+		return NULL;
+	}
 	if (s->conf.checkpoint_every == 0)
 		s->conf.checkpoint_every = 1024;
 	if (s->conf.checkpoint_secs == 0)
@@ -643,7 +721,7 @@ audit_store_seal(struct audit_store *s)
 }
 
 int
-audit_store_write_sealed(struct audit_store *s)
+audit_store_write_sealed(struct audit_store *s, bool sync)
 {
 	char *errstr = NULL;
 
@@ -653,7 +731,7 @@ audit_store_write_sealed(struct audit_store *s)
 		log_warnx("audit: commit failed (injected fault)");
 		return ERR_DB;
 	}
-	rocksdb_write(s->db, s->wopts, s->sealed, &errstr);
+	rocksdb_write(s->db, sync ? s->wopts : s->wnosync, s->sealed, &errstr);
 	if (errstr != NULL) {
 		log_warnx("audit: commit of %zu events failed: %s", s->nsealed, errstr);
 		rocksdb_free(errstr);
@@ -689,7 +767,7 @@ audit_store_commit(struct audit_store *s)
 
 	if ((rc = audit_store_seal(s)) != ERR_OK)
 		return rc;
-	rc = audit_store_write_sealed(s);
+	rc = audit_store_write_sealed(s, true);
 	audit_store_sealed_done(s, rc);
 	return rc;
 }
@@ -960,4 +1038,28 @@ audit_store_scan_time(struct audit_store *s, const char *since, const char *unti
 {
 	return audit_store_scan_types(s, AUDIT_TYPE_MIN, AUDIT_TYPE_MAX, since, until,
 	    fn, arg);
+}
+
+rocksdb_t *
+audit_store_rocksdb(const struct audit_store *s)
+{
+	return s->db;
+}
+
+rocksdb_column_family_handle_t *
+audit_store_extra_cf(const struct audit_store *s)
+{
+	return s->conf.extra_cf != NULL && s->n_other > 0 ? s->other_cf[0] : NULL;
+}
+
+size_t
+audit_store_sealed_count(const struct audit_store *s)
+{
+	return s->nsealed;
+}
+
+void
+audit_store_set_write_failed(struct audit_store *s)
+{
+	s->write_failed = true;
 }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rocksdb/c.h>
+
 #include "common/audit.h"
 
 struct audit_store;
@@ -25,6 +27,13 @@ struct audit_store_options {
 	uint64_t checkpoint_every;	/* sign a checkpoint every N events (0 = 1024) */
 	unsigned checkpoint_secs;	/* ... or at a commit T s after the last (0 = 60) */
 	size_t max_pending;		/* bound of staged events per batch (0 = 4096) */
+	/* One more column family in the same DB, for a store whose writes
+	 * must share the trail's log (the broker's job store: one WAL, one
+	 * fdatasync per round).  Created if missing; its options are taken
+	 * over by audit_store_open (destroyed by it, also on failure).  NULL:
+	 * none.  Any other family found on disk is opened too and left alone. */
+	const char *extra_cf;
+	rocksdb_options_t *extra_cf_opts;
 };
 
 /* Scan callbacks `fn(ev, arg)`: return 0 to go on, anything else stops the
@@ -81,9 +90,11 @@ int audit_store_commit(struct audit_store *s);
  *                             aside; appending goes on, chained to them.
  *                             ERR_BUSY if a sealed batch is still pending,
  *                             ERR_OK (nothing sealed) if nothing is staged.
- *   audit_store_write_sealed  (any one thread) one synced write of the sealed
- *                             batch; ERR_OK or ERR_DB.  Touches nothing the
- *                             writer's thread uses meanwhile.
+ *   audit_store_write_sealed  (any one thread) one write of the sealed
+ *                             batch, synced unless `sync` is false (then a
+ *                             synced write to the same DB must follow:
+ *                             the extra family's); ERR_OK or ERR_DB.
+ *                             Touches nothing the writer's thread uses.
  *   audit_store_sealed_done   (writer's thread) with write_sealed's result:
  *                             ERR_OK moves the committed head forward; a
  *                             failure drops the sealed batch *and* every event
@@ -91,7 +102,16 @@ int audit_store_commit(struct audit_store *s);
  *                             as audit_store_commit's failure does.
  */
 int audit_store_seal(struct audit_store *s);
-int audit_store_write_sealed(struct audit_store *s);
+int audit_store_write_sealed(struct audit_store *s, bool sync);
+/* Events in the sealed batch (0: nothing to write). */
+size_t audit_store_sealed_count(const struct audit_store *s);
+
+/* The DB and the extra column family (NULL if none was asked for), for the
+ * store that shares them; both stay the audit store's. */
+rocksdb_t *audit_store_rocksdb(const struct audit_store *s);
+rocksdb_column_family_handle_t *audit_store_extra_cf(const struct audit_store *s);
+/* A write to the shared DB failed: the store must not close it (rdb_close). */
+void audit_store_set_write_failed(struct audit_store *s);
 void audit_store_sealed_done(struct audit_store *s, int rc);
 
 /* Writer: drops the staged events that are not sealed yet (their seq/hash

@@ -42,18 +42,20 @@ open_audit(void)
 	int err;
 	struct audit_store *s;
 
+	/* the broker's layout: the job store is a family of the audit DB */
+	struct audit_store_options o = { .extra_cf = "jobs", .extra_cf_opts = jobstore_cf_options() };
 	snprintf(adir, sizeof(adir), "%s/audit", dir);
-	if ((s = audit_store_open(adir, NULL, &err, why, sizeof(why))) == NULL)
+	if ((s = audit_store_open(adir, &o, &err, why, sizeof(why))) == NULL)
 		fail_msg("audit open: %s", why);
 	return s;
 }
 
 static struct jobstore *
-open_jobs(void)
+open_jobs(struct audit_store *a)
 {
 	char why[256];
 	enum err e;
-	struct jobstore *s = jobstore_open(dir, &e, why, sizeof(why));
+	struct jobstore *s = jobstore_attach(a, dir, &e, why, sizeof(why));
 
 	if (s == NULL)
 		fail_msg("jobstore open: %s", why);
@@ -69,7 +71,7 @@ setup(void **state)
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	f.a = open_audit();
-	f.j = open_jobs();
+	f.j = open_jobs(f.a);
 	f.c = committer_new(f.a, f.j);
 	*state = &f;
 	return f.c == NULL;
@@ -81,8 +83,8 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	committer_destroy(&f->c);
-	audit_store_destroy(&f->a);
 	jobstore_close(&f->j);
+	audit_store_destroy(&f->a);
 	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -167,12 +169,12 @@ test_pipelined_rounds(void **state)
 	committer_destroy(&f->c);
 	assert_null(f->c);
 	committer_destroy(&f->c);	/* NULL-safe */
-	audit_store_destroy(&f->a);
 	jobstore_close(&f->j);
+	audit_store_destroy(&f->a);
 
 	/* durable: a reopen sees both rounds, the chain verifies */
 	f->a = open_audit();
-	f->j = open_jobs();
+	f->j = open_jobs(f->a);
 	audit_store_head(f->a, &seq, h);
 	assert_true(seq == 3);
 	assert_true(has_result(f->j, "r1") && has_result(f->j, "r2"));

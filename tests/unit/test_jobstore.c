@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+
 #include "broker/jobstore.h"
+#include "common/audit_store.h"
 #include "common/msg.h"
 
 static char dir[64];
@@ -168,12 +171,149 @@ test_corrupt_record_skipped(void **state)
 	assert_int_equal(e, ERR_DB);
 }
 
+static struct audit_store *
+open_audit(bool with_jobs)
+{
+	char adir[128], why[256];
+	int err;
+	struct audit_store_options o = { 0 };
+	struct audit_store *a;
+
+	if (with_jobs) {
+		o.extra_cf = "jobs";
+		o.extra_cf_opts = jobstore_cf_options();
+	}
+	snprintf(adir, sizeof(adir), "%s/audit", dir);
+	a = audit_store_open(adir, &o, &err, why, sizeof(why));
+	if (a == NULL)
+		fail_msg("audit_store_open: %s", why);
+	return a;
+}
+
+/* How many entries of `dir` start with `prefix`. */
+static int
+entries(const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	while (d != NULL && (de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+/* The broker's layout: the job store as a column family of the audit DB,
+ * written through the audit store's log; the audit store still opens
+ * without it (a writer opens the unknown family and leaves it alone; a
+ * reader opens only the trail's). */
+static void
+test_attached_to_audit_db(void **state)
+{
+	enum err e;
+	char why[256], id[65], adir[128];
+	int err;
+	struct audit_store *a = open_audit(true);
+	struct jobstore *s = jobstore_attach(a, dir, &e, why, sizeof(why));
+	struct msg *j = job_msg("cccc"), *r = NULL;
+	int64_t fin;
+	(void)state;
+	assert_non_null(s);
+	assert_true(jobstore_shares_log(s));
+	assert_int_equal(jobstore_put_job(s, "cccc", JOBSTORE_QUEUED, 5, j), ERR_OK);
+	assert_int_equal(jobstore_put_key(s, "t", "k1", "cccc"), ERR_OK);
+	assert_int_equal(jobstore_commit(s, why, sizeof(why)), ERR_OK);
+	jobstore_close(&s);
+	audit_store_destroy(&a);
+	assert_int_equal(entries("jobs"), 0);	/* no DIR/jobs was made */
+
+	a = open_audit(false);	/* e.g. a tool opening the broker's trail */
+	audit_store_destroy(&a);
+	snprintf(adir, sizeof(adir), "%s/audit", dir);
+	a = audit_store_open_reader(adir, &err, why, sizeof(why));
+	assert_non_null(a);
+	audit_store_destroy(&a);
+
+	a = open_audit(true);
+	assert_non_null(s = jobstore_attach(a, dir, &e, why, sizeof(why)));
+	seen = 0;
+	assert_int_equal(jobstore_each_job(s, count_job, NULL), ERR_OK);
+	assert_int_equal(seen, 1);
+	assert_int_equal(jobstore_get_key(s, "t", "k1", id, sizeof(id)), ERR_OK);
+	assert_string_equal(id, "cccc");
+	assert_int_equal(jobstore_get_result(s, "cccc", &r, &fin), ERR_NOTFOUND);
+	jobstore_close(&s);
+	audit_store_destroy(&a);
+
+	a = open_audit(false);
+	assert_null(jobstore_attach(a, dir, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_INVAL);
+	audit_store_destroy(&a);
+	msg_destroy(&j);
+}
+
+/* An older broker's DIR/jobs is copied into the audit DB at the first
+ * attach and renamed; nothing is lost and the next attach has nothing to
+ * move. */
+static void
+test_legacy_store_migrated(void **state)
+{
+	enum err e;
+	char why[256], id[65];
+	struct jobstore *s = jobstore_open(dir, &e, why, sizeof(why));
+	struct msg *j = job_msg("dddd"), *res = msg_new(MSG_RESULT), *r = NULL;
+	struct audit_store *a;
+	int64_t fin;
+	(void)state;
+	assert_non_null(s);
+	for (int i = 0; i < 25000; i++) {	/* more than one migration batch */
+		char k[32];
+		snprintf(k, sizeof(k), "key%d", i);
+		assert_int_equal(jobstore_put_key(s, "t", k, "dddd"), ERR_OK);
+	}
+	assert_int_equal(jobstore_put_job(s, "dddd", JOBSTORE_RUNNING, 7, j), ERR_OK);
+	msg_set_str(res, MSG_F_ID, "eeee");
+	msg_set_str(res, MSG_F_STATUS, "ok");
+	assert_int_equal(jobstore_put_result(s, "eeee", res, true), ERR_OK);
+	assert_int_equal(jobstore_commit(s, why, sizeof(why)), ERR_OK);
+	jobstore_close(&s);
+
+	a = open_audit(true);
+	assert_non_null(s = jobstore_attach(a, dir, &e, why, sizeof(why)));
+	assert_int_equal(entries("jobs.migrated-"), 1);
+	assert_int_equal(entries("jobs"), 1);	/* the old copy only */
+	seen = 0;
+	assert_int_equal(jobstore_each_job(s, count_job, NULL), ERR_OK);
+	assert_int_equal(seen, 1);
+	assert_int_equal(last_state, JOBSTORE_RUNNING);
+	assert_int_equal(jobstore_get_key(s, "t", "key24999", id, sizeof(id)), ERR_OK);
+	assert_string_equal(id, "dddd");
+	assert_int_equal(jobstore_get_result(s, "eeee", &r, &fin), ERR_OK);
+	assert_string_equal(msg_str(r, MSG_F_STATUS, ""), "ok");
+	msg_destroy(&r);
+	jobstore_close(&s);
+	audit_store_destroy(&a);
+
+	a = open_audit(true);
+	assert_non_null(s = jobstore_attach(a, dir, &e, why, sizeof(why)));
+	assert_int_equal(entries("jobs.migrated-"), 1);
+	assert_int_equal(jobstore_get_key(s, "t", "key0", id, sizeof(id)), ERR_OK);
+	jobstore_close(&s);
+	audit_store_destroy(&a);
+	msg_destroy(&j);
+	msg_destroy(&res);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_commit_reopen_result_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_record_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attached_to_audit_db, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_store_migrated, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
