@@ -17,10 +17,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -211,6 +213,81 @@ filewatch_each(const struct filewatch *fw,
 		fn(arg, fw->rec[i].rel, op_names[fw->rec[i].op], fw->rec[i].bytes);
 }
 
+/*
+ * Closing a fanotify group waits for an SRCU grace period: ~10 ms on this
+ * kind of machine (strace of a worker under load: 100 closes, 0.97 s), and
+ * the poll thread that would wait serves every slot of the worker.  So the
+ * group's fd goes to a closer thread, through a pipe (one atomic 4-byte
+ * write); if that thread or pipe cannot be had, or CLOSER_MAX fds already
+ * wait (the thread closes ~100 a second: more jobs than that would pile up
+ * fds), the fd is closed here, as before.
+ */
+#define CLOSER_MAX 64
+static int closer_pipe[2] = { -1, -1 };
+static unsigned closer_queued;		/* __atomic */
+static pthread_once_t closer_once = PTHREAD_ONCE_INIT;
+
+static void *
+closer_main(void *arg)
+{
+	int fd;
+	ssize_t n;
+
+	(void)arg;
+	for (;;) {
+		if ((n = read(closer_pipe[0], &fd, sizeof(fd))) == (ssize_t)sizeof(fd)) {
+			close(fd);
+			__atomic_sub_fetch(&closer_queued, 1, __ATOMIC_RELAXED);
+		} else if (n == -1 && errno == EINTR)
+			continue;
+		else
+			break;		/* cannot happen: the write end is never closed */
+	}
+	return NULL;
+}
+
+static void
+closer_start(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+	int rc;
+
+	if (pipe2(closer_pipe, O_CLOEXEC) != 0) {
+		closer_pipe[0] = closer_pipe[1] = -1;
+		return;
+	}
+	fcntl(closer_pipe[1], F_SETFL, O_NONBLOCK);
+	/* no signal is for this thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, closer_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		close(closer_pipe[0]);
+		close(closer_pipe[1]);
+		closer_pipe[0] = closer_pipe[1] = -1;
+	}
+}
+
+static void
+close_later(int fd)
+{
+	pthread_once(&closer_once, closer_start);
+	if (closer_pipe[1] != -1 &&
+	    __atomic_add_fetch(&closer_queued, 1, __ATOMIC_RELAXED) <= CLOSER_MAX) {
+		if (write(closer_pipe[1], &fd, sizeof(fd)) == (ssize_t)sizeof(fd))
+			return;
+	}
+	if (closer_pipe[1] != -1)
+		__atomic_sub_fetch(&closer_queued, 1, __ATOMIC_RELAXED);
+	close(fd);
+}
+
 void
 filewatch_destroy(struct filewatch **fwp)
 {
@@ -218,7 +295,7 @@ filewatch_destroy(struct filewatch **fwp)
 
 	if (fwp == NULL || (fw = *fwp) == NULL)
 		return;
-	close(fw->fd);
+	close_later(fw->fd);
 	free(fw->rec);
 	free(fw);
 	*fwp = NULL;

@@ -1071,7 +1071,8 @@ runner_destroy(struct runner **rp)
 
 	if (rp == NULL || (r = *rp) == NULL)
 		return;
-	filewatch_destroy(&r->watch);	/* before the workspace goes */
+	filewatch_destroy(&r->watch);	/* before the workspace goes (its group is closed on a
+					 * thread of its own: see filewatch.c) */
 	/* The tool thread may still use the jail: kill the job (the thread
 	 * sees EOF), join it, and only then hand the jail over for teardown
 	 * on the pool's thread. */
