@@ -1555,6 +1555,9 @@ on_done(struct broker *b, struct worker *w, zframe_t *rid, struct msg *m)
 	if (j == NULL) {
 		/* Ended before (its result is stored, fetched or expired), or
 		 * never ours: nothing to do but let the worker forget it. */
+		char safe[160];
+		log_info("a DONE again for job %s, which ended before (or is unknown): acknowledged",
+		    log_escape(safe, sizeof(safe), id, strlen(id)));
 		send_done_ack(b, rid, id);
 		return;
 	}
