@@ -62,6 +62,10 @@ check "the broker is still up" alive "$BROKER_PID"
 wait "$SLOW_PID"; slow_rc=$?
 check "a job whose DONE came with the disk full: its result is withheld" \
 	test $slow_rc -ne 0 -a ! -s "$T/slow.out"
+# Unacknowledged, the worker sends the DONE again after 5 intervals: the
+# job is withheld again (the disk is still full), not acknowledged.
+withheld_twice() { grep -o 'job [0-9a-f]*: result withheld' "$T/broker.log" | sort | uniq -c | awk '$1 >= 2 {f = 1} END {exit !f}'; }
+check "... its worker sends the DONE again: withheld again, the job still waits" wait_for 10 withheld_twice
 
 # Free the space and restart (kill -9: what a crash or an operator's kill
 # leaves); what was acknowledged is still there and work goes on.
