@@ -1630,9 +1630,7 @@ on_back(struct broker *b)
 			 * WIRE_NOT_REGISTERED, or draining with 0 slots): update it,
 			 * its running jobs are unaffected. */
 			w->slots = slots;
-			/* Draining (0 slots): its running jobs still count. */
-			if (slots > 0)
-				w->busy = free_slots < slots ? slots - free_slots : 0;
+			w->busy = free_slots < slots ? slots - free_slots : w->busy;
 			w->last_seen_ms = util_now_ms();
 			if (slots == 0)
 				log_info("worker %s is draining", w->host);

@@ -54,6 +54,7 @@ struct worker {
 	struct log_limit bad;
 	struct outbox *outbox;		/* DONEs until acknowledged (DONE_ACK) */
 	int64_t drain_ack_deadline_ms;	/* stopping: wait this long for the last acks */
+	int64_t registered_ms;		/* the last READY with its resends */
 	uint8_t hash_key[32];		/* keyed hashing of PII, fresh per worker start */
 	zhashx_t *tokens;		/* session -> struct privacy_tokens (tokenize mode) */
 	pthread_mutex_t tokens_mu;	/* the maps are read by tool threads too */
@@ -300,6 +301,7 @@ send_ready(struct worker *w)
 static void
 register_broker(struct worker *w)
 {
+	w->registered_ms = util_now_ms();
 	send_ready(w);
 	if (w->outbox != NULL && outbox_size(w->outbox) > 0) {
 		log_info("registered: sending %zu unacknowledged DONEs again", outbox_size(w->outbox));
@@ -446,6 +448,11 @@ on_broker(struct worker *w)
 		break;
 	case MSG_ERROR:
 		if (wire_is_not_registered(m)) {
+			/* Every message sent before our READY arrived gets one of
+			 * these: one READY per interval is enough (a second READY
+			 * would overwrite the count of jobs leased in between). */
+			if (w->broker_seen_ms - w->registered_ms < (int64_t)w->conf->heartbeat_ms)
+				break;
 			log_info("broker does not know us; registering again");
 			register_broker(w);
 		} else {
