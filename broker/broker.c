@@ -2172,6 +2172,7 @@ commit(struct broker *b, bool sync)
 		jobstore_discard(b->store);
 		audit_store_discard(b->audit);
 		commit_release(b, b->accepting, b->finishing, b->replies, ERR_DB);
+		restage_running(b);	/* the RUNNING records just discarded */
 		return;
 	}
 	t = b->acc_flight, b->acc_flight = b->accepting, b->accepting = t;

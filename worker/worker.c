@@ -273,9 +273,9 @@ send_done(struct worker *w, struct msg **done)
 		flush_outbox(w);
 		return;
 	}
-	log_error("outbox full (%zu DONEs wait for the broker's acknowledgement): the DONE of job %s "
+	log_error("outbox %s (%zu DONEs wait for the broker's acknowledgement): the DONE of job %s "
 	    "is sent once, not kept; if it is lost the job ends worker_lost",
-	    outbox_size(w->outbox), msg_str(m, MSG_F_ID, "?"));
+	    e == ERR_TOOBIG ? "full" : err_str(e), outbox_size(w->outbox), msg_str(m, MSG_F_ID, "?"));
 	zsock_set_sndtimeo(w->sock, 0);
 	if (outbox_unsent(w->outbox) > 0 || wire_send(w->sock, NULL, m) != ERR_OK)
 		log_error("DONE of job %s dropped: the broker takes nothing now", msg_str(m, MSG_F_ID, "?"));
