@@ -99,7 +99,8 @@ fake_handle(struct fake *f, const struct msg *m)
 		fake_ready(f);
 		break;
 	default:
-		/* HEARTBEAT, CANCEL (the job is already done): nothing to do. */
+		/* HEARTBEAT, CANCEL (the job is already done), DONE_ACK (a fake
+		 * keeps no DONE to resend): nothing to do. */
 		break;
 	}
 }

@@ -27,6 +27,15 @@
  * are queued again and stored RUNNING jobs become orphans: a DONE from any
  * worker still finishes them; if none arrives within their timeout plus a
  * grace period they end `worker_lost`.
+ *
+ * DONE acknowledgements: a DONE is answered with DONE_ACK once the job's end
+ * (result and audit events) is durable, i.e. when its round succeeded; the
+ * worker keeps it until then and sends it again after each READY.  A DONE
+ * for a job that ended before is acknowledged and otherwise ignored.  When
+ * the round holding a DONE's end fails, no ack leaves and the job, which
+ * ran, waits as an orphan for the worker's next copy (on_done).  Slots: only
+ * the first copy of a DONE (no `resent`) frees one, and only in the count of
+ * the worker that sent it.
  */
 #include <czmq.h>
 #include <jansson.h>
@@ -88,6 +97,10 @@ struct job {
 	char level[4];			/* risk level, "L1".."L4" */
 	char code_sha256[65];		/* hex, for audit events */
 	struct worker *worker;		/* when LEASED or RUNNING */
+	zframe_t *ack_to;		/* the worker whose DONE ended it: DONE_ACK
+					 * once the end is durable */
+	bool end_failed;		/* its end's round failed: an orphan waiting
+					 * for the worker's next copy of its DONE */
 	int64_t accepted_ms;		/* wall clock */
 	int64_t orphan_deadline_ms;	/* monotonic, for JOB_ORPHAN */
 };
@@ -132,9 +145,7 @@ struct broker {
 	zlistx_t *accepting;		/* jobs staged, ACCEPTED after commit */
 	zlistx_t *finishing;		/* jobs with a staged result, RESULT after commit */
 	zlistx_t *starting;		/* jobs STARTED this round (start_staged) */
-	zlistx_t *withheld;		/* ids (owned) of started jobs whose result a
-					 * failed round withheld: RUNNING until a round
-					 * holding that record succeeds */
+	uint32_t lose_acks;		/* --test-lose-acks: DONE_ACKs still to drop */
 	struct committer *committer;	/* the commit thread */
 	zlistx_t *acc_flight;		/* `accepting` of the round being committed */
 	zlistx_t *fin_flight;		/* `finishing` of the round being committed */
@@ -204,6 +215,7 @@ job_free(void **item)
 	if (j == NULL)
 		return;
 	zframe_destroy(&j->client);
+	zframe_destroy(&j->ack_to);
 	msg_destroy(&j->job);
 	msg_destroy(&j->result);
 	free(j);
@@ -1505,6 +1517,80 @@ worker_lost(struct broker *b, struct worker *w, const char *why)
 	zhashx_delete(b->workers, w->key);
 }
 
+/* Tells the worker at `rid` it may forget its DONE of job `id`. */
+static void
+send_done_ack(struct broker *b, zframe_t *rid, const char *id)
+{
+	struct msg *ack;
+
+	if (b->lose_acks > 0) {
+		b->lose_acks--;
+		log_warnx("--test-lose-acks: the DONE_ACK of job %s is dropped", id);
+		return;
+	}
+	if ((ack = msg_new(MSG_DONE_ACK)) == NULL)
+		return;		/* the worker sends the DONE again */
+	if (msg_set_str(ack, MSG_F_ID, id) == ERR_OK)
+		(void)wire_send(b->back, rid, ack);	/* a gone worker resends it elsewhere */
+	msg_destroy(&ack);
+}
+
+/*
+ * A DONE from the worker at `rid` (w: NULL when it is not registered).
+ * Idempotent: a copy for a job that ended (stored, or being committed) only
+ * gets its DONE_ACK.  Slot accounting: only the first copy of a DONE (no
+ * `resent`) frees a slot, and only in its sender's count: a lease or the
+ * sender's READY counted it there; a `resent` copy's slot was freed by the
+ * first copy or not counted by the READY that preceded it.  A lessee that is
+ * not the sender keeps its count: its own DONE (or its loss) settles it.
+ */
+static void
+on_done(struct broker *b, struct worker *w, zframe_t *rid, struct msg *m)
+{
+	const char *id = msg_str(m, MSG_F_ID, "");
+	struct job *j = zhashx_lookup(b->jobs, id);
+
+	if (w != NULL && !msg_bool(m, MSG_F_RESENT, false) && w->busy > 0)
+		w->busy--;
+	if (j == NULL) {
+		/* Ended before (its result is stored, fetched or expired), or
+		 * never ours: nothing to do but let the worker forget it. */
+		char safe[160];
+		log_info("a DONE again for job %s, which ended before (or is unknown): acknowledged",
+		    log_escape(safe, sizeof(safe), id, strlen(id)));
+		send_done_ack(b, rid, id);
+		return;
+	}
+	if (j->result != NULL) {
+		/* Its end is being committed: acknowledged when durable. */
+		if (j->ack_to == NULL)
+			j->ack_to = zframe_dup(rid);
+		return;
+	}
+	if (j->state == JOB_QUEUED && queue_remove(b->queue, j->tenant, j->priority, j)) {
+		j->state = JOB_ORPHAN;	/* ran on a stale lease: its result stands */
+	} else if (j->state != JOB_ORPHAN && j->state != JOB_LEASED && j->state != JOB_RUNNING) {
+		/* Held for approval, or queued and not yet stored: never leased. */
+		log_limited(&b->bad_back, 10, "back: DONE for a job that was never leased");
+		send_done_ack(b, rid, id);
+		return;
+	} else if (j->worker != NULL && j->worker != w) {
+		/* Leased elsewhere, e.g. to this worker's previous connection:
+		 * it ran, its result stands; the lessee's count is its own. */
+		log_info("job %s: DONE from %s, leased to %s", j->id, w ? w->host : "an unregistered worker",
+		    j->worker->host);
+	}
+	j->worker = NULL;	/* the sender's slot is settled above */
+	session_store(b, j, m);
+	if (strcmp(msg_str(m, MSG_F_STATUS, ""), "violation") == 0)
+		alerts_publish(b->alerts, "alert.violation", j->id, j->level,
+		    msg_str(m, MSG_F_REASON, "sandbox violation"), msg_str(j->job, MSG_F_SESSION, NULL),
+		    j->tenant, w ? w->host : NULL, NULL, 0);
+	job_finish(b, j, m, JOB_ERROR, NULL);
+	zframe_destroy(&j->ack_to);
+	j->ack_to = zframe_dup(rid);
+}
+
 /* Takes one worker message if one is waiting; false when none was. */
 static bool
 on_back(struct broker *b)
@@ -1573,7 +1659,7 @@ on_back(struct broker *b)
 	}
 	if (w != NULL)
 		w->last_seen_ms = util_now_ms();
-	j = zhashx_lookup(b->jobs, msg_str(m, MSG_F_ID, ""));
+	j = msg_cmd(m) == MSG_DONE ? NULL : zhashx_lookup(b->jobs, msg_str(m, MSG_F_ID, ""));
 	if (j != NULL && j->result != NULL)
 		j = NULL;	/* already finished */
 	switch (msg_cmd(m)) {
@@ -1604,22 +1690,7 @@ on_back(struct broker *b)
 		audit_flat(b, AUDIT_EXECUTION_START, j, start, 1, NULL);
 		break;
 	case MSG_DONE:
-		if (j != NULL && j->state == JOB_QUEUED && queue_remove(b->queue, j->tenant, j->priority, j)) {
-			j->state = JOB_ORPHAN;	/* ran on a stale lease: its result stands */
-		} else if (j == NULL || (j->state != JOB_ORPHAN && (w == NULL || j->worker != w))) {
-			log_limited(&b->bad_back, 10, "back: DONE for a job this worker does not hold");
-			if (w != NULL && j == NULL && w->busy > 0)
-				w->busy--;	/* a job from before a restart */
-			break;
-		}
-		if (w != NULL && j->state == JOB_ORPHAN && w->busy > 0)
-			w->busy--;
-		session_store(b, j, m);
-		if (strcmp(msg_str(m, MSG_F_STATUS, ""), "violation") == 0)
-			alerts_publish(b->alerts, "alert.violation", j->id, j->level,
-			    msg_str(m, MSG_F_REASON, "sandbox violation"), msg_str(j->job, MSG_F_SESSION, NULL),
-			    j->tenant, w ? w->host : NULL, NULL, 0);
-		job_finish(b, j, m, JOB_ERROR, NULL);
+		on_done(b, w, rid, m);
 		break;
 	case MSG_TOOL_APPROVAL:
 		if (w != NULL)
@@ -1894,7 +1965,9 @@ heartbeat(struct broker *b, int64_t now)
 		if (j->state == JOB_ORPHAN && j->result == NULL && now > j->orphan_deadline_ms)
 			zlistx_add_end(late, j);
 	for (struct job *j = late ? zlistx_first(late) : NULL; j; j = zlistx_next(late))
-		job_finish(b, j, NULL, JOB_WORKER_LOST, "the broker restarted while the job ran and no worker reported it");
+		job_finish(b, j, NULL, JOB_WORKER_LOST, j->end_failed ?
+		    "the job's end could not be stored and its worker did not report it again" :
+		    "the broker restarted while the job ran and no worker reported it");
 	zlistx_destroy(&late);
 
 	if (now >= b->next_expire_ms) {
@@ -1907,6 +1980,27 @@ heartbeat(struct broker *b, int64_t now)
 }
 
 /* --- commit: make staged writes durable, then release replies ------------- */
+
+/*
+ * A started job whose end's round failed: back to an orphan (stored RUNNING:
+ * restage_running), no RESULT, no ack.  Its worker sends the DONE again
+ * (unacknowledged: after a few intervals, or after its next READY) and the
+ * job ends with its real result once a round succeeds; the deadline covers
+ * a worker that is gone, and a deadline-made end that failed as well.
+ */
+static void
+end_failed(struct broker *b, struct job *j)
+{
+	int64_t grace = 20 * (int64_t)b->conf->heartbeat_ms;
+
+	msg_destroy(&j->result);
+	zframe_destroy(&j->ack_to);
+	zframe_destroy(&j->client);	/* it was told: a later RESULT is fetched */
+	j->state = JOB_ORPHAN;
+	j->worker = NULL;
+	j->end_failed = true;
+	j->orphan_deadline_ms = util_now_ms() + (grace > ORPHAN_GRACE_MS ? grace : ORPHAN_GRACE_MS);
+}
 
 /* Sends the parked replies of a committed round (e: its result). */
 static void
@@ -1965,25 +2059,25 @@ commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, zlist
 		zlistx_delete(finishing, zlistx_cursor(finishing));
 		if (e != ERR_OK) {
 			/* Its result and the audit events that record it are not
-			 * durable: nothing leaves without its audit record.  The
-			 * stored job stays running until a restart resolves it
-			 * (worker_lost). */
+			 * durable: nothing leaves without its audit record, and
+			 * its DONE is not acknowledged. */
 			log_error("job %s: result withheld: its commit round failed", j->id);
-			/* It ran: its stored state must say so, so that a restart
-			 * ends it worker_lost instead of running it again
-			 * (restage_running, until a round succeeds). */
-			char *id = j->started ? strdup(j->id) : NULL;
-			if (j->started && (id == NULL || zlistx_add_end(b->withheld, id) == NULL)) {
-				free(id);
-				log_error("job %s: out of memory: a restart may requeue it", j->id);
-			}
 			wire_send_error(b->front, j->client, ERR_DB, j->req[0] ? j->req : NULL,
 			    "the job's result could not be stored (audit/job store write failed); "
 			    "it is withheld");
+			if (j->started) {
+				/* It ran: it stays, an orphan stored RUNNING
+				 * (restage_running), and ends when its worker
+				 * sends the DONE again, or worker_lost. */
+				end_failed(b, j);
+				continue;
+			}
 		} else {
 			if (j->req[0])
 				msg_set_str(j->result, MSG_F_REQ, j->req);
 			send_front(b, j->client, j->result);
+			if (j->ack_to != NULL)
+				send_done_ack(b, j->ack_to, j->id);
 		}
 		if (j->key[0]) {
 			char name[200];
@@ -2018,24 +2112,23 @@ stage_started(struct broker *b, bool drop)
 /*
  * After a failed round (its job store changes are gone): every job that
  * started must still read RUNNING to a restart, never QUEUED, or it would
- * run again.  Stages that record again for the started jobs still running,
- * and for the started jobs whose result the failure withheld (no longer in
- * memory: by id, kept until a round succeeds).  Their execution_start may
- * be missing from the trail if its round was the failed one; it is not
+ * run again.  Stages that record again for the started jobs not ended,
+ * those whose end the failure withheld included (end_failed: they stay in
+ * memory until a round holding their end succeeds).  Their execution_start
+ * may be missing from the trail if its round was the failed one; it is not
  * written twice.
  */
 static void
 restage_running(struct broker *b)
 {
-	const char *id;
-
-	for (struct job *j = zhashx_first(b->jobs); j != NULL; j = zhashx_next(b->jobs))
-		if (j->started && j->result == NULL &&
-		    jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) == ERR_OK)
+	for (struct job *j = zhashx_first(b->jobs); j != NULL; j = zhashx_next(b->jobs)) {
+		if (!j->started || j->result != NULL)
+			continue;
+		if (jobstore_put_state(b->store, j->id, JOBSTORE_RUNNING) == ERR_OK)
 			j->state_record = true;
-	for (id = zlistx_first(b->withheld); id != NULL; id = zlistx_next(b->withheld))
-		if (jobstore_put_state(b->store, id, JOBSTORE_RUNNING) != ERR_OK)
-			log_error("job %s: running state not stored: a restart may requeue it", id);
+		else
+			log_error("job %s: running state not stored: a restart may requeue it", j->id);
+	}
 }
 
 /* Once per loop iteration: releases the round in flight when it is durable,
@@ -2052,8 +2145,6 @@ commit(struct broker *b, bool sync)
 			return;	/* still syncing: keep staging */
 		flight_wait(b);
 		b->flight_written = false;
-		if (b->flight_rc == ERR_OK)
-			zlistx_purge(b->withheld);	/* their RUNNING records are durable */
 		commit_release(b, b->acc_flight, b->fin_flight, b->rep_flight, b->flight_rc);
 		if (b->flight_rc != ERR_OK)
 			restage_running(b);
@@ -2081,6 +2172,7 @@ commit(struct broker *b, bool sync)
 		jobstore_discard(b->store);
 		audit_store_discard(b->audit);
 		commit_release(b, b->accepting, b->finishing, b->replies, ERR_DB);
+		restage_running(b);	/* the RUNNING records just discarded */
 		return;
 	}
 	t = b->acc_flight, b->acc_flight = b->accepting, b->accepting = t;
@@ -2209,7 +2301,7 @@ plaintext_reminder(struct broker *b, int64_t now)
 int
 broker_run(const struct broker_conf *conf)
 {
-	struct broker b = { .conf = conf };
+	struct broker b = { .conf = conf, .lose_acks = conf->test_lose_acks };
 	struct sigaction sa = { .sa_handler = on_signal };
 	int64_t drain_deadline = 0;
 	char why[512];
@@ -2231,17 +2323,15 @@ broker_run(const struct broker_conf *conf)
 	b.accepting = zlistx_new();
 	b.finishing = zlistx_new();
 	b.starting = zlistx_new();
-	b.withheld = zlistx_new();
 	b.tool_holds = zhashx_new();
 	b.acc_flight = zlistx_new();
 	b.fin_flight = zlistx_new();
 	b.replies = zlistx_new();
 	b.rep_flight = zlistx_new();
 	if (!b.jobs || !b.keys || !b.queue || !b.rate || !b.workers || !b.accepting || !b.finishing ||
-	    !b.starting || !b.withheld || !b.tool_holds || !b.acc_flight || !b.fin_flight || !b.replies || !b.rep_flight)
+	    !b.starting || !b.tool_holds || !b.acc_flight || !b.fin_flight || !b.replies || !b.rep_flight)
 		goto out;
 	zlistx_set_destructor(b.replies, parked_reply_free);
-	zlistx_set_destructor(b.withheld, (zlistx_destructor_fn *)zstr_free);
 	zlistx_set_destructor(b.rep_flight, parked_reply_free);
 	zhashx_set_destructor(b.tool_holds, tool_hold_free);
 	if (!endpoints_allowed(conf, conf->curve_secret != NULL))
@@ -2410,7 +2500,6 @@ out:
 	zlistx_destroy(&b.accepting);
 	zlistx_destroy(&b.finishing);
 	zlistx_destroy(&b.starting);
-	zlistx_destroy(&b.withheld);
 	zlistx_destroy(&b.acc_flight);
 	zlistx_destroy(&b.fin_flight);
 	zlistx_destroy(&b.replies);

@@ -44,7 +44,8 @@ usage(void)
 	    "  --session-ttl-ms N a session unused this long is removed (default 7 days)\n"
 	    "  --session-withhold-from C  sluice session get lists files of class C and up\n"
 	    "                    without their data (default confidential; never: all data)\n"
-	    "  --log-level L     error|warn|info|debug (default info)\n");
+	    "  --log-level L     error|warn|info|debug (default info)\n"
+	    "  --test-lose-acks N  tests only: drop the first N DONE_ACKs (workers resend)\n");
 }
 
 int
@@ -55,6 +56,7 @@ main(int argc, char **argv)
 		{ "back", required_argument, NULL, 'b' },
 		{ "data", required_argument, NULL, 'd' },
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
+		{ "test-lose-acks", required_argument, NULL, 'K' },
 		{ "queue-max", required_argument, NULL, 'q' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "approvals", required_argument, NULL, 'a' },
@@ -156,6 +158,11 @@ main(int argc, char **argv)
 			if (!util_opt_u64("sluice-broker", "heartbeat-ms", optarg, 10, 600000, &v))
 				return 2;
 			conf.heartbeat_ms = (uint32_t)v;
+			break;
+		case 'K':
+			if (!util_opt_u64("sluice-broker", "test-lose-acks", optarg, 0, 1000000, &v))
+				return 2;
+			conf.test_lose_acks = (uint32_t)v;
 			break;
 		case 'q':
 			if (!util_opt_u64("sluice-broker", "queue-max", optarg, 1, 10000000, &v))

@@ -8,6 +8,10 @@
  * Heartbeats both ways: the worker sends HEARTBEAT every interval; when the
  * broker has been silent for 3 intervals the worker reconnects and says
  * READY again (jobs still running finish and report to the new connection).
+ * Every DONE stays in the outbox (worker/outbox.c) until the broker
+ * acknowledges it (DONE_ACK) and is sent again after each READY: one that
+ * sat in a socket the worker replaced, or in a broker that crashed, is not
+ * lost.
  */
 #include <czmq.h>
 #include <pthread.h>
@@ -30,6 +34,7 @@
 #include "common/wire.h"
 #include "common/wspath.h"
 #include "worker/jail.h"
+#include "worker/outbox.h"
 #include "worker/runner.h"
 #include "worker/warm.h"
 #include "worker/worker.h"
@@ -47,7 +52,9 @@ struct worker {
 	int64_t broker_seen_ms;
 	bool draining;
 	struct log_limit bad;
-	zlistx_t *unsent;		/* DONEs whose send failed, oldest first: retried */
+	struct outbox *outbox;		/* DONEs until acknowledged (DONE_ACK) */
+	int64_t drain_ack_deadline_ms;	/* stopping: wait this long for the last acks */
+	int64_t registered_ms;		/* the last READY with its resends */
 	uint8_t hash_key[32];		/* keyed hashing of PII, fresh per worker start */
 	zhashx_t *tokens;		/* session -> struct privacy_tokens (tokenize mode) */
 	pthread_mutex_t tokens_mu;	/* the maps are read by tool threads too */
@@ -222,50 +229,57 @@ send_msg(struct worker *w, struct msg *m)
 		log_limited(&w->bad, 10, "could not send %s to the broker", msg_cmd_name(msg_cmd(m)));
 }
 
-#define WORKER_UNSENT_MAX 4096	/* DONEs kept for a broker that does not take them */
-
-/* Sends what is waiting in w->unsent, oldest first, without waiting for
- * room: stops at the first that still cannot go. */
-static void
-flush_unsent(struct worker *w)
+/* outbox_send_fn: one DONE to the broker, without waiting for room. */
+static enum err
+outbox_send(void *arg, const struct msg *done)
 {
-	struct msg *m;
+	struct worker *w = arg;
 
-	if (w->unsent == NULL || zlistx_size(w->unsent) == 0)
-		return;
-	zsock_set_sndtimeo(w->sock, 0);
-	while ((m = zlistx_first(w->unsent)) != NULL && wire_send(w->sock, NULL, m) == ERR_OK) {
-		zlistx_detach_cur(w->unsent);
-		log_info("sent the held DONE of job %s", msg_str(m, MSG_F_ID, "?"));
-		msg_destroy(&m);
-	}
-	zsock_set_sndtimeo(w->sock, WIRE_SNDTIMEO_MS);
+	return wire_send(w->sock, NULL, done);
 }
 
-/* A job's DONE (taken): a result must not vanish because the broker could
- * not take it for a while (pipe full, reconnecting), so one whose send
- * fails is kept and sent again with every heartbeat, in order. */
+/* Sends what is due in the outbox (new DONEs in order, unacknowledged ones
+ * whose wait is over) without blocking the loop. */
+static void
+flush_outbox(struct worker *w)
+{
+	size_t n;
+
+	if (w->outbox == NULL || outbox_size(w->outbox) == 0)
+		return;
+	zsock_set_sndtimeo(w->sock, 0);
+	n = outbox_flush(w->outbox, util_now_ms(), outbox_send, w);
+	zsock_set_sndtimeo(w->sock, WIRE_SNDTIMEO_MS);
+	if (n > 0)
+		log_debug("sent %zu DONEs; %zu wait for their acknowledgement", n, outbox_size(w->outbox));
+	if (outbox_unsent(w->outbox) > 0)
+		log_limited(&w->bad, 10, "the broker takes no DONE now: %zu held for the next try",
+		    outbox_unsent(w->outbox));
+}
+
+/* A job's DONE (taken): kept in the outbox until the broker acknowledges it
+ * (a result must not vanish with a socket or a broker).  A full outbox still
+ * sends it, once, without a copy: loudly, since a lost connection loses it. */
 static void
 send_done(struct worker *w, struct msg **done)
 {
 	struct msg *m = *done;
+	enum err e;
 
 	*done = NULL;
 	if (m == NULL)
 		return;
-	flush_unsent(w);
-	if ((w->unsent == NULL || zlistx_size(w->unsent) == 0) && wire_send(w->sock, NULL, m) == ERR_OK) {
-		msg_destroy(&m);
+	if ((e = outbox_put(w->outbox, &m, util_now_ms())) == ERR_OK) {
+		flush_outbox(w);
 		return;
 	}
-	if (w->unsent != NULL && zlistx_size(w->unsent) < WORKER_UNSENT_MAX &&
-	    zlistx_add_end(w->unsent, m) != NULL) {
-		log_limited(&w->bad, 10, "could not send the DONE of job %s: held for the next try",
-		    msg_str(m, MSG_F_ID, "?"));
-		return;
-	}
-	log_error("DONE of job %s dropped: %zu results already wait for the broker",
-	    msg_str(m, MSG_F_ID, "?"), w->unsent ? zlistx_size(w->unsent) : 0);
+	log_error("outbox %s (%zu DONEs wait for the broker's acknowledgement): the DONE of job %s "
+	    "is sent once, not kept; if it is lost the job ends worker_lost",
+	    e == ERR_TOOBIG ? "full" : err_str(e), outbox_size(w->outbox), msg_str(m, MSG_F_ID, "?"));
+	zsock_set_sndtimeo(w->sock, 0);
+	if (outbox_unsent(w->outbox) > 0 || wire_send(w->sock, NULL, m) != ERR_OK)
+		log_error("DONE of job %s dropped: the broker takes nothing now", msg_str(m, MSG_F_ID, "?"));
+	zsock_set_sndtimeo(w->sock, WIRE_SNDTIMEO_MS);
 	msg_destroy(&m);
 }
 
@@ -282,6 +296,20 @@ send_ready(struct worker *w)
 	msg_destroy(&m);
 }
 
+/* (Re)registers: READY, then every DONE not yet acknowledged (that READY
+ * counts none of their slots: they go as `resent`). */
+static void
+register_broker(struct worker *w)
+{
+	w->registered_ms = util_now_ms();
+	send_ready(w);
+	if (w->outbox != NULL && outbox_size(w->outbox) > 0) {
+		log_info("registered: sending %zu unacknowledged DONEs again", outbox_size(w->outbox));
+		outbox_ready(w->outbox);
+		flush_outbox(w);
+	}
+}
+
 static bool
 connect_broker(struct worker *w)
 {
@@ -295,7 +323,7 @@ connect_broker(struct worker *w)
 		return false;
 	}
 	w->broker_seen_ms = util_now_ms();
-	send_ready(w);
+	register_broker(w);
 	if (w->approvals != NULL)
 		approval_resend_all(w->approvals);
 	return true;
@@ -414,10 +442,19 @@ on_broker(struct worker *w)
 		break;
 	case MSG_HEARTBEAT:
 		break;
+	case MSG_DONE_ACK:
+		if (!outbox_ack(w->outbox, msg_str(m, MSG_F_ID, "")))
+			log_debug("DONE_ACK for a job no longer held (acknowledged before)");
+		break;
 	case MSG_ERROR:
 		if (wire_is_not_registered(m)) {
+			/* Every message sent before our READY arrived gets one of
+			 * these: one READY per interval is enough (a second READY
+			 * would overwrite the count of jobs leased in between). */
+			if (w->broker_seen_ms - w->registered_ms < (int64_t)w->conf->heartbeat_ms)
+				break;
 			log_info("broker does not know us; registering again");
-			send_ready(w);
+			register_broker(w);
 		} else {
 			log_limited(&w->bad, 10, "broker error: %s", err_str((int)msg_u64(m, MSG_F_ERRCODE, 0)));
 		}
@@ -465,7 +502,7 @@ heartbeat(struct worker *w, int64_t now)
 		connect_broker(w);
 		return;
 	}
-	flush_unsent(w);
+	flush_outbox(w);
 	struct msg *m = msg_new(MSG_HEARTBEAT);
 	if (m != NULL) {
 		msg_set_u64(m, MSG_F_FREE, w->conf->slots - w->running);
@@ -558,11 +595,12 @@ worker_run(const struct worker_conf *conf)
 	if ((w.tokens = zhashx_new()) == NULL)
 		return 1;
 	zhashx_set_destructor(w.tokens, tokens_free);
-	if ((w.unsent = zlistx_new()) == NULL) {
+	struct outbox_conf oc;
+	outbox_conf_default(&oc, conf->heartbeat_ms);
+	if ((w.outbox = outbox_new(&oc)) == NULL) {
 		zhashx_destroy(&w.tokens);
 		return 1;
 	}
-	zlistx_set_destructor(w.unsent, (zlistx_destructor_fn *)msg_destroy);
 	pthread_mutex_init(&w.tokens_mu, NULL);
 	if (conf->mcp_config != NULL) {
 		char why[512];
@@ -609,7 +647,11 @@ worker_run(const struct worker_conf *conf)
 			log_info("stopping: finishing %u running jobs", w.running);
 			send_ready(&w);	/* zero slots: the broker sends nothing more */
 		}
-		if (w.draining && w.running == 0)
+		/* Stopping: the last DONEs get two intervals to be acknowledged. */
+		if (w.draining && w.running == 0 && w.drain_ack_deadline_ms == 0)
+			w.drain_ack_deadline_ms = now + 2 * (int64_t)conf->heartbeat_ms;
+		if (w.draining && w.running == 0 &&
+		    (outbox_size(w.outbox) == 0 || now >= w.drain_ack_deadline_ms))
 			break;
 		items[n++] = (zmq_pollitem_t){ zsock_resolve(w.sock), 0, ZMQ_POLLIN, 0 };
 		for (uint32_t i = 0; i < conf->slots; i++) {
@@ -651,11 +693,14 @@ worker_run(const struct worker_conf *conf)
 	rc = 0;
 out:
 	if (w.sock != NULL)
-		flush_unsent(&w);	/* one last try; the socket lingers to deliver */
-	if (w.unsent != NULL && zlistx_size(w.unsent) > 0)
+		flush_outbox(&w);	/* one last try; the socket lingers to deliver */
+	if (w.outbox != NULL && outbox_unsent(w.outbox) > 0)
 		log_error("stopping with %zu results the broker never took (those jobs end as "
-		    "worker_lost)", zlistx_size(w.unsent));
-	zlistx_destroy(&w.unsent);
+		    "worker_lost)", outbox_unsent(w.outbox));
+	else if (w.outbox != NULL && outbox_size(w.outbox) > 0)
+		log_warnx("stopping with %zu results sent but not acknowledged (if the broker lost "
+		    "them, those jobs end as worker_lost)", outbox_size(w.outbox));
+	outbox_destroy(&w.outbox);
 	for (uint32_t i = 0; i < WORKER_SLOTS_MAX && i < conf->slots; i++)
 		runner_destroy(&w.slot[i]);
 	warm_destroy(&w.warm);

@@ -33,8 +33,9 @@ check "a job runs while there is space" test "$out" = hi -a $rc -eq 0
 [ "$out" = hi ] && delivered=$((delivered + 1))
 
 # A job that runs while the disk fills: its DONE's round fails, so its
-# result is withheld; after the restart it must end worker_lost, never run
-# again (it had started).
+# result is withheld and its DONE not acknowledged; the worker keeps it, and
+# after the disk is freed and the broker restarted it sends it again: the job
+# ends with its real result, never run again (it had started).
 slow=$(prog slow.ts <<'EOF2'
 await new Promise((r) => setTimeout(r, 2500));
 console.log("slow done");
@@ -61,6 +62,10 @@ check "the broker is still up" alive "$BROKER_PID"
 wait "$SLOW_PID"; slow_rc=$?
 check "a job whose DONE came with the disk full: its result is withheld" \
 	test $slow_rc -ne 0 -a ! -s "$T/slow.out"
+# Unacknowledged, the worker sends the DONE again after 5 intervals: the
+# job is withheld again (the disk is still full), not acknowledged.
+withheld_twice() { grep -o 'job [0-9a-f]*: result withheld' "$T/broker.log" | sort | uniq -c | awk '$1 >= 2 {f = 1} END {exit !f}'; }
+check "... its worker sends the DONE again: withheld again, the job still waits" wait_for 10 withheld_twice
 
 # Free the space and restart (kill -9: what a crash or an operator's kill
 # leaves); what was acknowledged is still there and work goes on.
@@ -75,14 +80,16 @@ check "after the restart jobs run again" test "$out" = hi -a $rc -eq 0
 check "the session's audit trail still exports and verifies" "$BIN/sluice" audit verify "$T/pack"
 "$BIN/sluice" audit export --data "$D" --session slow-s --out "$T/pack-slow" >/dev/null 2>&1
 slow_id=$(jq -r 'select(.type == "execution_start") | .job' "$T/pack-slow/events.jsonl" 2>/dev/null | head -1)
-slow_ended() { "$BIN/sluice" result --json "$slow_id" 2>/dev/null | jq -e '.status == "worker_lost"' >/dev/null; }
-check "... after the restart it ends worker_lost (it had started)" wait_for 30 slow_ended
+slow_ended() { "$BIN/sluice" result --json "$slow_id" 2>/dev/null | jq -e '.status == "ok" and (.stdout | test("slow done"))' >/dev/null; }
+check "... after the restart it ends with its real result (its worker sent the DONE again)" wait_for 30 slow_ended
 rm -rf "$T/pack-slow"
 "$BIN/sluice" audit export --data "$D" --session slow-s --out "$T/pack-slow" >/dev/null 2>&1
 n_start=$(jq -r --arg j "$slow_id" 'select(.type == "execution_start" and .job == $j) | .job' "$T/pack-slow/events.jsonl" | wc -l)
 n_end=$(jq -r --arg j "$slow_id" 'select(.type == "execution_end" and .job == $j) | .details.status' "$T/pack-slow/events.jsonl" | tr '\n' ' ')
 check "... and was never run again: one execution_start ($n_start), one execution_end ($n_end)" \
-	test "$n_start" -eq 1 -a "$n_end" = "worker_lost "
+	test "$n_start" -eq 1 -a "$n_end" = "ok "
+check "... and no DONE was acknowledged while its end could not be stored" \
+	grep -q "registered: sending [0-9]* unacknowledged DONE" "$T/w1.log"
 ends=$(jq -r 'select(.type == "execution_end" and .details.status == "ok") | .job' "$T/pack/events.jsonl" | sort -u | wc -l)
 check "every result a client got has its execution_end in the trail ($delivered delivered, $ends recorded)" \
 	test "$ends" -eq "$delivered"

@@ -561,6 +561,71 @@ test_decode_unknown_key(void **state)
 	body_free(&b);
 }
 
+/* DONE_ACK carries the job id and nothing else; `resent` goes on DONE
+ * only (a worker's copy), never on the ack.  A DONE with `resent` is what
+ * a broker from before DONE_ACK rejects as an unknown key. */
+static void
+test_done_ack(void **state)
+{
+	struct msg *m = msg_new(MSG_DONE_ACK), *back = NULL;
+	struct encoded enc;
+	struct body b;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(msg_cmd(m), MSG_DONE_ACK);
+	assert_string_equal(msg_cmd_name(MSG_DONE_ACK), "DONE_ACK");
+	assert_int_equal(msg_set_str(m, MSG_F_ID, "0123456789abcdef0123456789abcdef"), ERR_OK);
+	assert_int_equal(msg_set_bool(m, MSG_F_RESENT, true), ERR_INVAL);
+	encode_ok(m, &enc);
+	assert_int_equal(decode(&enc, &back, why, sizeof(why)), ERR_OK);
+	assert_string_equal(msg_str(back, MSG_F_ID, ""), "0123456789abcdef0123456789abcdef");
+	msg_destroy(&back);
+	free(enc.body);
+	msg_destroy(&m);
+
+	body_init(&b);	/* no id */
+	msgpack_pack_map(&b.pk, 0);
+	assert_body_rejected(MSG_DONE_ACK, b.sb.data, b.sb.size, ERR_MISSING);
+	body_free(&b);
+	body_init(&b);	/* an id and `resent` */
+	msgpack_pack_map(&b.pk, 2);
+	pack_key(&b, "id");
+	pack_sample_value(&b, MSG_F_ID);
+	pack_key(&b, "resent");
+	msgpack_pack_true(&b.pk);
+	assert_body_rejected(MSG_DONE_ACK, b.sb.data, b.sb.size, ERR_PROTO);
+	body_free(&b);
+	body_init(&b);	/* an id that is not a string */
+	msgpack_pack_map(&b.pk, 1);
+	pack_key(&b, "id");
+	msgpack_pack_uint64(&b.pk, 7);
+	assert_body_rejected(MSG_DONE_ACK, b.sb.data, b.sb.size, ERR_TYPE);
+	body_free(&b);
+
+	/* DONE takes `resent` as a bool only. */
+	body_init(&b);
+	msgpack_pack_map(&b.pk, 3);
+	pack_key(&b, "id");
+	pack_sample_value(&b, MSG_F_ID);
+	pack_key(&b, "status");
+	pack_sample_value(&b, MSG_F_STATUS);
+	pack_key(&b, "resent");
+	msgpack_pack_true(&b.pk);
+	assert_body_accepted(MSG_DONE, b.sb.data, b.sb.size);
+	body_free(&b);
+	body_init(&b);
+	msgpack_pack_map(&b.pk, 3);
+	pack_key(&b, "id");
+	pack_sample_value(&b, MSG_F_ID);
+	pack_key(&b, "status");
+	pack_sample_value(&b, MSG_F_STATUS);
+	pack_key(&b, "resent");
+	msgpack_pack_uint64(&b.pk, 1);
+	assert_body_rejected(MSG_DONE, b.sb.data, b.sb.size, ERR_TYPE);
+	body_free(&b);
+}
+
 static void
 test_decode_duplicate_key(void **state)
 {
@@ -1345,6 +1410,7 @@ main(void)
 		cmocka_unit_test(test_encode_out_of_memory),
 		cmocka_unit_test(test_every_key_documented),
 		cmocka_unit_test(test_reuse_is_clean),
+		cmocka_unit_test(test_done_ack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
