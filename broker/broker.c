@@ -1575,10 +1575,19 @@ on_done(struct broker *b, struct worker *w, zframe_t *rid, struct msg *m)
 		send_done_ack(b, rid, id);
 		return;
 	} else if (j->worker != NULL && j->worker != w) {
-		/* Leased elsewhere, e.g. to this worker's previous connection:
-		 * it ran, its result stands; the lessee's count is its own. */
-		log_info("job %s: DONE from %s, leased to %s", j->id, w ? w->host : "an unregistered worker",
-		    j->worker->host);
+		/* Leased to another connection.  From the same worker (its
+		 * previous socket: same CURVE key, or in plaintext the same
+		 * host name) it ran, its result stands, and the lessee's
+		 * count is its own.  From anyone else it is refused: one
+		 * enrolled worker cannot end another's jobs. */
+		if (w == NULL || strcmp(w->zkey, j->worker->zkey) != 0 ||
+		    (w->zkey[0] == '\0' && strcmp(w->host, j->worker->host) != 0)) {
+			log_limited(&b->bad_back, 10, "back: DONE for job %s from %s, which it was "
+			    "not leased to (leased to %s): ignored", j->id,
+			    w ? w->host : "an unregistered worker", j->worker->host);
+			return;
+		}
+		log_info("job %s: DONE from %s, leased to its previous connection", j->id, w->host);
 	}
 	j->worker = NULL;	/* the sender's slot is settled above */
 	session_store(b, j, m);
