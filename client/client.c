@@ -9,6 +9,7 @@
 
 #include "client/client.h"
 #include "common/curve.h"
+#include "common/endpoint.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/wire.h"
@@ -22,12 +23,7 @@ struct client {
 const char *
 client_endpoint(const char *ep)
 {
-	const char *env = getenv("SLUICE_BROKER");
-	if (ep != NULL && *ep != '\0')
-		return ep;
-	if (env != NULL && *env != '\0')
-		return env;
-	return "tcp://127.0.0.1:5555";
+	return endpoint_resolve(ep);
 }
 
 static struct client *
