@@ -149,7 +149,7 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
     char *why, size_t whysz)
 {
 	char req[33];
-	int busy_retries = 50;
+	int busy_retries = CLIENT_BUSY_RETRIES;
 	bool accepted = false;
 	int64_t deadline;
 	enum err e;

@@ -10,6 +10,11 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
+/* Environment variables naming a client's CURVE key files when no flag
+ * does (common/curve.c); the front binary hands any CURVE to sluice-cli. */
+#define CURVE_ENV_KEY		"SLUICE_CURVE_KEY"
+#define CURVE_ENV_BROKER_KEY	"SLUICE_BROKER_KEY"
+
 /* The broker's default front endpoint. */
 #define ENDPOINT_DEFAULT "tcp://127.0.0.1:5555"
 
