@@ -92,10 +92,12 @@ main(int argc, char **argv)
 		hand_over(orig);
 	if (!runjob_load_code(sub, argv[1 + optind], why, sizeof(why))) {
 		fprintf(stderr, "sluice run: %s\n", why);
+		msg_destroy(&sub);
 		return 1;
 	}
 	e = front_submit(&addr, sub, RUNJOB_ACCEPT_MS, (int)(timeout + RUNJOB_RESULT_SLACK_MS), &res,
 	    why, sizeof(why));
+	msg_destroy(&sub);
 	if (e != ERR_OK) {
 		fprintf(stderr, "sluice run: %s\n", why);
 		return 1;
