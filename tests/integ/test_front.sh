@@ -12,8 +12,9 @@
 port=$(( 20000 + RANDOM % 20000 ))
 FRONT=tcp://127.0.0.1:$port
 export SLUICE_BROKER=$FRONT
-start_broker
+start_broker --approval-timeout-ms 20000
 start_worker w1 --slots 4
+start_approver
 require "the worker registers" wait_workers 1
 
 LONE=$T/lone
@@ -121,6 +122,32 @@ check "... and prints" test "$(cat "$T/f.out")" = "[2,4,6]"
 STDIN=$hello same "code from stdin (-)" run -
 same "tcp://localhost" run --broker "tcp://localhost:$port" "$hello"
 same "an unreadable FILE" run "$T/missing.ts"
+# L3: held for a human, approved, then run (the front waits without a
+# deadline, saying why, as sluice-cli does).
+l3=$(prog l3.ts <<'EOF2'
+const formula = "6*7";
+console.log(eval(formula));
+try { await fetch("http://127.0.0.1:9/"); } catch { /* no network in the jail */ }
+EOF2
+)
+held() {	# held PROG OUT: runs an L3 job with PROG, approves it
+	(exec -a "$BIN/sluice" "$1" run "$l3") >"$2.out" 2>"$2.err0" &
+	local pid=$! id=""
+	for _ in $(seq 1 100); do
+		id=$("$BIN/sluice" approvals list --json 2>/dev/null | jq -r '.[0].id // empty' 2>/dev/null)
+		[ -n "$id" ] && break; sleep 0.1
+	done
+	[ -n "$id" ] && "$BIN/sluice" approvals approve "$id" --reason "expected" >/dev/null
+	wait $pid; echo $? >"$2.rc"
+	sed -E 's/[0-9a-f]{32}/JOBID/g' "$2.err0" >"$2.err"
+}
+held "$LONE/sluice" "$T/f"
+held "$BIN/sluice-cli" "$T/c"
+check "an L3 job held for approval, then approved: same output, notice and exit code" bash -c \
+	"cmp -s '$T/f.out' '$T/c.out' && cmp -s '$T/f.err' '$T/c.err' && cmp -s '$T/f.rc' '$T/c.rc'"
+check "... the notice says it waits and the job ran" test "$(cat "$T/f.out")" = 42 -a \
+	"$(cat "$T/f.err")" = "sluice: job JOBID is waiting for human approval (risk L3)" -a "$(cat "$T/f.rc")" = 0
+
 t0=$(date +%s%N)
 run_as "$T/f" "$LONE/sluice" run --broker "ipc://$T/nobody" "$hello"
 dt=$(( ($(date +%s%N) - t0) / 1000000 ))
