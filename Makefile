@@ -26,7 +26,7 @@ CFLAGS   += -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) 
 LDFLAGS  += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS)
 
 MAINS        := broker/main.c worker/main.c approver/main.c client/main.c client/mcp_main.c \
-                client/audit_main.c
+                client/audit_main.c client/front_main.c
 COMMON_SRC   := $(wildcard common/*.c)
 BROKER_SRC   := $(filter-out $(MAINS),$(wildcard broker/*.c))
 WORKER_SRC   := $(filter-out $(MAINS),$(wildcard worker/*.c))
@@ -47,6 +47,7 @@ LIB_CLIENT   := $(BUILD)/lib/libclient.a
 PROC_LIBS    := $(LIB_BROKER) $(LIB_WORKER) $(LIB_APPROVER) $(LIB_CLIENT) $(LIB_COMMON)
 
 BINS := $(BUILD)/bin/sluice-broker $(BUILD)/bin/sluice-worker $(BUILD)/bin/sluice
+BINS += $(BUILD)/bin/sluice-cli
 BINS += $(BUILD)/bin/sluice-audit
 ifneq ($(wildcard approver/main.c),)
 BINS += $(BUILD)/bin/sluice-approver
@@ -98,12 +99,22 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/bin/sluice-broker: $(call obj,broker/main.c) $(PROC_LIBS)
 $(BUILD)/bin/sluice-worker: $(call obj,worker/main.c) $(PROC_LIBS)
 $(BUILD)/bin/sluice-approver: $(call obj,approver/main.c) $(PROC_LIBS)
-$(BUILD)/bin/sluice: $(call obj,client/main.c) $(PROC_LIBS)
+$(BUILD)/bin/sluice-cli: $(call obj,client/main.c) $(PROC_LIBS)
 $(BUILD)/bin/sluice-mcp: $(call obj,client/mcp_main.c) $(PROC_LIBS)
 $(BUILD)/bin/sluice-audit: $(call obj,client/audit_main.c) $(PROC_LIBS)
 $(BUILD)/bin/%:
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(PROC_LIBS) $(PKG_LIBS)
+
+# `sluice` is the front binary (client/front_main.c): libc only, so these
+# objects must not need libsluice.a's dependencies.  It is linked from its
+# objects alone, with no pkg-config libraries: a new dependency fails here.
+FRONT_SRC := client/front_main.c client/front.c client/zmtp.c client/runjob.c \
+             common/endpoint.c common/msg.c common/mpread.c common/util.c common/err.c \
+             common/privacy_mode.c
+$(BUILD)/bin/sluice: $(call obj,$(FRONT_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(PROC_LIBS)
 	@mkdir -p $(dir $@)

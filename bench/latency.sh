@@ -7,7 +7,9 @@
 #   - bare `deno run` of the same file with the worker's flags (hyperfine),
 #   - `sluice run FILE` against the farm vs bare `deno run FILE`, both in one
 #     hyperfine invocation (its ratio is the "<= 0.5x bare" target), with
-#     `sluice --help` in the same run: the CLI's own process start.
+#     `sluice-cli run FILE` (the full ZeroMQ CLI the front binary hands
+#     everything else to) and `sluice-cli --help` (its process start alone)
+#     in the same run.
 # Low load: build/bench/latency sends one job, waits for its result, then
 # pauses GAP ms (the pool refills meanwhile); hyperfine pauses the same way
 # before every run of both commands (--prepare "sleep GAP"; not timed).
@@ -40,12 +42,14 @@ for r in $(seq 1 "$REPS"); do
 	lat farm_cold cold
 	hyper bare "$N" --prepare "$SLEEP"
 	hyperfine -N --style none --warmup 3 --runs "$N" --prepare "$SLEEP" --export-json "$D/run.json" \
-		"$BIN/sluice run --broker ipc://$D/warm/front $D/trivial.ts" "${BARE[*]}" "$BIN/sluice --help" \
+		"$BIN/sluice run --broker ipc://$D/warm/front $D/trivial.ts" "${BARE[*]}" \
+		"$BIN/sluice-cli run --broker ipc://$D/warm/front $D/trivial.ts" "$BIN/sluice-cli --help" \
 		>/dev/null 2>&1 ||
 		{ echo "latency.sh: hyperfine of sluice run failed"; exit 1; }
 	hyper_quantiles sluice_run "$D/run.json" 0
 	hyper_quantiles bare_pair "$D/run.json" 1
-	hyper_quantiles cli_start "$D/run.json" 2
+	hyper_quantiles cli_run "$D/run.json" 2
+	hyper_quantiles cli_start "$D/run.json" 3
 	echo "  sluice run p50 $(med sluice_run p50) ms, bare p50 $(med bare_pair p50) ms (so far)"
 done
 echo "# load at the end $(cut -d' ' -f1-3 /proc/loadavg); RSS per idle warm jail $(idle_rss_mb warm) MB"
@@ -57,13 +61,14 @@ echo "| ... of which the job in the worker (result wall_ms, p50) | $(med farm_wa
 echo "| farm, pool off (--warm 0) | $(med farm_cold p50) | $(med farm_cold p99) |"
 echo "| ... of which the job in the worker (result wall_ms, p50) | $(med farm_cold wall_p50) | |"
 echo "| bare \`deno run\` (hyperfine) | $(med bare p50) | $(med bare p99) |"
-echo "| \`sluice run FILE\`, warm farm (hyperfine, same run as the next line) | $(med sluice_run p50) | $(med sluice_run p99) |"
+echo "| \`sluice run FILE\` (front binary), warm farm (hyperfine, same run as the next 3 lines) | $(med sluice_run p50) | $(med sluice_run p99) |"
 echo "| bare \`deno run FILE\` (paired with the line above) | $(med bare_pair p50) | $(med bare_pair p99) |"
-echo "| \`sluice --help\` (the CLI's process start alone; same hyperfine run) | $(med cli_start p50) | $(med cli_start p99) |"
+echo "| \`sluice-cli run FILE\` (the full ZeroMQ CLI; same hyperfine run) | $(med cli_run p50) | $(med cli_run p99) |"
+echo "| \`sluice-cli --help\` (the full CLI's process start alone; same hyperfine run) | $(med cli_start p50) | $(med cli_start p99) |"
 echo
-echo "ratios of medians: warm/cold p50 $(ratio farm_warm p50 farm_cold p50), sluice run/bare p50 $(ratio sluice_run p50 bare_pair p50)"
+echo "ratios of medians: warm/cold p50 $(ratio farm_warm p50 farm_cold p50), sluice run/bare p50 $(ratio sluice_run p50 bare_pair p50), sluice-cli run/bare p50 $(ratio cli_run p50 bare_pair p50)"
 echo "RSS per idle warm jail: $(idle_rss_mb warm) MB"
 echo "ranges over the rounds (min–max):"
-for v in farm_warm farm_cold bare sluice_run bare_pair cli_start; do
+for v in farm_warm farm_cold bare sluice_run bare_pair cli_run cli_start; do
 	echo "  $v: p50 $(rng $v p50)  p99 $(rng $v p99)"
 done

@@ -9,6 +9,7 @@
 
 #include "client/client.h"
 #include "common/curve.h"
+#include "common/endpoint.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/wire.h"
@@ -22,12 +23,7 @@ struct client {
 const char *
 client_endpoint(const char *ep)
 {
-	const char *env = getenv("SLUICE_BROKER");
-	if (ep != NULL && *ep != '\0')
-		return ep;
-	if (env != NULL && *env != '\0')
-		return env;
-	return "tcp://127.0.0.1:5555";
+	return endpoint_resolve(ep);
 }
 
 static struct client *
@@ -153,7 +149,7 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
     char *why, size_t whysz)
 {
 	char req[33];
-	int busy_retries = 50;
+	int busy_retries = CLIENT_BUSY_RETRIES;
 	bool accepted = false;
 	int64_t deadline;
 	enum err e;

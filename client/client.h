@@ -14,6 +14,9 @@
 
 struct client;
 
+/* How many BUSY replies client_run (and the front binary) retry before giving up. */
+#define CLIENT_BUSY_RETRIES 50
+
 /* Resolves the endpoint: `ep`, else $SLUICE_BROKER, else tcp://127.0.0.1:5555. */
 const char *client_endpoint(const char *ep);
 
@@ -44,7 +47,7 @@ enum err client_send(struct client *c, struct msg *m, char *req_out);
 enum err client_recv(struct client *c, int timeout_ms, struct msg **out);
 
 /* Submits a SUBMIT and waits for its RESULT: retries BUSY replies (honouring
- * retry_ms, up to `busy_retries` times), fails when no ACCEPTED arrives in
+ * retry_ms, up to CLIENT_BUSY_RETRIES times), fails when no ACCEPTED arrives in
  * `accept_ms`.  Returns ERR_OK with a fresh RESULT in *result, or an error
  * with a reason in `why` (an ERROR reply's text included). */
 enum err client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms,

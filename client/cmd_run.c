@@ -16,10 +16,10 @@
 #include "client/cmd.h"
 #include "client/jobfiles.h"
 #include "client/result.h"
+#include "client/runjob.h"
 #include "common/mpread.h"
 #include "common/msg.h"
 #include "common/paths.h"
-#include "common/privacy.h"
 #include "common/util.h"
 
 static void
@@ -132,49 +132,16 @@ write_files(const struct msg *res, const char *dir)
 	return written;
 }
 
-static const char *
-lang_of(const char *file)
-{
-	const char *dot = strrchr(file, '.');
-	if (dot != NULL && (strcmp(dot, ".js") == 0 || strcmp(dot, ".mjs") == 0))
-		return "js";
-	return "ts";
-}
-
 int
 cmd_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "broker", required_argument, NULL, 'b' },
-		{ "session", required_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "pids", required_argument, NULL, 'p' },
-		{ "workspace", required_argument, NULL, 'w' },
-		{ "output-bytes", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "tenant", required_argument, NULL, 'T' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "priority", required_argument, NULL, 'P' },
-		{ "out", required_argument, NULL, 'O' },
-		{ "tools", required_argument, NULL, 'L' },
-		{ "privacy-mode", required_argument, NULL, 'M' },
-		{ "file", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const struct { int opt; enum msg_field f; } limits[] = {
-		{ 't', MSG_F_TIMEOUT_MS }, { 'm', MSG_F_MEMORY_MB }, { 'p', MSG_F_PIDS },
-		{ 'w', MSG_F_WORKSPACE_MB }, { 'o', MSG_F_OUTPUT_BYTES },
-	};
 	const char *broker = NULL, *file, *outdir = NULL;
 	struct msg *sub = NULL, *res = NULL;
 	struct client *c = NULL;
 	struct jobfiles *jf = NULL;
 	bool json = false;
-	char *code = NULL, why[512];
-	size_t len;
-	uint64_t timeout = 30000, v;
+	char why[512];
+	uint64_t timeout = RUNJOB_TIMEOUT_DEFAULT;
 	int ch, rc = 1;
 	enum err e;
 
@@ -183,82 +150,37 @@ cmd_run(int argc, char **argv)
 		return 1;
 	}
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		bool known = false;
-		for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-			if (limits[i].opt != ch)
-				continue;
-			known = true;
-			if (!util_parse_u64(optarg, 1, msg_field_max(limits[i].f), &v) ||
-			    msg_set_u64(sub, limits[i].f, v) != ERR_OK) {
-				fprintf(stderr, "sluice run: bad value for --%s\n", opts[i + 2].name);
-				goto usage;
-			}
-			if (ch == 't')
-				timeout = v;
-		}
-		if (known)
+	while ((ch = getopt_long(argc, argv, RUNJOB_SHORTOPTS, runjob_options, NULL)) != -1) {
+		switch (runjob_apply(sub, ch, optarg, &timeout, why, sizeof(why))) {
+		case RUNJOB_SET:
 			continue;
+		case RUNJOB_BAD:
+			fprintf(stderr, "sluice run: %s\n", why);
+			goto usage;
+		case RUNJOB_OTHER:
+			break;
+		}
 		switch (ch) {
-		case 'b': broker = optarg; break;
-		case 's':
-			if (msg_set_str(sub, MSG_F_SESSION, optarg) != ERR_OK) {
-				fprintf(stderr, "sluice run: --session too long\n");
-				goto usage;
-			}
-			break;
-		case 'j': json = true; break;
-		case 'T':
-		case 'k':
-			if (msg_set_str(sub, ch == 'T' ? MSG_F_TENANT : MSG_F_KEY, optarg) != ERR_OK) {
-				fprintf(stderr, "sluice run: --%s too long\n", ch == 'T' ? "tenant" : "key");
-				goto usage;
-			}
-			break;
-		case 'O': outdir = optarg; break;
-		case 'F':
+		case RUNJOB_BROKER: broker = optarg; break;
+		case RUNJOB_JSON: json = true; break;
+		case RUNJOB_OUT: outdir = optarg; break;
+		case RUNJOB_FILE:
 			if (jobfiles_add(jf, optarg, why, sizeof(why)) != ERR_OK) {
 				fprintf(stderr, "sluice run: --file %s\n", why);
 				goto out;
 			}
 			break;
-		case 'L':
-			if (msg_set_str(sub, MSG_F_TOOLS, optarg) != ERR_OK) {
-				fprintf(stderr, "sluice run: --tools longer than 1 KiB\n");
-				goto usage;
-			}
-			break;
-		case 'M': {
-			enum privacy_mode pm;
-			if (!privacy_mode_parse(optarg, &pm) ||
-			    msg_set_str(sub, MSG_F_PRIVACY_MODE, optarg) != ERR_OK) {
-				fprintf(stderr, "sluice run: --privacy-mode wants redact|tokenize|hash|report\n");
-				goto usage;
-			}
-			break;
-		}
-		case 'P':
-			if (!util_parse_u64(optarg, 0, 9, &v) || msg_set_u64(sub, MSG_F_PRIORITY, v) != ERR_OK) {
-				fprintf(stderr, "sluice run: --priority wants 0..9\n");
-				goto usage;
-			}
-			break;
-		case 'h': usage(); rc = 0; goto out;
+		case RUNJOB_HELP: usage(); rc = 0; goto out;
 		default: goto usage;
 		}
 	}
 	if (optind != argc - 1)
 		goto usage;
 	file = argv[optind];
-	e = util_read_file(strcmp(file, "-") == 0 ? "/dev/stdin" : file,
-	    (size_t)msg_field_max(MSG_F_CODE), &code, &len);
-	if (e != ERR_OK) {
-		fprintf(stderr, "sluice run: %s: %s\n", file,
-		    e == ERR_TOOBIG ? "larger than 1 MiB" : "cannot read");
+	if (!runjob_load_code(sub, file, why, sizeof(why))) {
+		fprintf(stderr, "sluice run: %s\n", why);
 		goto out;
 	}
-	msg_set_bin(sub, MSG_F_CODE, code, len);
-	msg_set_str(sub, MSG_F_LANG, lang_of(file));
 	if (jobfiles_set(jf, sub) != ERR_OK) {
 		fprintf(stderr, "sluice run: the input files exceed the message bound\n");
 		goto out;
@@ -267,7 +189,8 @@ cmd_run(int argc, char **argv)
 		fprintf(stderr, "sluice run: cannot open a socket to %s\n", client_endpoint(broker));
 		goto out;
 	}
-	e = client_run(c, sub, 10000, (int)(timeout + 60000), &res, why, sizeof(why));
+	e = client_run(c, sub, RUNJOB_ACCEPT_MS, (int)(timeout + RUNJOB_RESULT_SLACK_MS), &res,
+	    why, sizeof(why));
 	if (e != ERR_OK) {
 		fprintf(stderr, "sluice run: %s\n", why);
 		goto out;
@@ -280,39 +203,15 @@ cmd_run(int argc, char **argv)
 		free(s);
 		json_decref(o);
 	} else {
-		size_t olen, elen;
-		const void *out = msg_bin(res, MSG_F_STDOUT, &olen);
-		const void *err = msg_bin(res, MSG_F_STDERR, &elen);
-		if (olen)
-			fwrite(out, 1, olen, stdout);
-		if (elen)
-			fwrite(err, 1, elen, stderr);
-		fflush(stdout);
+		runjob_print_output(res);
 	}
 	if (outdir != NULL && write_files(res, outdir) < 0)
 		fprintf(stderr, "sluice run: the result's file list is malformed\n");
-	if (strcmp(msg_str(res, MSG_F_STATUS, ""), "ok") == 0) {
-		rc = 0;
-	} else if (!json) {
-		fprintf(stderr, "sluice: job %s %s%s%s\n", msg_str(res, MSG_F_ID, "?"),
-		    msg_str(res, MSG_F_STATUS, "?"), msg_has(res, MSG_F_REASON) ? ": " : "",
-		    msg_str(res, MSG_F_REASON, ""));
-	}
-	/* The result is printed and nothing is left to send: end here, without
-	 * the ZeroMQ teardown (stopping its I/O and reaper threads was ~1-2 ms
-	 * of every `sluice run` of a trivial job).  An error writing the output
-	 * (a full disk, a closed pipe) still fails the command. */
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "sluice run: cannot write the output: %s\n", strerror(errno));
-		rc = rc == 0 ? 1 : rc;
-	}
-	fflush(stderr);
-	_exit(rc);
+	runjob_exit(runjob_status(res, json));
 usage:
 	usage();
 	rc = 2;
 out:
-	free(code);
 	jobfiles_destroy(&jf);
 	msg_destroy(&sub);
 	msg_destroy(&res);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/curve.h"
+#include "common/endpoint.h"
 #include "common/log.h"
 
 struct curve_client {
@@ -37,17 +38,7 @@ curve_is_name(const char *s)
 bool
 curve_endpoint_is_local(const char *ep)
 {
-	static const char *const local[] = { "127.", "localhost:", "[::1]:", "::1:" };
-
-	if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
-		return true;
-	if (strncmp(ep, "tcp://", 6) != 0)
-		return false;
-	ep += 6;
-	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
-		if (strncmp(ep, local[i], strlen(local[i])) == 0)
-			return true;
-	return false;
+	return endpoint_is_local(ep);
 }
 
 const char *

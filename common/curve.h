@@ -24,11 +24,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/endpoint.h"
 #include "common/err.h"
 
-/* Environment variables naming the key files when no flag does. */
-#define CURVE_ENV_KEY		"SLUICE_CURVE_KEY"
-#define CURVE_ENV_BROKER_KEY	"SLUICE_BROKER_KEY"
+/* CURVE_ENV_KEY and CURVE_ENV_BROKER_KEY are in endpoint.h. */
 
 /* Writes DIR/NAME.pub and DIR/NAME.key (mode 0600) for a fresh key pair.
  * `tenant` (may be NULL) is stored as metadata for client keys.  Refuses to

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/privacy_mode.h"
+
 /* A match longer than this may be missed when it spans a chunk boundary of
  * the streaming API (and is cut at this length by the one-shot API). */
 #define PRIVACY_MAX_MATCH	8192
@@ -39,12 +41,6 @@ enum privacy_kind {
 	PRIVACY_KIND_SECRET = 1,
 };
 
-enum privacy_mode {
-	PRIVACY_MODE_REDACT = 0,	/* [REDACTED:email] */
-	PRIVACY_MODE_TOKENIZE = 1,	/* [EMAIL_1]; secrets redacted */
-	PRIVACY_MODE_HASH = 2,		/* [HASH:email:1a2b3c4d5e6f]; secrets redacted */
-	PRIVACY_MODE_REPORT = 3,	/* text unchanged, findings only */
-};
 
 /* One finding: byte offsets [start, end) into the input (for a stream: into
  * everything fed so far).  `type` is a static string ("email",
@@ -92,21 +88,6 @@ struct privacy_stream;
  * call from many threads; later calls return the first result. */
 int privacy_init(void);
 
-/* Parses "redact|tokenize|hash|report".  Returns false on anything else. */
-bool privacy_mode_parse(const char *s, enum privacy_mode *out);
-/* Bit of `mode` in a set of modes (an allow-list). */
-#define PRIVACY_MODE_BIT(mode)	(1u << (unsigned)(mode))
-/* The modes a deployment allows by default: everything but report, which
- * lets raw data out and must be allowed explicitly. */
-#define PRIVACY_MODES_DEFAULT	(PRIVACY_MODE_BIT(PRIVACY_MODE_REDACT) | \
-	PRIVACY_MODE_BIT(PRIVACY_MODE_TOKENIZE) | PRIVACY_MODE_BIT(PRIVACY_MODE_HASH))
-
-/* Parses a comma-separated list of modes ("redact,tokenize,hash") into a
- * set of PRIVACY_MODE_BIT()s.  Returns false on an empty list, an empty
- * item or an unknown name (*out is then unchanged). */
-bool privacy_mode_list_parse(const char *s, unsigned *out);
-/* Returns the static name of a mode ("redact"), "unknown" when invalid. */
-const char *privacy_mode_name(enum privacy_mode mode);
 /* Returns the static name of a kind ("pii", "secret"). */
 const char *privacy_kind_name(enum privacy_kind kind);
 
