@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "client/client.h"
+#include "client/runjob.h"
 #include "common/curve.h"
 #include "common/endpoint.h"
 #include "common/log.h"
@@ -149,9 +150,8 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
     char *why, size_t whysz)
 {
 	char req[33];
-	int busy_retries = CLIENT_BUSY_RETRIES;
-	bool accepted = false;
-	int64_t deadline;
+	struct runjob_wait w;
+	int64_t sleep_ms;
 	enum err e;
 
 	*result = NULL;
@@ -160,16 +160,14 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
 			snprintf(why, whysz, "cannot send: %s", err_str(e));
 		return e;
 	}
-	deadline = util_now_ms() + accept_ms;
+	runjob_wait_init(&w, req, accept_ms, result_ms, CLIENT_BUSY_RETRIES);
 	for (;;) {
 		struct msg *m;
-		int64_t left = deadline - util_now_ms();
+		int64_t left = w.deadline - util_now_ms();
 
 		if (left <= 0) {
-			snprintf(why, whysz, accepted ? "no result within %d ms" :
-			    "the broker did not answer within %d ms (is it running?%s)",
-			    accepted ? result_ms : accept_ms, getenv(CURVE_ENV_KEY) ?
-			    " Under CURVE: is --broker-key the broker's key?" : "");
+			runjob_timeout_why(&w, getenv(CURVE_ENV_KEY) ?
+			    " Under CURVE: is --broker-key the broker's key?" : "", why, whysz);
 			return ERR_TIMEOUT;
 		}
 		if ((e = client_recv(c, left > 1000 ? 1000 : (int)left, &m)) == ERR_TIMEOUT)
@@ -180,49 +178,21 @@ client_run(struct client *c, struct msg *submit, int accept_ms, int result_ms, s
 		}
 		if (e != ERR_OK)
 			continue;	/* logged; keep waiting for a good reply */
-		if (strcmp(msg_str(m, MSG_F_REQ, ""), req) != 0) {
-			msg_destroy(&m);	/* a reply to an earlier request */
-			continue;
-		}
-		switch (msg_cmd(m)) {
-		case MSG_ACCEPTED:
-			accepted = true;
-			deadline = util_now_ms() + result_ms;
-			break;
-		case MSG_RESULT:
+		switch (runjob_reply(&w, m, &sleep_ms, &e, why, whysz)) {
+		case RUNJOB_RESULT:
 			*result = m;
 			return ERR_OK;
-		case MSG_JOB_STATE:
-			/* Held for a human: say so, and keep waiting (the approval
-			 * deadline bounds the wait on the broker's side). */
-			if (strcmp(msg_str(m, MSG_F_STATE, ""), "held") == 0) {
-				fprintf(stderr, "sluice: job %s is waiting for human approval (risk L3)\n",
-				    msg_str(m, MSG_F_ID, "?"));
-				deadline = INT64_MAX;
-			}
-			break;
-		case MSG_BUSY:
-			if (busy_retries-- == 0) {
-				snprintf(why, whysz, "the broker stayed busy");
-				msg_destroy(&m);
-				return ERR_BUSY;
-			}
-			zclock_sleep((int)msg_u64(m, MSG_F_RETRY_MS, 100));
+		case RUNJOB_FAIL:
+			return e;
+		case RUNJOB_RESEND:
+			zclock_sleep((int)sleep_ms);
 			if ((e = client_send(c, submit, NULL)) != ERR_OK) {
 				snprintf(why, whysz, "cannot send: %s", err_str(e));
-				msg_destroy(&m);
 				return e;
 			}
-			deadline = util_now_ms() + accept_ms;
 			break;
-		case MSG_ERROR:
-			e = (enum err)msg_u64(m, MSG_F_ERRCODE, ERR_INTERNAL);
-			snprintf(why, whysz, "rejected: %s", msg_str(m, MSG_F_MESSAGE, err_str(e)));
-			msg_destroy(&m);
-			return e == ERR_OK ? ERR_INTERNAL : e;
-		default:
+		case RUNJOB_WAIT:
 			break;
 		}
-		msg_destroy(&m);
 	}
 }

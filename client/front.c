@@ -16,6 +16,7 @@
 
 #include "client/client.h"
 #include "client/front.h"
+#include "client/runjob.h"
 #include "client/zmtp.h"
 #include "common/util.h"
 
@@ -81,9 +82,8 @@ front_submit(const struct endpoint_addr *addr, struct msg *submit, int accept_ms
 	struct zmtp_msg zm = { 0 };
 	struct zmtp *z = NULL;
 	char req[33], zwhy[256];
-	int busy_retries = CLIENT_BUSY_RETRIES;
-	bool accepted = false;
-	int64_t deadline = util_now_ms() + accept_ms;
+	struct runjob_wait w;
+	int64_t sleep_for;
 	size_t len;
 	enum err e;
 
@@ -93,10 +93,10 @@ front_submit(const struct endpoint_addr *addr, struct msg *submit, int accept_ms
 		snprintf(why, whysz, "cannot send: %s", err_str(e));
 		return e;
 	}
-	if ((e = open_conn(addr, deadline, &z, zwhy, sizeof(zwhy))) != ERR_OK) {
+	runjob_wait_init(&w, req, accept_ms, result_ms, CLIENT_BUSY_RETRIES);
+	if ((e = open_conn(addr, w.deadline, &z, zwhy, sizeof(zwhy))) != ERR_OK) {
 		if (e == ERR_TIMEOUT)
-			snprintf(why, whysz, "the broker did not answer within %d ms (is it running?)",
-			    accept_ms);
+			runjob_timeout_why(&w, "", why, whysz);
 		else
 			snprintf(why, whysz, "%s", zwhy);
 		goto out;
@@ -106,11 +106,9 @@ front_submit(const struct endpoint_addr *addr, struct msg *submit, int accept_ms
 	for (;;) {
 		struct msg *m;
 
-		e = zmtp_recv(z, &zm, deadline, zwhy, sizeof(zwhy));
+		e = zmtp_recv(z, &zm, w.deadline, zwhy, sizeof(zwhy));
 		if (e == ERR_TIMEOUT) {
-			snprintf(why, whysz, accepted ? "no result within %d ms" :
-			    "the broker did not answer within %d ms (is it running?)",
-			    accepted ? result_ms : accept_ms);
+			runjob_timeout_why(&w, "", why, whysz);
 			goto out;
 		}
 		if (e != ERR_OK) {
@@ -128,52 +126,21 @@ front_submit(const struct endpoint_addr *addr, struct msg *submit, int accept_ms
 			fprintf(stderr, "sluice: malformed reply from broker: %s\n", zwhy);
 			continue;	/* keep waiting for a good reply */
 		}
-		if (strcmp(msg_str(m, MSG_F_REQ, ""), req) != 0) {
-			msg_destroy(&m);	/* a reply to an earlier request */
-			continue;
-		}
-		switch (msg_cmd(m)) {
-		case MSG_ACCEPTED:
-			accepted = true;
-			deadline = util_now_ms() + result_ms;
-			break;
-		case MSG_RESULT:
+		switch (runjob_reply(&w, m, &sleep_for, &e, why, whysz)) {
+		case RUNJOB_RESULT:
 			*result = m;
 			e = ERR_OK;
 			goto out;
-		case MSG_JOB_STATE:
-			/* Held for a human: say so, and keep waiting (the approval
-			 * deadline bounds the wait on the broker's side). */
-			if (strcmp(msg_str(m, MSG_F_STATE, ""), "held") == 0) {
-				fprintf(stderr, "sluice: job %s is waiting for human approval (risk L3)\n",
-				    msg_str(m, MSG_F_ID, "?"));
-				deadline = ZMTP_FOREVER;
-			}
-			break;
-		case MSG_BUSY:
-			if (busy_retries-- == 0) {
-				snprintf(why, whysz, "the broker stayed busy");
-				msg_destroy(&m);
-				e = ERR_BUSY;
-				goto out;
-			}
-			sleep_ms((int64_t)msg_u64(m, MSG_F_RETRY_MS, 100));
-			if ((e = send_submit(z, hdr, body, len, why, whysz)) != ERR_OK) {
-				msg_destroy(&m);
-				goto out;
-			}
-			deadline = util_now_ms() + accept_ms;
-			break;
-		case MSG_ERROR:
-			e = (enum err)msg_u64(m, MSG_F_ERRCODE, ERR_INTERNAL);
-			snprintf(why, whysz, "rejected: %s", msg_str(m, MSG_F_MESSAGE, err_str(e)));
-			msg_destroy(&m);
-			e = e == ERR_OK ? ERR_INTERNAL : e;
+		case RUNJOB_FAIL:
 			goto out;
-		default:
+		case RUNJOB_RESEND:
+			sleep_ms(sleep_for);
+			if ((e = send_submit(z, hdr, body, len, why, whysz)) != ERR_OK)
+				goto out;
+			break;
+		case RUNJOB_WAIT:
 			break;
 		}
-		msg_destroy(&m);
 	}
 out:
 	zmtp_msg_clear(&zm);

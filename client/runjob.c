@@ -174,3 +174,79 @@ runjob_exit(int rc)
 	fflush(stderr);
 	_exit(rc);
 }
+
+/* See runjob.h. */
+void
+runjob_wait_init(struct runjob_wait *w, const char *req, int accept_ms, int result_ms,
+    int busy_retries)
+{
+	w->req = req;
+	w->accept_ms = accept_ms;
+	w->result_ms = result_ms;
+	w->busy_left = busy_retries;
+	w->accepted = false;
+	w->deadline = util_now_ms() + accept_ms;
+}
+
+/* See runjob.h. */
+enum runjob_next
+runjob_reply(struct runjob_wait *w, struct msg *m, int64_t *sleep_ms, enum err *e, char *why,
+    size_t whysz)
+{
+	enum runjob_next next = RUNJOB_WAIT;
+
+	if (strcmp(msg_str(m, MSG_F_REQ, ""), w->req) != 0) {
+		msg_destroy(&m);	/* a reply to an earlier request */
+		return RUNJOB_WAIT;
+	}
+	switch (msg_cmd(m)) {
+	case MSG_ACCEPTED:
+		w->accepted = true;
+		w->deadline = util_now_ms() + w->result_ms;
+		break;
+	case MSG_RESULT:
+		return RUNJOB_RESULT;
+	case MSG_JOB_STATE:
+		/* Held for a human: say so, and keep waiting (the approval
+		 * deadline bounds the wait on the broker's side). */
+		if (strcmp(msg_str(m, MSG_F_STATE, ""), "held") == 0) {
+			fprintf(stderr, "sluice: job %s is waiting for human approval (risk L3)\n",
+			    msg_str(m, MSG_F_ID, "?"));
+			w->deadline = INT64_MAX;
+		}
+		break;
+	case MSG_BUSY:
+		if (w->busy_left-- == 0) {
+			snprintf(why, whysz, "the broker stayed busy");
+			*e = ERR_BUSY;
+			next = RUNJOB_FAIL;
+			break;
+		}
+		*sleep_ms = (int64_t)msg_u64(m, MSG_F_RETRY_MS, 100);
+		w->deadline = util_now_ms() + *sleep_ms + w->accept_ms;
+		next = RUNJOB_RESEND;
+		break;
+	case MSG_ERROR:
+		*e = (enum err)msg_u64(m, MSG_F_ERRCODE, ERR_INTERNAL);
+		snprintf(why, whysz, "rejected: %s", msg_str(m, MSG_F_MESSAGE, err_str(*e)));
+		if (*e == ERR_OK)
+			*e = ERR_INTERNAL;
+		next = RUNJOB_FAIL;
+		break;
+	default:
+		break;
+	}
+	msg_destroy(&m);
+	return next;
+}
+
+/* See runjob.h. */
+void
+runjob_timeout_why(const struct runjob_wait *w, const char *hint, char *why, size_t whysz)
+{
+	if (w->accepted)
+		snprintf(why, whysz, "no result within %d ms", w->result_ms);
+	else
+		snprintf(why, whysz, "the broker did not answer within %d ms (is it running?%s)",
+		    w->accept_ms, hint);
+}

@@ -54,6 +54,42 @@ enum runjob_apply runjob_apply(struct msg *sub, int ch, const char *arg, uint64_
  * False with "FILE: reason" in `why` when it cannot be read or is over 1 MiB. */
 bool runjob_load_code(struct msg *sub, const char *file, char *why, size_t whysz);
 
+/*
+ * The wait for a SUBMIT's RESULT, as both programs run it: each reply that
+ * carries the SUBMIT's req goes through runjob_reply, which says what to do
+ * next; the transport (czmq or the front's ZMTP) is the caller's.
+ */
+struct runjob_wait {
+	const char *req;	/* the SUBMIT's req */
+	int accept_ms, result_ms;
+	int busy_left;		/* BUSY retries left */
+	bool accepted;
+	int64_t deadline;	/* util_now_ms() value; INT64_MAX: none (held for a human) */
+};
+
+enum runjob_next {
+	RUNJOB_WAIT,		/* keep waiting until w->deadline */
+	RUNJOB_RESULT,		/* the reply is the RESULT: the caller owns it */
+	RUNJOB_RESEND,		/* BUSY: sleep *sleep_ms, then send the SUBMIT again */
+	RUNJOB_FAIL,		/* *e and `why` say why (ERROR, or busy too long) */
+};
+
+/* Starts the wait (the SUBMIT was just sent): ACCEPTED due in accept_ms. */
+void runjob_wait_init(struct runjob_wait *w, const char *req, int accept_ms, int result_ms,
+    int busy_retries);
+
+/* Takes one decoded reply; destroys it unless the answer is RUNJOB_RESULT.
+ * ACCEPTED moves the deadline to result_ms; a "held" JOB_STATE says so on
+ * stderr and lifts the deadline; BUSY asks for a resend after its retry_ms
+ * (the deadline counts from then); ERROR fails with its code and message.
+ * A reply to another req, or of another kind, is dropped. */
+enum runjob_next runjob_reply(struct runjob_wait *w, struct msg *m, int64_t *sleep_ms,
+    enum err *e, char *why, size_t whysz);
+
+/* The reason when w->deadline passed; `hint` (may be "") ends the
+ * broker-did-not-answer sentence. */
+void runjob_timeout_why(const struct runjob_wait *w, const char *hint, char *why, size_t whysz);
+
 /* Writes a RESULT's stdout to stdout and its stderr to stderr (as bytes). */
 void runjob_print_output(const struct msg *res);
 

@@ -90,6 +90,71 @@ test_options_table(void **state)
 	assert_int_equal(n, 16);
 }
 
+static struct msg *
+reply(enum msg_cmd cmd, const char *req)
+{
+	struct msg *m = msg_new(cmd);
+
+	assert_non_null(m);
+	msg_set_str(m, MSG_F_REQ, req);
+	msg_set_str(m, MSG_F_ID, "job1");
+	return m;
+}
+
+/* The wait both programs run: which reply leads where, and the deadline. */
+static void
+test_reply_rules(void **state)
+{
+	struct runjob_wait w;
+	struct msg *m;
+	int64_t sleep_ms = 0;
+	enum err e = ERR_OK;
+	char why[256];
+
+	(void)state;
+	runjob_wait_init(&w, "r1", 1000, 5000, 1);
+	assert_false(w.accepted);
+	/* another request's reply, and a kind the wait ignores */
+	assert_int_equal(runjob_reply(&w, reply(MSG_ACCEPTED, "r0"), &sleep_ms, &e, why, sizeof(why)),
+	    RUNJOB_WAIT);
+	assert_false(w.accepted);
+	assert_int_equal(runjob_reply(&w, reply(MSG_HEARTBEAT, "r1"), &sleep_ms, &e, why, sizeof(why)),
+	    RUNJOB_WAIT);
+	/* BUSY once: resend after its retry_ms; twice: give up */
+	m = reply(MSG_BUSY, "r1");
+	msg_set_u64(m, MSG_F_RETRY_MS, 250);
+	assert_int_equal(runjob_reply(&w, m, &sleep_ms, &e, why, sizeof(why)), RUNJOB_RESEND);
+	assert_int_equal(sleep_ms, 250);
+	assert_int_equal(runjob_reply(&w, reply(MSG_BUSY, "r1"), &sleep_ms, &e, why, sizeof(why)),
+	    RUNJOB_FAIL);
+	assert_int_equal(e, ERR_BUSY);
+	assert_string_equal(why, "the broker stayed busy");
+	/* ACCEPTED moves the deadline; "held" lifts it */
+	runjob_wait_init(&w, "r1", 1000, 5000, 3);
+	assert_int_equal(runjob_reply(&w, reply(MSG_ACCEPTED, "r1"), &sleep_ms, &e, why, sizeof(why)),
+	    RUNJOB_WAIT);
+	assert_true(w.accepted);
+	runjob_timeout_why(&w, "", why, sizeof(why));
+	assert_string_equal(why, "no result within 5000 ms");
+	m = reply(MSG_JOB_STATE, "r1");
+	msg_set_str(m, MSG_F_STATE, "held");
+	assert_int_equal(runjob_reply(&w, m, &sleep_ms, &e, why, sizeof(why)), RUNJOB_WAIT);
+	assert_true(w.deadline == INT64_MAX);
+	/* ERROR fails with its code and text; RESULT is handed over */
+	m = reply(MSG_ERROR, "r1");
+	msg_set_u64(m, MSG_F_ERRCODE, ERR_DENIED);
+	msg_set_str(m, MSG_F_MESSAGE, "no");
+	assert_int_equal(runjob_reply(&w, m, &sleep_ms, &e, why, sizeof(why)), RUNJOB_FAIL);
+	assert_int_equal(e, ERR_DENIED);
+	assert_string_equal(why, "rejected: no");
+	m = reply(MSG_RESULT, "r1");
+	assert_int_equal(runjob_reply(&w, m, &sleep_ms, &e, why, sizeof(why)), RUNJOB_RESULT);
+	msg_destroy(&m);
+	runjob_wait_init(&w, "r1", 1000, 5000, 3);
+	runjob_timeout_why(&w, " hint", why, sizeof(why));
+	assert_string_equal(why, "the broker did not answer within 1000 ms (is it running? hint)");
+}
+
 int
 main(void)
 {
@@ -97,6 +162,7 @@ main(void)
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_load_code),
 		cmocka_unit_test(test_options_table),
+		cmocka_unit_test(test_reply_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
