@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "approver/pending.h"
+#include "common/rdb.h"
 #include "common/mpread.h"
 
 #define PENDING_VALUE_VERSION 1
@@ -353,7 +354,7 @@ pending_open(const char *path, char *why, size_t whysz)
 		snprintf(why, whysz, "out of memory");
 		return NULL;
 	}
-	p->opts = rocksdb_options_create();
+	p->opts = rdb_options();
 	p->wsync = rocksdb_writeoptions_create();
 	p->ro = rocksdb_readoptions_create();
 	if (p->opts == NULL || p->wsync == NULL || p->ro == NULL) {

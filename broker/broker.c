@@ -153,6 +153,7 @@ struct broker {
 	zlistx_t *rep_flight;		/* `replies` of the round being committed */
 	bool flight_written;		/* the round was finished early (flight_rc) */
 	enum err flight_rc;
+	int64_t records_retry_ms;	/* a round of restaged records only: not before */
 	uint64_t done;
 	int64_t next_heartbeat_ms;
 	int64_t next_expire_ms;
@@ -2130,6 +2131,7 @@ stage_started(struct broker *b, bool drop)
 static void
 restage_running(struct broker *b)
 {
+	b->records_retry_ms = util_now_ms() + 1000;
 	for (struct job *j = zhashx_first(b->jobs); j != NULL; j = zhashx_next(b->jobs)) {
 		if (!j->started || j->result != NULL)
 			continue;
@@ -2158,9 +2160,15 @@ commit(struct broker *b, bool sync)
 		if (b->flight_rc != ERR_OK)
 			restage_running(b);
 	}
-	if (jobstore_pending(b->store) == 0 && zlistx_size(b->accepting) == 0 &&
-	    zlistx_size(b->finishing) == 0 && zlistx_size(b->replies) == 0 &&
-	    zlistx_size(b->starting) == 0 && audit_store_pending(b->audit) == 0)
+	bool records_only = zlistx_size(b->accepting) == 0 && zlistx_size(b->finishing) == 0 &&
+	    zlistx_size(b->replies) == 0 && zlistx_size(b->starting) == 0 &&
+	    audit_store_pending(b->audit) == 0;
+	if (records_only && jobstore_pending(b->store) == 0)
+		return;
+	/* Only the RUNNING records restaged after a failed round: they wait a
+	 * second (a store that refuses every write would make them a spin);
+	 * a round with replies in it goes at once and carries them along. */
+	if (records_only && !sync && util_now_ms() < b->records_retry_ms)
 		return;
 	if (b->audit_failed) {
 		log_error("audit events or job records lost: failing this round's acknowledgements");

@@ -31,6 +31,7 @@ struct committer {
 	bool stop;
 	int audit_rc;
 	enum err rc;
+	struct log_limit fail_log;	/* the thread's: a refusing store fails every round */
 };
 
 static void *
@@ -61,7 +62,7 @@ committer_main(void *arg)
 		if (e == ERR_OK) {
 			if (c->jobs != NULL &&
 			    (e = jobstore_write_sealed(c->jobs, why, sizeof(why))) != ERR_OK)
-				log_error("%s", why);
+				log_limited(&c->fail_log, 10, "%s", why);
 		} else {
 			log_error("audit store commit failed: failing this round's acknowledgements");
 			if (c->jobs != NULL)

@@ -87,7 +87,7 @@ prefix_free(void *arg)
 rocksdb_options_t *
 jobstore_cf_options(void)
 {
-	rocksdb_options_t *o = rocksdb_options_create();
+	rocksdb_options_t *o = rdb_options();
 
 	rocksdb_options_set_create_if_missing(o, 1);
 	rocksdb_options_set_max_open_files(o, 256);
@@ -418,6 +418,13 @@ jobstore_write_sealed(struct jobstore *s, char *why, size_t whysz)
 
 	if (s->nsealed == 0)
 		return ERR_OK;
+	if (s->write_failed || (s->audit != NULL && audit_store_write_failed(s->audit))) {
+		/* see audit_store_write_sealed: no write after a refused one */
+		jobstore_drop_sealed(s);
+		snprintf(why, whysz, "job store: not writing: the store refused a write earlier "
+		    "(restart the broker once the cause, e.g. a full disk, is fixed)");
+		return ERR_DB;
+	}
 	rocksdb_write(s->db, s->wsync, s->sealed, &dberr);
 	jobstore_drop_sealed(s);
 	if (dberr != NULL) {

@@ -60,7 +60,7 @@ sessions_open(const char *datadir, uint64_t quota_bytes, uint64_t ttl_ms, enum e
 		return NULL;
 	}
 	snprintf(path, sizeof(path), "%s/sessions", datadir);
-	s->opts = rocksdb_options_create();
+	s->opts = rdb_options();
 	rocksdb_options_set_create_if_missing(s->opts, 1);
 	rocksdb_options_set_max_open_files(s->opts, 64);
 	if ((s->db = rocksdb_open(s->opts, path, &dberr)) == NULL) {

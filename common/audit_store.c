@@ -92,6 +92,7 @@ struct audit_store {
 	uint64_t staged_cp_seq;
 	bool fail_next;
 	bool write_failed;		/* RocksDB refused a write (e.g. disk full) */
+	struct log_limit refused_log;	/* "not writing" said at most every 10 s */
 	uint8_t *encbuf;			/* AUDIT_CANON_MAX scratch */
 
 	/* sealed batch (audit_store_seal), written by audit_store_write_sealed */
@@ -348,7 +349,7 @@ audit_store_alloc(int *err)
 		*err = ERR_NOMEM;
 		return NULL;
 	}
-	s->opts = rocksdb_options_create();
+	s->opts = rdb_options();
 	s->wopts = rocksdb_writeoptions_create();
 	s->wnosync = rocksdb_writeoptions_create();
 	s->ropts = rocksdb_readoptions_create();
@@ -731,6 +732,15 @@ audit_store_write_sealed(struct audit_store *s, bool sync)
 		log_warnx("audit: commit failed (injected fault)");
 		return ERR_DB;
 	}
+	if (s->write_failed) {
+		/* RocksDB refused a write (e.g. disk full): its log writer is
+		 * in error, and a later write or sync of it can abort the
+		 * process (an assertion in Debian's librocksdb).  Nothing more
+		 * is written until a restart replays the synced log. */
+		log_limited(&s->refused_log, 10, "audit: not writing: the store refused a write "
+		    "earlier (restart the process once the cause, e.g. a full disk, is fixed)");
+		return ERR_DB;
+	}
 	rocksdb_write(s->db, sync ? s->wopts : s->wnosync, s->sealed, &errstr);
 	if (errstr != NULL) {
 		log_warnx("audit: commit of %zu events failed: %s", s->nsealed, errstr);
@@ -1062,4 +1072,10 @@ void
 audit_store_set_write_failed(struct audit_store *s)
 {
 	s->write_failed = true;
+}
+
+bool
+audit_store_write_failed(const struct audit_store *s)
+{
+	return s->write_failed;
 }

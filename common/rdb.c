@@ -17,3 +17,12 @@ rdb_close(rocksdb_t *db, bool write_failed, const char *what)
 	}
 	rocksdb_close(db);
 }
+
+rocksdb_options_t *
+rdb_options(void)
+{
+	rocksdb_options_t *o = rocksdb_options_create();
+
+	rocksdb_options_set_info_log_level(o, 4);	/* FATAL_LEVEL */
+	return o;
+}

@@ -1,6 +1,6 @@
 /*
- * rdb — what the RocksDB stores (audit trail, job store, session files)
- * share about closing.
+ * rdb — what the RocksDB stores (audit trail, job store, session files,
+ * the approver's queue) share: their base options, and closing.
  */
 #ifndef SLUICE_RDB_H
 #define SLUICE_RDB_H
@@ -14,5 +14,14 @@
  * next open replays the log; the handle is left to the process exit and
  * the skip is logged with `what` (e.g. "job store").  Accepts NULL db. */
 void rdb_close(rocksdb_t *db, bool write_failed, const char *what);
+
+/* Options every store starts from: RocksDB's own info LOG (in the DB dir)
+ * takes fatal messages only.  On a full disk its writer fails, and the
+ * next line it logs -- e.g. from the SstFileManager thread that polls for
+ * free space after a "no space" error -- trips an assertion in Debian's
+ * librocksdb and aborts the process (seen in test_diskfull: a core's
+ * backtrace ends in EnvLogger::Logv from SstFileManagerImpl::ClearError).
+ * The stores report their own errors through our log. */
+rocksdb_options_t *rdb_options(void);
 
 #endif
