@@ -2235,6 +2235,8 @@ recover_job(void *arg, const char *id, enum jobstore_state st, int64_t accepted_
 		j->approval_deadline_ms = (int64_t)msg_u64(jm, MSG_F_DEADLINE_MS, 0);
 	} else if (st == JOBSTORE_RUNNING) {
 		j->state = JOB_ORPHAN;
+		j->started = true;	/* it ran: a failed round must keep its end pending
+					 * (end_failed) and its RUNNING record, not forget it */
 		j->orphan_deadline_ms = util_now_ms() + (int64_t)msg_u64(jm, MSG_F_TIMEOUT_MS, 0) +
 		    ORPHAN_GRACE_MS;
 	} else {

@@ -49,22 +49,28 @@ committer_main(void *arg)
 			break;
 		pthread_mutex_unlock(&c->lock);
 
-		/* The audit trail first: job store writes become durable only
-		 * after the events that record them. */
-		/* Sharing one DB (one log), the audit batch is written
-		 * without a sync when a job store batch follows: the latter's
-		 * synced write makes both durable, in this order (one
-		 * fdatasync per round). */
-		bool follows = c->jobs != NULL && jobstore_shares_log(c->jobs) &&
-		    jobstore_sealed_count(c->jobs) > 0;
-		int arc = audit_store_write_sealed(c->audit, !follows);
+		/* Sharing one DB, the round is one synced write: the audit
+		 * events and the job store records joined, atomic (one
+		 * fdatasync; a failure leaves neither).  Else the audit trail
+		 * first: job store writes become durable only after the
+		 * events that record them. */
+		bool joined = c->jobs != NULL && jobstore_shares_log(c->jobs) &&
+		    jobstore_sealed_count(c->jobs) > 0 && audit_store_sealed_count(c->audit) > 0;
+		int arc = audit_store_write_sealed(c->audit,
+		    joined ? jobstore_sealed_batch(c->jobs) : NULL);
 		enum err e = arc == ERR_OK ? ERR_OK : ERR_DB;
-		if (e == ERR_OK) {
+		if (joined) {
+			jobstore_drop_sealed(c->jobs);	/* written with the events, or not at all */
+			if (e != ERR_OK)
+				log_limited(&c->fail_log, 10, "audit store commit failed (with the "
+				    "job store's records): failing this round's acknowledgements");
+		} else if (e == ERR_OK) {
 			if (c->jobs != NULL &&
 			    (e = jobstore_write_sealed(c->jobs, why, sizeof(why))) != ERR_OK)
 				log_limited(&c->fail_log, 10, "%s", why);
 		} else {
-			log_error("audit store commit failed: failing this round's acknowledgements");
+			log_limited(&c->fail_log, 10, "audit store commit failed: failing this round's "
+			    "acknowledgements");
 			if (c->jobs != NULL)
 				jobstore_drop_sealed(c->jobs);
 		}

@@ -260,6 +260,12 @@ jobstore_sealed_count(const struct jobstore *s)
 	return s->nsealed;
 }
 
+rocksdb_writebatch_t *
+jobstore_sealed_batch(struct jobstore *s)
+{
+	return s->sealed;
+}
+
 /* Builds "p/" + id into buf; returns its length. */
 static size_t
 key_of(char *buf, size_t bufsz, char prefix, const char *id)

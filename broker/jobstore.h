@@ -58,8 +58,10 @@ void jobstore_close(struct jobstore **sp);
 
 /* True when attached: its writes go to the audit store's log. */
 bool jobstore_shares_log(const struct jobstore *s);
-/* Operations in the sealed batch (0: nothing to write). */
+/* Operations in the sealed batch (0: nothing to write), and the batch
+ * itself, for a write joined to the audit store's (committer.c). */
 size_t jobstore_sealed_count(const struct jobstore *s);
+rocksdb_writebatch_t *jobstore_sealed_batch(struct jobstore *s);
 
 /* Stage a job record (state + JOB message), its idempotency key (may be
  * NULL), a finished result (deleting the job record), or a deletion. */

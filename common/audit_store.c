@@ -71,7 +71,6 @@ struct audit_store {
 	rocksdb_options_t *extra_opts;		/* conf.extra_cf's, owned */
 	int n_other;
 	rocksdb_writeoptions_t *wopts;
-	rocksdb_writeoptions_t *wnosync;
 	rocksdb_readoptions_t *ropts;
 	rocksdb_writebatch_t *batch;
 	bool reader;
@@ -302,8 +301,7 @@ audit_store_free(struct audit_store *s)
 	free(s->other_cf);
 	if (s->extra_opts != NULL)
 		rocksdb_options_destroy(s->extra_opts);
-	if (s->wnosync != NULL)
-		rocksdb_writeoptions_destroy(s->wnosync);
+
 	if (s->batch != NULL)
 		rocksdb_writebatch_destroy(s->batch);
 	if (s->sealed != NULL)
@@ -351,7 +349,6 @@ audit_store_alloc(int *err)
 	}
 	s->opts = rdb_options();
 	s->wopts = rocksdb_writeoptions_create();
-	s->wnosync = rocksdb_writeoptions_create();
 	s->ropts = rocksdb_readoptions_create();
 	s->batch = rocksdb_writebatch_create();
 	s->sealed = rocksdb_writebatch_create();
@@ -722,8 +719,9 @@ audit_store_seal(struct audit_store *s)
 }
 
 int
-audit_store_write_sealed(struct audit_store *s, bool sync)
+audit_store_write_sealed(struct audit_store *s, rocksdb_writebatch_t *extra)
 {
+	rocksdb_writebatch_t *both = NULL;
 	char *errstr = NULL;
 
 	if (s->nsealed == 0)
@@ -741,7 +739,14 @@ audit_store_write_sealed(struct audit_store *s, bool sync)
 		    "earlier (restart the process once the cause, e.g. a full disk, is fixed)");
 		return ERR_DB;
 	}
-	rocksdb_write(s->db, sync ? s->wopts : s->wnosync, s->sealed, &errstr);
+	if (extra != NULL && rocksdb_writebatch_count(extra) > 0 &&
+	    (both = rdb_batch_concat(s->sealed, extra)) == NULL) {
+		log_warnx("audit: cannot join the round's batches (out of memory?)");
+		return ERR_DB;
+	}
+	rocksdb_write(s->db, s->wopts, both != NULL ? both : s->sealed, &errstr);
+	if (both != NULL)
+		rocksdb_writebatch_destroy(both);
 	if (errstr != NULL) {
 		log_warnx("audit: commit of %zu events failed: %s", s->nsealed, errstr);
 		rocksdb_free(errstr);
@@ -777,7 +782,7 @@ audit_store_commit(struct audit_store *s)
 
 	if ((rc = audit_store_seal(s)) != ERR_OK)
 		return rc;
-	rc = audit_store_write_sealed(s, true);
+	rc = audit_store_write_sealed(s, NULL);
 	audit_store_sealed_done(s, rc);
 	return rc;
 }

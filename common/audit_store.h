@@ -90,11 +90,13 @@ int audit_store_commit(struct audit_store *s);
  *                             aside; appending goes on, chained to them.
  *                             ERR_BUSY if a sealed batch is still pending,
  *                             ERR_OK (nothing sealed) if nothing is staged.
- *   audit_store_write_sealed  (any one thread) one write of the sealed
- *                             batch, synced unless `sync` is false (then a
- *                             synced write to the same DB must follow:
- *                             the extra family's); ERR_OK or ERR_DB.
- *                             Touches nothing the writer's thread uses.
+ *   audit_store_write_sealed  (any one thread) one synced write of the
+ *                             sealed batch, with `extra` (may be NULL: a
+ *                             batch for the extra family, sealed by the
+ *                             store that shares the DB) joined to it, so
+ *                             both land atomically or neither; ERR_OK or
+ *                             ERR_DB.  Touches nothing the writer's
+ *                             thread uses meanwhile.
  *   audit_store_sealed_done   (writer's thread) with write_sealed's result:
  *                             ERR_OK moves the committed head forward; a
  *                             failure drops the sealed batch *and* every event
@@ -102,7 +104,7 @@ int audit_store_commit(struct audit_store *s);
  *                             as audit_store_commit's failure does.
  */
 int audit_store_seal(struct audit_store *s);
-int audit_store_write_sealed(struct audit_store *s, bool sync);
+int audit_store_write_sealed(struct audit_store *s, rocksdb_writebatch_t *extra);
 /* Events in the sealed batch (0: nothing to write). */
 size_t audit_store_sealed_count(const struct audit_store *s);
 

@@ -24,4 +24,11 @@ void rdb_close(rocksdb_t *db, bool write_failed, const char *what);
  * The stores report their own errors through our log. */
 rocksdb_options_t *rdb_options(void);
 
+/* A fresh batch holding `a`'s operations, then `b`'s, for one atomic write
+ * of two stores that share a DB.  RocksDB's C API has no append, so the
+ * batches' representations are joined (WriteBatch::rep_: an 8-byte sequence,
+ * a 4-byte little-endian count, then the records; db/write_batch.cc).
+ * NULL when either is malformed or out of memory. */
+rocksdb_writebatch_t *rdb_batch_concat(rocksdb_writebatch_t *a, rocksdb_writebatch_t *b);
+
 #endif

@@ -84,7 +84,7 @@ check "one slot is free" wait_for 5 free_is 1
 dups_before=$(grep -c 'a DONE again for job' "$T/broker.log")
 out=$("$BIN/sluice" run --session dup-s "$short"); rc=$?
 check "the short job's result arrives" test "$out" = "short done" -a $rc -eq 0
-check "its DONE_ACK was lost" grep -q 'test-lose-acks: the DONE_ACK of job' "$T/broker.log"
+check "its DONE_ACK was lost" wait_for 3 grep -q 'test-lose-acks: the DONE_ACK of job' "$T/broker.log"
 dup_seen() { test "$(grep -c 'a DONE again for job' "$T/broker.log")" -gt "$dups_before"; }
 check "the worker sends the DONE again (unacknowledged for $RESEND_MS ms)" \
 	wait_for $(( RESEND_MS / 1000 + 4 )) dup_seen

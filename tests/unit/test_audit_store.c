@@ -410,7 +410,7 @@ test_discard_staged(void **state)
 	assert_int_equal(audit_store_seal(s), ERR_OK);
 	append(s, AUDIT_ERROR, "d", "d");			/* seq 3, discarded */
 	audit_store_discard(s);
-	assert_int_equal(audit_store_write_sealed(s, true), ERR_OK);
+	assert_int_equal(audit_store_write_sealed(s, NULL), ERR_OK);
 	audit_store_sealed_done(s, ERR_OK);
 	append(s, AUDIT_ERROR, "d", "d");			/* seq 3 again, after 2 */
 	assert_int_equal(audit_store_commit(s), ERR_OK);

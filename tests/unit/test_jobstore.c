@@ -18,6 +18,7 @@
 #include "broker/jobstore.h"
 #include "common/audit_store.h"
 #include "common/msg.h"
+#include "common/rdb.h"
 
 static char dir[64];
 
@@ -306,6 +307,52 @@ test_legacy_store_migrated(void **state)
 	msg_destroy(&res);
 }
 
+/* Two batches joined into one (the committer's atomic round): every
+ * operation of both, in order, and the count right. */
+static void
+test_batch_concat(void **state)
+{
+	char path[128], *err = NULL;
+	rocksdb_options_t *o = rdb_options();
+	rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	rocksdb_writebatch_t *a = rocksdb_writebatch_create(), *b = rocksdb_writebatch_create(), *ab;
+	size_t vlen;
+	char *v;
+	(void)state;
+	rocksdb_options_set_create_if_missing(o, 1);
+	snprintf(path, sizeof(path), "%s/concat", dir);
+	rocksdb_t *db = rocksdb_open(o, path, &err);
+	assert_null(err);
+	rocksdb_writebatch_put(a, "k1", 2, "a", 1);
+	rocksdb_writebatch_put(a, "k2", 2, "a", 1);
+	rocksdb_writebatch_put(b, "k2", 2, "b", 1);	/* b's put comes after a's */
+	rocksdb_writebatch_delete(b, "k1", 2);
+	rocksdb_writebatch_put(b, "k3", 2, "b", 1);
+	assert_non_null(ab = rdb_batch_concat(a, b));
+	assert_int_equal(rocksdb_writebatch_count(ab), 5);
+	rocksdb_write(db, wo, ab, &err);
+	assert_null(err);
+	assert_null(rocksdb_get(db, ro, "k1", 2, &vlen, &err));
+	v = rocksdb_get(db, ro, "k2", 2, &vlen, &err);
+	assert_true(v != NULL && vlen == 1 && v[0] == 'b');
+	rocksdb_free(v);
+	v = rocksdb_get(db, ro, "k3", 2, &vlen, &err);
+	assert_true(v != NULL && vlen == 1);
+	rocksdb_free(v);
+	rocksdb_writebatch_destroy(ab);
+	rocksdb_writebatch_clear(b);	/* an empty side joins too */
+	assert_non_null(ab = rdb_batch_concat(a, b));
+	assert_int_equal(rocksdb_writebatch_count(ab), 2);
+	rocksdb_writebatch_destroy(ab);
+	rocksdb_writebatch_destroy(a);
+	rocksdb_writebatch_destroy(b);
+	rocksdb_close(db);
+	rocksdb_readoptions_destroy(ro);
+	rocksdb_writeoptions_destroy(wo);
+	rocksdb_options_destroy(o);
+}
+
 int
 main(void)
 {
@@ -314,6 +361,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_record_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attached_to_audit_db, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_store_migrated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_concat, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
