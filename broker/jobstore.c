@@ -5,6 +5,7 @@
  * skipped, never trusted.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,7 @@ jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
  * to DIR/jobs.migrated-<unix time>.  Re-running after a crash copies again
  * (same keys, same values) from the untouched old DB. */
 #define JOBSTORE_MIGRATE_BATCH 10000
+#define JOBSTORE_MIGRATE_BYTES (64u << 20)	/* records carry code and outputs */
 static enum err
 jobstore_migrate(struct jobstore *s, const char *dir, char *why, size_t whysz)
 {
@@ -155,7 +157,7 @@ jobstore_migrate(struct jobstore *s, const char *dir, char *why, size_t whysz)
 	rocksdb_iterator_t *it;
 	rocksdb_writebatch_t *wb;
 	char from[4096], to[4096], *dberr = NULL;
-	size_t n = 0, inbatch = 0;
+	size_t n = 0, inbatch = 0, bytes = 0;
 	enum err e = ERR_OK;
 
 	snprintf(from, sizeof(from), "%s/jobs", dir);
@@ -170,10 +172,11 @@ jobstore_migrate(struct jobstore *s, const char *dir, char *why, size_t whysz)
 		const char *k = rocksdb_iter_key(it, &klen), *v = rocksdb_iter_value(it, &vlen);
 		rocksdb_writebatch_put_cf(wb, s->cf, k, klen, v, vlen);
 		n++;
-		if (++inbatch == JOBSTORE_MIGRATE_BATCH) {
+		bytes += klen + vlen;
+		if (++inbatch == JOBSTORE_MIGRATE_BATCH || bytes >= JOBSTORE_MIGRATE_BYTES) {
 			rocksdb_write(s->db, s->wsync, wb, &dberr);
 			rocksdb_writebatch_clear(wb);
-			inbatch = 0;
+			inbatch = bytes = 0;
 			if (dberr != NULL)
 				break;
 		}
@@ -198,6 +201,18 @@ jobstore_migrate(struct jobstore *s, const char *dir, char *why, size_t whysz)
 		    "%s to %s: %s", from, to, strerror(errno));
 		return ERR_IO;
 	}
+	/* The rename must be durable before the broker changes anything: a
+	 * lost rename would copy the old records over newer state at the next
+	 * start. */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1 || fsync(dfd) != 0) {
+		snprintf(why, whysz, "moved the job store into the audit DB, but cannot sync %s: %s",
+		    dir, strerror(errno));
+		if (dfd != -1)
+			close(dfd);
+		return ERR_IO;
+	}
+	close(dfd);
 	log_info("job store: moved %zu records from %s into the audit DB (one log, one sync "
 	    "per round); the old copy is %s", n, from, to);
 	return ERR_OK;

@@ -67,12 +67,17 @@ reap_strays() {
 		sleep 0.1
 	done
 	echo "   warning: $1 left ${#STRAYS[@]} process(es) running, killed: ${STRAYS[*]}"
-	for w in "${STRAYS[@]}"; do kill -KILL "${w%%:*}" 2>/dev/null; done
-	for _ in $(seq 50); do
-		find_strays
-		[ ${#STRAYS[@]} -eq 0 ] && return 0
-		sleep 0.1
+	# TERM first (a test script's EXIT trap unmounts and removes what it
+	# made), KILL what is left 2 s later; each time from a fresh scan.
+	for sig in TERM KILL; do
+		for w in "${STRAYS[@]}"; do kill -"$sig" "${w%%:*}" 2>/dev/null; done
+		for _ in $(seq 20); do
+			find_strays
+			[ ${#STRAYS[@]} -eq 0 ] && return 0
+			sleep 0.1
+		done
 	done
+	echo "   warning: still running after SIGKILL: ${STRAYS[*]}"
 }
 
 # True while the run is within its budget; else counts `name` as failed.

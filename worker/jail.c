@@ -393,6 +393,16 @@ jail_close_except(const int *keep, int n)
 	}
 }
 
+/* True when nobody holds the read end of `fd` any more (POLLERR on a
+ * writer: the worker is gone). */
+static bool
+jail_reader_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP)) != 0;
+}
+
 /* The jail's init (pid 1 of the new pid namespace).  Never returns. */
 static void __attribute__((noreturn))
 jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
@@ -426,13 +436,13 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 		jail_child_fail(status_fd, step, e);
 	/* 2. root of the new user namespace, no host groups.  The kernel
 	 *    clears the parent-death signal when our uid/gid change, so it is
-	 *    armed again; if the worker died before that, its end of the
-	 *    status socket is closed and we go now. */
+	 *    armed again; if the worker died before that, the read end of
+	 *    our status channel is closed (POLLERR) and we go now. */
 	if ((e = jail_user_enter(j, &step)) != 0)
 		jail_child_fail(status_fd, step, e);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (poll(&(struct pollfd){ .fd = status_fd, .events = POLLIN }, 1, 0) > 0)
-		_exit(126);	/* the worker only reads it: POLLIN/POLLHUP = gone */
+	if (jail_reader_gone(status_fd))
+		_exit(126);
 	/* 3. hostname, cgroup namespace */
 	if ((e = jail_ns_enter(j, &step)) != 0)
 		jail_child_fail(status_fd, step, e);
