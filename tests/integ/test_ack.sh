@@ -7,7 +7,10 @@
 #     execution_end in the trail;
 #  2. a DONE whose acknowledgement was lost (--test-lose-acks) comes again:
 #     acknowledged and ignored: no second execution_end, and the free slots
-#     of the worker stay what they are (a running job keeps its slot).
+#     of the worker stay what they are (a running job keeps its slot);
+#  3. a DONE from another registered worker for a job it was not leased to
+#     (build/test/forge_done) is ignored: the job runs on and ends with its
+#     real result.
 . "$(dirname "$0")/lib.sh"
 
 HB=500				# lib.sh starts broker and worker with --heartbeat-ms 500
@@ -102,4 +105,27 @@ check "no further copy: the resend was acknowledged" \
 	test "$(grep -c 'a DONE again for job' "$T/broker.log")" -eq $((dups_before + 1))
 check "then both slots are free" wait_for 5 free_is 2
 check "the worker dropped no DONE" bash -c "! grep -q 'dropped' '$T/w1.log'"
+
+# --- 3. a forged DONE from another worker ------------------------------------
+third=$(prog third.ts <<'EOF'
+await new Promise((r) => setTimeout(r, 4000));
+console.log("third done");
+EOF
+)
+"$BIN/sluice" run --json --session forge-s --timeout 20000 "$third" >"$T/third.json" 2>&1 &
+THIRD=$!
+PIDS+=("$THIRD")
+job_dir() { ls "$T/w1" 2>/dev/null | grep -E '^[0-9a-f]{32}$' | head -1; }
+wait_for 10 eval 'test -n "$(job_dir)"'
+tid=$(job_dir)
+require "the third job runs on w1 ($tid)" test -n "$tid"
+"$TOOLS/forge_done" "$BACK" mallory "$tid" >"$T/forge.out" 2>&1
+check "a DONE from a worker the job was not leased to is ignored, and logged" \
+	wait_for 3 grep -q "DONE for job $tid from mallory, which it was not leased to" "$T/broker.log"
+check "... the job still runs" running_ge 1
+wait "$THIRD"
+check "... and ends with its real result, not the forged one" \
+	jq -e '.status == "ok" and (.stdout | test("third done")) and (.stdout | test("forged") | not)' "$T/third.json"
+trail forge-s "$T/pack3"
+check "... one execution_end for it" test "$(events "$T/pack3" execution_end "$tid")" -eq 1
 exit $((FAILS > 0))
