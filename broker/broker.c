@@ -1563,9 +1563,11 @@ on_done(struct broker *b, struct worker *w, zframe_t *rid, struct msg *m)
 		return;
 	}
 	if (j->result != NULL) {
-		/* Its end is being committed: acknowledged when durable. */
-		if (j->ack_to == NULL)
-			j->ack_to = zframe_dup(rid);
+		/* Its end is being committed: acknowledged when durable, to
+		 * the latest sender (the first copy may have come through a
+		 * socket the worker has since replaced). */
+		zframe_destroy(&j->ack_to);
+		j->ack_to = zframe_dup(rid);
 		return;
 	}
 	if (j->state == JOB_QUEUED && queue_remove(b->queue, j->tenant, j->priority, j)) {
