@@ -145,9 +145,10 @@ jobstore_open(const char *dir, enum err *err, char *why, size_t whysz)
 }
 
 /* Copies every record of the legacy DIR/jobs into the shared family (one
- * synced batch per JOBSTORE_MIGRATE_BATCH records), then renames DIR/jobs
- * to DIR/jobs.migrated-<unix time>.  Re-running after a crash copies again
- * (same keys, same values) from the untouched old DB. */
+ * synced batch per JOBSTORE_MIGRATE_BATCH records or JOBSTORE_MIGRATE_BYTES),
+ * then renames DIR/jobs to DIR/jobs.migrated-<unix time> and syncs DIR.
+ * Re-running after a crash copies again (same keys, same values) from the
+ * untouched old DB: nothing else has written the new family by then. */
 #define JOBSTORE_MIGRATE_BATCH 10000
 #define JOBSTORE_MIGRATE_BYTES (64u << 20)	/* records carry code and outputs */
 static enum err
