@@ -32,7 +32,8 @@ struct jobstore {
 	rocksdb_readoptions_t *ropts;
 	rocksdb_writebatch_t *batch;	/* staging: the loop's thread only */
 	rocksdb_writebatch_t *sealed;	/* handed to jobstore_write_sealed */
-	bool write_failed;		/* RocksDB refused a write: see rdb_close */
+	bool write_failed;		/* standalone: RocksDB refused a write (rdb_write) */
+	bool *failed;			/* &write_failed, or the audit store's flag */
 	size_t staged;
 	size_t nsealed;			/* operations in `sealed`, 0: none */
 };
@@ -115,6 +116,7 @@ jobstore_alloc(enum err *err, char *why, size_t whysz)
 	rocksdb_readoptions_set_total_order_seek(s->ropts, 1);
 	s->batch = rocksdb_writebatch_create();
 	s->sealed = rocksdb_writebatch_create();
+	s->failed = &s->write_failed;
 	return s;
 }
 
@@ -157,7 +159,7 @@ jobstore_migrate(struct jobstore *s, const char *dir, char *why, size_t whysz)
 	struct jobstore *old;
 	rocksdb_iterator_t *it;
 	rocksdb_writebatch_t *wb;
-	char from[4096], to[4096], *dberr = NULL;
+	char from[4096], to[4096], *dberr = NULL, werr[512];
 	size_t n = 0, inbatch = 0, bytes = 0;
 	enum err e = ERR_OK;
 
@@ -175,25 +177,28 @@ jobstore_migrate(struct jobstore *s, const char *dir, char *why, size_t whysz)
 		n++;
 		bytes += klen + vlen;
 		if (++inbatch == JOBSTORE_MIGRATE_BATCH || bytes >= JOBSTORE_MIGRATE_BYTES) {
-			rocksdb_write(s->db, s->wsync, wb, &dberr);
+			e = rdb_write(s->db, s->wsync, wb, s->failed, werr, sizeof(werr));
 			rocksdb_writebatch_clear(wb);
 			inbatch = bytes = 0;
-			if (dberr != NULL)
+			if (e != ERR_OK)
 				break;
 		}
 	}
-	if (dberr == NULL)
+	if (e == ERR_OK) {
 		rocksdb_iter_get_error(it, &dberr);
-	if (dberr == NULL && inbatch > 0)
-		rocksdb_write(s->db, s->wsync, wb, &dberr);
+		if (dberr != NULL) {
+			snprintf(werr, sizeof(werr), "reading it: %s", dberr);
+			free(dberr);
+			e = ERR_DB;
+		}
+	}
+	if (e == ERR_OK && inbatch > 0)
+		e = rdb_write(s->db, s->wsync, wb, s->failed, werr, sizeof(werr));
 	rocksdb_iter_destroy(it);
 	rocksdb_writebatch_destroy(wb);
 	jobstore_close(&old);
-	if (dberr != NULL) {
-		snprintf(why, whysz, "moving %s into the audit DB failed: %s", from, dberr);
-		free(dberr);
-		if (s->audit != NULL)
-			audit_store_set_write_failed(s->audit);
+	if (e != ERR_OK) {
+		snprintf(why, whysz, "moving %s into the audit DB failed: %s", from, werr);
 		return ERR_DB;
 	}
 	snprintf(to, sizeof(to), "%s/jobs.migrated-%lld", dir, (long long)time(NULL));
@@ -236,6 +241,7 @@ jobstore_attach(struct audit_store *audit, const char *dir, enum err *err, char 
 	s->db = audit_store_rocksdb(audit);
 	s->cf = audit_store_extra_cf(audit);
 	s->audit = audit;
+	s->failed = audit_store_failed_flag(audit);
 	if ((*err = jobstore_migrate(s, dir, why, whysz)) != ERR_OK) {
 		jobstore_close(&s);
 		return NULL;
@@ -436,28 +442,16 @@ jobstore_seal(struct jobstore *s)
 enum err
 jobstore_write_sealed(struct jobstore *s, char *why, size_t whysz)
 {
-	char *dberr = NULL;
+	char werr[512];
+	enum err e;
 
 	if (s->nsealed == 0)
 		return ERR_OK;
-	if (s->write_failed || (s->audit != NULL && audit_store_write_failed(s->audit))) {
-		/* see audit_store_write_sealed: no write after a refused one */
-		jobstore_drop_sealed(s);
-		snprintf(why, whysz, "job store: not writing: the store refused a write earlier "
-		    "(restart the broker once the cause, e.g. a full disk, is fixed)");
-		return ERR_DB;
-	}
-	rocksdb_write(s->db, s->wsync, s->sealed, &dberr);
+	e = rdb_write(s->db, s->wsync, s->sealed, s->failed, werr, sizeof(werr));
 	jobstore_drop_sealed(s);
-	if (dberr != NULL) {
-		snprintf(why, whysz, "job store write failed: %s", dberr);
-		free(dberr);
-		s->write_failed = true;
-		if (s->audit != NULL)
-			audit_store_set_write_failed(s->audit);
-		return ERR_DB;
-	}
-	return ERR_OK;
+	if (e != ERR_OK)
+		snprintf(why, whysz, "job store write failed: %s", werr);
+	return e;
 }
 
 void

@@ -26,7 +26,8 @@ struct sessions {
 	rocksdb_readoptions_t *ropts;
 	uint64_t quota;
 	uint64_t ttl_ms;
-	bool write_failed;		/* RocksDB refused a write: see rdb_close */
+	bool write_failed;		/* RocksDB refused a write: see rdb_write */
+	struct log_limit fail_log;
 };
 
 /* The key prefix of a session's files ("f" tenant \0 session \0) or of its
@@ -98,16 +99,12 @@ sessions_close(struct sessions **sp)
 static enum err
 sessions_write(struct sessions *s, rocksdb_writebatch_t *wb)
 {
-	char *dberr = NULL;
+	char why[512];
+	enum err e = rdb_write(s->db, s->wsync, wb, &s->write_failed, why, sizeof(why));
 
-	rocksdb_write(s->db, s->wsync, wb, &dberr);
-	if (dberr != NULL) {
-		log_error("sessions: write: %s", dberr);
-		rocksdb_free(dberr);
-		s->write_failed = true;
-		return ERR_DB;
-	}
-	return ERR_OK;
+	if (e != ERR_OK)
+		log_limited(&s->fail_log, 10, "sessions: write: %s", why);
+	return e;
 }
 
 /* Deletes every file of the session into wb, except paths listed in keep. */

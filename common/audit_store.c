@@ -91,7 +91,7 @@ struct audit_store {
 	uint64_t staged_cp_seq;
 	bool fail_next;
 	bool write_failed;		/* RocksDB refused a write (e.g. disk full) */
-	struct log_limit refused_log;	/* "not writing" said at most every 10 s */
+	struct log_limit refused_log;	/* failed commits said at most every 10 s */
 	uint8_t *encbuf;			/* AUDIT_CANON_MAX scratch */
 
 	/* sealed batch (audit_store_seal), written by audit_store_write_sealed */
@@ -301,7 +301,6 @@ audit_store_free(struct audit_store *s)
 	free(s->other_cf);
 	if (s->extra_opts != NULL)
 		rocksdb_options_destroy(s->extra_opts);
-
 	if (s->batch != NULL)
 		rocksdb_writebatch_destroy(s->batch);
 	if (s->sealed != NULL)
@@ -722,7 +721,8 @@ int
 audit_store_write_sealed(struct audit_store *s, rocksdb_writebatch_t *extra)
 {
 	rocksdb_writebatch_t *both = NULL;
-	char *errstr = NULL;
+	char why[512];
+	enum err e;
 
 	if (s->nsealed == 0)
 		return ERR_OK;
@@ -730,30 +730,19 @@ audit_store_write_sealed(struct audit_store *s, rocksdb_writebatch_t *extra)
 		log_warnx("audit: commit failed (injected fault)");
 		return ERR_DB;
 	}
-	if (s->write_failed) {
-		/* RocksDB refused a write (e.g. disk full): its log writer is
-		 * in error, and a later write or sync of it can abort the
-		 * process (an assertion in Debian's librocksdb).  Nothing more
-		 * is written until a restart replays the synced log. */
-		log_limited(&s->refused_log, 10, "audit: not writing: the store refused a write "
-		    "earlier (restart the process once the cause, e.g. a full disk, is fixed)");
-		return ERR_DB;
-	}
 	if (extra != NULL && rocksdb_writebatch_count(extra) > 0 &&
 	    (both = rdb_batch_concat(s->sealed, extra)) == NULL) {
 		log_warnx("audit: cannot join the round's batches (out of memory?)");
 		return ERR_DB;
 	}
-	rocksdb_write(s->db, s->wopts, both != NULL ? both : s->sealed, &errstr);
+	e = rdb_write(s->db, s->wopts, both != NULL ? both : s->sealed, &s->write_failed, why,
+	    sizeof(why));
 	if (both != NULL)
 		rocksdb_writebatch_destroy(both);
-	if (errstr != NULL) {
-		log_warnx("audit: commit of %zu events failed: %s", s->nsealed, errstr);
-		rocksdb_free(errstr);
-		s->write_failed = true;
-		return ERR_DB;
-	}
-	return ERR_OK;
+	if (e != ERR_OK)
+		log_limited(&s->refused_log, 10, "audit: commit of %zu events failed: %s",
+		    s->nsealed, why);
+	return e;
 }
 
 void
@@ -1073,14 +1062,8 @@ audit_store_sealed_count(const struct audit_store *s)
 	return s->nsealed;
 }
 
-void
-audit_store_set_write_failed(struct audit_store *s)
+bool *
+audit_store_failed_flag(struct audit_store *s)
 {
-	s->write_failed = true;
-}
-
-bool
-audit_store_write_failed(const struct audit_store *s)
-{
-	return s->write_failed;
+	return &s->write_failed;
 }

@@ -112,11 +112,10 @@ size_t audit_store_sealed_count(const struct audit_store *s);
  * store that shares them; both stay the audit store's. */
 rocksdb_t *audit_store_rocksdb(const struct audit_store *s);
 rocksdb_column_family_handle_t *audit_store_extra_cf(const struct audit_store *s);
-/* A write to the shared DB failed: the store must not close it (rdb_close)
- * and writes nothing more (a write or sync of RocksDB's log writer in error
- * can abort the process); every later audit_store_write_sealed fails. */
-void audit_store_set_write_failed(struct audit_store *s);
-bool audit_store_write_failed(const struct audit_store *s);
+/* The DB's "a write was refused" flag (rdb_write, rdb_close), for the
+ * store that shares the DB: set by either store's refused write, it stops
+ * both. */
+bool *audit_store_failed_flag(struct audit_store *s);
 void audit_store_sealed_done(struct audit_store *s, int rc);
 
 /* Writer: drops the staged events that are not sealed yet (their seq/hash

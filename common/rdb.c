@@ -3,6 +3,7 @@
  * thread that closes it.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,27 @@ rdb_options(void)
 
 	rocksdb_options_set_info_log_level(o, 4);	/* FATAL_LEVEL */
 	return o;
+}
+
+enum err
+rdb_write(rocksdb_t *db, const rocksdb_writeoptions_t *wo, rocksdb_writebatch_t *wb,
+    bool *failed, char *why, size_t whysz)
+{
+	char *dberr = NULL;
+
+	if (*failed) {
+		snprintf(why, whysz, "not writing: the store refused a write earlier (restart the "
+		    "process once the cause, e.g. a full disk, is fixed)");
+		return ERR_DB;
+	}
+	rocksdb_write(db, wo, wb, &dberr);
+	if (dberr != NULL) {
+		snprintf(why, whysz, "%s", dberr);
+		rocksdb_free(dberr);
+		*failed = true;
+		return ERR_DB;
+	}
+	return ERR_OK;
 }
 
 #define RDB_BATCH_HEADER 12	/* sequence (8) + count (4) */
