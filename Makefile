@@ -111,7 +111,7 @@ $(BUILD)/bin/%:
 # objects alone, with no pkg-config libraries: a new dependency fails here.
 FRONT_SRC := client/front_main.c client/front.c client/zmtp.c client/runjob.c \
              common/endpoint.c common/msg.c common/mpread.c common/util.c common/err.c \
-             common/privacy_mode.c
+             common/privacy_mode.c common/paths.c
 $(BUILD)/bin/sluice: $(call obj,$(FRONT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^

@@ -20,6 +20,7 @@
 #include "client/front.h"
 #include "client/runjob.h"
 #include "common/endpoint.h"
+#include "common/paths.h"
 
 #define ARGV_MAX 256	/* longer command lines go to sluice-cli */
 
@@ -27,17 +28,9 @@
 __attribute__((noreturn)) static void
 hand_over(char **argv)
 {
-	char self[PATH_MAX], path[PATH_MAX + 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
+	char path[PATH_MAX + 16];
 
-	if (n <= 0 || (self[n] = '\0', slash = strrchr(self, '/')) == NULL) {
-		fprintf(stderr, "sluice: cannot find my own directory: %s\n", strerror(errno));
-		exit(2);
-	}
-	*slash = '\0';
-	snprintf(path, sizeof(path), "%s/sluice-cli", self);
-	execv(path, argv);
+	paths_exec_sibling("sluice-cli", argv, path, sizeof(path));
 	fprintf(stderr, "sluice: cannot run %s: %s (sluice-cli belongs next to sluice)\n", path,
 	    strerror(errno));
 	exit(2);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client/cmd.h"
+#include "common/paths.h"
 #include "common/curve.h"
 #include "common/log.h"
 
@@ -45,18 +46,10 @@ static const struct {
 static int
 exec_audit(int argc, char **argv)
 {
-	char self[PATH_MAX], path[PATH_MAX + 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
+	char path[PATH_MAX + 16];
 
 	(void)argc;
-	if (n <= 0 || (self[n] = '\0', slash = strrchr(self, '/')) == NULL) {
-		fprintf(stderr, "sluice: cannot find my own directory: %s\n", strerror(errno));
-		return 127;
-	}
-	*slash = '\0';
-	snprintf(path, sizeof(path), "%s/sluice-audit", self);
-	execv(path, argv);
+	paths_exec_sibling("sluice-audit", argv, path, sizeof(path));
 	fprintf(stderr, "sluice: cannot run %s: %s\n", path, strerror(errno));
 	return 127;
 }

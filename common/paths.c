@@ -27,6 +27,24 @@ paths_exe_dir(char *out, size_t outsz)
 	return (size_t)snprintf(out, outsz, "%s", buf) < outsz;
 }
 
+void
+paths_exec_sibling(const char *name, char **argv, char *path, size_t pathsz)
+{
+	char dir[PATH_MAX];
+
+	if (!paths_exe_dir(dir, sizeof(dir))) {
+		snprintf(path, pathsz, "%s", name);
+		if (errno == 0)
+			errno = ENOENT;
+		return;
+	}
+	if ((size_t)snprintf(path, pathsz, "%s/%s", dir, name) >= pathsz) {
+		errno = ENAMETOOLONG;
+		return;
+	}
+	execv(path, argv);
+}
+
 bool
 paths_deno(char *out, size_t outsz, char *why, size_t whysz)
 {
