@@ -169,6 +169,6 @@ check-banned:
 	    echo "banned function used (see docs/STYLE or STYLE.md)"; exit 1; fi
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-trace
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/trace.h"
 #include "client/client.h"
 #include "common/msg.h"
 #include "common/util.h"
@@ -87,7 +88,9 @@ main(int argc, char **argv)
 		msg_set_bin(m, MSG_F_CODE, code, len);
 		msg_set_str(m, MSG_F_LANG, strstr(argv[optind], ".js") ? "js" : "ts");
 		t0 = now_us();
+		TRACE_MARK("C0_submit");
 		enum err e = client_run(c, m, 10000, 60000, &res, why, sizeof(why));
+		TRACE_MARK("C5_result");
 		int64_t dt = now_us() - t0;
 		msg_destroy(&m);
 		if (i >= warmup) {

@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/trace.h"
 #include "broker/broker.h"
 #include "broker/committer.h"
 #include "common/audit_filter.h"
@@ -638,6 +639,7 @@ dispatch(struct broker *b)
 			continue;
 		}
 		se = wire_send(b->back, w->rid, sent ? sent : j->job);
+		TRACE_MARK("B2_job_sent");
 		msg_destroy(&sent);
 		if (se != ERR_OK) {
 			log_warnx("worker %s unreachable; dropping it", w->host);
@@ -1182,6 +1184,7 @@ assess(struct broker *b, struct job *j, const struct msg *in)
 static void
 on_submit(struct broker *b, zframe_t *client, const struct msg *in, const char *tenant)
 {
+	TRACE_MARK("B1_submit");
 	const struct broker_conf *c = b->conf;
 	const char *req = msg_str(in, MSG_F_REQ, "");
 	const char *lang = msg_str(in, MSG_F_LANG, "ts");
@@ -1548,6 +1551,7 @@ send_done_ack(struct broker *b, zframe_t *rid, const char *id)
 static void
 on_done(struct broker *b, struct worker *w, zframe_t *rid, struct msg *m)
 {
+	TRACE_MARK("B3_done");
 	const char *id = msg_str(m, MSG_F_ID, "");
 	struct job *j = zhashx_lookup(b->jobs, id);
 
@@ -2088,6 +2092,7 @@ commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, zlist
 			if (j->req[0])
 				msg_set_str(j->result, MSG_F_REQ, j->req);
 			send_front(b, j->client, j->result);
+			TRACE_MARK("B4_result_sent");
 			if (j->ack_to != NULL)
 				send_done_ack(b, j->ack_to, j->id);
 		}
@@ -2157,6 +2162,7 @@ commit(struct broker *b, bool sync)
 		if (!sync && !b->flight_written && !committer_is_done(b->committer))
 			return;	/* still syncing: keep staging */
 		flight_wait(b);
+		TRACE_MARK("K3_release");
 		b->flight_written = false;
 		commit_release(b, b->acc_flight, b->fin_flight, b->rep_flight, b->flight_rc);
 		if (b->flight_rc != ERR_OK)
@@ -2197,6 +2203,7 @@ commit(struct broker *b, bool sync)
 	t = b->acc_flight, b->acc_flight = b->accepting, b->accepting = t;
 	t = b->fin_flight, b->fin_flight = b->finishing, b->finishing = t;
 	t = b->rep_flight, b->rep_flight = b->replies, b->replies = t;
+	TRACE_MARK("K0_start");
 	if ((e = committer_start(b->committer)) != ERR_OK) {
 		log_error("commit: %s", err_str(e));
 		return;

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "common/trace.h"
 #include "broker/committer.h"
 #include "common/log.h"
 
@@ -48,6 +49,7 @@ committer_main(void *arg)
 		if (!c->pending)
 			break;
 		pthread_mutex_unlock(&c->lock);
+		TRACE_MARK("K1_thread");
 
 		/* Sharing one DB, the round is one synced write: the audit
 		 * events and the job store records joined, atomic (one
@@ -75,6 +77,7 @@ committer_main(void *arg)
 				jobstore_drop_sealed(c->jobs);
 		}
 
+		TRACE_MARK("K2_written");
 		pthread_mutex_lock(&c->lock);
 		c->audit_rc = arc;
 		c->rc = e;

@@ -289,6 +289,14 @@ close_later(int fd)
 }
 
 void
+filewatch_reset(struct filewatch *fw)
+{
+	filewatch_drain(fw);
+	fw->n = 0;
+	fw->overflowed = false;
+}
+
+void
 filewatch_destroy(struct filewatch **fwp)
 {
 	struct filewatch *fw;

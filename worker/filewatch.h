@@ -32,6 +32,10 @@ struct filewatch *filewatch_new(const char *root, bool whole_fs, enum err *err, 
 /* Reads every queued event without blocking and folds it into the totals. */
 void filewatch_drain(struct filewatch *fw);
 
+/* Drains the queue and forgets everything seen so far: a warm jail's watch
+ * is armed when the jail is built and counts from the job's handover. */
+void filewatch_reset(struct filewatch *fw);
+
 /* True when the job read `rel` (a path relative to the workspace). */
 bool filewatch_was_read(const struct filewatch *fw, const char *rel);
 

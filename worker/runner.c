@@ -31,6 +31,7 @@
 #include <czmq.h>
 #include <sodium.h>
 
+#include "common/trace.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "worker/denoaudit.h"
@@ -148,6 +149,7 @@ scan_exit(struct runner *r, const char *p, size_t n)
 	for (size_t i = 0; i < d; i++)
 		code = code * 10 + (r->tail[r->tail_len - 1 - d + i] - '0');
 	r->warm_ended = true;
+	TRACE_MARK("W3_exit_marker");
 	r->warm_code = code > 255 ? 255 : code;
 	if (r->err.len >= len && memcmp(r->err.buf + r->err.len - len,
 	    r->tail + r->tail_len - len, len) == 0)
@@ -499,6 +501,10 @@ start_warm_jail(struct runner *r, const struct runner_conf *rc, const void *code
 	r->stdin_w = wj->in_w;
 	r->out.fd = wj->out_r;
 	r->err.fd = wj->err_r;
+	if (wj->watch != NULL) {
+		filewatch_reset(wj->watch);	/* the bootstrap's accesses */
+		r->watch = wj->watch;
+	}
 	free(wj);
 	return true;
 }
@@ -615,10 +621,11 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 		snprintf(work, sizeof(work), "/work");
 	snprintf(r->work, sizeof(r->work), "%s", work);
 	/* Armed before the job's code can run (a warm jail's bootstrap waits
-	 * for release_warm, a cold one is not started yet); the job cannot
-	 * switch it off.  The worker's own writes below are not counted. */
-	if ((r->watch = filewatch_new(workspace_path(r->ws), !rc->insecure_no_jail, err, why,
-	    whysz)) == NULL)
+	 * for release_warm, and its watch was armed when it was built; a cold
+	 * one is not started yet); the job cannot switch it off.  The
+	 * worker's own writes below are not counted. */
+	if (r->watch == NULL && (r->watch = filewatch_new(workspace_path(r->ws),
+	    !rc->insecure_no_jail, err, why, whysz)) == NULL)
 		goto fail;
 	if ((r->inputs = inputs_write(r->ws, job, (enum wspath_class)rc->file_class, err, why,
 	    whysz)) == NULL)
@@ -664,6 +671,7 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 	}
 	r->start_ms = util_now_ms();
 	r->deadline_ms = r->start_ms + (int64_t)r->lim.timeout_ms;
+	TRACE_MARK("R4_pre_release");
 	if (r->warm) {
 		if ((*err = release_warm(r)) != ERR_OK) {
 			snprintf(why, whysz, "warm jail %s: cannot hand over the job", r->warm_name);

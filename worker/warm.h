@@ -48,6 +48,8 @@ struct warm_jail {
 	struct jail *jail;
 	int in_w;			/* the bootstrap's stdin (write end) */
 	int out_r, err_r;		/* its stdout and stderr (read ends, non-blocking) */
+	struct filewatch *watch;	/* armed on the workspace at build time (off the
+					 * job's path); NULL: the runner arms one */
 	uint64_t rss_kb;		/* resident memory of the idle Deno */
 };
 

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/trace.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/util.h"
@@ -429,7 +430,9 @@ on_broker(struct worker *w)
 	w->broker_seen_ms = util_now_ms();
 	switch (msg_cmd(m)) {
 	case MSG_JOB:
+		TRACE_MARK("W1_job");
 		on_job(w, m);
+		TRACE_MARK("W2_started");
 		break;
 	case MSG_CANCEL:
 		on_cancel(w, m);
@@ -486,6 +489,7 @@ finish_runners(struct worker *w, int64_t now)
 			send_done_error(w, runner_id(r), JOB_ERROR, "worker out of memory");
 		else
 			send_done(w, &done);
+		TRACE_MARK("W4_done_sent");
 		runner_destroy(&w->slot[i]);
 		w->running--;
 	}
