@@ -133,12 +133,14 @@ warm_close(int *fd)
 	*fd = -1;
 }
 
+/* Its pipes and its file watch (warm_jail_free and warm_jail_drop). */
 static void
 warm_jail_close(struct warm_jail *wj)
 {
 	warm_close(&wj->in_w);
 	warm_close(&wj->out_r);
 	warm_close(&wj->err_r);
+	filewatch_destroy(&wj->watch);
 }
 
 /* Destroys a warm jail in full (builder thread or shutdown). */
@@ -150,7 +152,6 @@ warm_jail_free(struct warm_jail **wjp)
 	if (wj == NULL)
 		return;
 	warm_jail_close(wj);
-	filewatch_destroy(&wj->watch);
 	jail_destroy(&wj->jail);
 	workspace_destroy(&wj->ws);
 	free(wj);
