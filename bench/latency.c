@@ -18,9 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/trace.h"
 #include "client/client.h"
 #include "common/msg.h"
+#include "common/trace.h"
 #include "common/util.h"
 
 static int64_t

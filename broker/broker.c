@@ -44,7 +44,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/trace.h"
 #include "broker/broker.h"
 #include "broker/committer.h"
 #include "common/audit_filter.h"
@@ -64,6 +63,7 @@
 #include "common/paths.h"
 #include "common/privacy.h"
 #include "common/risk.h"
+#include "common/trace.h"
 #include "common/util.h"
 #include "common/wire.h"
 #include "common/wspath.h"

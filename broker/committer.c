@@ -15,9 +15,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "common/trace.h"
 #include "broker/committer.h"
 #include "common/log.h"
+#include "common/trace.h"
 
 struct committer {
 	struct audit_store *audit;

@@ -31,8 +31,8 @@
 #include <czmq.h>
 #include <sodium.h>
 
-#include "common/trace.h"
 #include "common/log.h"
+#include "common/trace.h"
 #include "common/util.h"
 #include "worker/denoaudit.h"
 #include "worker/filewatch.h"

@@ -28,9 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/trace.h"
 #include "common/log.h"
 #include "common/msg.h"
+#include "common/trace.h"
 #include "common/util.h"
 #include "common/wire.h"
 #include "common/wspath.h"
