@@ -6,10 +6,12 @@
 #   batch.sh   sluice batch of 10,000 trivial jobs, 2 jailed workers (~8 min here)
 #   broker.sh  broker capacity with build/bench/fakeworker (~1 min)
 #   broker_ir.sh  broker instructions per job under callgrind (~4 min; needs valgrind)
+#   cpu_per_job.sh  CPU per trivial job, farm vs bare deno, split by process (~2 min)
 #   farm.sh    trivial job end to end: farm jailed / --insecure-no-jail / bare deno (~4 min)
 #   jail.sh    jail build/teardown through build/test/jailrun (~1 min)
 #   latency.sh warm pool on/off, low-load latency, sluice run vs bare deno (~8 min)
 #   throughput.sh  warm pool on/off at saturation vs a bare deno loop (~4 min)
+#   timeline.sh  a trivial job's path step by step (trace build, build-trace/; ~1 min)
 # (bench/latency_lib.bash is their shared part, not a benchmark)
 set -u
 BUILD=${1:-build}

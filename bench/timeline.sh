@@ -12,8 +12,12 @@
 #   -> RESULT -> client
 #
 #   bench/timeline.sh [JOBS] [GAP_MS]   (defaults: 200 50)
+#
+# A first argument that is not a number (the build dir bench/run.sh passes)
+# is skipped: this script always builds and runs build-trace/.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+case ${1:-} in *[!0-9]*) shift ;; esac
 N=${1:-200}
 GAP=${2:-50}
 make -C "$ROOT" --no-print-directory -s BUILD=build-trace EXTRA_CFLAGS=-DSLUICE_TRACE all >/dev/null ||
