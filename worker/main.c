@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "common/wspath.h"
 #include "worker/jail.h"
+#include "worker/warm.h"
 #include "worker/worker.h"
 
 static void
@@ -38,6 +39,9 @@ usage(void)
 	    "                       (default confidential; never: return every class)\n"
 	    "  --warm N             jails kept built with Deno started (default: = slots; 0: off)\n"
 	    "  --warm-idle-ms MS    no job for MS: keep one warm jail fewer (default 60000)\n"
+	    "  --warm-prime LIST    Deno parts a warm jail initialises before its job:\n"
+	    "                       timers,intl,web,inspect or none (default none; each\n"
+	    "                       costs every warm jail CPU, see docs/ARCHITECTURE.md)\n"
 	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n"
 	    "  --curve-key FILE     our NAME.key (CURVE; or SLUICE_CURVE_KEY)\n"
 	    "  --broker-key FILE    the broker's NAME.pub (CURVE; or SLUICE_BROKER_KEY)\n");
@@ -63,6 +67,7 @@ main(int argc, char **argv)
 		{ "mcp-approve-destructive", no_argument, NULL, 'Y' },
 		{ "warm", required_argument, NULL, 'w' },
 		{ "warm-idle-ms", required_argument, NULL, 'i' },
+		{ "warm-prime", required_argument, NULL, 'R' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "file-class", required_argument, NULL, 'F' },
 		{ "withhold-from", required_argument, NULL, 'O' },
@@ -120,6 +125,12 @@ main(int argc, char **argv)
 			if (!util_opt_u64("sluice-worker", "warm-idle-ms", optarg, 100, 86400000, &v))
 				return 2;
 			conf.warm_idle_ms = (uint32_t)v;
+			break;
+		case 'R':
+			if (!warm_prime_parse(optarg, &conf.warm_prime, why, sizeof(why))) {
+				fprintf(stderr, "sluice-worker: --warm-prime: %s\n", why);
+				return 2;
+			}
 			break;
 		case 'C': conf.mcp_config = optarg; break;
 		case 'W': conf.mcp_allow = optarg; break;

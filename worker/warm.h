@@ -39,6 +39,7 @@ struct warm_conf {
 	struct job_limits lim;		/* what the warm jails are built with */
 	bool prelude;			/* --preload the MCP prelude */
 	bool sweep;			/* the reaper runs jail_sweep_cgroups once a minute */
+	uint32_t prime;			/* warm_prime_parse: Deno parts initialised at boot */
 };
 
 /* One ready jail, owned by whoever took it. */
@@ -65,6 +66,11 @@ struct warm_jail {
 #define WARM_EXIT_MARKER "\x1eSLUICE-EXIT "
 
 struct warm;
+
+/* Parses --warm-prime: "none" or a comma-separated list of timers, intl,
+ * web, inspect (see warm.c) into a mask for warm_conf.prime.  False with a
+ * reason on an unknown or empty name. */
+bool warm_prime_parse(const char *list, uint32_t *mask, char *why, size_t whysz);
 
 /* Starts the pool and its thread.  Returns a fresh pool, or NULL with *err. */
 struct warm *warm_new(const struct warm_conf *c, enum err *err, char *why, size_t whysz);

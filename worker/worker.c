@@ -548,6 +548,7 @@ start_warm(struct worker *w)
 		},
 		.prelude = w->pool != NULL,
 		.sweep = !conf->insecure_no_jail,
+		.prime = conf->warm_prime,
 	};
 	char abs_dir[PATH_MAX], why[256];
 	enum err e;

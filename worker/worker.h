@@ -32,6 +32,7 @@ struct worker_conf {
 	const struct curve_client *curve;	/* CURVE keys; NULL: plaintext */
 	uint32_t warm;			/* warm jails kept ready (WORKER_WARM_SLOTS: = slots) */
 	uint32_t warm_idle_ms;		/* idle this long: the pool shrinks by one */
+	uint32_t warm_prime;		/* warm_prime_parse mask (--warm-prime) */
 };
 
 #define WORKER_WARM_SLOTS UINT32_MAX

@@ -250,4 +250,27 @@ j=$(run_json "$hello"); id=$(job_id "$j")
 check "with --warm 0 jobs run cold and are ok" test "$(jfield "$j" .stdout)" = "answer 42"
 check "... with no warm jail built" test "$(warm_dirs w3)" -eq 0 -a -z "$(grep 'runs in warm jail' "$T/w3.log")"
 
+# --- --warm-prime: a bad list is refused at start; primed jails run jobs
+out=$("$BIN/sluice-worker" --warm-prime bogus 2>&1); rc=$?
+check "--warm-prime with an unknown name: exit 2, naming it" \
+	test "$rc" -eq 2 -a -n "$(grep -F "unknown prime 'bogus'" <<<"$out")"
+out=$("$BIN/sluice-worker" --warm-prime "timers," 2>&1); rc=$?
+check "--warm-prime with an empty name: exit 2" test "$rc" -eq 2
+kill "$W_w3"
+start_worker w4 --slots 1 --warm 1 --warm-prime timers,intl,web,inspect --log-level debug
+check "a primed pool says what it primes" wait_for 20 grep -q "jails prime intl before their job" "$T/w4.log"
+wait_for 20 grep -q "warm pool: warm-[0-9-]* ready" "$T/w4.log"
+sleep 2	# the broker drops w3 after missed heartbeats
+timer=$(prog timer.ts <<'EOF'
+await new Promise((r) => setTimeout(r, 5));
+console.log("tick", new Intl.NumberFormat("en-US").format(1234), Deno.inspect([1]));
+EOF
+)
+j=$(run_json "$timer"); id=$(job_id "$j")
+check "a primed warm jail runs a job with timers and Intl" test "$(jfield "$j" .stdout)" = "tick 1,234 [ 1 ]"
+check "... in a warm jail" grep -q "job $id runs in warm jail" "$T/w4.log"
+j=$(run_json "$hello")
+check "... and a job that uses none of it ends as usual (nothing primed stays pending)" \
+	test "$(jfield "$j" .status) $(jfield "$j" .stdout)" = "ok answer 42"
+
 exit $((FAILS > 0))

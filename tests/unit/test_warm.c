@@ -78,6 +78,31 @@ wait_ready(struct warm *w, uint32_t ready, int ms)
 	return false;
 }
 
+/* --warm-prime lists: names to a mask; junk refused with a reason. */
+static void
+test_warm_prime_parse(void **state)
+{
+	uint32_t m = 99, m2 = 0;
+	char why[256];
+	(void)state;
+
+	assert_true(warm_prime_parse("none", &m, why, sizeof(why)));
+	assert_int_equal(m, 0);
+	assert_true(warm_prime_parse("timers", &m, why, sizeof(why)));
+	assert_int_not_equal(m, 0);
+	assert_true(warm_prime_parse("timers,intl,web,inspect", &m2, why, sizeof(why)));
+	assert_int_equal(m2 & m, m);
+	assert_int_not_equal(m2, m);
+	assert_true(warm_prime_parse("inspect,timers", &m2, why, sizeof(why)));
+	assert_true(m2 & m);
+	const char *bad[] = { "", "bogus", "timers,", ",timers", "timers,,web", "TIMERS", "timersx" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		assert_false(warm_prime_parse(bad[i], &m, why, sizeof(why)));
+		assert_true(why[0] != '\0');
+	}
+}
+
 static void
 test_warm_conf_errors(void **state)
 {
@@ -233,6 +258,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_warm_prime_parse),
 		cmocka_unit_test(test_warm_conf_errors),
 		cmocka_unit_test(test_warm_off),
 		cmocka_unit_test(test_warm_fit_rules),
