@@ -1521,17 +1521,25 @@ worker_lost(struct broker *b, struct worker *w, const char *why)
 	zhashx_delete(b->workers, w->key);
 }
 
+/* --test-lose-acks: true (logged) when the DONE_ACK of this job's end is
+ * to be dropped.  Only first ends count, never the ack of a DONE that came
+ * again: which DONEs a worker sends again after a reconnect is timing. */
+static bool
+lose_ack(struct broker *b, const char *id)
+{
+	if (b->lose_acks == 0)
+		return false;
+	b->lose_acks--;
+	log_warnx("--test-lose-acks: the DONE_ACK of job %s is dropped", id);
+	return true;
+}
+
 /* Tells the worker at `rid` it may forget its DONE of job `id`. */
 static void
 send_done_ack(struct broker *b, zframe_t *rid, const char *id)
 {
 	struct msg *ack;
 
-	if (b->lose_acks > 0) {
-		b->lose_acks--;
-		log_warnx("--test-lose-acks: the DONE_ACK of job %s is dropped", id);
-		return;
-	}
 	if ((ack = msg_new(MSG_DONE_ACK)) == NULL)
 		return;		/* the worker sends the DONE again */
 	if (msg_set_str(ack, MSG_F_ID, id) == ERR_OK)
@@ -2093,7 +2101,7 @@ commit_release(struct broker *b, zlistx_t *accepting, zlistx_t *finishing, zlist
 				msg_set_str(j->result, MSG_F_REQ, j->req);
 			send_front(b, j->client, j->result);
 			TRACE_MARK("B4_result_sent");
-			if (j->ack_to != NULL)
+			if (j->ack_to != NULL && !lose_ack(b, j->id))
 				send_done_ack(b, j->ack_to, j->id);
 		}
 		if (j->key[0]) {

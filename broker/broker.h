@@ -44,7 +44,8 @@ struct broker_conf {
 	uint64_t session_ttl_ms;	/* a session unused this long is removed */
 	int session_withhold_from;	/* `session get` lists, not returns, files of this
 					 * class and up (enum wspath_class; WSPATH_CLASS_COUNT: none) */
-	uint32_t test_lose_acks;	/* fault injection: drop the first N DONE_ACKs */
+	uint32_t test_lose_acks;	/* fault injection: drop the DONE_ACKs of the
+					 * first N jobs to end (not of repeated DONEs) */
 };
 
 /* Fills `c` with the documented defaults. */

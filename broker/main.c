@@ -45,7 +45,8 @@ usage(void)
 	    "  --session-withhold-from C  sluice session get lists files of class C and up\n"
 	    "                    without their data (default confidential; never: all data)\n"
 	    "  --log-level L     error|warn|info|debug (default info)\n"
-	    "  --test-lose-acks N  tests only: drop the first N DONE_ACKs (workers resend)\n");
+	    "  --test-lose-acks N  tests only: drop the DONE_ACKs of the first N jobs to end\n"
+	    "                      (workers resend; acks of repeated DONEs are kept)\n");
 }
 
 int
