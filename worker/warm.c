@@ -78,8 +78,8 @@ static const char BOOTSTRAP_HEAD[] =
  * run`, perf stat, docs/BENCHMARKS.md): timers ~6 ms wall / 9 ms CPU, intl
  * ~20 ms, web (Response, Blob, streams) 1-3 ms, inspect (what console.log of
  * an object needs) up to ~9 ms.  Each costs every warm jail that CPU at
- * boot whether its job uses the part or not.  Nothing a prime does stays
- * pending or shows to the job.
+ * boot whether its job uses the part or not.  A prime leaves nothing
+ * pending and keeps no object the job can reach.
  */
 static const struct {
 	const char *name;
@@ -90,6 +90,7 @@ static const struct {
 	{ "web", "new Response(\"\"); new Blob([\"\"]); new ReadableStream();\n" },
 	{ "inspect", "Deno.inspect({ a: [1, \"b\"], c: new Map() });\n" },
 };
+#define WARM_NPRIMES (sizeof(warm_primes) / sizeof(warm_primes[0]))
 
 static const char BOOTSTRAP_TAIL[] =
     "Deno.stdout.writeSync(enc.encode(\"\\x1eSLUICE-WARM\\n\"));\n"
@@ -495,10 +496,10 @@ warm_prime_parse(const char *list, uint32_t *mask, char *why, size_t whysz)
 	}
 	while (*p != '\0') {
 		size_t n = strcspn(p, ","), i;
-		for (i = 0; i < sizeof(warm_primes) / sizeof(warm_primes[0]); i++)
+		for (i = 0; i < WARM_NPRIMES; i++)
 			if (strlen(warm_primes[i].name) == n && strncmp(p, warm_primes[i].name, n) == 0)
 				break;
-		if (i == sizeof(warm_primes) / sizeof(warm_primes[0])) {
+		if (i == WARM_NPRIMES) {
 			snprintf(why, whysz, "unknown prime '%.*s' (want a comma-separated list of "
 			    "timers, intl, web, inspect; or none)", (int)(n < 32 ? n : 32), p);
 			return false;
@@ -520,13 +521,13 @@ warm_bootstrap(uint32_t mask)
 	size_t len = sizeof(BOOTSTRAP_HEAD) + sizeof(BOOTSTRAP_TAIL);
 	char *b;
 
-	for (size_t i = 0; i < sizeof(warm_primes) / sizeof(warm_primes[0]); i++)
+	for (size_t i = 0; i < WARM_NPRIMES; i++)
 		if (mask & (1u << i))
 			len += strlen(warm_primes[i].js);
 	if ((b = malloc(len)) == NULL)
 		return NULL;
 	snprintf(b, len, "%s", BOOTSTRAP_HEAD);
-	for (size_t i = 0; i < sizeof(warm_primes) / sizeof(warm_primes[0]); i++)
+	for (size_t i = 0; i < WARM_NPRIMES; i++)
 		if (mask & (1u << i))
 			strcat(b, warm_primes[i].js);
 	strcat(b, BOOTSTRAP_TAIL);
@@ -554,7 +555,7 @@ warm_new(const struct warm_conf *c, enum err *err, char *why, size_t whysz)
 		*err = ERR_NOMEM;
 		return NULL;
 	}
-	for (size_t i = 0; i < sizeof(warm_primes) / sizeof(warm_primes[0]); i++)
+	for (size_t i = 0; i < WARM_NPRIMES; i++)
 		if (c->prime & (1u << i))
 			log_info("warm pool: jails prime %s before their job", warm_primes[i].name);
 	w->conf = *c;
