@@ -10,7 +10,8 @@
 # over the run, divided by JOBS.  The farm's share is split by
 # /proc/PID/stat: broker, workers (their threads, not their reaped
 # children), kernel threads (kworker, ksoftirqd, rcu: deferred teardown of
-# namespaces, mounts, cgroups), loadgen (/usr/bin/time), and the rest: the
+# namespaces, mounts, cgroups), loadgen (the waited-for children's CPU of
+# this shell, /proc/$$/stat: only loadgen ends meanwhile), and the rest: the
 # jails (init + Deno) and whatever else ran.  Medians over REPS rounds.
 #
 #   bench/cpu_per_job.sh [BUILD] [JOBS] [REPS]   (defaults: build 300 3)
@@ -21,6 +22,7 @@ REPS=${3:-3}
 farm cpu
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }	# USER_HZ ticks
 ticks() { local s=0 p v; for p in "$@"; do v=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null); s=$((s + ${v:-0})); done; echo "$s"; }
+reaped() { awk '{print $16 + $17}' "/proc/$$/stat"; }	# this shell's waited-for children
 kthreads() { ticks $(ps -eo pid=,comm= | awk '$2 ~ /^(kworker|ksoftirqd|rcu|migration)/ {print $1}'); }
 HZ=$(getconf CLK_TCK)
 us() { awk -v t="$1" -v n="$N" -v hz="$HZ" 'BEGIN {printf "%.0f", t * 1e6 / hz / n}'; }
@@ -29,11 +31,10 @@ W=$(pgrep -P $$ -f sluice-worker | tr '\n' ' ')
 "$LOADGEN" --broker "ipc://$D/cpu/front" --jobs 50 --concurrency 8 "$D/trivial.ts" >/dev/null	# warm-up
 echo "# $N trivial jobs per measurement, $REPS rounds, $(nproc) cores, USER_HZ $HZ, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$REPS"); do
-	c0=$(busy) b0=$(ticks $B) w0=$(ticks $W) k0=$(kthreads)
-	/usr/bin/time -f "%U %S" -o "$D/lgtime" "$LOADGEN" --broker "ipc://$D/cpu/front" --jobs "$N" \
-		--concurrency 8 "$D/trivial.ts" >"$D/lg.json"
-	c1=$(busy) b1=$(ticks $B) w1=$(ticks $W) k1=$(kthreads)
-	lg=$(awk -v hz="$HZ" '{printf "%.0f", ($1 + $2) * hz}' "$D/lgtime")
+	c0=$(busy) b0=$(ticks $B) w0=$(ticks $W) k0=$(kthreads) l0=$(reaped)
+	"$LOADGEN" --broker "ipc://$D/cpu/front" --jobs "$N" --concurrency 8 "$D/trivial.ts" >"$D/lg.json"
+	l1=$(reaped) c1=$(busy) b1=$(ticks $B) w1=$(ticks $W) k1=$(kthreads)
+	lg=$((l1 - l0))
 	[ "$(jq -r '.status.ok' "$D/lg.json")" = "$N" ] || echo "  WARNING: not every farm job ok"
 	rest=$(( (c1 - c0) - (b1 - b0) - (w1 - w0) - (k1 - k0) - lg ))
 	for m in "total $((c1 - c0))" "broker $((b1 - b0))" "workers $((w1 - w0))" \
