@@ -95,6 +95,22 @@ next_warm
 j=$(run_json "$timers")
 check "top-level await and timers finish before the job ends" test "$(jfield "$j" .stdout)" = $'awaited\nticks 5'
 
+# The bootstrap dispatches an event of its own at boot (it compiles Deno's
+# event code off the job's path): the job's load, beforeunload and unload
+# listeners still run, once each, and the bootstrap's listener is gone.
+events=$(prog events.ts <<'EOF'
+let primes = 0;
+addEventListener("sluice-prime", () => primes++);
+dispatchEvent(new Event("sluice-prime"));
+for (const e of ["load", "beforeunload", "unload"]) addEventListener(e, () => console.log(e, primes));
+EOF
+)
+next_warm
+j=$(run_json "$events")
+expect "a warm job's load, beforeunload and unload listeners run once each" \
+	"$(jfield "$j" '[.status, .stdout]|@json')" '["ok","load 1\nbeforeunload 1\nunload 1\n"]'
+check "... in a warm jail" ran_warm "$(job_id "$j")"
+
 # --- nothing survives from one job to the next (same worker, one slot)
 writer=$(prog writer.ts <<'EOF'
 Deno.writeTextFileSync("/work/leak.txt", "secret from job A");
