@@ -82,12 +82,47 @@ test_nothing(void **state)
 	denoaudit_destroy(&da);
 }
 
+static void
+count_denied(void *arg, const char *kind, const char *value)
+{
+	(void)kind;
+	(void)value;
+	(*(int *)arg)++;
+}
+
+/* The table grows as lines come (it starts small) and stops at 256
+ * distinct records: later ones are still cut from stderr, not kept. */
+static void
+test_many(void **state)
+{
+	size_t cap = 300 * 128, len = 0;
+	char *buf = malloc(cap);
+	struct denoaudit *da = denoaudit_new();
+	int ndenied = 0;
+
+	(void)state;
+	for (int i = 0; i < 300; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "{\"v\":1,\"datetime\":\"x\","
+		    "\"permission\":\"%s\",\"value\":\"/%s/f%d\"}\n", i % 2 ? "read" : "write",
+		    i < 250 ? "work" : "etc", i);
+	denoaudit_take(da, buf, &len, "/work");
+	assert_int_equal(len, 0);
+	assert_true(denoaudit_saw(da, "f0"));
+	assert_true(denoaudit_saw(da, "f9"));	/* past the first growth */
+	assert_true(denoaudit_saw(da, "f249"));
+	denoaudit_each_denied(da, count_denied, &ndenied);
+	assert_int_equal(ndenied, 6);		/* records 250..255: the table is full */
+	free(buf);
+	denoaudit_destroy(&da);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_nothing),
+		cmocka_unit_test(test_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
