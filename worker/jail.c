@@ -755,6 +755,13 @@ jail_set_limits(struct jail *j, const struct jail_limits *l, char *why, size_t w
 	}
 	if (!jail_limits_fill(&nl, why, whysz))
 		return ERR_INVAL;
+	/* The limits it runs with already (a warm jail given the default
+	 * limits it was built with): ~60 us of cgroup writes and prlimits
+	 * saved on the job's path. */
+	if (nl.memory_mb == j->limits.memory_mb && nl.pids == j->limits.pids &&
+	    nl.cpu_seconds == j->limits.cpu_seconds && nl.nofile == j->limits.nofile &&
+	    nl.fsize_mb == j->limits.fsize_mb)
+		return ERR_OK;
 	if ((pid = jail_job_pid(j)) <= 0) {
 		snprintf(why, whysz, "set limits: the job process is gone");
 		return ERR_JAIL;

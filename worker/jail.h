@@ -100,7 +100,8 @@ enum err jail_reap(struct jail *j, bool block, struct jail_outcome *out);
 pid_t jail_job_pid(struct jail *j);
 
 /* Replaces the limits of a running jail: cgroup memory and pids, and the
- * job process's rlimits (prlimit).  Zero fields take the defaults.  Returns
+ * job process's rlimits (prlimit).  Zero fields take the defaults; limits
+ * equal to the jail's current ones change nothing (no write).  Returns
  * ERR_OK, ERR_INVAL (absurd limits, jail not running) or ERR_JAIL with the
  * reason (e.g. cgroup v1 could not reclaim below a lower memory limit);
  * after a failure the jail must not be used for the job. */

@@ -469,8 +469,12 @@ jail_cgroup_kill(struct jail *j)
 {
 	if (j->cg_version == JAIL_CG_V2 && jail_cgroup_write(j->cg_memory, "cgroup.kill", "1") == 0)
 		return;
-	jail_cgroup_kill_procs(j->cg_memory);
-	jail_cgroup_kill_procs(j->cg_pids);
+	/* v1: every process of the jail is in both groups (jail_cgroup_parent
+	 * moved init into both before it went on; nothing in the jail can
+	 * move a process): the pids group is read only when the memory group
+	 * yields nobody. */
+	if (jail_cgroup_kill_procs(j->cg_memory) == 0)
+		jail_cgroup_kill_procs(j->cg_pids);
 }
 
 /* Fills oom, cpu_ms and max_rss_kb from the group's counters. */

@@ -482,18 +482,10 @@ start_warm_jail(struct runner *r, const struct runner_conf *rc, const void *code
 		warm_jail_drop(rc->warm, &wj);
 		return false;
 	}
-	jail_renice(wj->jail, 0);	/* built at the builder's low priority */
+	/* Back to normal priority (built at the builder's low one) before
+	 * the job runs: a thread Deno starts later inherits it. */
+	jail_renice(wj->jail, 0);
 	log_debug("job %s runs in warm jail %s", r->id, wj->name);
-	/* the mapping on disk too: <state dir>/<job id> -> warm-<pid>-<n> */
-	snprintf(r->id_link, sizeof(r->id_link), "%s", workspace_path(wj->ws));
-	char *slash = strrchr(r->id_link, '/');
-	if (slash != NULL && (size_t)(slash + 1 - r->id_link) + strlen(r->id) < sizeof(r->id_link)) {
-		snprintf(slash + 1, sizeof(r->id_link) - (size_t)(slash + 1 - r->id_link), "%s", r->id);
-		if (symlink(wj->name, r->id_link) == -1)
-			r->id_link[0] = '\0';
-	} else {
-		r->id_link[0] = '\0';
-	}
 	snprintf(r->warm_name, sizeof(r->warm_name), "%s", wj->name);
 	r->warm = true;
 	r->ws = wj->ws;
@@ -544,7 +536,8 @@ start_gateway(struct runner *r, const struct runner_conf *rc, const struct msg *
 }
 
 /* Sends the warm bootstrap the program's name; without tools its stdin is
- * then closed (a cold job's stdin is /dev/null). */
+ * then closed (a cold job's stdin is /dev/null).  The job id's link on
+ * disk is made after, while Deno wakes (~60 us off the job's path). */
 static enum err
 release_warm(struct runner *r)
 {
@@ -556,6 +549,16 @@ release_warm(struct runner *r)
 	if (r->gw == NULL) {
 		close(r->stdin_w);
 		r->stdin_w = -1;
+	}
+	/* the mapping on disk too: <state dir>/<job id> -> warm-<pid>-<n> */
+	snprintf(r->id_link, sizeof(r->id_link), "%s", workspace_path(r->ws));
+	char *slash = strrchr(r->id_link, '/');
+	if (slash != NULL && (size_t)(slash + 1 - r->id_link) + strlen(r->id) < sizeof(r->id_link)) {
+		snprintf(slash + 1, sizeof(r->id_link) - (size_t)(slash + 1 - r->id_link), "%s", r->id);
+		if (symlink(r->warm_name, r->id_link) == -1)
+			r->id_link[0] = '\0';
+	} else {
+		r->id_link[0] = '\0';
 	}
 	return ERR_OK;
 }

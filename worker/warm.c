@@ -378,6 +378,12 @@ warm_fill(struct warm *w, uint32_t want, int64_t now)
 		}
 		if (ready) {
 			s->wj->rss_kb = warm_rss_kb(s->wj->jail);
+			/* The bootstrap's file accesses, forgotten here (~50 us
+			 * each handover otherwise): it touches no file from now
+			 * until its job, and the handover's reset takes any late
+			 * one. */
+			if (s->wj->watch != NULL)
+				filewatch_reset(s->wj->watch);
 			pthread_mutex_lock(&w->mu);
 			w->ready[w->nready++] = s->wj;
 			w->built++;
