@@ -314,6 +314,14 @@ register_broker(struct worker *w)
 static bool
 connect_broker(struct worker *w)
 {
+	/* A replaced socket drops what it still queues: with the usual
+	 * linger it would deliver it when a broker comes back within that
+	 * second, e.g. the READY of an earlier reconnect, and the broker
+	 * would register this worker twice (once under a dead routing id).
+	 * What matters is sent again on the new socket: READY, unacknowledged
+	 * DONEs (the outbox), pending tool approvals. */
+	if (w->sock != NULL)
+		zsock_set_linger(w->sock, 0);
 	zsock_destroy(&w->sock);
 	if ((w->sock = zsock_new(ZMQ_DEALER)) == NULL)
 		return false;

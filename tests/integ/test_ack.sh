@@ -48,8 +48,15 @@ reconnects_before=$(grep -c 'reconnecting' "$T/w1.log")
 sleep "$(( (2500 + 2 * RECONNECT_MS + 1000) / 1000 ))"
 reconnects=$(( $(grep -c 'reconnecting' "$T/w1.log") - reconnects_before ))
 check "the worker replaced its socket while the broker was down ($reconnects times)" test "$reconnects" -ge 2
+log_at=$(wc -l <"$T/broker.log")
 start_broker
 require "the broker restarts on the same data dir" wait_workers 1
+# A replaced socket must not deliver its queued READY to the new broker
+# (it would register the worker a second time, under a dead routing id).
+sleep 1.5	# longer than any linger (common/wire.c)
+readies=$(tail -n +"$((log_at + 1))" "$T/broker.log" | grep -c 'worker w1 ready')
+check "the restarted broker registers the worker once ($readies), not a socket it replaced" \
+	test "$readies" -eq 1
 check "the worker sends its unacknowledged DONE again after READY" \
 	wait_for 10 grep -q 'registered: sending 1 unacknowledged DONE' "$T/w1.log"
 trail ack-s "$T/pack1"
