@@ -1,0 +1,116 @@
+/*
+ * bench_fork — what a process's resident heap costs each copy of it.  Every
+ * jail starts as a copy of sluice-worker (a raw clone for its init, which
+ * forks the job), so the worker's touched anonymous memory is copied and
+ * torn down twice per job.  Here: a process touches MB megabytes of heap,
+ * then clones (SIGCHLD only, as jail init forks the job), the child exits at
+ * once and the parent reaps it, and the parent writes one byte of the heap
+ * (a copy-on-write fault, as the worker's threads cause).  Sizes are
+ * measured in turns, ROUNDS rounds of RUNS each; the median round is
+ * printed, as wall and CPU time (this process and its reaped children).
+ *
+ *   build/bench/bench_fork [RUNS] [ROUNDS]      (defaults: 200 5)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BENCH_FORK_MAX_ROUNDS	51
+
+static const size_t bench_fork_mb[] = { 1, 3, 9, 27 };
+#define BENCH_FORK_NSIZES	(sizeof(bench_fork_mb) / sizeof(bench_fork_mb[0]))
+
+static double
+bench_fork_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* CPU of this process and of its reaped children, in microseconds. */
+static double
+bench_fork_cpu_us(void)
+{
+	struct rusage s, c;
+
+	getrusage(RUSAGE_SELF, &s);
+	getrusage(RUSAGE_CHILDREN, &c);
+	return (double)(s.ru_utime.tv_sec + s.ru_stime.tv_sec + c.ru_utime.tv_sec +
+	    c.ru_stime.tv_sec) * 1e6 + (double)(s.ru_utime.tv_usec + s.ru_stime.tv_usec +
+	    c.ru_utime.tv_usec + c.ru_stime.tv_usec);
+}
+
+static int
+bench_fork_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One round: RUNS clone + exit + reap with `heap` (len bytes) resident. */
+static int
+bench_fork_round(char *heap, size_t len, int runs, double *wall, double *cpu)
+{
+	double w0 = bench_fork_wall_us(), c0 = bench_fork_cpu_us();
+
+	for (int i = 0; i < runs; i++) {
+		pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
+		if (pid == -1) {
+			perror("bench_fork: clone");
+			return -1;
+		}
+		if (pid == 0)
+			_exit(0);
+		if (waitpid(pid, NULL, 0) != pid) {
+			perror("bench_fork: waitpid");
+			return -1;
+		}
+		heap[((size_t)i * 4096) % len]++;
+	}
+	*wall = (bench_fork_wall_us() - w0) / runs;
+	*cpu = (bench_fork_cpu_us() - c0) / runs;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int runs = argc > 1 ? atoi(argv[1]) : 200, rounds = argc > 2 ? atoi(argv[2]) : 5;
+	double wall[BENCH_FORK_NSIZES][BENCH_FORK_MAX_ROUNDS], cpu[BENCH_FORK_NSIZES][BENCH_FORK_MAX_ROUNDS];
+	char *heap[BENCH_FORK_NSIZES];
+
+	if (runs < 1 || rounds < 1 || rounds > BENCH_FORK_MAX_ROUNDS) {
+		fprintf(stderr, "usage: bench_fork [RUNS >= 1] [ROUNDS 1..%d]\n", BENCH_FORK_MAX_ROUNDS);
+		return 2;
+	}
+	/* Only one size is resident at a time: the others are not allocated. */
+	for (int r = 0; r < rounds; r++) {
+		for (size_t s = 0; s < BENCH_FORK_NSIZES; s++) {
+			size_t len = bench_fork_mb[s] << 20;
+			if ((heap[s] = malloc(len)) == NULL) {
+				fprintf(stderr, "bench_fork: out of memory\n");
+				return 1;
+			}
+			memset(heap[s], 1, len);
+			if (bench_fork_round(heap[s], len, runs, &wall[s][r], &cpu[s][r]) != 0)
+				return 1;
+			free(heap[s]);
+		}
+	}
+	printf("# clone + exit + reap, %d per round, median of %d rounds\n", runs, rounds);
+	printf("| heap touched | wall µs | CPU µs |\n|---:|---:|---:|\n");
+	for (size_t s = 0; s < BENCH_FORK_NSIZES; s++) {
+		qsort(wall[s], (size_t)rounds, sizeof(double), bench_fork_cmp);
+		qsort(cpu[s], (size_t)rounds, sizeof(double), bench_fork_cmp);
+		printf("| %zu MB | %.0f | %.0f |\n", bench_fork_mb[s], wall[s][rounds / 2], cpu[s][rounds / 2]);
+	}
+	return 0;
+}
