@@ -648,7 +648,7 @@ worker_run(const struct worker_conf *conf)
 	sweep_state_dir(conf->state_dir);
 	if (!conf->insecure_no_jail)
 		jail_sweep_cgroups();
-	/* Building the filters (Hyperscan) left ~8 MB of freed heap resident:
+	/* Building the filters (Hyperscan) left ~6 MB of freed heap resident:
 	 * every jail starts as a copy of this process, so those pages were
 	 * copied and torn down twice per job (clone of init, fork of the
 	 * job).  Given back before the first jail is built. */
