@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 #define BENCH_FORK_MAX_ROUNDS	51
 
 static const size_t bench_fork_mb[] = { 1, 3, 9, 27 };
@@ -83,14 +85,14 @@ bench_fork_round(char *heap, size_t len, int runs, double *wall, double *cpu)
 int
 main(int argc, char **argv)
 {
-	int runs = argc > 1 ? atoi(argv[1]) : 200, rounds = argc > 2 ? atoi(argv[2]) : 5;
+	uint64_t runs64 = 200, rounds64 = 5;
 	double wall[BENCH_FORK_NSIZES][BENCH_FORK_MAX_ROUNDS], cpu[BENCH_FORK_NSIZES][BENCH_FORK_MAX_ROUNDS];
 	char *heap[BENCH_FORK_NSIZES];
 
-	if (runs < 1 || rounds < 1 || rounds > BENCH_FORK_MAX_ROUNDS) {
-		fprintf(stderr, "usage: bench_fork [RUNS >= 1] [ROUNDS 1..%d]\n", BENCH_FORK_MAX_ROUNDS);
+	if ((argc > 1 && !util_opt_u64("bench_fork", "RUNS", argv[1], 1, 100000, &runs64)) ||
+	    (argc > 2 && !util_opt_u64("bench_fork", "ROUNDS", argv[2], 1, BENCH_FORK_MAX_ROUNDS, &rounds64)))
 		return 2;
-	}
+	int runs = (int)runs64, rounds = (int)rounds64;
 	/* Only one size is resident at a time: the others are not allocated. */
 	for (int r = 0; r < rounds; r++) {
 		for (size_t s = 0; s < BENCH_FORK_NSIZES; s++) {
