@@ -111,6 +111,23 @@ expect "a warm job's load, beforeunload and unload listeners run once each" \
 	"$(jfield "$j" '[.status, .stdout]|@json')" '["ok","load 1\nbeforeunload 1\nunload 1\n"]'
 check "... in a warm jail" ran_warm "$(job_id "$j")"
 
+# While a warm job runs, <state dir>/<job id> links to its warm workspace
+# (made right after the handover, while Deno wakes).
+linger=$(prog linger.ts <<'EOF'
+await new Promise((r) => setTimeout(r, 1500));
+console.log("done");
+EOF
+)
+next_warm
+"$BIN/sluice" run --json "$linger" >"$T/linger.json" 2>&1 &
+LINGER=$!
+warm_link() { find "$T/w1" -maxdepth 1 -type l -lname 'warm-*' -printf '%f\n' | head -1; }
+has_warm_link() { test -n "$(warm_link)"; }
+check "while a warm job runs, a link in the state dir points to its warm jail" wait_for 5 has_warm_link
+link_name=$(warm_link)
+wait "$LINGER"
+expect "... named by the job's id" "$link_name" "$(jq -r .id "$T/linger.json")"
+
 # --- nothing survives from one job to the next (same worker, one slot)
 writer=$(prog writer.ts <<'EOF'
 Deno.writeTextFileSync("/work/leak.txt", "secret from job A");
