@@ -804,13 +804,21 @@ jail_renice(struct jail *j, int nice)
 void
 jail_finish(struct jail *j, int exit_code, struct jail_outcome *out)
 {
+	pid_t job;
+
 	memset(out, 0, sizeof(*out));
 	out->exited = true;
 	out->exit_code = exit_code;
 	if (!j->insecure)
 		jail_cgroup_outcome(j, out);
 	jail_renice(j, 19);
-	jail_kill(j);
+	/* The job itself at once, on the result's path; init and the rest
+	 * of the group (nothing else can run there: the job cannot fork)
+	 * with jail_kill, which jail_destroy calls off that path. */
+	if (!j->insecure && (job = jail_job_pid(j)) > 0)
+		kill(job, SIGKILL);
+	else
+		jail_kill(j);
 }
 
 /* See jail.h.  Undoes jail_new in reverse: process, cgroup, seccomp, mounts. */

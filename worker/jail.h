@@ -112,8 +112,8 @@ enum err jail_set_limits(struct jail *j, const struct jail_limits *l, char *why,
 void jail_renice(struct jail *j, int nice);
 
 /* For a job that reported its own end with `exit_code`: fills `out` from
- * the jail's counters (cpu, peak memory, oom) and kills the jail, without
- * waiting for it (jail_destroy reaps). */
+ * the jail's counters (cpu, peak memory, oom) and kills the job process,
+ * without waiting for it; jail_destroy kills the rest and reaps. */
 void jail_finish(struct jail *j, int exit_code, struct jail_outcome *out);
 
 /* Kills what is left, removes the cgroup and frees.  Accepts NULL; clears *jp. */
