@@ -89,9 +89,11 @@ main(int argc, char **argv)
 	double wall[BENCH_FORK_NSIZES][BENCH_FORK_MAX_ROUNDS], cpu[BENCH_FORK_NSIZES][BENCH_FORK_MAX_ROUNDS];
 	char *heap[BENCH_FORK_NSIZES];
 
-	if ((argc > 1 && !util_opt_u64("bench_fork", "RUNS", argv[1], 1, 100000, &runs64)) ||
-	    (argc > 2 && !util_opt_u64("bench_fork", "ROUNDS", argv[2], 1, BENCH_FORK_MAX_ROUNDS, &rounds64)))
+	if ((argc > 1 && !util_parse_u64(argv[1], 1, 100000, &runs64)) ||
+	    (argc > 2 && !util_parse_u64(argv[2], 1, BENCH_FORK_MAX_ROUNDS, &rounds64)) || argc > 3) {
+		fprintf(stderr, "usage: bench_fork [RUNS 1..100000] [ROUNDS 1..%d]\n", BENCH_FORK_MAX_ROUNDS);
 		return 2;
+	}
 	int runs = (int)runs64, rounds = (int)rounds64;
 	/* Only one size is resident at a time: the others are not allocated. */
 	for (int r = 0; r < rounds; r++) {
