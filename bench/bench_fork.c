@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -95,18 +96,21 @@ main(int argc, char **argv)
 		return 2;
 	}
 	int runs = (int)runs64, rounds = (int)rounds64;
-	/* Only one size is resident at a time: the others are not allocated. */
+	/* Only one size is resident at a time.  mmap, not malloc: glibc keeps
+	 * a freed large block in its heap after raising its mmap threshold,
+	 * so every later size would carry the largest one's pages. */
 	for (int r = 0; r < rounds; r++) {
 		for (size_t s = 0; s < BENCH_FORK_NSIZES; s++) {
 			size_t len = bench_fork_mb[s] << 20;
-			if ((heap[s] = malloc(len)) == NULL) {
-				fprintf(stderr, "bench_fork: out of memory\n");
+			heap[s] = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (heap[s] == MAP_FAILED) {
+				perror("bench_fork: mmap");
 				return 1;
 			}
 			memset(heap[s], 1, len);
 			if (bench_fork_round(heap[s], len, runs, &wall[s][r], &cpu[s][r]) != 0)
 				return 1;
-			free(heap[s]);
+			munmap(heap[s], len);
 		}
 	}
 	printf("# clone + exit + reap, %d per round, median of %d rounds\n", runs, rounds);
