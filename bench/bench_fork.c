@@ -18,7 +18,6 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -27,15 +26,6 @@
 
 static const size_t bench_fork_mb[] = { 1, 3, 9, 27 };
 #define BENCH_FORK_NSIZES	(sizeof(bench_fork_mb) / sizeof(bench_fork_mb[0]))
-
-static double
-bench_fork_wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
 
 /* CPU of this process and of its reaped children, in microseconds. */
 static double
@@ -62,7 +52,7 @@ bench_fork_cmp(const void *a, const void *b)
 static int
 bench_fork_round(char *heap, size_t len, int runs, double *wall, double *cpu)
 {
-	double w0 = bench_fork_wall_us(), c0 = bench_fork_cpu_us();
+	double w0 = (double)util_now_us(), c0 = bench_fork_cpu_us();
 
 	for (int i = 0; i < runs; i++) {
 		pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
@@ -78,7 +68,7 @@ bench_fork_round(char *heap, size_t len, int runs, double *wall, double *cpu)
 		}
 		heap[((size_t)i * 4096) % len]++;
 	}
-	*wall = (bench_fork_wall_us() - w0) / runs;
+	*wall = ((double)util_now_us() - w0) / runs;
 	*cpu = (bench_fork_cpu_us() - c0) / runs;
 	return 0;
 }

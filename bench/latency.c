@@ -16,21 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client/client.h"
 #include "common/msg.h"
 #include "common/trace.h"
 #include "common/util.h"
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int
 by_value(const void *a, const void *b)
@@ -87,11 +77,11 @@ main(int argc, char **argv)
 
 		msg_set_bin(m, MSG_F_CODE, code, len);
 		msg_set_str(m, MSG_F_LANG, strstr(argv[optind], ".js") ? "js" : "ts");
-		t0 = now_us();
+		t0 = util_now_us();
 		TRACE_MARK("C0_submit");
 		enum err e = client_run(c, m, 10000, 60000, &res, why, sizeof(why));
 		TRACE_MARK("C5_result");
-		int64_t dt = now_us() - t0;
+		int64_t dt = util_now_us() - t0;
 		msg_destroy(&m);
 		if (i >= warmup) {
 			wall[n] = e == ERR_OK ? (int64_t)msg_u64(res, MSG_F_WALL_MS, 0) * 1000 : 0;

@@ -11,8 +11,10 @@
 
 #include "common/err.h"
 
-/* Monotonic and wall clocks in milliseconds / nanoseconds. */
+/* Monotonic and wall clocks in milliseconds / nanoseconds (and the
+ * monotonic one in microseconds, for timings). */
 int64_t util_now_ms(void);
+int64_t util_now_us(void);
 int64_t util_wall_ns(void);
 
 /* Fills out[0..n-1] with bytes of the system CSPRNG, drawn from a

@@ -373,10 +373,24 @@ test_clocks_and_write_all(void **state)
 	unlink(path);
 }
 
+/* util_now_us runs on util_now_ms's clock, 1000 times finer, and does not
+ * go back. */
+static void
+test_now_us(void **state)
+{
+	int64_t ms0 = util_now_ms(), us = util_now_us(), ms1 = util_now_ms(), us2;
+
+	(void)state;
+	assert_true(us / 1000 >= ms0 && us / 1000 <= ms1);
+	us2 = util_now_us();
+	assert_true(us2 >= us);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_now_us),
 		cmocka_unit_test(test_parse_u64_accepts),
 		cmocka_unit_test(test_parse_u64_rejects),
 		cmocka_unit_test(test_read_file_missing),

@@ -22,10 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "worker/jail.h"
 #include "worker/workspace.h"
 
@@ -79,27 +79,18 @@ jailrun_put(struct workspace *ws, const char *spec)
 	return e == ERR_OK ? 0 : -1;
 }
 
-static uint64_t
-jailrun_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Relays the job's output until both pipes close, the cap or the deadline. */
 static bool
 jailrun_relay(struct jail *j, int outfd, int errfd, uint64_t max_out, uint32_t timeout_s,
     bool *timed_out)
 {
 	struct pollfd p[2] = { { outfd, POLLIN, 0 }, { errfd, POLLIN, 0 } };
-	uint64_t total = 0, deadline = jailrun_ms() + (uint64_t)timeout_s * 1000;
+	uint64_t total = 0, deadline = (uint64_t)util_now_ms() + (uint64_t)timeout_s * 1000;
 	char buf[65536];
 	int open_fds = 2;
 
 	while (open_fds > 0) {
-		uint64_t now = jailrun_ms();
+		uint64_t now = (uint64_t)util_now_ms();
 		if (now >= deadline) {
 			*timed_out = true;
 			jail_kill(j);
@@ -227,7 +218,7 @@ main(int argc, char **argv)
 	}
 	if (pipe2(op, O_CLOEXEC) == -1 || pipe2(ep, O_CLOEXEC) == -1)
 		goto fail_jail;
-	t0 = jailrun_ms();
+	t0 = (uint64_t)util_now_ms();
 	if ((e = jail_start(j, argv, 0, op[1], ep[1], why, sizeof(why))) != ERR_OK) {
 		printf("jailrun: start: error %s: %s\n", err_name(e), why);
 		goto fail_jail;
@@ -245,7 +236,7 @@ main(int argc, char **argv)
 	    "jailrun: output_truncated: %d\njailrun: timed_out: %d\n",
 	    oc.exited, oc.exit_code, oc.term_signal, oc.oom, oc.seccomp_kill, oc.violation,
 	    (unsigned long long)oc.cpu_ms, (unsigned long long)oc.max_rss_kb,
-	    (unsigned long long)(jailrun_ms() - t0), cut, timed_out);
+	    (unsigned long long)((uint64_t)util_now_ms() - t0), cut, timed_out);
 	if (collect && workspace_collect(ws, NULL, &out, &nout, &trunc) == ERR_OK) {
 		for (size_t k = 0; k < nout; k++)
 			printf("jailrun: file: %s %zu\n", out[k].path, out[k].len);
