@@ -237,7 +237,8 @@ warm_build(struct warm *w)
 	    &wl, true, &e, why, sizeof(why))) == NULL)
 		goto fail;
 	/* fanotify_init + mark cost ~0.3 ms: not on the job's path.  The
-	 * bootstrap's own accesses are forgotten at the handover. */
+	 * bootstrap's own accesses are forgotten when the jail is ready (and
+	 * any late one at the handover). */
 	if ((wj->watch = filewatch_new(workspace_path(wj->ws), true, &e, why, sizeof(why))) == NULL)
 		log_debug("warm pool: %s: no file watch yet (%s); the runner arms one", wj->name, why);
 	if (workspace_put(wj->ws, WARM_BOOT_FILE, w->boot, strlen(w->boot)) != ERR_OK) {
