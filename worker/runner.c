@@ -536,8 +536,7 @@ start_gateway(struct runner *r, const struct runner_conf *rc, const struct msg *
 }
 
 /* Sends the warm bootstrap the program's name; without tools its stdin is
- * then closed (a cold job's stdin is /dev/null).  The job id's link on
- * disk is made after, while Deno wakes (~60 us off the job's path). */
+ * then closed (a cold job's stdin is /dev/null). */
 static enum err
 release_warm(struct runner *r)
 {
@@ -550,7 +549,14 @@ release_warm(struct runner *r)
 		close(r->stdin_w);
 		r->stdin_w = -1;
 	}
-	/* the mapping on disk too: <state dir>/<job id> -> warm-<pid>-<n> */
+	return ERR_OK;
+}
+
+/* The warm jail's mapping on disk, <state dir>/<job id> -> warm-<pid>-<n>:
+ * made after release_warm, while Deno wakes (~60 us off the job's path). */
+static void
+link_warm_id(struct runner *r)
+{
 	snprintf(r->id_link, sizeof(r->id_link), "%s", workspace_path(r->ws));
 	char *slash = strrchr(r->id_link, '/');
 	if (slash != NULL && (size_t)(slash + 1 - r->id_link) + strlen(r->id) < sizeof(r->id_link)) {
@@ -560,7 +566,6 @@ release_warm(struct runner *r)
 	} else {
 		r->id_link[0] = '\0';
 	}
-	return ERR_OK;
 }
 
 struct runner *
@@ -680,6 +685,7 @@ runner_start(const struct runner_conf *rc, const struct msg *job, const struct r
 			snprintf(why, whysz, "warm jail %s: cannot hand over the job", r->warm_name);
 			goto fail;
 		}
+		link_warm_id(r);
 	} else {
 		/* Deno reopens its stderr (/dev/stderr) for the permission
 		 * audit: the pipe must belong to the jail's user. */
