@@ -26,15 +26,6 @@ farm warm
 farm cold --warm 0
 SLEEP="sleep $(awk -v g="$GAP" 'BEGIN {printf "%.3f", g / 1000}')"
 
-# lat VARIANT FARM: one paced latency run.
-lat() {
-	local out
-	out=$("$LATENCY" --broker "ipc://$D/$2/front" --jobs "$N" --gap-ms "$GAP" "$D/trivial.ts")
-	echo "  $1: $out"
-	[ "$(jq -r .ok <<<"$out")" = "$N" ] || echo "  WARNING: $1: not every job ok"
-	for m in p50_ms p99_ms wall_p50_ms; do echo "$1 ${m%_ms} $(jq -r ".$m" <<<"$out")" >>"$RES"; done
-}
-
 echo "# trivial job at low load (gap $GAP ms), $N jobs per measurement, $REPS rounds, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$REPS"); do
 	echo "round $r"

@@ -89,6 +89,16 @@ bare_rate() {
 	seq 1 "$2" | xargs -P "$3" -I{} "${BARE[@]}" >/dev/null
 	echo "$1 jobs_per_s $(awk -v n="$2" -v ns=$(( $(date +%s%N) - t )) 'BEGIN {printf "%.1f", n / (ns / 1e9)}')" >>"$RES"
 }
+# lat VARIANT FARM [PROGRAM]: one paced latency run of build/bench/latency
+# (N jobs, GAP ms apart, default 50; PROGRAM default trivial.ts); appends
+# p50, p99 and wall_p50 (the job in the worker) in ms.
+lat() {
+	local out
+	out=$("$LATENCY" --broker "ipc://$D/$2/front" --jobs "$N" --gap-ms "${GAP:-50}" "${3:-$D/trivial.ts}")
+	echo "  $1: $out"
+	[ "$(jq -r .ok <<<"$out")" = "$N" ] || echo "  WARNING: $1: not every job ok"
+	for m in p50_ms p99_ms wall_p50_ms; do echo "$1 ${m%_ms} $(jq -r ".$m" <<<"$out")" >>"$RES"; done
+}
 # lg VARIANT FARM N CONC METRICS...: one loadgen run; appends the metrics.
 lg() {
 	local v=$1 f=$2 n=$3 c=$4 out; shift 4

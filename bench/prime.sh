@@ -14,6 +14,7 @@ BUILD=${1:-build}
 N=${2:-150}
 REPS=${3:-3}
 PRIMES=${4:-timers}
+GAP=50
 . "$(dirname "$0")/latency_lib.bash"
 farm none --warm-prime none
 farm primed --warm-prime "$PRIMES"
@@ -24,11 +25,7 @@ for r in $(seq 1 "$REPS"); do
 	echo "round $r"
 	for f in none primed; do
 		for p in trivial timer; do
-			out=$("$LATENCY" --broker "ipc://$D/$f/front" --jobs "$N" --gap-ms 50 "$D/$p.ts")
-			echo "  $f $p: $out"
-			[ "$(jq -r .ok <<<"$out")" = "$N" ] || echo "  WARNING: $f $p: not every job ok"
-			echo "${f}_$p p50 $(jq -r .p50_ms <<<"$out")" >>"$RES"
-			echo "${f}_$p p99 $(jq -r .p99_ms <<<"$out")" >>"$RES"
+			lat "${f}_$p" "$f" "$D/$p.ts"
 		done
 		lg "${f}_rate" "$f" "$N" 8 jobs_per_s
 	done
