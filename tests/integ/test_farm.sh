@@ -139,4 +139,14 @@ for _ in $(seq 1 50); do alive "$BROKER_PID" || break; sleep 0.1; done
 check "broker exits on SIGTERM" bash -c "! kill -0 $BROKER_PID 2>/dev/null"
 wait "$BROKER_PID"; rc=$?
 check "broker exit status 0 after SIGTERM" test $rc -eq 0
+
+# bench_fork (bench/): junk arguments get the usage line and exit 2; a
+# small run prints its table, one row per heap size.
+out=$("$BUILD/bench/bench_fork" 12x 2>&1); rc=$?
+check "bench_fork with a junk RUNS: exit 2 and its usage" test $rc -eq 2 -a -n "$(grep -o 'usage: bench_fork' <<<"$out")"
+out=$("$BUILD/bench/bench_fork" 5 99 2>&1); rc=$?
+check "bench_fork with ROUNDS above its bound: exit 2" test $rc -eq 2
+out=$("$BUILD/bench/bench_fork" 5 1 2>&1); rc=$?
+check "bench_fork 5 1: exit 0 and a row for each of 1, 3, 9, 27 MB" \
+	test $rc -eq 0 -a "$(grep -cE '^\| (1|3|9|27) MB \| [0-9]+ \| [0-9]+ \|$' <<<"$out")" -eq 4
 exit 0
