@@ -13,7 +13,8 @@
  *   deno run <the cold path's flags, V8 heap from the default memory limit>
  *            [--preload=/work/sluice-prelude.ts] /work/sluice-warm.js
  *
- * The bootstrap (BOOTSTRAP below) deletes itself, prints the ready marker,
+ * The bootstrap (BOOTSTRAP below) deletes itself, imports and deletes a
+ * one-line TypeScript prime (sluice-prime.ts), prints the ready marker,
  * reads one line on stdin naming the program ("main.ts" or "main.js"),
  * imports it (Deno transpiles TypeScript as for a cold run) and, from an
  * "unload" listener, writes WARM_EXIT_MARKER + exit code on stderr once the
@@ -49,6 +50,7 @@
 
 #define WARM_MAX		256	/* ready + starting jails at most */
 #define WARM_BOOT_FILE		"sluice-warm.js"
+#define WARM_PRIME_FILE		"sluice-prime.ts"
 #define WARM_READY_MARKER	"\x1eSLUICE-WARM\n"
 #define WARM_START_MS		20000	/* a Deno not ready by then is dropped */
 #define WARM_BACKOFF_MS		2000	/* after a failed build */
@@ -57,10 +59,23 @@
 #define WARM_SWEEP_MS		60000	/* the reaper's cgroup sweep (jail_sweep_cgroups) */
 
 /* The bootstrap is BOOTSTRAP_HEAD, the primes asked for (warm_primes), then
- * BOOTSTRAP_TAIL; warm_new puts it together once. */
+ * BOOTSTRAP_TAIL; warm_new puts it together once.  Costs measured per Deno
+ * (instructions under `valgrind --tool=callgrind`, a bare `deno run` of a
+ * one-line file = 50M; docs/BENCHMARKS.md, "Warm pool, fifth pass"):
+ *  - no comments in the JavaScript: with comments, Deno's load of the
+ *    entry module paid +2-4M for one line, +6M for the seven it had;
+ *  - the TypeScript prime is a file (WARM_PRIME_FILE), not a data: URL:
+ *    +1M against +4-5M; both halve the job's import (~1.1 -> ~0.6 ms);
+ *  - one event dispatched at boot (+1M) compiles Deno's event code, which
+ *    the job's end runs (load, beforeunload, unload): ~0.8 ms off its end;
+ *  - the ready marker by console.log pays its first call (~0.2 ms);
+ *  - the program's name is read with readSync: the main thread blocks in
+ *    read(2) and wakes ~0.3 ms sooner than an awaited read, which goes
+ *    through the runtime's blocking pool and the event loop. */
 static const char BOOTSTRAP_HEAD[] =
-    "// sluice warm bootstrap (worker/warm.c): waits for the job, imports it.\n"
     "Deno.removeSync(new URL(import.meta.url));\n"
+    "await import(\"./" WARM_PRIME_FILE "\");\n"
+    "Deno.removeSync(new URL(\"./" WARM_PRIME_FILE "\", import.meta.url));\n"
     "const enc = new TextEncoder();\n"
     "let ended = false;\n"
     "const end = () => {\n"
@@ -69,12 +84,12 @@ static const char BOOTSTRAP_HEAD[] =
     "  const code = (((Deno.exitCode ?? 0) % 256) + 256) % 256;\n"
     "  Deno.stderr.writeSync(enc.encode(\"\\x1eSLUICE-EXIT \" + code + \"\\n\"));\n"
     "};\n"
-    "// the TypeScript transpiler's first use costs ~15 ms: pay it now\n"
-    "await import(\"data:application/typescript;base64,\" + btoa(\"const w: number = 1; export default w;\"));\n"
-    "// the first event dispatch compiles Deno's event code, ~1 ms: the job's end\n"
-    "// dispatches load, beforeunload and unload\n"
     "{ const f = () => {}; addEventListener(\"sluice-prime\", f);\n"
     "  dispatchEvent(new Event(\"sluice-prime\")); removeEventListener(\"sluice-prime\", f); }\n";
+
+/* The TypeScript prime: imported (and deleted) by the bootstrap, so the
+ * transpiler has run once before the job's import. */
+static const char WARM_PRIME_TS[] = "const w: number = 1;\nexport default w;\n";
 
 /*
  * Primes (--warm-prime): parts of Deno that initialise on first use, paid
@@ -97,21 +112,20 @@ static const struct {
 #define WARM_NPRIMES (sizeof(warm_primes) / sizeof(warm_primes[0]))
 
 static const char BOOTSTRAP_TAIL[] =
-    "// the ready marker, by console.log: its first call costs ~0.2 ms, paid here\n"
     "console.log(\"\\x1eSLUICE-WARM\");\n"
     "const buf = new Uint8Array(64);\n"
     "let line = \"\";\n"
     "while (!line.includes(\"\\n\") && line.length < 64) {\n"
-    "  const n = await Deno.stdin.read(buf);\n"
+    "  const n = Deno.stdin.readSync(buf);\n"
     "  if (n === null) Deno.exit(70);\n"
     "  line += new TextDecoder().decode(buf.subarray(0, n));\n"
     "}\n"
     "const name = line.slice(0, line.indexOf(\"\\n\"));\n"
     "if (name !== \"main.ts\" && name !== \"main.js\") Deno.exit(70);\n"
-    "addEventListener(\"unload\", end); // Deno.exit() while the program loads\n"
+    "addEventListener(\"unload\", end);\n"
     "await import(new URL(\"./\" + name, import.meta.url).href);\n"
     "removeEventListener(\"unload\", end);\n"
-    "addEventListener(\"unload\", end); // after the program's own listeners\n";
+    "addEventListener(\"unload\", end);\n";
 
 /* A retired jail waiting for teardown. */
 struct warm_retired {
@@ -241,7 +255,8 @@ warm_build(struct warm *w)
 	 * any late one at the handover). */
 	if ((wj->watch = filewatch_new(workspace_path(wj->ws), true, &e, why, sizeof(why))) == NULL)
 		log_debug("warm pool: %s: no file watch yet (%s); the runner arms one", wj->name, why);
-	if (workspace_put(wj->ws, WARM_BOOT_FILE, w->boot, strlen(w->boot)) != ERR_OK) {
+	if (workspace_put(wj->ws, WARM_BOOT_FILE, w->boot, strlen(w->boot)) != ERR_OK ||
+	    workspace_put(wj->ws, WARM_PRIME_FILE, WARM_PRIME_TS, sizeof(WARM_PRIME_TS) - 1) != ERR_OK) {
 		snprintf(why, sizeof(why), "cannot write the bootstrap");
 		goto fail;
 	}

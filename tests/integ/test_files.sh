@@ -93,8 +93,8 @@ check "file_access: an input the job did not read has no read event" \
 	test -z "$(jq -c "select(.details.path==\"sales.csv\" and .details.op==\"read\")" <<<"$ev")"
 check "file_access: Deno's permission audit saw the read too (cross-check)" \
 	test "$(jq -r .deno <<<"${r:-{\}}")" = "true"
-check "file_access: nothing the warm bootstrap touched before the job (sluice-warm.js) is in it" \
-	test -z "$(jq -c 'select(.details.path | test("sluice-warm"))' <<<"$ev")"
+check "file_access: nothing the warm bootstrap touched before the job (sluice-warm.js, sluice-prime.ts) is in it" \
+	test -z "$(jq -c 'select(.details.path | test("sluice-(warm|prime)"))' <<<"$ev")"
 
 # Deno's audit silenced: stderr flooded past the output cap before any file
 # work, so no audit line survives, then it scribbles over what it can; the
