@@ -403,6 +403,29 @@ jail_reader_gone(int fd)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP)) != 0;
 }
 
+/* Init: starts the job process, which runs jail_job_main; returns its pid
+ * (or -1).  vfork, not fork(): glibc's fork handlers would take locks that
+ * another thread of the worker may have held when init was cloned; and no
+ * copy of init's image (itself a copy of the worker's) is made for the job
+ * only to be torn down by its execve.  Init is suspended until that execve
+ * or the job's _exit: the job's steps run in init's memory, on the stack
+ * below this frame (which it never returns to), and write nothing of init's
+ * (they do not allocate; fds, signal handlers, credentials, rlimits and the
+ * seccomp filter are the job process's own). */
+static pid_t __attribute__((noinline))
+jail_spawn_job(const struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
+    const int ep[2], const int sv[2])
+{
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		close(ep[0]);
+		close(sv[0]);
+		jail_job_main(j, argv, in_fd, out_fd, err_fd, ep[1], sv[1]);
+	}
+	return pid;
+}
+
 /* The jail's init (pid 1 of the new pid namespace).  Never returns. */
 static void __attribute__((noreturn))
 jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
@@ -463,15 +486,8 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	sigdelset(&orig, SIGCHLD);
 	sa.sa_handler = jail_init_forward;
 	sa.sa_flags = SA_RESTART;
-	/* a raw clone, not fork(): glibc's fork handlers would take locks that
-	 * another thread of the worker may have held when we were cloned */
-	if ((pid = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0)) == -1)
+	if ((pid = jail_spawn_job(j, argv, in_fd, out_fd, err_fd, ep, sv)) == -1)
 		jail_child_fail(status_fd, "fork job", errno);
-	if (pid == 0) {
-		close(ep[0]);
-		close(sv[0]);
-		jail_job_main(j, argv, in_fd, out_fd, err_fd, ep[1], sv[1]);
-	}
 	jail_init_child = pid;
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP)
