@@ -8,13 +8,14 @@
  * Process tree of a jailed job:
  *
  *   worker ── clone(NEWUSER|NEWPID|NEWNS|NEWNET|NEWIPC|NEWUTS) ──▶ init (pid 1)
- *                                                                  └─ fork ─▶ job (deno)
+ *                                                                  └─ vfork ─▶ job (deno)
  *
  * init is this code (no exec): it builds the jail as root of the new user
- * namespace, forks the job, forwards signals to it, reaps everything, and when
- * the job ends kills what is left in the pid namespace and reports the job's
- * wait status on the status pipe.  Killing init (jail_kill) makes the kernel
- * kill every process of the pid namespace.
+ * namespace, starts the job (vfork: the job's last steps run in init's
+ * memory until its execve; jail_spawn_job), forwards signals to it, reaps
+ * everything, and when the job ends kills what is left in the pid namespace
+ * and reports the job's wait status on the status pipe.  Killing init
+ * (jail_kill) makes the kernel kill every process of the pid namespace.
  *
  * Status pipe (child → worker), a sequence of struct jail_msg records:
  *
