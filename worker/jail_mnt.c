@@ -48,6 +48,7 @@
 #define JAIL_MNT_ROOT_OPTS	"size=8m,nr_inodes=512,mode=0755"
 #define JAIL_MNT_DEV_OPTS	"size=64k,nr_inodes=64,mode=0755"
 #define JAIL_MNT_MAX_DYN	4096	/* dynamic entries read at most */
+#define JAIL_MNT_DYN_CHUNK	64	/* ... and per pread */
 
 static const char *const jail_mnt_libdirs[] = {
 	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
@@ -146,7 +147,7 @@ jail_mnt_add_elf(struct jail *j, const char *path, int depth, char *why, size_t 
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[64];
-	Elf64_Dyn dyn;
+	Elf64_Dyn dyn[JAIL_MNT_DYN_CHUNK];
 	uint64_t strtab = 0, stroff, needed[64];
 	int fd, nneeded = 0, dynidx = -1;
 	enum err e = ERR_OK;
@@ -188,16 +189,25 @@ jail_mnt_add_elf(struct jail *j, const char *path, int depth, char *why, size_t 
 	}
 	if (dynidx < 0)
 		goto out_close;		/* static: nothing more */
-	for (uint64_t k = 0; k < JAIL_MNT_MAX_DYN &&
-	    (k + 1) * sizeof(dyn) <= ph[dynidx].p_filesz; k++) {
-		if (!jail_mnt_pread(fd, &dyn, sizeof(dyn), (off_t)(ph[dynidx].p_offset + k * sizeof(dyn))))
-			goto bad;
-		if (dyn.d_tag == DT_NULL)
+	/* the dynamic section, up to JAIL_MNT_DYN_CHUNK entries per read (one
+	 * read per entry was ~270 preads per jail for Deno and its libraries) */
+	for (uint64_t k = 0, got = 0, at = 0; k < JAIL_MNT_MAX_DYN &&
+	    (k + 1) * sizeof(Elf64_Dyn) <= ph[dynidx].p_filesz; k++) {
+		if (k == at + got) {
+			uint64_t left = ph[dynidx].p_filesz / sizeof(Elf64_Dyn) - k;
+			at = k;
+			got = left < JAIL_MNT_DYN_CHUNK ? left : JAIL_MNT_DYN_CHUNK;
+			if (!jail_mnt_pread(fd, dyn, got * sizeof(Elf64_Dyn),
+			    (off_t)(ph[dynidx].p_offset + k * sizeof(Elf64_Dyn))))
+				goto bad;
+		}
+		const Elf64_Dyn *d = &dyn[k - at];
+		if (d->d_tag == DT_NULL)
 			break;
-		if (dyn.d_tag == DT_STRTAB)
-			strtab = dyn.d_un.d_ptr;
-		if (dyn.d_tag == DT_NEEDED && nneeded < 64)
-			needed[nneeded++] = dyn.d_un.d_val;
+		if (d->d_tag == DT_STRTAB)
+			strtab = d->d_un.d_ptr;
+		if (d->d_tag == DT_NEEDED && nneeded < 64)
+			needed[nneeded++] = d->d_un.d_val;
 	}
 	if (nneeded > 0 && (strtab == 0 || !jail_mnt_vaddr_off(ph, eh.e_phnum, strtab, &stroff)))
 		goto bad;

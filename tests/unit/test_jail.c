@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -219,6 +220,91 @@ test_jail_runtime_not_elf(void **state)
 	assert_non_null(strstr(why, "ELF"));
 	workspace_destroy(&ws);
 	unlink(script);
+}
+
+/* Writes a minimal 64-bit ELF to `path`: one PT_LOAD over the whole file at
+ * address 0 and a PT_DYNAMIC of `ndyn` entries, DT_DEBUG fillers but for a
+ * DT_STRTAB and a DT_NEEDED at index `at` (the needed name at string offset
+ * `name_off` from the table), then DT_NULL. */
+static void
+write_elf(const char *path, int ndyn, int at, uint64_t name_off)
+{
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Phdr ph[2] = { 0 };
+	Elf64_Dyn dyn[200];
+	const char names[] = "\0libc.so.6";
+	uint64_t dyn_off = sizeof(eh) + sizeof(ph), str_off = dyn_off + (uint64_t)ndyn * sizeof(Elf64_Dyn);
+	int fd;
+
+	assert_true(ndyn <= 200 && at >= 1 && at < ndyn - 1);
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_DYN;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_phoff = sizeof(eh);
+	eh.e_ehsize = sizeof(eh);
+	eh.e_phentsize = sizeof(Elf64_Phdr);
+	eh.e_phnum = 2;
+	ph[0].p_type = PT_LOAD;
+	ph[0].p_filesz = ph[0].p_memsz = str_off + sizeof(names);
+	ph[1].p_type = PT_DYNAMIC;
+	ph[1].p_offset = ph[1].p_vaddr = dyn_off;
+	ph[1].p_filesz = ph[1].p_memsz = (uint64_t)ndyn * sizeof(Elf64_Dyn);
+	for (int i = 0; i < ndyn; i++)
+		dyn[i] = (Elf64_Dyn){ .d_tag = DT_DEBUG };
+	dyn[0] = (Elf64_Dyn){ .d_tag = DT_STRTAB, .d_un.d_ptr = str_off };
+	dyn[at] = (Elf64_Dyn){ .d_tag = DT_NEEDED, .d_un.d_val = name_off };
+	dyn[ndyn - 1] = (Elf64_Dyn){ .d_tag = DT_NULL };
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, &eh, sizeof(eh)), (ssize_t)sizeof(eh));
+	assert_int_equal(write(fd, ph, sizeof(ph)), (ssize_t)sizeof(ph));
+	assert_int_equal(write(fd, dyn, (size_t)ndyn * sizeof(Elf64_Dyn)),
+	    (ssize_t)((size_t)ndyn * sizeof(Elf64_Dyn)));
+	assert_int_equal(write(fd, names, sizeof(names)), (ssize_t)sizeof(names));
+	close(fd);
+}
+
+/* The runtime's libraries come from its dynamic section, read in chunks:
+ * a DT_NEEDED in the first chunk, right after one, and far past it is
+ * found (libc is bound into the jail); one whose name lies past the end of
+ * the file is refused as malformed. */
+static void
+test_jail_runtime_dynamic_section(void **state)
+{
+	const int at[] = { 1, 63, 64, 65, 130 };
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail *j;
+	char why[256], elf[128];
+	enum err e;
+	(void)state;
+
+	need_root_and_deno("test_jail_runtime_dynamic_section");
+	snprintf(elf, sizeof(elf), "%s/fake-elf", parent);
+	ws = ws_new("dynsec", true);
+	c = conf_for(workspace_path(ws), "dynsec");
+	c.runtime = elf;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		bool libc = false;
+		write_elf(elf, 150, at[i], 1);
+		if ((j = jail_new(&c, &e, why, sizeof(why))) == NULL)
+			fail_msg("DT_NEEDED at %d: jail_new: %s", at[i], why);
+		for (size_t k = 0; k < j->nbinds; k++)
+			libc |= strstr(j->binds[k].host, "/libc.so.6") != NULL;
+		if (!libc)
+			fail_msg("DT_NEEDED at %d: libc.so.6 not among the %zu binds", at[i], j->nbinds);
+		jail_destroy(&j);
+	}
+	write_elf(elf, 150, 100, 1 << 20);
+	assert_null(jail_new(&c, &e, why, sizeof(why)));
+	assert_int_equal(e, ERR_JAIL);
+	assert_non_null(strstr(why, "malformed ELF"));
+	workspace_destroy(&ws);
+	unlink(elf);
 }
 
 static void
@@ -650,6 +736,7 @@ main(void)
 		cmocka_unit_test(test_jail_conf_errors),
 		cmocka_unit_test(test_jail_unwritable_workspace),
 		cmocka_unit_test(test_jail_runtime_not_elf),
+		cmocka_unit_test(test_jail_runtime_dynamic_section),
 		cmocka_unit_test(test_jail_cgroup_clash),
 		cmocka_unit_test(test_jail_sweep_cgroups),
 		cmocka_unit_test(test_jail_version),
