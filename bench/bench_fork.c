@@ -1,9 +1,9 @@
 /*
  * bench_fork — what a process's resident heap costs each copy of it.  Every
- * jail starts as a copy of sluice-worker (a raw clone for its init, which
- * forks the job), so the worker's touched anonymous memory is copied and
- * torn down twice per job.  Here: a process touches MB megabytes of heap,
- * then clones (SIGCHLD only, as jail init forks the job), the child exits at
+ * jail's init starts as a copy of sluice-worker (a raw clone; init starts the
+ * job with vfork), so the worker's touched anonymous memory is copied and
+ * torn down once per job.  Here: a process touches MB megabytes of heap,
+ * then clones (SIGCHLD only, without the namespaces), the child exits at
  * once and the parent reaps it, and the parent writes one byte of the heap
  * (a copy-on-write fault, as the worker's threads cause).  Sizes are
  * measured in turns, ROUNDS rounds of RUNS each; the median round is

@@ -7,6 +7,8 @@
 #   broker.sh  broker capacity with build/bench/fakeworker (~1 min)
 #   broker_ir.sh  broker instructions per job under callgrind (~4 min; needs valgrind)
 #   cpu_per_job.sh  CPU per trivial job, farm vs bare deno, split by process (~2 min)
+#   cpu_split.sh  CPU per trivial job by role, from perf samples (~1 min; needs perf)
+#   deno_ir.sh  Deno instructions: bare run vs the warm bootstrap (~20 s; needs valgrind)
 #   farm.sh    trivial job end to end: farm jailed / --insecure-no-jail / bare deno (~4 min)
 #   jail.sh    jail build/teardown through build/test/jailrun (~1 min)
 #   latency.sh warm pool on/off, low-load latency, sluice run vs bare deno (~8 min)

@@ -91,6 +91,12 @@ static const char BOOTSTRAP_HEAD[] =
  * transpiler has run once before the job's import. */
 static const char WARM_PRIME_TS[] = "const w: number = 1;\nexport default w;\n";
 
+const char *
+warm_prime_source(void)
+{
+	return WARM_PRIME_TS;
+}
+
 /*
  * Primes (--warm-prime): parts of Deno that initialise on first use, paid
  * for at boot instead of by the job.  Measured on first use in a job (`deno
@@ -541,8 +547,8 @@ warm_prime_parse(const char *list, uint32_t *mask, char *why, size_t whysz)
 	return true;
 }
 
-/* The bootstrap with the primes of `mask`, or NULL (out of memory). */
-static char *
+/* See warm.h. */
+char *
 warm_bootstrap(uint32_t mask)
 {
 	size_t len = sizeof(BOOTSTRAP_HEAD) + sizeof(BOOTSTRAP_TAIL);

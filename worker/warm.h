@@ -72,6 +72,13 @@ struct warm;
  * reason on an unknown or empty name. */
 bool warm_prime_parse(const char *list, uint32_t *mask, char *why, size_t whysz);
 
+/* The bootstrap a warm jail runs (/work/sluice-warm.js) with the primes of
+ * `mask`, malloc'd (NULL: out of memory), and the TypeScript prime it
+ * imports (/work/sluice-prime.ts): for bench/deno_ir.sh, which counts what
+ * they cost Deno. */
+char *warm_bootstrap(uint32_t mask);
+const char *warm_prime_source(void);
+
 /* Starts the pool and its thread.  Returns a fresh pool, or NULL with *err. */
 struct warm *warm_new(const struct warm_conf *c, enum err *err, char *why, size_t whysz);
 
