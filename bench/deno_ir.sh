@@ -47,9 +47,10 @@ ir() {
 	n=$(awk '/Collected :/ {print $4}' <<<"$out")
 	awk -v n="$n" 'BEGIN {printf "%.1f", n / 1e6}'
 }
+"$SRC" "$D" "$PRIMES" || exit 2	# a bad PRIMES list is named by warm_source
 echo "# Deno $("$DENO" --version | head -1 | cut -d' ' -f2), primes: $PRIMES, valgrind $(valgrind --version)"
-bare=$(ir bare main.ts "")
-warm=$(ir warm sluice-warm.js 'main.ts\n')
+bare=$(ir bare main.ts "") && warm=$(ir warm sluice-warm.js 'main.ts\n') || {
+	echo "$bare$warm"; exit 1; }
 echo
 echo "| one-line job, one Deno | instructions (M) |"
 echo "|---|---:|"

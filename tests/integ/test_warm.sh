@@ -306,4 +306,33 @@ j=$(run_json "$hello")
 check "... and a job that uses none of it ends as usual (nothing primed stays pending)" \
 	test "$(jfield "$j" .status) $(jfield "$j" .stdout)" = "ok answer 42"
 
+# --- the bootstrap itself (build/bench/warm_source writes it as warm.c
+# does), outside any jail: it must run a job, and stay free of what made it
+# cost Deno more (docs/BENCHMARKS.md, fifth pass: comments in the entry
+# module, a data: URL import)
+WS=$BUILD/bench/warm_source
+DENO=$(realpath "${SLUICE_DENO:-$ROOT/node_modules/deno/deno}")
+mkdir -p "$T/boot"
+"$WS" "$T/boot" bogus >/dev/null 2>&1
+check "warm_source with an unknown prime: exit 2" test $? -eq 2
+"$WS" >/dev/null 2>&1
+check "warm_source without a directory: exit 2" test $? -eq 2
+"$WS" "$T/boot"
+check "warm_source writes the bootstrap and its TypeScript prime" \
+	test -s "$T/boot/sluice-warm.js" -a -s "$T/boot/sluice-prime.ts"
+check "the bootstrap has no comment and imports no data: URL" \
+	test -z "$(grep -nE '^[[:space:]]*//|[[:space:]]//|data:' "$T/boot/sluice-warm.js")"
+echo 'console.log("booted " + (1 as number));' >"$T/boot/main.ts"
+out=$(cd "$T/boot" && printf 'main.ts\n' | env -i DENO_DIR="$T/boot-deno" NO_COLOR=1 \
+	"$DENO" run --quiet --no-config --allow-read=. --allow-write=. sluice-warm.js 2>"$T/boot.err")
+check "run by Deno with main.ts on stdin, the bootstrap prints its ready marker, then the job's line" \
+	test "$(tr -d '\036' <<<"$out")" = "$(printf 'SLUICE-WARM\nbooted 1')"
+check "... ends with the exit record on stderr" grep -q "SLUICE-EXIT 0" "$T/boot.err"
+check "... and deletes itself and the prime (only main.ts is left)" \
+	test "$(ls "$T/boot")" = "main.ts"
+"$WS" "$T/boot"
+out=$(cd "$T/boot" && printf 'evil.ts\n' | env -i DENO_DIR="$T/boot-deno" NO_COLOR=1 \
+	"$DENO" run --quiet --no-config --allow-read=. --allow-write=. sluice-warm.js 2>&1)
+check "a name other than main.ts / main.js: the bootstrap exits 70 without importing it" test $? -eq 70
+
 exit $((FAILS > 0))
