@@ -649,9 +649,9 @@ worker_run(const struct worker_conf *conf)
 	if (!conf->insecure_no_jail)
 		jail_sweep_cgroups();
 	/* Building the filters (Hyperscan) left ~6 MB of freed heap resident:
-	 * every jail starts as a copy of this process, so those pages were
-	 * copied and torn down twice per job (clone of init, fork of the
-	 * job).  Given back before the first jail is built. */
+	 * every jail's init starts as a copy of this process, so those pages
+	 * were copied and torn down with each jail.  Given back before the
+	 * first jail is built. */
 	malloc_trim(0);
 	if (!start_warm(&w))
 		goto out;
