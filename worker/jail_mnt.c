@@ -191,17 +191,17 @@ jail_mnt_add_elf(struct jail *j, const char *path, int depth, char *why, size_t 
 		goto out_close;		/* static: nothing more */
 	/* the dynamic section, up to JAIL_MNT_DYN_CHUNK entries per read (one
 	 * read per entry was ~270 preads per jail for Deno and its libraries) */
-	for (uint64_t k = 0, got = 0, at = 0; k < JAIL_MNT_MAX_DYN &&
-	    (k + 1) * sizeof(Elf64_Dyn) <= ph[dynidx].p_filesz; k++) {
-		if (k == at + got) {
-			uint64_t left = ph[dynidx].p_filesz / sizeof(Elf64_Dyn) - k;
-			at = k;
-			got = left < JAIL_MNT_DYN_CHUNK ? left : JAIL_MNT_DYN_CHUNK;
+	uint64_t ndyn = ph[dynidx].p_filesz / sizeof(Elf64_Dyn);
+	if (ndyn > JAIL_MNT_MAX_DYN)
+		ndyn = JAIL_MNT_MAX_DYN;
+	for (uint64_t k = 0; k < ndyn; k++) {
+		if (k % JAIL_MNT_DYN_CHUNK == 0) {
+			uint64_t got = ndyn - k < JAIL_MNT_DYN_CHUNK ? ndyn - k : JAIL_MNT_DYN_CHUNK;
 			if (!jail_mnt_pread(fd, dyn, got * sizeof(Elf64_Dyn),
 			    (off_t)(ph[dynidx].p_offset + k * sizeof(Elf64_Dyn))))
 				goto bad;
 		}
-		const Elf64_Dyn *d = &dyn[k - at];
+		const Elf64_Dyn *d = &dyn[k % JAIL_MNT_DYN_CHUNK];
 		if (d->d_tag == DT_NULL)
 			break;
 		if (d->d_tag == DT_STRTAB)
