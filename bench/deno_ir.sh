@@ -7,9 +7,9 @@
 #   bench/deno_ir.sh [BUILD] [PRIMES]   (defaults: build, none)
 #
 # Runs Deno under `valgrind --tool=callgrind` (all threads, counted from the
-# start) with the worker's flags and environment (as bench/latency_lib.bash's
-# bare command), a fresh DENO_DIR on /dev/shm each run (a jail's DENO_DIR is
-# a fresh tmpfs), on a one-line job (console.log("ok")):
+# start) with the worker's flags and environment (bench/deno_cmd.bash), a
+# fresh DENO_DIR on /dev/shm each run (a jail's DENO_DIR is a fresh tmpfs),
+# on a one-line job (console.log("ok")):
 #
 #   bare   deno run main.ts: what the cold path and a bare `deno run` loop do
 #   warm   the warm pool's bootstrap (BUILD/bench/warm_source: sluice-warm.js
@@ -23,6 +23,7 @@ command -v valgrind >/dev/null || { echo "deno_ir.sh: valgrind not installed: sk
 BUILD=${1:-build}
 PRIMES=${2:-none}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/deno_cmd.bash"
 DENO=$(readlink -f "${SLUICE_DENO:-$ROOT/node_modules/.bin/deno}")
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 SRC=$BUILD/bench/warm_source
@@ -37,11 +38,9 @@ ir() {
 	dd=$(mktemp -d /dev/shm/sluice-bench-ir.XXXXXX)
 	echo 'console.log("ok");' >"$w/main.ts"
 	"$SRC" "$w" "$PRIMES" || exit 1
-	out=$(printf '%b' "$3" | env -i "DENO_DIR=$dd" NO_COLOR=1 DENO_NO_UPDATE_CHECK=1 \
-		DENO_NO_PACKAGE_JSON=1 HOME=/nonexistent PATH=/nonexistent LANG=C.UTF-8 \
+	out=$(printf '%b' "$3" | env -i "DENO_DIR=$dd" "${DENO_ENV[@]}" \
 		"$(command -v valgrind)" --tool=callgrind --callgrind-out-file=/dev/null \
-		"$DENO" run --quiet --no-remote --no-npm --cached-only --no-config --no-lock --no-prompt \
-		"--allow-read=$w" "--allow-write=$w" --v8-flags=--max-old-space-size=384 "$w/$2" 2>&1)
+		"$DENO" "${DENO_RUN[@]}" "--allow-read=$w" "--allow-write=$w" "${DENO_V8[@]}" "$w/$2" 2>&1)
 	rm -rf "$dd"
 	grep -q '^ok$' <<<"$out" || { echo "deno_ir.sh: $1 did not print ok:"; echo "$out" | tail -5; exit 1; }
 	n=$(awk '/Collected :/ {print $4}' <<<"$out")

@@ -23,7 +23,8 @@ trap cleanup EXIT
 echo 'console.log("ok");' >"$D/trivial.ts"
 [ -x "$JR" ] || { echo "jail.sh: $JR missing (make)"; exit 1; }
 
-DARGS=(deno run --quiet --no-remote --no-npm --cached-only --no-config --no-lock --no-prompt main.ts)
+. "$(dirname "$0")/deno_cmd.bash"
+DARGS=(deno "${DENO_RUN[@]}" main.ts)
 # one VARIANT PROGRAM [jailrun flags]: appends "VARIANT total_ms wall_ms" to $D/res.
 one() {
 	local v=$1 p=$2 t out w; shift 2

@@ -60,13 +60,11 @@ idle_rss_mb() {
 		awk '{printf "%.1f", $1 / 1024}'
 }
 
-# Bare deno: the worker's argv and environment (worker/runner.c; memory_mb
-# 512 by default gives --max-old-space-size=384), without the farm.
-BARE=(env -i "DENO_DIR=$D/bare/.deno" NO_COLOR=1 DENO_NO_UPDATE_CHECK=1 DENO_NO_PACKAGE_JSON=1
-	HOME=/nonexistent PATH=/nonexistent LANG=C.UTF-8
-	"$DENO" run --quiet --no-remote --no-npm --cached-only --no-config --no-lock --no-prompt
-	"--allow-read=$D/bare" "--allow-write=$D/bare" --v8-flags=--max-old-space-size=384
-	"$D/bare/main.ts")
+# Bare deno: the worker's argv and environment (bench/deno_cmd.bash),
+# without the farm.
+. "$ROOT/bench/deno_cmd.bash"
+BARE=(env -i "DENO_DIR=$D/bare/.deno" "${DENO_ENV[@]}" "$DENO" "${DENO_RUN[@]}"
+	"--allow-read=$D/bare" "--allow-write=$D/bare" "${DENO_V8[@]}" "$D/bare/main.ts")
 "${BARE[@]}" | grep -qx ok || { echo "bench: bare deno does not run"; exit 1; }
 
 # hyper_quantiles VARIANT JSON [INDEX]: p50/p99 (ms) of hyperfine result INDEX.

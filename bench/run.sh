@@ -14,7 +14,8 @@
 #   latency.sh warm pool on/off, low-load latency, sluice run vs bare deno (~8 min)
 #   throughput.sh  warm pool on/off at saturation vs a bare deno loop (~4 min)
 #   timeline.sh  a trivial job's path step by step (trace build, build-trace/; ~1 min)
-# (bench/latency_lib.bash is their shared part, not a benchmark)
+# (bench/latency_lib.bash and bench/deno_cmd.bash are shared parts, not
+# benchmarks)
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
