@@ -23,10 +23,10 @@
 # compare builds with this script, run alternately.  Needs perf (skipped
 # without it).
 set -u
-command -v perf >/dev/null || { echo "cpu_split.sh: perf not installed: skipped"; exit 0; }
 BUILD=${1:-build}
 JOBS=${2:-300}
-case $JOBS in '' | *[!0-9]*) echo "usage: cpu_split.sh [BUILD] [JOBS]"; exit 2 ;; esac
+case $JOBS in '' | 0 | *[!0-9]*) echo "usage: cpu_split.sh [BUILD] [JOBS >= 1]"; exit 2 ;; esac
+command -v perf >/dev/null || { echo "cpu_split.sh: perf not installed: skipped"; exit 0; }
 . "$(dirname "$0")/latency_lib.bash"
 farm split
 "$LOADGEN" --broker "ipc://$D/split/front" --jobs 50 --concurrency 8 "$D/trivial.ts" >/dev/null

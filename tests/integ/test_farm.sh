@@ -149,4 +149,11 @@ check "bench_fork with ROUNDS above its bound: exit 2" test $rc -eq 2
 out=$("$BUILD/bench/bench_fork" 5 1 2>&1); rc=$?
 check "bench_fork 5 1: exit 0 and a row for each of 1, 3, 9, 27 MB" \
 	test $rc -eq 0 -a "$(grep -cE '^\| (1|3|9|27) MB \| [0-9]+ \| [0-9]+ \|$' <<<"$out")" -eq 4
+# cpu_split.sh (bench/): a JOBS that is not a positive number gets the
+# usage line and exit 2, before it starts a farm (or finds perf missing).
+for junk in x 0 -3; do
+	out=$("$ROOT/bench/cpu_split.sh" "$BUILD" "$junk" 2>&1); rc=$?
+	check "cpu_split.sh with JOBS '$junk': exit 2 and its usage" \
+		test $rc -eq 2 -a -n "$(grep -o 'usage: cpu_split.sh' <<<"$out")"
+done
 exit 0
