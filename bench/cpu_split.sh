@@ -2,8 +2,9 @@
 # CPU per trivial job by role, from perf samples: where the farm's CPU goes
 # once the cores are busy (the throughput target is a CPU budget).  Unlike
 # bench/cpu_per_job.sh (process counters), this separates the jails' init
-# and their job before its execve (threads named sluice-worker that are not
-# the worker's own) from the worker's threads, and Deno from both.
+# (sluice-worker processes that are not the worker until init execs, then
+# sluice-jail-init) and their job before its execve from the worker's
+# threads, and Deno from both.
 #
 #   bench/cpu_split.sh [BUILD] [JOBS]   (defaults: build 300)
 #
@@ -12,8 +13,9 @@
 # Each sample (~1 ms) is put in one role by its thread's name and id:
 #
 #   deno               the jobs' Deno (threads deno, tokio-runtime-w, V8 ...)
-#   init+job-pre-exec  sluice-worker threads that are not the worker's: the
-#                      jails' init and the job before its execve
+#   init+job-pre-exec  the jails' init (sluice-worker threads that are not
+#                      the worker's, then sluice-jail-init) and the job
+#                      before its execve
 #   worker             the workers' own threads (listed before the run)
 #   broker+zmq         the broker and ZeroMQ's I/O threads
 #   kthreads           kworker, ksoftirqd, rcu, migration
@@ -50,6 +52,7 @@ awk -F';' -v tids="$TIDS" -v n="$JOBS" '
 	s = $1 + 0; c = $2; sub(/^ +/, "", c); sub(/ +$/, "", c)
 	split($3, a, ":"); t = a[1] + 0
 	if (c == "sluice-worker") k = index(tids, " " t " ") ? "worker" : "init+job-pre-exec"
+	else if (c ~ /^sluice-jail-ini/) k = "init+job-pre-exec"
 	else if (c == "deno" || c ~ /^tokio/ || c ~ /^V8/) k = "deno"
 	else if (c ~ /^sluice-broker/ || c ~ /^ZMQ/) k = "broker+zmq"
 	else if (c ~ /^(kworker|ksoftirqd|rcu|migration)/) k = "kthreads"

@@ -7,35 +7,46 @@
  *
  * Process tree of a jailed job:
  *
- *   worker ── clone(NEWUSER|NEWPID|NEWNS|NEWNET|NEWIPC|NEWUTS) ──▶ init (pid 1)
- *                                                                  └─ vfork ─▶ job (deno)
+ *   worker ── clone(VM|NEWUSER|NEWPID|NEWNS|NEWNET|NEWIPC|NEWUTS) ──▶ init (pid 1)
+ *                                                                     └─ vfork ─▶ job (deno)
  *
- * init is this code (no exec): it builds the jail as root of the new user
- * namespace, starts the job (vfork: the job's last steps run in init's
- * memory until its execve; jail_spawn_job), forwards signals to it, reaps
- * everything, and when the job ends kills what is left in the pid namespace
- * and reports the job's wait status on the status pipe.  Killing init
- * (jail_kill) makes the kernel kill every process of the pid namespace.
+ * init starts as this code, on a stack of its own in the worker's memory
+ * (CLONE_VM, like a thread that is a process of its own: no copy of the
+ * worker is made, and the worker takes no copy-on-write faults after it).
+ * It builds the jail as root of the new user namespace and starts the job
+ * (vfork: the job's last steps run on init's stack until its execve;
+ * jail_spawn_job).  Then init execs sluice-jail-init (worker/init/main.c),
+ * a small static program that forwards signals to the job, reaps
+ * everything, and when the job ends kills what is left in the pid
+ * namespace and reports the job's wait status.  So no process in the
+ * jail's namespaces holds the worker's memory while the job's code runs.
+ * Killing init (jail_kill) makes the kernel kill every process of the pid
+ * namespace.
  *
- * Status pipe (child → worker), a sequence of struct jail_msg records:
+ * Until that exec init shares the worker's memory, so it writes nothing of
+ * the worker's: the thread that cloned it waits (jail_start returns once
+ * sluice-jail-init reports STARTED, or init is dead), every signal stays
+ * blocked in init (the worker's handlers never run there; the exec resets
+ * them), and the setup steps do not allocate and make their credential
+ * calls as raw syscalls (glibc's would signal the worker's threads).
  *
- *   FAIL    errno + step name: a setup step failed; the jail is dead.
- *   STARTED the job's execve succeeded (init saw its exec-check pipe close).
- *   EXIT    the job's wait status and the syscall seccomp denied, if one
- *           was (init exits right after).
+ * Status pipe (child → worker): struct jail_msg records (jail_msg.h).
  *
  * Seccomp: the job hands its filter's user-notification fd to init over a
- * socketpair before execve; a denied syscall wakes init, which kills the
- * whole pid namespace and records the syscall (see jail_seccomp.c).
+ * socketpair before execve; a denied syscall wakes sluice-jail-init, which
+ * kills the whole pid namespace and records the syscall.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -46,16 +57,7 @@
 
 #include "common/log.h"
 #include "worker/jail_int.h"
-
-enum jail_msg_type { JAIL_MSG_FAIL = 1, JAIL_MSG_STARTED, JAIL_MSG_EXIT };
-
-struct jail_msg {
-	int type;
-	int err;		/* FAIL: errno */
-	int status;		/* EXIT: wait status of the job */
-	int sysnr;		/* EXIT: syscall denied by seccomp, or -1 */
-	char step[48];		/* FAIL: which step */
-};
+#include "worker/jail_msg.h"
 
 #define JAIL_DEFAULT_MEMORY_MB	512
 #define JAIL_DEFAULT_PIDS	64
@@ -64,7 +66,22 @@ struct jail_msg {
 #define JAIL_DEFAULT_FSIZE_MB	64
 #define JAIL_ID_MAX		64
 
-static volatile pid_t jail_init_child;	/* init: the job's pid, for forwarding */
+#define JAIL_INIT_STACK		(512 * 1024)	/* init's setup stack (lazily backed) */
+#define JAIL_INIT_NAME		"sluice-jail-init"
+
+/* AddressSanitizer cannot follow a child that shares its memory (the
+ * child's stack frames poison shadow memory it never cleans up): sanitized
+ * builds fork init as a copy instead.  Everything else is the same. */
+#if defined(__SANITIZE_ADDRESS__)
+#define JAIL_INIT_SHARES_MEMORY	0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JAIL_INIT_SHARES_MEMORY	0
+#endif
+#endif
+#ifndef JAIL_INIT_SHARES_MEMORY
+#define JAIL_INIT_SHARES_MEMORY	1
+#endif
 
 void
 jail_child_fail(int fd, const char *step, int e)
@@ -77,18 +94,6 @@ jail_child_fail(int fd, const char *step, int e)
 	snprintf(m.step, sizeof(m.step), "%s", step);
 	(void)!write(fd, &m, sizeof(m));
 	_exit(127);
-}
-
-static void
-jail_send(int fd, int type, int status, int sysnr)
-{
-	struct jail_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.type = type;
-	m.status = status;
-	m.sysnr = sysnr;
-	(void)!write(fd, &m, sizeof(m));
 }
 
 static bool
@@ -289,19 +294,6 @@ jail_recv_fd(int sock)
 	return fd;
 }
 
-static void
-jail_init_sigchld(int sig)
-{
-	(void)sig;		/* only wakes ppoll */
-}
-
-static void
-jail_init_forward(int sig)
-{
-	if (jail_init_child > 0)
-		kill(jail_init_child, sig);
-}
-
 /* Sets up stdio of the job from the runner's fds (any of them may be 0..2). */
 static int
 jail_stdio(int in_fd, int out_fd, int err_fd, const char **step)
@@ -427,24 +419,84 @@ jail_spawn_job(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	return pid;
 }
 
-/* The jail's init (pid 1 of the new pid namespace).  Never returns. */
+/* The fd of sluice-jail-init (O_PATH), opened once; -1 when not found. */
+static int jail_init_fd = -1;
+static char jail_init_where[2 * PATH_MAX + 64];
+static pthread_once_t jail_init_once = PTHREAD_ONCE_INIT;
+
+/* $SLUICE_JAIL_INIT, else next to this program, else in ../bin from it
+ * (the tests and benchmarks run from build/test and build/bench). */
+static void
+jail_init_find(void)
+{
+	const char *env = getenv("SLUICE_JAIL_INIT");
+	char self[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n;
+	char *slash;
+
+	if (env != NULL && *env != '\0') {
+		jail_init_fd = open(env, O_PATH | O_CLOEXEC);
+		snprintf(jail_init_where, sizeof(jail_init_where), "%s (SLUICE_JAIL_INIT)", env);
+		return;
+	}
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0) {
+		snprintf(jail_init_where, sizeof(jail_init_where), "/proc/self/exe unreadable");
+		return;
+	}
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) != NULL)
+		*slash = '\0';
+	snprintf(path, sizeof(path), "%s/" JAIL_INIT_NAME, self);
+	if ((jail_init_fd = open(path, O_PATH | O_CLOEXEC)) == -1) {
+		snprintf(path, sizeof(path), "%s/../bin/" JAIL_INIT_NAME, self);
+		jail_init_fd = open(path, O_PATH | O_CLOEXEC);
+	}
+	snprintf(jail_init_where, sizeof(jail_init_where), "%s/" JAIL_INIT_NAME " or %s/../bin/"
+	    JAIL_INIT_NAME, self, self);
+}
+
+/* Init, its last step: becomes sluice-jail-init for the rest of the job.
+ * The status pipe and the seccomp listener stay open across the exec; the
+ * program's own fd is close-on-exec. */
+static void __attribute__((noreturn))
+jail_init_exec(int status_fd, int listener, pid_t job)
+{
+	char sfd[16], lfd[16], jp[16];
+	char *argv[] = { JAIL_INIT_NAME, sfd, lfd, jp, NULL };
+	char *envp[] = { NULL };
+	int e;
+
+	snprintf(sfd, sizeof(sfd), "%d", status_fd);
+	snprintf(lfd, sizeof(lfd), "%d", listener);
+	snprintf(jp, sizeof(jp), "%d", (int)job);
+	if (fcntl(status_fd, F_SETFD, 0) == -1 || (listener != -1 && fcntl(listener, F_SETFD, 0) == -1))
+		e = errno;
+	else if (syscall(SYS_execveat, jail_init_fd, "", argv, envp, AT_EMPTY_PATH) == -1)
+		e = errno;
+	else
+		e = EINVAL;
+	kill(job, SIGKILL);
+	jail_child_fail(status_fd, "exec " JAIL_INIT_NAME, e);
+}
+
+/* The jail's init (pid 1 of the new pid namespace), in the worker's memory
+ * until it execs sluice-jail-init.  Never returns. */
 static void __attribute__((noreturn))
 jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
     int status_fd, int sync_fd)
 {
 	const char *step = "start";
 	struct jail_msg m;
-	struct sigaction sa;
-	struct pollfd pfd;
-	sigset_t chld, orig;
-	int e, ep[2], sv[2], st, job_status = 0, listener, sysnr = -1, keep[4];
-	bool job_done = false;
+	int e, ep[2], sv[2], listener, keep[5];
 	char go;
 	pid_t pid;
 	ssize_t n;
 
-	/* 0. die with the worker; wait until the parent wrote the id maps and
-	 *    moved us into the cgroup */
+	/* 0. die with the worker; wait until the parent wrote the id maps
+	 *    and moved us into the cgroup.  Every signal stays blocked here
+	 *    (since the clone): the worker's handlers, which would write the
+	 *    worker's memory, never run; the exec resets them, and
+	 *    sluice-jail-init takes what is pending from a signalfd. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (read(sync_fd, &go, 1) != 1)
 		_exit(126);
@@ -453,7 +505,8 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	keep[1] = out_fd;
 	keep[2] = err_fd;
 	keep[3] = status_fd;
-	jail_close_except(keep, 4);
+	keep[4] = jail_init_fd;
+	jail_close_except(keep, 5);
 	/* 1. private mounts; workspace and runtime staged while we are still
 	 *    the worker's uid 0 on the host (their dirs may be root-only) */
 	if ((e = jail_mnt_stage(j, &step)) != 0)
@@ -477,22 +530,8 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	if (pipe2(ep, O_CLOEXEC) == -1 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		jail_child_fail(status_fd, "pipe", errno);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = jail_init_sigchld;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, &orig);
-	sigdelset(&orig, SIGCHLD);
-	sa.sa_handler = jail_init_forward;
-	sa.sa_flags = SA_RESTART;
 	if ((pid = jail_spawn_job(j, argv, in_fd, out_fd, err_fd, ep, sv)) == -1)
 		jail_child_fail(status_fd, "fork job", errno);
-	jail_init_child = pid;
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP)
-			sigaction(s, &sa, NULL);
 	close(ep[1]);
 	close(sv[1]);
 	close(in_fd);
@@ -510,41 +549,26 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 		_exit(125);
 	}
 	close(ep[0]);
-	jail_send(status_fd, JAIL_MSG_STARTED, 0, -1);
-	/* 7. serve seccomp notifications and reap until the job ends; then
-	 *    kill the rest of the namespace and reap it */
-	pfd.fd = listener;
-	pfd.events = POLLIN;
-	while (!job_done) {
-		pid_t w;
-		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-			if (w == pid) {
-				job_status = st;
-				job_done = true;
-			}
-		if (job_done || (w == -1 && errno == ECHILD))
-			break;
-		if (ppoll(&pfd, pfd.fd == -1 ? 0 : 1, NULL, &orig) <= 0)
-			continue;	/* EINTR: SIGCHLD */
-		if (pfd.revents & POLLIN) {
-			uint64_t id;
-			int nr = jail_seccomp_take(pfd.fd, &id);
-			if (nr >= 0) {
-				if (sysnr < 0)
-					sysnr = nr;
-				kill(-1, SIGKILL);	/* first: the job must not go on */
-				jail_seccomp_deny(pfd.fd, id);
-			}
-		} else if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
-			pfd.fd = -1;	/* no process uses the filter any more */
-		}
-	}
-	jail_init_child = 0;
-	kill(-1, SIGKILL);
-	while (waitpid(-1, &st, 0) != -1 || errno == EINTR)
-		;
-	jail_send(status_fd, JAIL_MSG_EXIT, job_status, sysnr);
-	_exit(0);
+	/* 7. the rest of the job as sluice-jail-init, which reports STARTED */
+	jail_init_exec(status_fd, listener, pid);
+}
+
+/* Child of the clone: init.  `arg` is jail_start's struct jail_init_args,
+ * alive until init has exec'd or died. */
+struct jail_init_args {
+	const struct jail *j;
+	char *const *argv;
+	int in_fd, out_fd, err_fd, status_w, status_r, sync_r, sync_w;
+};
+
+static int
+jail_init_entry(void *arg)
+{
+	const struct jail_init_args *a = arg;
+
+	close(a->status_r);
+	close(a->sync_w);
+	jail_init_main(a->j, a->argv, a->in_fd, a->out_fd, a->err_fd, a->status_w, a->sync_r);
 }
 
 /* Reads one record; false on EOF or a short/garbled record. */
@@ -582,14 +606,17 @@ jail_exec_path(struct jail *j, const char *argv0)
 		j->exec_path = argv0;
 }
 
-/* See jail.h.  The parent's half of the sequence: clone, id maps, cgroup,
- * "go", then wait for STARTED or FAIL. */
-enum err
-jail_start(struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
+/* The parent's half of the sequence: clone, id maps, cgroup, "go", then
+ * wait for STARTED (sluice-jail-init runs: init's stack is free) or FAIL.
+ * Jailed, it runs with every signal blocked (jail_start). */
+static enum err
+jail_start_blocked(struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
     char *why, size_t whysz)
 {
 	int sp[2], gp[2] = { -1, -1 };
+	struct jail_init_args a;
 	struct jail_msg m;
+	char *stack = MAP_FAILED;
 	enum err e;
 	char go = 'g';
 
@@ -597,19 +624,45 @@ jail_start(struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd
 		snprintf(why, whysz, j->started ? "jail already started" : "empty argv");
 		return ERR_INVAL;
 	}
+	if (!j->insecure) {
+		pthread_once(&jail_init_once, jail_init_find);
+		if (jail_init_fd == -1) {
+			snprintf(why, whysz, JAIL_INIT_NAME " not found: %s (build it with make; "
+			    "install it next to sluice-worker)", jail_init_where);
+			return ERR_JAIL;
+		}
+	}
+	if (!j->insecure && JAIL_INIT_SHARES_MEMORY) {
+		/* A guard page below: an overflow kills init, not the worker's heap. */
+		stack = mmap(NULL, JAIL_INIT_STACK, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (stack == MAP_FAILED || mprotect(stack, 4096, PROT_NONE) == -1) {
+			snprintf(why, whysz, "init stack: %s", strerror(errno));
+			if (stack != MAP_FAILED)
+				munmap(stack, JAIL_INIT_STACK);
+			return ERR_NOMEM;
+		}
+	}
 	j->started = true;
 	jail_exec_path(j, argv[0]);
 	if (pipe2(sp, O_CLOEXEC) == -1 || (!j->insecure && pipe2(gp, O_CLOEXEC) == -1)) {
 		snprintf(why, whysz, "pipe: %s", strerror(errno));
-		return ERR_IO;
+		e = ERR_IO;
+		goto unmap;
 	}
-	if (j->insecure)
+	a = (struct jail_init_args){ j, argv, in_fd, out_fd, err_fd, sp[1], sp[0], gp[0], gp[1] };
+	if (j->insecure) {
 		j->pid = fork();
-	else
-		j->pid = (pid_t)syscall(SYS_clone, SIGCHLD | jail_ns_clone_flags(), NULL, NULL,
-		    NULL, 0);
+	} else if (JAIL_INIT_SHARES_MEMORY) {
+		j->pid = clone(jail_init_entry, stack + JAIL_INIT_STACK,
+		    CLONE_VM | SIGCHLD | jail_ns_clone_flags(), &a);
+	} else if ((j->pid = (pid_t)syscall(SYS_clone, SIGCHLD | jail_ns_clone_flags(), NULL, NULL,
+	    NULL, 0)) == 0) {
+		jail_init_entry(&a);
+	}
 	if (j->pid == -1) {
 		snprintf(why, whysz, "clone: %s", strerror(errno));
+		e = errno == EPERM || errno == EINVAL ? ERR_JAIL : ERR_IO;
 		close(sp[0]);
 		close(sp[1]);
 		if (gp[0] != -1) {
@@ -617,14 +670,11 @@ jail_start(struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd
 			close(gp[1]);
 		}
 		j->pid = 0;
-		return errno == EPERM || errno == EINVAL ? ERR_JAIL : ERR_IO;
+		goto unmap;
 	}
-	if (j->pid == 0) {
+	if (j->pid == 0) {	/* insecure: the job itself */
 		close(sp[0]);
-		if (j->insecure)
-			jail_job_main(j, argv, in_fd, out_fd, err_fd, sp[1], -1);
-		close(gp[1]);
-		jail_init_main(j, argv, in_fd, out_fd, err_fd, sp[1], gp[0]);
+		jail_job_main(j, argv, in_fd, out_fd, err_fd, sp[1], -1);
 	}
 	close(sp[1]);
 	j->status_fd = sp[0];
@@ -652,8 +702,11 @@ jail_start(struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd
 		e = ERR_JAIL;
 		goto fail;
 	}
-	if (m.type == JAIL_MSG_STARTED)
+	if (m.type == JAIL_MSG_STARTED) {
+		if (stack != MAP_FAILED)
+			munmap(stack, JAIL_INIT_STACK);
 		return ERR_OK;
+	}
 child_failed:
 	snprintf(why, whysz, "jail setup failed at \"%s\": %s%s", m.step, strerror(m.err),
 	    m.err == EACCES && strncmp(m.step, "bind", 4) == 0 ?
@@ -661,7 +714,31 @@ child_failed:
 	e = ERR_JAIL;
 fail:
 	kill(j->pid, SIGKILL);
-	jail_wait_dead(j);
+	jail_wait_dead(j);	/* init no longer runs on its stack */
+unmap:
+	if (stack != MAP_FAILED)
+		munmap(stack, JAIL_INIT_STACK);
+	return e;
+}
+
+/* See jail.h.  Jailed, every signal of this thread stays blocked until
+ * init has exec'd or died: init starts with this mask and keeps it, so none
+ * of the worker's handlers runs in init; and this thread's reads cannot be
+ * interrupted, so it never looks at errno while init, sharing its
+ * thread-local storage, may write it.  A raw rt_sigprocmask: glibc's
+ * would leave its own two signals (thread cancellation, setxid) open. */
+enum err
+jail_start(struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
+    char *why, size_t whysz)
+{
+	uint64_t all = ~(uint64_t)0, old = 0;
+	enum err e;
+
+	if (j->insecure)
+		return jail_start_blocked(j, argv, in_fd, out_fd, err_fd, why, whysz);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(all));
+	e = jail_start_blocked(j, argv, in_fd, out_fd, err_fd, why, whysz);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
 	return e;
 }
 

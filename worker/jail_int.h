@@ -124,8 +124,6 @@ int jail_priv_close_fds(const char **step);
 /* jail_seccomp: syscall filter, compiled in the parent, installed last. */
 enum err jail_seccomp_prepare(struct jail *j, char *why, size_t whysz);
 int jail_seccomp_enter(const struct jail *j, int *listener, const char **step);
-int jail_seccomp_take(int listener, uint64_t *id);
-void jail_seccomp_deny(int listener, uint64_t id);
 void jail_seccomp_cleanup(struct jail *j);
 void jail_seccomp_name(int nr, char *out, size_t outsz);
 

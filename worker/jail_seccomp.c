@@ -213,34 +213,6 @@ jail_seccomp_enter(const struct jail *j, int *listener, const char **step)
 	return 0;
 }
 
-/* Init: takes one notification from `listener` and returns the syscall
- * number and the notification id (for jail_seccomp_deny), or -1 when there
- * was none (spurious wakeup, the process died meanwhile). */
-int
-jail_seccomp_take(int listener, uint64_t *id)
-{
-	struct seccomp_notif req;
-
-	memset(&req, 0, sizeof(req));
-	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) == -1)
-		return -1;
-	*id = req.id;
-	return req.data.nr;
-}
-
-/* Init: fails the notified syscall with EPERM (after the jail was killed,
- * so the job never runs on with the error). */
-void
-jail_seccomp_deny(int listener, uint64_t id)
-{
-	struct seccomp_notif_resp resp;
-
-	memset(&resp, 0, sizeof(resp));
-	resp.id = id;
-	resp.error = -EPERM;
-	(void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-}
-
 /* Frees the compiled program. */
 void
 jail_seccomp_cleanup(struct jail *j)

@@ -523,7 +523,7 @@ heartbeat(struct worker *w, int64_t now)
 		msg_destroy(&m);
 	}
 	/* What large jobs (code, files, output) left freed in the heap goes
-	 * back too: each jail copies this process (see worker_run). */
+	 * back too (see worker_run). */
 	malloc_trim(0);
 }
 
@@ -649,9 +649,7 @@ worker_run(const struct worker_conf *conf)
 	if (!conf->insecure_no_jail)
 		jail_sweep_cgroups();
 	/* Building the filters (Hyperscan) left ~6 MB of freed heap resident:
-	 * every jail's init starts as a copy of this process, so those pages
-	 * were copied and torn down with each jail.  Given back before the
-	 * first jail is built. */
+	 * given back, so the worker's RSS is what it uses. */
 	malloc_trim(0);
 	if (!start_warm(&w))
 		goto out;

@@ -70,6 +70,28 @@ out=$("$JR" --parent "$TMP" -- deno --version 2>&1)
 printf '%s\n' "$out" | grep -q '^deno [0-9]' && [ "$(field "$out" exit_code)" = 0 ]
 check "jail: deno --version runs inside the jail" $? "$out"
 
+# 1b. sluice-jail-init, what each jail's init execs once its job runs
+JI="$BUILD/bin/sluice-jail-init"
+out=$("$JI" 1 -1 1 2>&1); rc=$?
+[ $rc -eq 2 ] && printf '%s\n' "$out" | grep -q 'as a jail.s init'
+check "jail init: refuses to run outside a pid namespace (its kill(-1) stays in the jail)" $? "rc=$rc $out"
+bad=""
+for args in "" "1" "1 -1" "x -1 2" "1 -2 2" "1 -1 0" "1 -1 2 3" "99999999999 -1 2" "1 -1 2x"; do
+	# shellcheck disable=SC2086 # word splitting wanted
+	unshare -p --fork "$JI" $args >/dev/null 2>&1
+	rc=$?
+	[ $rc -eq 2 ] || bad+="[$args] rc=$rc "
+done
+[ -z "$bad" ]
+check "jail init: bad arguments exit 2, also as pid 1" $? "$bad"
+unshare -p --fork "$JI" 1 -1 2 >"$TMP/ji.out" 2>&1; rc=$?
+[ $rc -eq 0 ] && [ "$(stat -c %s "$TMP/ji.out")" = 128 ] && head -c 4 "$TMP/ji.out" | od -An -tu4 | grep -qw 2
+check "jail init: as pid 1 with no job left, reports STARTED then EXIT and exits 0" $? "rc=$rc $(od -An -tu4 "$TMP/ji.out" | head -3)"
+out=$(SLUICE_JAIL_INIT=/nonexistent/sluice-jail-init timeout 20 "$BUILD/bin/sluice-worker" \
+    --broker "ipc://$TMP/nobroker" --state-dir "$TMP/wstate" 2>&1); rc=$?
+[ $rc -eq 1 ] && printf '%s\n' "$out" | grep -q 'sluice-jail-init not found: /nonexistent/sluice-jail-init'
+check "jail init: a worker without it refuses to start, naming where it looked" $? "rc=$rc $out"
+
 # 2. a TypeScript program: identity, hostname, /proc, /etc, output files
 cat > "$TMP/prog.ts" <<'TS'
 const n: number = 6 * 7;
