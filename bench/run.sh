@@ -9,6 +9,7 @@
 #   cpu_per_job.sh  CPU per trivial job, farm vs bare deno, split by process (~2 min)
 #   cpu_split.sh  CPU per trivial job by role, from perf samples (~1 min; needs perf)
 #   deno_ir.sh  Deno instructions: bare run vs the warm bootstrap (~20 s; needs valgrind)
+#   faults.sh  the worker's page faults per trivial job, by thread (~20 s)
 #   farm.sh    trivial job end to end: farm jailed / --insecure-no-jail / bare deno (~4 min)
 #   jail.sh    jail build/teardown through build/test/jailrun (~1 min)
 #   latency.sh warm pool on/off, low-load latency, sluice run vs bare deno (~8 min)
