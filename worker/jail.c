@@ -36,7 +36,6 @@
  * socketpair before execve; a denied syscall wakes sluice-jail-init, which
  * kills the whole pid namespace and records the syscall.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -511,6 +510,11 @@ jail_init_main(const struct jail *j, char *const argv[], int in_fd, int out_fd, 
 	 *    the worker's uid 0 on the host (their dirs may be root-only) */
 	if ((e = jail_mnt_stage(j, &step)) != 0)
 		jail_child_fail(status_fd, step, e);
+	/* 1b. a session and process group of our own (not the worker's): the
+	 *     group that jail_renice sets in one call, and no signal for the
+	 *     worker's group reaches the jail */
+	if (setsid() == -1)
+		jail_child_fail(status_fd, "setsid", errno);
 	/* 2. root of the new user namespace, no host groups.  The kernel
 	 *    clears the parent-death signal when our uid/gid change, so it is
 	 *    armed again; if the worker died before that, the read end of
@@ -875,22 +879,11 @@ jail_set_limits(struct jail *j, const struct jail_limits *l, char *why, size_t w
 void
 jail_renice(struct jail *j, int nice)
 {
-	char path[64];
-	struct dirent *de;
-	pid_t pid = jail_job_pid(j);
-	DIR *d;
-
-	if (pid <= 0)
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if ((d = opendir(path)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		long tid = strtol(de->d_name, NULL, 10);
-		if (tid > 0 && tid <= INT32_MAX)
-			(void)setpriority(PRIO_PROCESS, (id_t)tid, nice);
-	}
-	closedir(d);
+	/* One call for every thread of the group: init (jailed) or the job
+	 * (insecure) leads its own process group (setsid), whose id is that
+	 * pid; the job is in it.  Not after the reap: the id could be reused. */
+	if (j != NULL && j->started && j->pid > 0 && !j->reaped)
+		(void)setpriority(PRIO_PGRP, (id_t)j->pid, nice);
 }
 
 /* See jail.h.  The dying job's teardown (the kernel freeing its memory)

@@ -107,8 +107,9 @@ pid_t jail_job_pid(struct jail *j);
  * after a failure the jail must not be used for the job. */
 enum err jail_set_limits(struct jail *j, const struct jail_limits *l, char *why, size_t whysz);
 
-/* Sets the nice value of every thread of the job process (a warm jail is
- * started at the builder's low priority; its job runs at the worker's). */
+/* Sets the nice value of every thread in the jail (a warm jail is started
+ * at the builder's low priority; its job runs at the worker's): one
+ * setpriority on the jail's process group. */
 void jail_renice(struct jail *j, int nice);
 
 /* For a job that reported its own end with `exit_code`: fills `out` from

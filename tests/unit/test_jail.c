@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -617,6 +618,35 @@ sanitized(void)
 #endif
 }
 
+/* The nice value of thread `tid` of `pid` (field 19 of its stat), or 99. */
+static int
+nice_of(pid_t pid, const char *tid)
+{
+	char path[96], buf[1024], *p;
+	int nice = 99;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, tid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 99;
+	if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL)
+		(void)sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %d",
+		    &nice);
+	fclose(f);
+	return nice;
+}
+
+/* How many threads `pid` has (0 if it is gone). */
+static int
+threads_of(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	return stat(path, &st) == 0 ? (int)st.st_nlink - 2 : 0;
+}
+
 /* VmRSS of `pid` in kB, or -1. */
 static long
 rss_kb(pid_t pid)
@@ -688,6 +718,31 @@ test_jail_init_after_start(void **state)
 		fail_msg("init runs %s", exe);
 	if (rss_kb(jail_pid(j)) < 0 || rss_kb(jail_pid(j)) > 1024)
 		fail_msg("init's RSS is %ld kB", rss_kb(jail_pid(j)));
+
+	/* jail_renice reaches every thread of init and of the job (once Deno
+	 * has started its threads: later ones inherit the value anyway). */
+	for (int tries = 0; tries < 500 && threads_of(jail_job_pid(j)) < 2; tries++)
+		usleep(10000);
+	jail_renice(j, 7);
+	for (int k = 0; k < 2; k++) {
+		pid_t p = k == 0 ? jail_pid(j) : jail_job_pid(j);
+		int threads = 0;
+		assert_true(p > 0);
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)p);
+		DIR *d = opendir(path);
+		assert_non_null(d);
+		for (struct dirent *de; (de = readdir(d)) != NULL;) {
+			if (de->d_name[0] == '.')
+				continue;
+			threads++;
+			if (nice_of(p, de->d_name) != 7)
+				fail_msg("thread %s of %d has nice %d after jail_renice(7)", de->d_name,
+				    (int)p, nice_of(p, de->d_name));
+		}
+		closedir(d);
+		if (k == 1 && threads < 2)
+			fail_msg("the job (deno) has %d thread(s); expected several", threads);
+	}
 
 	assert_int_equal(kill(jail_pid(j), SIGTERM), 0);
 	assert_int_equal(jail_reap(j, true, &oc), ERR_OK);
