@@ -649,8 +649,15 @@ jail_start_blocked(struct jail *j, char *const argv[], int in_fd, int out_fd, in
 	}
 	j->started = true;
 	jail_exec_path(j, argv[0]);
-	if (pipe2(sp, O_CLOEXEC) == -1 || (!j->insecure && pipe2(gp, O_CLOEXEC) == -1)) {
+	if (pipe2(sp, O_CLOEXEC) == -1) {
 		snprintf(why, whysz, "pipe: %s", strerror(errno));
+		e = ERR_IO;
+		goto unmap;
+	}
+	if (!j->insecure && pipe2(gp, O_CLOEXEC) == -1) {
+		snprintf(why, whysz, "pipe: %s", strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
 		e = ERR_IO;
 		goto unmap;
 	}
