@@ -119,12 +119,11 @@ $(BUILD)/bin/sluice: $(call obj,$(FRONT_SRC))
 
 # What a jail's init execs once its job runs (worker/init/main.c): static
 # and without a C library (it makes its own syscalls), so it starts in
-# microseconds inside the jail's root; no sanitizer runtime.  Its memset
-# and memcpy must not be turned into calls to themselves (loop patterns).
+# microseconds inside the jail's root; no sanitizer runtime.
 $(BUILD)/bin/sluice-jail-init: worker/init/main.c worker/jail_msg.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g $(WARN) -I. -ffreestanding -fno-stack-protector -fno-pie -fno-tree-loop-distribute-patterns \
-	    -static -nostdlib -no-pie -o $@ worker/init/main.c
+	$(CC) -std=gnu11 -O2 -g $(WARN) -I. -ffreestanding -fno-stack-protector -fno-pie \
+	    -static -nostdlib -o $@ worker/init/main.c
 
 $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(PROC_LIBS)
 	@mkdir -p $(dir $@)
