@@ -13,9 +13,9 @@
 # Each sample (~1 ms) is put in one role by its thread's name and id:
 #
 #   deno               the jobs' Deno (threads deno, tokio-runtime-w, V8 ...)
-#   init+job-pre-exec  the jails' init (sluice-worker threads that are not
-#                      the worker's, then sluice-jail-init) and the job
-#                      before its execve
+#   init+job-pre-exec  the jails' init (named after the worker thread that
+#                      cloned it, sluice-*, then sluice-jail-init) and the
+#                      job before its execve
 #   worker             the workers' own threads (listed before the run)
 #   broker+zmq         the broker and ZeroMQ's I/O threads
 #   kthreads           kworker, ksoftirqd, rcu, migration
@@ -51,10 +51,10 @@ awk -F';' -v tids="$TIDS" -v n="$JOBS" '
 {
 	s = $1 + 0; c = $2; sub(/^ +/, "", c); sub(/ +$/, "", c)
 	split($3, a, ":"); t = a[1] + 0
-	if (c == "sluice-worker") k = index(tids, " " t " ") ? "worker" : "init+job-pre-exec"
-	else if (c ~ /^sluice-jail-ini/) k = "init+job-pre-exec"
+	if (index(tids, " " t " ") || c ~ /^sluice-(tools|fclose)/) k = "worker"
+	else if (c ~ /^sluice-/ && c !~ /^sluice-(broker|commit)/) k = "init+job-pre-exec"
 	else if (c == "deno" || c ~ /^tokio/ || c ~ /^V8/) k = "deno"
-	else if (c ~ /^sluice-broker/ || c ~ /^ZMQ/) k = "broker+zmq"
+	else if (c ~ /^sluice-(broker|commit)/ || c ~ /^ZMQ/) k = "broker+zmq"
 	else if (c ~ /^(kworker|ksoftirqd|rcu|migration)/) k = "kthreads"
 	else if (c == "loadgen") k = "loadgen"
 	else if (c == "swapper" || c == "perf") next

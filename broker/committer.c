@@ -42,6 +42,7 @@ committer_main(void *arg)
 	char why[256];
 	uint64_t one = 1;
 
+	pthread_setname_np(pthread_self(), "sluice-commit");
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		while (!c->pending && !c->stop)

@@ -234,6 +234,7 @@ closer_main(void *arg)
 	ssize_t n;
 
 	(void)arg;
+	pthread_setname_np(pthread_self(), "sluice-fclose");
 	for (;;) {
 		if ((n = read(closer_pipe[0], &fd, sizeof(fd))) == (ssize_t)sizeof(fd)) {
 			close(fd);

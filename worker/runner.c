@@ -376,6 +376,7 @@ tool_main(void *arg)
 {
 	struct runner *r = arg;
 
+	pthread_setname_np(pthread_self(), "sluice-tools");
 	if (gateway_pump(r->gw, r->tool_out_fd, r->stdin_w, tool_sink, r, &r->tool_stop) == ERR_TOOBIG) {
 		log_warnx("job %s abused the tool channel; killing it", r->id);
 		jail_kill(r->jail);

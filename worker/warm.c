@@ -441,6 +441,7 @@ warm_main(void *arg)
 {
 	struct warm *w = arg;
 
+	pthread_setname_np(pthread_self(), "sluice-warm");
 	/* Building (and the Deno starts, which inherit it) yields to the jobs
 	 * running and to their results; a taken jail's job gets nice 0 back. */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WARM_NICE);
@@ -488,6 +489,7 @@ warm_reaper_main(void *arg)
 	struct warm *w = arg;
 	int64_t next_sweep_ms = util_now_ms() + WARM_SWEEP_MS;
 
+	pthread_setname_np(pthread_self(), "sluice-reaper");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		struct warm_retired *r = w->retired;

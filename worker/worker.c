@@ -75,6 +75,8 @@ static void *
 housekeeper_main(void *arg)
 {
 	struct worker *w = arg;
+
+	pthread_setname_np(pthread_self(), "sluice-mcpkeep");
 	while (!w->stop_housekeeper) {
 		mcp_pool_tick(w->pool, util_now_ms());
 		for (int i = 0; i < 10 && !w->stop_housekeeper; i++)

@@ -34,6 +34,25 @@ require "worker with a warm pool registers" wait_workers 1
 check "the pool reports the RSS of an idle warm jail" wait_for 20 pool_logged
 rss=$(sed -n 's/.*RSS per idle warm jail \([0-9]*\) KB.*/\1/p' "$T/w1.log" | head -1)
 echo "# RSS per idle warm jail: ${rss:-?} KB"
+thread_names_ok() {
+	local names
+	names=" $(cat /proc/"$W_w1"/task/*/comm 2>/dev/null | sort | tr '\n' ' ')"
+	case $names in *" sluice-reaper "*) case $names in *" sluice-warm "*) return 0 ;; esac ;; esac
+	echo "#   threads:$names"
+	return 1
+}
+check "the worker's pool threads carry their names (sluice-warm, sluice-reaper)" thread_names_ok
+small_init() {
+	local p kb
+	for p in $(pgrep -P "$W_w1"); do
+		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = sluice-jail-ini ] || continue
+		kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/"$p"/status)
+		[ -n "$kb" ] && [ "$kb" -lt 1024 ] && return 0
+		echo "#   init $p: VmRSS $kb kB"
+	done
+	return 1
+}
+check "a warm jail's init is sluice-jail-init, under 1 MB resident" small_init
 
 # --- correctness on the warm path
 hello=$(prog hello.ts <<'EOF'
