@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/curve.h"
@@ -45,6 +46,31 @@ usage(void)
 	    "  --insecure-no-jail   run jobs as plain processes: NO SANDBOX (development only)\n"
 	    "  --curve-key FILE     our NAME.key (CURVE; or SLUICE_CURVE_KEY)\n"
 	    "  --broker-key FILE    the broker's NAME.pub (CURVE; or SLUICE_BROKER_KEY)\n");
+}
+
+/* Every running job and every warm jail holds a few descriptors (pipes,
+ * status, fanotify; ~5 per warm jail measured, more for a running job and
+ * its MCP gateway): the soft limit goes up to the hard one, and a worker
+ * that may still need more says so at start instead of failing jail
+ * builds with EMFILE later.  (No select() anywhere: fds above 1024 are
+ * fine.) */
+static void
+raise_nofile(uint32_t slots, uint32_t warm)
+{
+	uint64_t need = 8 * (uint64_t)slots + 6 * (uint64_t)warm + 128;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warnx("open files limit %llu is below the ~%llu that %u slots and %u warm jails "
+		    "may need: raise it (systemd: LimitNOFILE=) or lower --slots/--warm",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)need, slots, warm);
 }
 
 int
@@ -176,6 +202,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("sluice-worker", level);
+	raise_nofile(conf.slots, conf.insecure_no_jail ? 0 : conf.warm == WORKER_WARM_SLOTS ?
+	    conf.slots : conf.warm);
 	if (deno_arg != NULL)
 		setenv("SLUICE_DENO", deno_arg, 1);
 	if (!paths_deno(deno, sizeof(deno), why, sizeof(why))) {

@@ -354,4 +354,25 @@ out=$(cd "$T/boot" && printf 'evil.ts\n' | env -i DENO_DIR="$T/boot-deno" NO_COL
 	"$DENO" run --quiet --no-config --allow-read=. --allow-write=. sluice-warm.js 2>&1)
 check "a name other than main.ts / main.js: the bootstrap exits 70 without importing it" test $? -eq 70
 
+# --- descriptors: the worker lifts its soft open-files limit to the hard
+# one, and warns at start when even that is short for its slots and pool
+if command -v prlimit >/dev/null; then
+	prlimit --nofile=200:4096 "$BIN/sluice-worker" --broker "ipc://$T/nofile-nobroker" \
+		--state-dir "$T/nofile1" --slots 1 --warm 1 >"$T/nofile1.log" 2>&1 &
+	NP=$!
+	PIDS+=("$NP")
+	lifted() { grep -Eq '^Max open files +4096 +4096' /proc/"$NP"/limits 2>/dev/null; }
+	check "the soft open-files limit is raised to the hard one (200:4096 -> 4096)" wait_for 20 lifted
+	kill "$NP" 2>/dev/null
+	prlimit --nofile=64:64 "$BIN/sluice-worker" --broker "ipc://$T/nofile-nobroker" \
+		--state-dir "$T/nofile2" --slots 16 --warm 16 >"$T/nofile2.log" 2>&1 &
+	NP=$!
+	PIDS+=("$NP")
+	warned() { grep -q 'open files limit 64 is below the ~352 that 16 slots and 16 warm jails' "$T/nofile2.log"; }
+	check "a limit too low for --slots 16 --warm 16 is named at start" wait_for 20 warned
+	kill "$NP" 2>/dev/null
+else
+	echo "skip - open-files limit checks: prlimit (util-linux) not installed"
+fi
+
 exit $((FAILS > 0))
