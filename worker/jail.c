@@ -672,8 +672,9 @@ jail_start_blocked(struct jail *j, char *const argv[], int in_fd, int out_fd, in
 		jail_init_entry(&a);
 	}
 	if (j->pid == -1) {
-		snprintf(why, whysz, "clone: %s", strerror(errno));
-		e = errno == EPERM || errno == EINVAL ? ERR_JAIL : ERR_IO;
+		int ce = errno;
+		snprintf(why, whysz, "clone: %s", strerror(ce));
+		e = ce == EPERM || ce == EINVAL ? ERR_JAIL : ERR_IO;
 		close(sp[0]);
 		close(sp[1]);
 		if (gp[0] != -1) {
