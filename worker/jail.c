@@ -397,9 +397,9 @@ jail_reader_gone(int fd)
 
 /* Init: starts the job process, which runs jail_job_main; returns its pid
  * (or -1).  vfork, not fork(): glibc's fork handlers would take locks that
- * another thread of the worker may have held when init was cloned; and no
- * copy of init's image (itself a copy of the worker's) is made for the job
- * only to be torn down by its execve.  Init is suspended until that execve
+ * another thread of the worker may hold; and no copy of init's memory (the
+ * worker's, shared) is made for the job only to be torn down by its
+ * execve.  Init is suspended until that execve
  * or the job's _exit: the job's steps run in init's memory, on the stack
  * below this frame (which it never returns to), and write nothing of init's
  * (they do not allocate; fds, signal handlers, credentials, rlimits and the
