@@ -82,6 +82,12 @@
 #define JAIL_INIT_SHARES_MEMORY	1
 #endif
 
+bool
+jail_init_shares_memory(void)
+{
+	return JAIL_INIT_SHARES_MEMORY;
+}
+
 void
 jail_child_fail(int fd, const char *step, int e)
 {

@@ -85,6 +85,10 @@ struct jail {
 	struct jail_outcome outcome;
 };
 
+/* True when init runs in the worker's memory (CLONE_VM); false in
+ * AddressSanitizer builds, which fork it as a copy (jail.c). */
+bool jail_init_shares_memory(void);
+
 /* Child side: report a failed step (errno `e`) on `fd` and _exit. */
 void jail_child_fail(int fd, const char *step, int e) __attribute__((noreturn));
 

@@ -607,17 +607,6 @@ test_jail_kill_and_reap(void **state)
 	close(nul);
 }
 
-/* True in an AddressSanitizer build (worker/jail.c forks init there). */
-static bool
-sanitized(void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-	return true;
-#else
-	return false;
-#endif
-}
-
 /* The nice value of thread `tid` of `pid` (field 19 of its stat), or 99. */
 static int
 nice_of(pid_t pid, const char *tid)
@@ -703,7 +692,7 @@ test_jail_init_after_start(void **state)
 	for (size_t i = 0; i < npages; i++)
 		buf[i * (size_t)page]++;
 	getrusage(RUSAGE_THREAD, &r1);
-	if (sanitized())
+	if (!jail_init_shares_memory())
 		fprintf(stderr, "NOTE test_jail_init_after_start: the copy-on-write check is off "
 		    "under AddressSanitizer (init is forked there, see worker/jail.c)\n");
 	else if (r1.ru_minflt - r0.ru_minflt > (long)npages / 8)
