@@ -37,6 +37,10 @@
  * conf->runtime (or "deno") starts this file. */
 #define JAIL_RUNTIME_PATH "/usr/bin/deno"
 
+/* The runtime's cache directory inside the jail (its DENO_DIR): on the
+ * jail's fresh /tmp, made by init before the job starts (jail_mnt.c). */
+#define JAIL_DENO_DIR "/tmp/deno"
+
 struct jail_limits {
 	uint32_t memory_mb;	/* cgroup memory (+swap) limit */
 	uint32_t pids;		/* cgroup pids limit */

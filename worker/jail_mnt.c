@@ -19,7 +19,8 @@
  * The new root, after pivot_root, holds only:
  *
  *   /usr/bin/deno      the runtime (ro)          /proc   fresh, this pid ns
- *   /lib..., /lib64    its libraries (ro)        /tmp    small tmpfs, noexec
+ *   /lib..., /lib64    its libraries (ro)        /tmp    small tmpfs, noexec,
+ *                                                       with JAIL_DENO_DIR
  *   /etc               generated passwd, group, hosts, nsswitch.conf (ro)
  *   /dev               null zero random urandom (binds) + fd links (ro)
  *   /work              the job's workspace (rw, nosuid nodev noexec)
@@ -56,6 +57,24 @@ static const char *const jail_mnt_libdirs[] = {
 };
 
 static const char *const jail_mnt_devs[] = { "null", "zero", "random", "urandom" };
+
+/*
+ * Deno's SQLite caches, each a directory in JAIL_DENO_DIR (root's, 0555) in
+ * the place of the database file Deno would create.  A jail's cache dir is
+ * new and thrown away with the jail, so these caches never hit; creating
+ * them cost every Deno ~440 syscalls (open, fcntl locks, pwrite, fsync of
+ * three databases and their journals).  Deno's documented policy for a
+ * cache it cannot open (cli/cache/cache_db.rs) is an in-memory or no-op
+ * cache, silent when stderr is not a terminal.  The transpile cache (gen/)
+ * stays on disk: Deno retries a failed write of it with sleeps.  Names as
+ * of Deno 2.9; a renamed cache is simply created again (test_warm.sh
+ * checks that none is).
+ */
+static const char *const jail_mnt_deno_caches[] = {
+	JAIL_DENO_DIR "/dep_analysis_cache_v2",
+	JAIL_DENO_DIR "/node_analysis_cache_v2",
+	JAIL_DENO_DIR "/v8_code_cache_v2",
+};
 
 static const struct {
 	const char *name;
@@ -459,6 +478,14 @@ jail_mnt_enter(const struct jail *j, const char **step)
 	if (mkdir("tmp", 01777) == -1 || mount("tmpfs", "tmp", "tmpfs",
 	    MS_NOSUID | MS_NODEV | MS_NOEXEC, JAIL_MNT_TMP_OPTS) == -1)
 		return errno;
+	/* the job (uid 1000) writes in JAIL_DENO_DIR, sticky like /tmp; the
+	 * cache stand-ins stay root's */
+	*step = "make " JAIL_DENO_DIR;
+	if (mkdir(JAIL_DENO_DIR + 1, 0700) == -1 || chmod(JAIL_DENO_DIR + 1, 01777) == -1)
+		return errno;
+	for (size_t i = 0; i < sizeof(jail_mnt_deno_caches) / sizeof(jail_mnt_deno_caches[0]); i++)
+		if (mkdir(jail_mnt_deno_caches[i] + 1, 0555) == -1)
+			return errno;
 	if ((e = jail_mnt_dev(step)) != 0)
 		return e;
 	*step = "bind runtime files";

@@ -433,7 +433,7 @@ start_cold_jail(struct runner *r, const struct runner_conf *rc, const void *code
 		snprintf(r->denodir_env, sizeof(r->denodir_env), "DENO_DIR=%s/.deno",
 		    workspace_path(r->ws));
 	else
-		snprintf(r->denodir_env, sizeof(r->denodir_env), "DENO_DIR=/tmp/deno");
+		snprintf(r->denodir_env, sizeof(r->denodir_env), "DENO_DIR=" JAIL_DENO_DIR);
 	if (rc->pool != NULL) {
 		size_t plen;
 		const char *ptxt = prelude_source(&plen);

@@ -274,7 +274,7 @@ warm_build(struct warm *w)
 		snprintf(why, sizeof(why), "cannot write the MCP prelude");
 		goto fail;
 	}
-	const char *env[] = { "DENO_DIR=/tmp/deno", WARM_JOB_ENV, NULL };
+	const char *env[] = { "DENO_DIR=" JAIL_DENO_DIR, WARM_JOB_ENV, NULL };
 	struct jail_conf jc = {
 		.runtime = w->deno,
 		.workspace = workspace_path(wj->ws),

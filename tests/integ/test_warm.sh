@@ -53,6 +53,29 @@ small_init() {
 	return 1
 }
 check "a warm jail's init is sluice-jail-init, under 1 MB resident" small_init
+# Deno's SQLite caches stay in memory (worker/jail_mnt.c): init put a
+# directory where each database would be, Deno wrote no file there, and its
+# transpile cache (gen/, from the bootstrap's TypeScript prime) is on disk.
+deno_caches_in_memory() {
+	local p d r f files
+	for p in $(pgrep -P "$W_w1"); do
+		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = sluice-jail-ini ] || continue
+		for d in $(pgrep -P "$p"); do
+			r=/proc/$d/root/tmp/deno
+			[ -d "$r/gen" ] || { echo "#   $r/gen missing"; return 1; }
+			for f in dep_analysis_cache_v2 node_analysis_cache_v2 v8_code_cache_v2; do
+				[ -d "$r/$f" ] || { echo "#   $r/$f is not the directory init made"; return 1; }
+			done
+			files=$(find "$r" -maxdepth 1 ! -type d)
+			[ -z "$files" ] && return 0
+			echo "#   Deno created cache files:" $files
+			return 1
+		done
+	done
+	echo "#   no warm jail's Deno found"
+	return 1
+}
+check "a warm jail's Deno keeps its caches in memory (no database files in its DENO_DIR)" deno_caches_in_memory
 
 # --- correctness on the warm path
 hello=$(prog hello.ts <<'EOF'
