@@ -2,7 +2,8 @@
 # A/B of two worker builds: two farms side by side (same broker build, 2
 # jailed workers x 2 slots each, ipc:// endpoints), the trivial job measured
 # on both in every round (interleaved): loadgen JOBS jobs one at a time
-# (latency) and with 8 in flight (throughput).  For trying a worker change,
+# (latency) and with 8 in flight (throughput, and the host's CPU per job over
+# that run: less noisy here than jobs/s).  For trying a worker change,
 # e.g. a shorter exit poll in worker/runner.c, against the current build.
 #
 #   bench/ab_worker.sh [BUILD_A] [BUILD_B] [JOBS] [REPS]   (build, -, 200, 3)
@@ -56,19 +57,26 @@ farm A "$BIN/sluice-worker"
 farm B "$B/bin/sluice-worker"
 
 : >"$D/res"
+# The host's busy CPU (user+nice+system+irq+softirq, USER_HZ ticks) from
+# /proc/stat: around a measurement, everything the farm made the host do,
+# the kernel's deferred teardown included (as bench/cpu_per_job.sh counts).
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
+HZ=$(getconf CLK_TCK)
 echo "# A = $BIN/sluice-worker, B = $B/bin/sluice-worker; $N jobs per measurement, $REPS rounds, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$REPS"); do
 	for c in 1 8; do
 		for f in A B; do
+			t0=$(busy)
 			out=$("$LOADGEN" --broker "ipc://$D/$f/front" --jobs "$N" --concurrency "$c" "$D/trivial.ts")
-			echo "round $r $f concurrency $c: $out"
-			echo "$f $c $(jq -r '[.p50_ms, .p99_ms, .jobs_per_s] | @tsv' <<<"$out")" >>"$D/res"
+			cpu=$(awk -v t="$(( $(busy) - t0 ))" -v n="$N" -v hz="$HZ" 'BEGIN {printf "%.2f", t * 1000 / hz / n}')
+			echo "round $r $f concurrency $c: $out cpu_ms_per_job $cpu"
+			echo "$f $c $(jq -r '[.p50_ms, .p99_ms, .jobs_per_s] | @tsv' <<<"$out") $cpu" >>"$D/res"
 		done
 	done
 done
 med() { awk -v f="$1" -v c="$2" -v k="$3" '$1 == f && $2 == c {print $k}' "$D/res" | sort -g |
 	awk '{x[NR]=$1} END {printf "%s", x[int((NR+1)/2)]}'; }
 echo
-echo "| worker build (median of $REPS rounds) | p50 ms (one at a time) | p99 ms | jobs/s (8 in flight) |"
-echo "|---|---:|---:|---:|"
-for f in A B; do echo "| $f | $(med $f 1 3) | $(med $f 1 4) | $(med $f 8 5) |"; done
+echo "| worker build (median of $REPS rounds) | p50 ms (one at a time) | p99 ms | jobs/s (8 in flight) | CPU ms per job (8 in flight) |"
+echo "|---|---:|---:|---:|---:|"
+for f in A B; do echo "| $f | $(med $f 1 3) | $(med $f 1 4) | $(med $f 8 5) | $(med $f 8 6) |"; done
