@@ -888,8 +888,8 @@ jail_set_limits(struct jail *j, const struct jail_limits *l, char *why, size_t w
 	return ERR_OK;
 }
 
-/* See jail.h.  setpriority(PRIO_PROCESS) sets one thread: each one of
- * /proc/PID/task. */
+/* See jail.h.  setpriority(PRIO_PGRP) reaches every thread of every
+ * process in the group (PRIO_PROCESS would set one thread). */
 void
 jail_renice(struct jail *j, int nice)
 {
