@@ -8,6 +8,7 @@
 #   broker_ir.sh  broker instructions per job under callgrind (~4 min; needs valgrind)
 #   cpu_per_job.sh  CPU per trivial job, farm vs bare deno, split by process (~2 min)
 #   cpu_split.sh  CPU per trivial job by role, from perf samples (~1 min; needs perf)
+#   deno_caches.sh  a Deno start with its SQLite caches created vs kept in memory (~15 s; needs perf)
 #   deno_ir.sh  Deno instructions: bare run vs the warm bootstrap (~20 s; needs valgrind)
 #   faults.sh  the worker's page faults per trivial job, by thread (~20 s)
 #   farm.sh    trivial job end to end: farm jailed / --insecure-no-jail / bare deno (~4 min)
