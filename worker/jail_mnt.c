@@ -481,7 +481,7 @@ jail_mnt_enter(const struct jail *j, const char **step)
 	/* the job (uid 1000) writes in JAIL_DENO_DIR, sticky like /tmp; the
 	 * cache stand-ins stay root's */
 	*step = "make " JAIL_DENO_DIR;
-	if (mkdir(JAIL_DENO_DIR + 1, 0700) == -1 || chmod(JAIL_DENO_DIR + 1, 01777) == -1)
+	if (mkdir(&JAIL_DENO_DIR[1], 0700) == -1 || chmod(&JAIL_DENO_DIR[1], 01777) == -1)
 		return errno;
 	for (size_t i = 0; i < sizeof(jail_mnt_deno_caches) / sizeof(jail_mnt_deno_caches[0]); i++)
 		if (mkdir(jail_mnt_deno_caches[i] + 1, 0555) == -1)
