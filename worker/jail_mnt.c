@@ -63,9 +63,9 @@ static const char *const jail_mnt_devs[] = { "null", "zero", "random", "urandom"
  * the place of the database file Deno would create.  A jail's cache dir is
  * new and thrown away with the jail, so these caches never hit; creating
  * them cost every Deno ~440 syscalls (open, fcntl locks, pwrite, fsync of
- * three databases and their journals).  Deno's documented policy for a
- * cache it cannot open (cli/cache/cache_db.rs) is an in-memory or no-op
- * cache, silent when stderr is not a terminal.  The transpile cache (gen/)
+ * three databases and their journals).  Deno's policy for a cache it
+ * cannot open (its source, cli/cache/cache_db.rs) is an in-memory or no-op
+ * cache, logged only when stderr is a terminal.  The transpile cache (gen/)
  * stays on disk: Deno retries a failed write of it with sleeps.  Names as
  * of Deno 2.9; a renamed cache is simply created again (test_warm.sh
  * checks that none is).
