@@ -202,8 +202,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("sluice-worker", level);
-	raise_nofile(conf.slots, conf.insecure_no_jail ? 0 : conf.warm == WORKER_WARM_SLOTS ?
-	    conf.slots : conf.warm);
+	raise_nofile(conf.slots, worker_warm_size(&conf));
 	if (deno_arg != NULL)
 		setenv("SLUICE_DENO", deno_arg, 1);
 	if (!paths_deno(deno, sizeof(deno), why, sizeof(why))) {

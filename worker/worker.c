@@ -529,10 +529,9 @@ heartbeat(struct worker *w, int64_t now)
 	malloc_trim(0);
 }
 
-/* Warm jails to keep: --warm, by default one per slot; none without a jail
- * (the pool prepares jails; a plain process has nothing to prepare). */
-static uint32_t
-warm_size(const struct worker_conf *conf)
+/* See worker.h. */
+uint32_t
+worker_warm_size(const struct worker_conf *conf)
 {
 	if (conf->insecure_no_jail)
 		return 0;
@@ -551,7 +550,7 @@ start_warm(struct worker *w)
 		.state_dir = conf->state_dir,
 		.jail_uid = w->rc.jail_uid,
 		.jail_gid = w->rc.jail_gid,
-		.size = warm_size(conf),
+		.size = worker_warm_size(conf),
 		.idle_ms = conf->warm_idle_ms,
 		.lim = {
 			.timeout_ms = d->timeout_ms < conf->max.timeout_ms ? d->timeout_ms : conf->max.timeout_ms,
@@ -658,7 +657,7 @@ worker_run(const struct worker_conf *conf)
 	if (!connect_broker(&w))
 		goto out;
 	log_info("worker %s: %u slots, %u warm jails, broker %s%s", conf->host, conf->slots,
-	    warm_size(conf), conf->broker, conf->insecure_no_jail ? ", INSECURE: no jail" : "");
+	    worker_warm_size(conf), conf->broker, conf->insecure_no_jail ? ", INSECURE: no jail" : "");
 
 	for (;;) {
 		int64_t now = util_now_ms(), wait = w.next_heartbeat_ms - now;

@@ -39,6 +39,10 @@ struct worker_conf {
 
 void worker_conf_default(struct worker_conf *c);
 
+/* Warm jails to keep: --warm, by default one per slot; none without a jail
+ * (the pool prepares jails; a plain process has nothing to prepare). */
+uint32_t worker_warm_size(const struct worker_conf *c);
+
 /* Runs until SIGINT/SIGTERM (in-flight jobs are finished first, up to their
  * deadlines).  Returns 0 on a clean stop, 1 on a setup failure (logged). */
 int worker_run(const struct worker_conf *c);
