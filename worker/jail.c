@@ -623,7 +623,7 @@ static enum err
 jail_start_blocked(struct jail *j, char *const argv[], int in_fd, int out_fd, int err_fd,
     char *why, size_t whysz)
 {
-	int sp[2], gp[2] = { -1, -1 };
+	int sp[2] = { -1, -1 }, gp[2] = { -1, -1 };
 	struct jail_init_args a;
 	struct jail_msg m;
 	char *stack = MAP_FAILED;
@@ -655,17 +655,10 @@ jail_start_blocked(struct jail *j, char *const argv[], int in_fd, int out_fd, in
 	}
 	j->started = true;
 	jail_exec_path(j, argv[0]);
-	if (pipe2(sp, O_CLOEXEC) == -1) {
+	if (pipe2(sp, O_CLOEXEC) == -1 || (!j->insecure && pipe2(gp, O_CLOEXEC) == -1)) {
 		snprintf(why, whysz, "pipe: %s", strerror(errno));
 		e = ERR_IO;
-		goto unmap;
-	}
-	if (!j->insecure && pipe2(gp, O_CLOEXEC) == -1) {
-		snprintf(why, whysz, "pipe: %s", strerror(errno));
-		close(sp[0]);
-		close(sp[1]);
-		e = ERR_IO;
-		goto unmap;
+		goto close_pipes;
 	}
 	a = (struct jail_init_args){ j, argv, in_fd, out_fd, err_fd, sp[1], sp[0], gp[0], gp[1] };
 	if (j->insecure) {
@@ -681,14 +674,8 @@ jail_start_blocked(struct jail *j, char *const argv[], int in_fd, int out_fd, in
 		int ce = errno;
 		snprintf(why, whysz, "clone: %s", strerror(ce));
 		e = ce == EPERM || ce == EINVAL ? ERR_JAIL : ERR_IO;
-		close(sp[0]);
-		close(sp[1]);
-		if (gp[0] != -1) {
-			close(gp[0]);
-			close(gp[1]);
-		}
 		j->pid = 0;
-		goto unmap;
+		goto close_pipes;
 	}
 	if (j->pid == 0) {	/* insecure: the job itself */
 		close(sp[0]);
@@ -733,6 +720,14 @@ child_failed:
 fail:
 	kill(j->pid, SIGKILL);
 	jail_wait_dead(j);	/* init no longer runs on its stack */
+	goto unmap;
+close_pipes:	/* nothing was started: every end is still ours */
+	for (int i = 0; i < 2; i++) {
+		if (sp[i] != -1)
+			close(sp[i]);
+		if (gp[i] != -1)
+			close(gp[i]);
+	}
 unmap:
 	if (stack != MAP_FAILED)
 		munmap(stack, JAIL_INIT_STACK);

@@ -571,6 +571,57 @@ test_jail_exec_failure_reported(void **state)
 	workspace_destroy(&ws);
 }
 
+/* Out of descriptors between the jail's two pipes: jail_start fails with
+ * ERR_IO and leaves no descriptor open (the first pipe's two ends). */
+static void
+test_jail_start_out_of_fds(void **state)
+{
+	struct workspace *ws;
+	struct jail_conf c;
+	struct jail_outcome oc;
+	struct jail *j;
+	struct rlimit old, tight;
+	char why[256], out[256], *argv[] = { "deno", "--version", NULL };
+	int fds[256], n = 0, a, b;
+	enum err e;
+	(void)state;
+
+	need_root_and_deno("test_jail_start_out_of_fds");
+	ws = ws_new("nofds", true);
+	c = conf_for(workspace_path(ws), "nofds");
+	/* one jail first: it opens sluice-jail-init, once per process */
+	oc = run(&c, argv, out, sizeof(out));
+	assert_true(oc.exited);
+	c.id = "nofds2";
+	j = jail_new(&c, &e, why, sizeof(why));
+	assert_non_null(j);
+	/* fill the table below a tight limit, then free exactly two slots */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	tight = old;
+	tight.rlim_cur = 256;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	while (n < 256 && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) != -1)
+		n++;
+	assert_true(n >= 2 && n < 256);
+	close(fds[--n]);
+	close(fds[--n]);
+	e = jail_start(j, argv, 0, 1, 2, why, sizeof(why));
+	a = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	b = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (a != -1)
+		close(a);
+	if (b != -1)
+		close(b);
+	while (n > 0)
+		close(fds[--n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(e, ERR_IO);
+	assert_non_null(strstr(why, "pipe:"));
+	assert_true(a != -1 && b != -1);	/* the first pipe was closed */
+	jail_destroy(&j);
+	workspace_destroy(&ws);
+}
+
 static void
 test_jail_kill_and_reap(void **state)
 {
@@ -884,6 +935,7 @@ main(void)
 		cmocka_unit_test(test_jail_child_mount_error_reported),
 		cmocka_unit_test(test_jail_pids_limit),
 		cmocka_unit_test(test_jail_exec_failure_reported),
+		cmocka_unit_test(test_jail_start_out_of_fds),
 		cmocka_unit_test(test_jail_kill_and_reap),
 		cmocka_unit_test(test_jail_init_after_start),
 		cmocka_unit_test(test_jail_insecure_runs),
