@@ -593,8 +593,8 @@ test_jail_start_out_of_fds(void **state)
 	oc = run(&c, argv, out, sizeof(out));
 	assert_true(oc.exited);
 	c.id = "nofds2";
-	j = jail_new(&c, &e, why, sizeof(why));
-	assert_non_null(j);
+	if ((j = jail_new(&c, &e, why, sizeof(why))) == NULL)
+		fail_msg("jail_new: %s", why);
 	/* fill the table below a tight limit, then free exactly two slots */
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	tight = old;
