@@ -1,8 +1,10 @@
 /*
- * bench_fork — what a process's resident heap costs each copy of it.  Every
- * jail's init starts as a copy of sluice-worker (a raw clone; init starts the
- * job with vfork), so the worker's touched anonymous memory is copied and
- * torn down once per job.  Here: a process touches MB megabytes of heap,
+ * bench_fork — what a process's resident heap costs each copy of it.  A
+ * jail's init used to start as a copy of sluice-worker (a raw clone), so the
+ * worker's touched anonymous memory was copied and torn down once per job;
+ * it still is in AddressSanitizer builds.  Now init shares the worker's
+ * memory (CLONE_VM, worker/jail.c) and this measures what that avoids.
+ * Here: a process touches MB megabytes of heap,
  * then clones (SIGCHLD only, without the namespaces), the child exits at
  * once and the parent reaps it, and the parent writes one byte of the heap
  * (a copy-on-write fault, as the worker's threads cause).  Sizes are
