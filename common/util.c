@@ -275,6 +275,23 @@ util_read_file(const char *path, size_t max, char **out, size_t *len)
 	return ERR_OK;
 }
 
+long
+util_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 enum err
 util_write_all(int fd, const void *buf, size_t len)
 {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 
@@ -49,6 +50,10 @@ bool util_opt_u64(const char *prog, const char *flag, const char *arg, uint64_t 
 /* Reads a whole file of at most `max` bytes into a fresh NUL-terminated
  * buffer.  ERR_TOOBIG when larger, ERR_IO (errno set) when unreadable. */
 enum err util_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* The resident memory (VmRSS) of process `pid` in kB, from /proc; -1 when
+ * it is gone or has none (a zombie). */
+long util_rss_kb(pid_t pid);
 
 /* Writes all of buf to fd, retrying on EINTR and short writes. */
 enum err util_write_all(int fd, const void *buf, size_t len);

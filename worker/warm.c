@@ -211,25 +211,14 @@ warm_jail_free(struct warm_jail **wjp)
 	*wjp = NULL;
 }
 
-/* The resident memory of the idle job process, from /proc. */
+/* The resident memory of the idle job process (0: unknown). */
 static uint64_t
 warm_rss_kb(struct jail *j)
 {
-	char path[64], line[256];
-	uint64_t kb = 0;
 	pid_t pid = jail_job_pid(j);
-	FILE *f;
+	long kb = pid > 0 ? util_rss_kb(pid) : -1;
 
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %lu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return kb > 0 ? (uint64_t)kb : 0;
 }
 
 /* Builds one jail and starts its Deno (does not wait for it to be ready).

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "worker/jail.h"
 #include "worker/jail_int.h"
 #include "worker/workspace.h"
@@ -687,24 +688,6 @@ threads_of(pid_t pid)
 	return stat(path, &st) == 0 ? (int)st.st_nlink - 2 : 0;
 }
 
-/* VmRSS of `pid` in kB, or -1. */
-static long
-rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* Once the job runs, the jail's init is sluice-jail-init, not a copy of
  * this process: it is small, this process takes no copy-on-write faults
  * for the jail, and it forwards a signal to the job. */
@@ -756,8 +739,8 @@ test_jail_init_after_start(void **state)
 	exe[n] = '\0';
 	if (strcmp(strrchr(exe, '/'), "/sluice-jail-init") != 0)
 		fail_msg("init runs %s", exe);
-	if (rss_kb(jail_pid(j)) < 0 || rss_kb(jail_pid(j)) > 1024)
-		fail_msg("init's RSS is %ld kB", rss_kb(jail_pid(j)));
+	if (util_rss_kb(jail_pid(j)) < 0 || util_rss_kb(jail_pid(j)) > 1024)
+		fail_msg("init's RSS is %ld kB", util_rss_kb(jail_pid(j)));
 
 	/* jail_renice reaches every thread of init and of the job (once Deno
 	 * has started its threads: later ones inherit the value anyway). */

@@ -386,11 +386,31 @@ test_now_us(void **state)
 	assert_true(us2 >= us);
 }
 
+/* util_rss_kb: this process has some; a reaped child and a pid that
+ * cannot exist have none (-1). */
+static void
+test_rss_kb(void **state)
+{
+	pid_t child;
+	int st;
+
+	(void)state;
+	assert_true(util_rss_kb(getpid()) > 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_int_equal(util_rss_kb(child), -1);
+	assert_int_equal(util_rss_kb(-1), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_now_us),
+		cmocka_unit_test(test_rss_kb),
 		cmocka_unit_test(test_parse_u64_accepts),
 		cmocka_unit_test(test_parse_u64_rejects),
 		cmocka_unit_test(test_read_file_missing),
