@@ -706,6 +706,7 @@ test_jail_init_after_start(void **state)
 	char *buf = malloc(npages * (size_t)page);
 	enum err e;
 	ssize_t n;
+	long kb;
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	(void)state;
 
@@ -739,8 +740,8 @@ test_jail_init_after_start(void **state)
 	exe[n] = '\0';
 	if (strcmp(strrchr(exe, '/'), "/sluice-jail-init") != 0)
 		fail_msg("init runs %s", exe);
-	if (util_rss_kb(jail_pid(j)) < 0 || util_rss_kb(jail_pid(j)) > 1024)
-		fail_msg("init's RSS is %ld kB", util_rss_kb(jail_pid(j)));
+	if ((kb = util_rss_kb(jail_pid(j))) < 0 || kb > 1024)
+		fail_msg("init's RSS is %ld kB", kb);
 
 	/* jail_renice reaches every thread of init and of the job (once Deno
 	 * has started its threads: later ones inherit the value anyway). */
