@@ -42,10 +42,17 @@ thread_names_ok() {
 	return 1
 }
 check "the worker's pool threads carry their names (sluice-warm, sluice-reaper)" thread_names_ok
+# warm_inits: pids of w1's jail inits that are sluice-jail-init (comm is cut
+# to 15 characters).
+warm_inits() {
+	local p
+	for p in $(pgrep -P "$W_w1"); do
+		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = sluice-jail-ini ] && echo "$p"
+	done
+}
 small_init() {
 	local p kb
-	for p in $(pgrep -P "$W_w1"); do
-		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = sluice-jail-ini ] || continue
+	for p in $(warm_inits); do
 		kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/"$p"/status)
 		[ -n "$kb" ] && [ "$kb" -lt 1024 ] && return 0
 		echo "#   init $p: VmRSS $kb kB"
@@ -58,8 +65,7 @@ check "a warm jail's init is sluice-jail-init, under 1 MB resident" small_init
 # transpile cache (gen/, from the bootstrap's TypeScript prime) is on disk.
 deno_caches_in_memory() {
 	local p d r f files
-	for p in $(pgrep -P "$W_w1"); do
-		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = sluice-jail-ini ] || continue
+	for p in $(warm_inits); do
 		for d in $(pgrep -P "$p"); do
 			r=/proc/$d/root/tmp/deno
 			[ -d "$r/gen" ] || { echo "#   $r/gen missing"; return 1; }
