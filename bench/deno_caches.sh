@@ -7,7 +7,7 @@
 # alternating:
 #
 #   created   an empty DENO_DIR: Deno creates its three cache databases
-#   blocked   the stand-ins jail_mnt.c makes
+#   blocked   the stand-ins jail_mnt.c makes (deno_cmd.bash: deno_jail_dir)
 #
 # Prints the median and the 10 %-trimmed mean of each run's task-clock
 # (perf stat), and the syscalls of one run of each (strace -f -c).
@@ -29,10 +29,7 @@ echo 'console.log("ok");' >"$D/main.ts"
 # fresh VARIANT: a new DENO_DIR for one run
 fresh() {
 	rm -rf "$D/deno"
-	mkdir "$D/deno"
-	[ "$1" = blocked ] && mkdir "$D/deno/dep_analysis_cache_v2" "$D/deno/node_analysis_cache_v2" \
-		"$D/deno/v8_code_cache_v2"
-	return 0
+	if [ "$1" = blocked ]; then deno_jail_dir "$D/deno"; else mkdir "$D/deno"; fi
 }
 CMD=(env -i "DENO_DIR=$D/deno" "${DENO_ENV[@]}" "$DENO" "${DENO_RUN[@]}" "--allow-read=$D"
 	"--allow-write=$D" "${DENO_V8[@]}" "$D/main.ts")

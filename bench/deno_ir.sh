@@ -8,7 +8,8 @@
 #
 # Runs Deno under `valgrind --tool=callgrind` (all threads, counted from the
 # start) with the worker's flags and environment (bench/deno_cmd.bash), a
-# fresh DENO_DIR on /dev/shm each run (a jail's DENO_DIR is a fresh tmpfs),
+# fresh DENO_DIR on /dev/shm each run made as a jail's is (a fresh tmpfs with
+# the cache stand-ins of worker/jail_mnt.c: deno_jail_dir),
 # on a one-line job (console.log("ok")):
 #
 #   bare   deno run main.ts: what the cold path and a bare `deno run` loop do
@@ -36,6 +37,7 @@ ir() {
 	local w dd out n
 	w=$(mktemp -d "$D/w.XXXXXX")
 	dd=$(mktemp -d /dev/shm/sluice-bench-ir.XXXXXX)
+	deno_jail_dir "$dd" || exit 1
 	echo 'console.log("ok");' >"$w/main.ts"
 	"$SRC" "$w" "$PRIMES" || exit 1
 	out=$(printf '%b' "$3" | env -i "DENO_DIR=$dd" "${DENO_ENV[@]}" \
