@@ -27,7 +27,7 @@ kthreads() { ticks $(ps -eo pid=,comm= | awk '$2 ~ /^(kworker|ksoftirqd|rcu|migr
 HZ=$(getconf CLK_TCK)
 us() { awk -v t="$1" -v n="$N" -v hz="$HZ" 'BEGIN {printf "%.0f", t * 1e6 / hz / n}'; }
 B=$(pgrep -f "sluice-broker --front ipc://$D/cpu/front")
-W=$(pgrep -P $$ -f sluice-worker | tr '\n' ' ')
+W=$(farm_workers cpu | tr '\n' ' ')
 "$LOADGEN" --broker "ipc://$D/cpu/front" --jobs 50 --concurrency 8 "$D/trivial.ts" >/dev/null	# warm-up
 echo "# $N trivial jobs per measurement, $REPS rounds, $(nproc) cores, USER_HZ $HZ, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$REPS"); do

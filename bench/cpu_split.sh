@@ -33,8 +33,7 @@ command -v perf >/dev/null || { echo "cpu_split.sh: perf not installed: skipped"
 farm split
 "$LOADGEN" --broker "ipc://$D/split/front" --jobs 50 --concurrency 8 "$D/trivial.ts" >/dev/null
 TIDS=" "
-for w in $(pgrep -f "sluice-worker --broker ipc://$D/split/back"); do
-	[ "$(awk '{print $4}' "/proc/$w/stat" 2>/dev/null)" = "$$" ] || continue	# a jail's init
+for w in $(farm_workers split); do
 	TIDS+="$(ls "/proc/$w/task" | tr '\n' ' ')"
 done
 perf record -q -a -F 997 -o "$D/perf.data" -- \

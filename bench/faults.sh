@@ -17,10 +17,7 @@ FARM_WORKERS=1
 FARM_SLOTS=2
 . "$(dirname "$0")/latency_lib.bash"
 farm faults
-wp=""
-for p in $(pgrep -f "sluice-worker --broker ipc://$D/faults/back"); do
-	[ "$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)" = "$$" ] && wp=$p
-done
+wp=$(farm_workers faults)
 [ -n "$wp" ] || { echo "faults.sh: no worker found"; exit 1; }
 # minflt (field 10) per thread, "tid name faults"
 snap() { for t in /proc/"$wp"/task/*; do echo "${t##*/} $(tr ' ' '_' <"$t/comm") $(awk '{print $10}' "$t/stat")"; done; }

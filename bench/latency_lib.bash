@@ -54,6 +54,10 @@ farm() {
 		echo "bench: farm $name did not start"; tail "$dir"/*.log; exit 1; }
 }
 
+# farm_workers FARM: pids of the farm's worker processes (children of this
+# shell; their jails' inits, children of a worker, are not among them).
+farm_workers() { pgrep -P $$ -f "sluice-worker --broker ipc://$D/$1/back"; }
+
 # idle_rss_mb FARM: RSS of one idle warm jail as its first worker logged it.
 idle_rss_mb() {
 	sed -n 's/.*RSS per idle warm jail \([0-9]*\) KB.*/\1/p' "$D/$1/w1.log" | head -1 |
