@@ -151,9 +151,13 @@ check "bench_fork 5 1: exit 0 and a row for each of 1, 3, 9, 27 MB" \
 	test $rc -eq 0 -a "$(grep -cE '^\| (1|3|9|27) MB \| [0-9]+ \| [0-9]+ \|$' <<<"$out")" -eq 4
 # cpu_split.sh (bench/): a JOBS that is not a positive number gets the
 # usage line and exit 2, before it starts a farm (or finds perf missing).
+# So does deno_caches.sh with a PAIRS that is not.
 for junk in x 0 -3; do
 	out=$("$ROOT/bench/cpu_split.sh" "$BUILD" "$junk" 2>&1); rc=$?
 	check "cpu_split.sh with JOBS '$junk': exit 2 and its usage" \
 		test $rc -eq 2 -a -n "$(grep -o 'usage: cpu_split.sh' <<<"$out")"
+	out=$("$ROOT/bench/deno_caches.sh" "$BUILD" "$junk" 2>&1); rc=$?
+	check "deno_caches.sh with PAIRS '$junk': exit 2 and its usage" \
+		test $rc -eq 2 -a -n "$(grep -o 'usage: deno_caches.sh' <<<"$out")"
 done
 exit 0
