@@ -282,9 +282,19 @@ cmd_audit_export(struct cmd_audit_opts *o)
 		}
 		snprintf(sel.value, sizeof(sel.value), "%s", v);
 	} else {
-		if (o->since == NULL || o->until == NULL ||
-		    strlen(o->since) > AUDIT_TIME_LEN || strlen(o->until) > AUDIT_TIME_LEN) {
+		if (o->since == NULL || o->until == NULL) {
 			fprintf(stderr, "sluice audit export: --since and --until go together\n");
+			return 2;
+		}
+		if (!audit_time_prefix_is_valid(o->since) || !audit_time_prefix_is_valid(o->until)) {
+			fprintf(stderr, "sluice audit export: --since and --until want UTC times "
+			    "of the form 2026-11-26T05:40:01.123456789Z, or a prefix of one from "
+			    "the year on (2026-11-26T05)\n");
+			return 2;
+		}
+		if (strcmp(o->since, o->until) >= 0) {
+			fprintf(stderr, "sluice audit export: --since (%s) must come before "
+			    "--until (%s), which is exclusive\n", o->since, o->until);
 			return 2;
 		}
 		sel.kind = EVIDENCE_TIME;

@@ -218,6 +218,20 @@ audit_time_is_valid(const char *s)
 	    audit_digits(s + 20, 9, 0, 999999999) && s[29] == 'Z';
 }
 
+bool
+audit_time_prefix_is_valid(const char *s)
+{
+	static const char fill[] = "1970-01-01T00:00:00.000000000Z";
+	char t[AUDIT_TIME_LEN + 1];
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n < 4 || n > AUDIT_TIME_LEN)
+		return false;
+	memcpy(t, s, n);
+	memcpy(t + n, fill + n, AUDIT_TIME_LEN + 1 - n);
+	return audit_time_is_valid(t);
+}
+
 /* Byte classes of the string checks: one table load per byte. */
 #define AUDIT_C_PRINT 1		/* 0x20..0x7e */
 #define AUDIT_C_LOWHEX 2	/* 0-9 a-f */

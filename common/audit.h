@@ -220,6 +220,10 @@ void audit_time_format(const struct timespec *ts, char *out);
 /* True if `s` has exactly the event time form. */
 bool audit_time_is_valid(const char *s);
 
+/* True if `s` is a prefix of at least the year of some valid event time
+ * ("2026", "2026-11-26T05", a whole time): the bounds of a time selection. */
+bool audit_time_prefix_is_valid(const char *s);
+
 /*
  * A signed checkpoint of the chain head.  The signed message is
  *   "sluice-audit-checkpoint-v1\0" | seq (u64 big-endian) | hash (32) | time (30)

@@ -43,6 +43,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/rdb.h"
+#include "common/util.h"
 
 enum audit_store_cf {
 	AUDIT_CF_DEFAULT, AUDIT_CF_EVENTS, AUDIT_CF_BY_JOB, AUDIT_CF_BY_SESSION,
@@ -141,7 +142,7 @@ audit_store_load_key(struct audit_store *s, const char *dir, bool create,
 		return audit_store_fail(why, whysz, ERR_TOOBIG, "path too long", NULL);
 	if ((s->sk = sodium_malloc(AUDIT_SK_LEN)) == NULL)
 		return ERR_NOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = util_open_regular(path);
 	if (fd < 0 && errno == ENOENT && create) {
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
@@ -170,7 +171,8 @@ audit_store_load_key(struct audit_store *s, const char *dir, bool create,
 	crypto_sign_ed25519_sk_to_pk(s->pk, s->sk);
 	return ERR_OK;
 fail_io:
-	rc = audit_store_fail(why, whysz, ERR_IO, "cannot use key file", strerror(errno));
+	rc = audit_store_fail(why, whysz, ERR_IO, "cannot use key file",
+	    errno == EINVAL || errno == EISDIR ? "not a regular file" : strerror(errno));
 fail_key:
 	sodium_free(s->sk);
 	s->sk = NULL;

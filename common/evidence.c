@@ -264,13 +264,17 @@ evidence_digest_file(crypto_hash_sha256_state *st, const char *dir, const char *
 	struct stat sb;
 	size_t n;
 	FILE *f;
+	int fd;
 
 	if (evidence_path(path, sizeof(path), dir, name) != ERR_OK)
 		return ERR_TOOBIG;
-	if ((f = fopen(path, "re")) == NULL)
-		return ERR_IO;
-	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    (uint64_t)sb.st_size > max) {
+	if ((fd = util_open_regular(path)) < 0)
+		return errno == ENOENT ? ERR_IO : ERR_TOOBIG;
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return ERR_NOMEM;
+	}
+	if (fstat(fileno(f), &sb) != 0 || (uint64_t)sb.st_size > max) {
 		fclose(f);
 		return ERR_TOOBIG;
 	}
@@ -376,7 +380,7 @@ evidence_read_file(const char *dir, const char *name, size_t max, char **out, si
 
 	if (evidence_path(path, sizeof(path), dir, name) != ERR_OK)
 		return ERR_TOOBIG;
-	return util_read_file(path, max, out, len);
+	return util_read_regular(path, max, out, len);
 }
 
 static json_t *
@@ -630,13 +634,18 @@ evidence_check_events(const char *dir, struct evidence_verify_state *vs,
 	char path[EVIDENCE_PATH_MAX];
 	char *buf;
 	size_t len = 0, line = 0;
-	int c, rc = ERR_OK;
+	int c, fd, rc = ERR_OK;
 	FILE *f;
 
 	if (evidence_path(path, sizeof(path), dir, "events.jsonl") != ERR_OK)
 		return ERR_TOOBIG;
-	if ((f = fopen(path, "re")) == NULL)
-		return evidence_bad(rep, ERR_IO, 0, 0, "events.jsonl: %s", strerror(errno));
+	if ((fd = util_open_regular(path)) < 0)
+		return evidence_bad(rep, ERR_IO, 0, 0, "events.jsonl: %s",
+		    errno == EINVAL ? "not a regular file" : strerror(errno));
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return ERR_NOMEM;
+	}
 	if ((buf = malloc(AUDIT_JSON_MAX + 1)) == NULL) {
 		fclose(f);
 		return ERR_NOMEM;
@@ -709,7 +718,7 @@ evidence_check_signature(const char *dir, const uint8_t pk[AUDIT_PK_LEN],
 
 	if ((rc = evidence_read_file(dir, "signature", 2 * AUDIT_SIG_LEN + 2, &buf, &len)) != ERR_OK)
 		return evidence_bad(rep, rc == ERR_TOOBIG ? ERR_CRYPTO : rc, 0, 0,
-		    "signature: missing or malformed");
+		    "signature: missing, not a regular file or malformed");
 	if (len > 0 && buf[len - 1] == '\n')
 		buf[--len] = '\0';
 	rc = audit_unhex(buf, sig, AUDIT_SIG_LEN);
@@ -742,7 +751,7 @@ evidence_verify(const char *dir, const uint8_t *pinned_pk, struct evidence_repor
 		return ERR_NOMEM;
 	if ((m = evidence_load_json(dir, "manifest.json", EVIDENCE_MANIFEST_MAX, &rc)) == NULL) {
 		rc = evidence_bad(rep, rc == ERR_INVAL ? ERR_CRYPTO : rc, 0, 0,
-		    "manifest.json: missing, too big or not a JSON object");
+		    "manifest.json: missing, not a regular file, too big or not a JSON object");
 		goto out;
 	}
 	fmt = json_string_value(json_object_get(m, "format"));
@@ -765,7 +774,7 @@ evidence_verify(const char *dir, const uint8_t *pinned_pk, struct evidence_repor
 		goto out;
 	if ((c = evidence_load_json(dir, "chain.json", EVIDENCE_CHAIN_MAX, &rc)) == NULL) {
 		rc = evidence_bad(rep, rc == ERR_INVAL ? ERR_CRYPTO : rc, 0, 0,
-		    "chain.json: missing, too big or not a JSON object");
+		    "chain.json: missing, not a regular file, too big or not a JSON object");
 		goto out;
 	}
 	if ((rc = evidence_parse_chain(c, &vs->ch, rep)) != ERR_OK)

@@ -73,9 +73,10 @@ paths_mkdirs(const char *path)
 {
 	char buf[PATH_MAX];
 	size_t n = strlen(path);
+	struct stat st;
 
 	if (n == 0 || n >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
+		errno = n == 0 ? ENOENT : ENAMETOOLONG;
 		return false;
 	}
 	memcpy(buf, path, n + 1);
@@ -87,5 +88,15 @@ paths_mkdirs(const char *path)
 			return false;
 		*p = '/';
 	}
-	return mkdir(buf, 0700) == 0 || errno == EEXIST;
+	if (mkdir(buf, 0700) == 0)
+		return true;
+	if (errno != EEXIST)
+		return false;
+	if (stat(buf, &st) != 0)
+		return false;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return false;
+	}
+	return true;
 }

@@ -20,7 +20,8 @@ void paths_exec_sibling(const char *name, char **argv, char *path, size_t pathsz
  * absolute real path.  False with a reason in `why` when none is found. */
 bool paths_deno(char *out, size_t outsz, char *why, size_t whysz);
 
-/* mkdir -p with mode 0700 for created components.  False (errno) on failure. */
+/* mkdir -p with mode 0700 for created components.  False (errno) on failure;
+ * an existing `path` that is not a directory is ENOTDIR. */
 bool paths_mkdirs(const char *path);
 
 #endif

@@ -42,12 +42,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hs/hs.h>
 
 #include "common/log.h"
 #include "common/risk.h"
 #include "common/risk_rules.h"
+#include "common/util.h"
 
 #define RISK_RULES_FILE_MAX	(1u << 20)	/* bytes of a rules file */
 #define RISK_CONF_FILE_MAX	(64u << 10)	/* bytes of a config file */
@@ -210,11 +212,18 @@ risk_read_file(const char *path, size_t max, char **out, size_t *outlen,
 	FILE *f;
 	char *buf;
 	size_t n;
+	int fd = util_open_regular(path);
 
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		risk_why(why, whysz, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
+	if (fd < 0) {
+		int saved = errno;
+		risk_why(why, whysz, "%s: %s", path,
+		    saved == EINVAL ? "not a regular file" : strerror(saved));
+		return saved == ENOENT ? ERR_NOTFOUND : ERR_IO;
+	}
+	if ((f = fdopen(fd, "rb")) == NULL) {
+		close(fd);
+		risk_why(why, whysz, "%s: out of memory", path);
+		return ERR_NOMEM;
 	}
 	buf = malloc(max + 2);
 	if (buf == NULL) {

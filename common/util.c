@@ -224,10 +224,32 @@ util_opt_u64(const char *prog, const char *flag, const char *arg, uint64_t min, 
 	return false;
 }
 
-enum err
-util_read_file(const char *path, size_t max, char **out, size_t *len)
+int
+util_open_regular(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads fd to its end (closing it) into a fresh NUL-terminated buffer. */
+static enum err
+util_read_fd(int fd, size_t max, char **out, size_t *len)
+{
 	size_t cap = 4096, n = 0;
 	char *buf = NULL;
 	enum err e = ERR_OK;
@@ -273,6 +295,23 @@ util_read_file(const char *path, size_t max, char **out, size_t *len)
 	*out = buf;
 	*len = n;
 	return ERR_OK;
+}
+
+enum err
+util_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	return util_read_fd(open(path, O_RDONLY | O_CLOEXEC), max, out, len);
+}
+
+enum err
+util_read_regular(const char *path, size_t max, char **out, size_t *len)
+{
+	int fd = util_open_regular(path);
+
+	*out = NULL;
+	if (fd < 0)
+		return errno == EINVAL || errno == EISDIR ? ERR_INVAL : ERR_IO;
+	return util_read_fd(fd, max, out, len);
 }
 
 long

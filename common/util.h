@@ -51,6 +51,16 @@ bool util_opt_u64(const char *prog, const char *flag, const char *arg, uint64_t 
  * buffer.  ERR_TOOBIG when larger, ERR_IO (errno set) when unreadable. */
 enum err util_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/* Opens `path` read-only only if it is a regular file (a symlink to one
+ * counts).  The open does not block on a FIFO or device named in its place
+ * (O_NONBLOCK, which reads of a regular file ignore).  -1 with errno set:
+ * EISDIR or EINVAL when it is not a regular file. */
+int util_open_regular(const char *path);
+
+/* util_read_file for files that must be regular (config, evidence): a FIFO,
+ * device or directory in their place is ERR_INVAL at once, never a hang. */
+enum err util_read_regular(const char *path, size_t max, char **out, size_t *len);
+
 /* The resident memory (VmRSS) of process `pid` in kB, from /proc; -1 when
  * it is gone or has none (a zombie). */
 long util_rss_kb(pid_t pid);

@@ -297,10 +297,10 @@ mcp_pool_load(const char *path, enum err *err, char *why, size_t whysz)
 	size_t len;
 	struct mcp_pool *p;
 
-	*err = util_read_file(path, 1u << 20, &text, &len);
+	*err = util_read_regular(path, 1u << 20, &text, &len);
 	if (*err != ERR_OK) {
 		snprintf(why, whysz, "%s: %s", path, *err == ERR_TOOBIG ? "larger than 1 MiB" :
-		    strerror(errno));
+		    *err == ERR_INVAL ? "not a regular file" : strerror(errno));
 		*err = ERR_CONFIG;
 		return NULL;
 	}

@@ -73,6 +73,25 @@ sed -i '3s/"duration_ms":\([0-9]*\)/"duration_ms":9\1/' "$T/bad/events.jsonl"
 check "an edited event fails" 1 "$TOOL" audit verify "$T/bad"
 grep_check "the failure names line 3" "line 3"
 
+# a FIFO (or a symlink to one) in place of a pack file: refused at once,
+# never waited on (timeout 10 turns a hang into exit 124)
+for f in events.jsonl manifest.json chain.json signature; do
+	rm -rf "$T/fifo"; cp -r "$T/pack" "$T/fifo"; rm "$T/fifo/$f"; mkfifo "$T/fifo/$f"
+	check "verify with a FIFO as $f fails at once" 1 timeout 10 "$TOOL" audit verify "$T/fifo"
+done
+grep_check "the failure says why" "not a regular file"
+rm -rf "$T/fifo"; cp -r "$T/pack" "$T/fifo"; mkfifo "$T/fifo.pipe"
+ln -sf "$T/fifo.pipe" "$T/fifo/events.jsonl"
+check "verify with events.jsonl a symlink to a FIFO fails at once" 1 timeout 10 "$TOOL" audit verify "$T/fifo"
+
+check "usage: empty --since/--until" 2 "$TOOL" audit export --data "$T/data" --since "" --until "" --out "$T/x"
+check "usage: --until not a time" 2 "$TOOL" audit export --data "$T/data" --since 0 --until z --out "$T/x"
+grep_check "the refusal shows the form" "2026-11-26T05:40:01.123456789Z"
+check "usage: --since not a time" 2 "$TOOL" audit export --data "$T/data" --since yesterday --until 2999 --out "$T/x"
+check "usage: --since after --until" 2 "$TOOL" audit export --data "$T/data" --since 2999 --until 2000 --out "$T/x"
+grep_check "the refusal says which comes first" "must come before"
+check "usage: --since equal to --until" 2 "$TOOL" audit export --data "$T/data" --since 2026-11 --until 2026-11 --out "$T/x"
+check "no pack was written by a refused export" 0 test ! -e "$T/x"
 check "usage: export without selection" 2 "$TOOL" audit export --data "$T/data" --out "$T/x"
 check "usage: unknown subcommand" 2 "$TOOL" audit frobnicate
 check "usage: bad --count" 2 "$TOOL" audit tail --data "$T/data" --count -3

@@ -160,4 +160,17 @@ for junk in x 0 -3; do
 	check "deno_caches.sh with PAIRS '$junk': exit 2 and its usage" \
 		test $rc -eq 2 -a -n "$(grep -o 'usage: deno_caches.sh' <<<"$out")"
 done
+# Bad paths at start: refused at once with the reason, never a daemon that
+# starts and fails every job, never a hang on a FIFO.
+touch "$T/not-a-dir"
+out=$(timeout 10 "$BIN/sluice-worker" --broker "ipc://$T/nobroker" --state-dir "$T/not-a-dir" 2>&1); rc=$?
+check "a worker whose --state-dir is a file exits 1 (rc $rc) saying why" \
+	test $rc -eq 1 -a -n "$(grep -o 'Not a directory' <<<"$out")"
+mkfifo "$T/rules.fifo"
+for flag in --risk-rules --risk-config; do
+	out=$(timeout 10 "$BIN/sluice-broker" --front "ipc://$T/f-front" --back "ipc://$T/f-back" \
+		--data "$T/f-data" "$flag" "$T/rules.fifo" 2>&1); rc=$?
+	check "a broker given a FIFO as $flag exits 1 (rc $rc) at once, saying why" \
+		test $rc -eq 1 -a -n "$(grep -o 'not a regular file' <<<"$out")"
+done
 exit 0

@@ -214,6 +214,33 @@ test_time_format(void **state)
 	assert_string_equal(t, "2027-01-01T23:04:05.120000000Z");
 }
 
+/* The bounds of a time selection (`sluice audit export --since/--until`). */
+static void
+test_time_prefix(void **state)
+{
+	static const char *const good[] = {
+		"2026", "2026-", "2026-1", "2026-11", "2026-11-2", "2026-11-26", "2026-11-26T",
+		"2026-11-26T05", "2026-11-26T05:40", "2026-11-26T05:40:01",
+		"2026-11-26T05:40:01.", "2026-11-26T05:40:01.1", "2026-11-26T05:40:01.123456789",
+		"2026-11-26T05:40:01.123456789Z",
+		"2026-02-29T23:59:60.999999999Z",
+	};
+	static const char *const bad[] = {
+		"", "2", "202", "0", "z", "yesterday", "2026/11/26", "2026-13", "2026-00",
+		"2026-11-32", "2026-11-26 05", "2026-11-26T24", "2026-11-26T3", "2026-11-26T05:60",
+		"2026-11-26T05:40:01Z", "1969",
+		"2026-11-26T05:40:01.123456789Z0", "2026-11-26T05:40:01.12345678xZ",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!audit_time_prefix_is_valid(good[i]))
+			fail_msg("refused %s", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (audit_time_prefix_is_valid(bad[i]))
+			fail_msg("accepted \"%s\"", bad[i]);
+	assert_false(audit_time_prefix_is_valid(NULL));
+}
+
 static void
 test_canonical_round_trip(void **state)
 {
@@ -558,6 +585,7 @@ main(void)
 		cmocka_unit_test(test_details_flat),
 		cmocka_unit_test(test_details_take),
 		cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_time_prefix),
 		cmocka_unit_test(test_event_ids_unique),
 		cmocka_unit_test(test_canonical_round_trip),
 		cmocka_unit_test(test_canonical_wrong_types),

@@ -8,15 +8,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/paths.h"
 #include "common/util.h"
 
 /* ---- util_parse_u64 ---- */
@@ -169,6 +172,78 @@ test_read_file_bounds(void **state)
 			assert_int_equal(util_read_file(path, n / 2, &buf, &len), ERR_TOOBIG);
 		unlink(path);
 	}
+}
+
+/* Config and evidence files must be regular: a FIFO in their place would
+ * block a plain open() forever (no writer), a device would read forever. */
+static void
+test_read_regular(void **state)
+{
+	const char *path = make_file("regular", 10);
+	char fifo[512], *buf = (char *)1;
+	size_t len = 0;
+	int fd;
+
+	(void)state;
+	assert_int_equal(util_read_regular(path, 100, &buf, &len), ERR_OK);
+	assert_int_equal(len, 10);
+	assert_memory_equal(buf, "abcdefghij", 11);
+	free(buf);
+	assert_int_equal(util_read_regular(path, 9, &buf, &len), ERR_TOOBIG);
+	assert_null(buf);
+	unlink(path);
+	assert_int_equal(util_read_regular(path, 100, &buf, &len), ERR_IO);
+	assert_int_equal(errno, ENOENT);
+
+	/* a FIFO with no writer: refused at once, not waited on */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10);		/* a regression hangs; this turns it into a failure */
+	errno = 0;
+	assert_int_equal(util_open_regular(fifo), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(util_read_regular(fifo, 100, &buf, &len), ERR_INVAL);
+	assert_null(buf);
+	alarm(0);
+	unlink(fifo);
+
+	assert_int_equal(util_open_regular(tmpdir), -1);
+	assert_int_equal(errno, EISDIR);
+	assert_int_equal(util_read_regular(tmpdir, 100, &buf, &len), ERR_INVAL);
+	assert_int_equal(util_open_regular("/dev/null"), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_true((fd = util_open_regular("/proc/self/status")) >= 0);
+	close(fd);
+}
+
+/* paths_mkdirs: -p semantics, and an existing non-directory is an error
+ * (a worker given a file as its state dir must not start). */
+static void
+test_mkdirs(void **state)
+{
+	char deep[512], mid[512], top[512];
+	const char *file = make_file("plain", 1);
+	char under[600];
+
+	(void)state;
+	snprintf(top, sizeof(top), "%s/a", tmpdir);
+	snprintf(mid, sizeof(mid), "%s/a/b", tmpdir);
+	snprintf(deep, sizeof(deep), "%s/a/b/c", tmpdir);
+	assert_true(paths_mkdirs(deep));
+	assert_true(paths_mkdirs(deep));	/* exists: fine */
+	assert_true(paths_mkdirs(mid));
+	errno = 0;
+	assert_false(paths_mkdirs(file));
+	assert_int_equal(errno, ENOTDIR);
+	snprintf(under, sizeof(under), "%s/x", file);
+	assert_false(paths_mkdirs(under));
+	assert_int_equal(errno, ENOTDIR);
+	assert_false(paths_mkdirs(""));
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(rmdir(deep), 0);
+	assert_int_equal(rmdir(mid), 0);
+	assert_int_equal(rmdir(top), 0);
+	unlink(file);
 }
 
 /* A bound near SIZE_MAX means "no practical limit", not a tiny buffer. */
@@ -417,6 +492,8 @@ main(void)
 		cmocka_unit_test(test_read_file_empty),
 		cmocka_unit_test(test_read_file_bounds),
 		cmocka_unit_test(test_read_file_huge_max),
+		cmocka_unit_test(test_read_regular),
+		cmocka_unit_test(test_mkdirs),
 		cmocka_unit_test(test_utf8_clean),
 		cmocka_unit_test(test_utf8_clean_every_byte),
 		cmocka_unit_test(test_random_hex),
