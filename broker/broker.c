@@ -249,6 +249,24 @@ tenant_ok(const char *t)
 	    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(t);
 }
 
+#define SESSION_RULE "session must be 1-64 bytes of printable ASCII"
+
+/* A session (optional on SUBMIT) names audit events and evidence packs:
+ * it must fit the audit trail's session field whole (printable ASCII,
+ * AUDIT_NAME_MAX bytes), or its events could not be selected by it. */
+static bool
+session_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > AUDIT_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
 /* Input files are checked (common/wspath.c) before anything is stored or
  * run; a bad one gets an ERROR naming it.  The worker checks them again. */
 static bool
@@ -348,12 +366,15 @@ audit_text(struct broker *b, enum audit_type type, const struct job *j, const ch
 		free(txt);
 		return;
 	}
-	audit_event_set(&ev, "actor", actor ? actor : b->actor);
+	/* The actor may be a worker's host or an approver's user name, from
+	 * outside: escaped, never a reason to fail the round (job ids and
+	 * tenants are the broker's own or checked on SUBMIT). */
+	audit_event_set_escaped(&ev, "actor", actor ? actor : b->actor);
 	if (j != NULL) {
 		audit_event_set(&ev, "job", j->id);
 		audit_event_set(&ev, "tenant", j->tenant);
 		if (msg_has(j->job, MSG_F_SESSION))
-			audit_event_set(&ev, "session", msg_str(j->job, MSG_F_SESSION, ""));
+			audit_event_set_escaped(&ev, "session", msg_str(j->job, MSG_F_SESSION, ""));
 		if (j->code_sha256[0])
 			audit_event_set(&ev, "code_sha256", j->code_sha256);
 		msg_bin(j->job, MSG_F_CODE, &ev.in_bytes);
@@ -566,7 +587,11 @@ on_session_op(struct broker *b, zframe_t *client, const struct msg *in, const ch
 	size_t len = 0;
 	enum err e;
 
-	if (!tenant_ok(tenant) || *session == '\0' || (strcmp(action, "ls") != 0 &&
+	if (!session_ok(session)) {
+		wire_send_error(b->front, client, ERR_INVAL, req, SESSION_RULE);
+		return;
+	}
+	if (!tenant_ok(tenant) || (strcmp(action, "ls") != 0 &&
 	    strcmp(action, "get") != 0 && strcmp(action, "rm") != 0)) {
 		wire_send_error(b->front, client, ERR_INVAL, req, "session op wants a tenant, a session and ls|get|rm");
 		return;
@@ -1211,6 +1236,10 @@ on_submit(struct broker *b, zframe_t *client, const struct msg *in, const char *
 	}
 	if (!tenant_ok(tenant)) {
 		wire_send_error(b->front, client, ERR_INVAL, req, "tenant must be 1-64 of [A-Za-z0-9._-]");
+		return;
+	}
+	if (msg_has(in, MSG_F_SESSION) && !session_ok(msg_str(in, MSG_F_SESSION, ""))) {
+		wire_send_error(b->front, client, ERR_INVAL, req, SESSION_RULE);
 		return;
 	}
 	if (!files_ok(in, &e, why, sizeof(why))) {

@@ -348,6 +348,48 @@ audit_event_set(struct audit_event *ev, const char *field, const char *value)
 	return audit_store_str(ev, f, value, strlen(value));
 }
 
+/* An outside byte as audit text: itself, or \xNN (4 bytes). */
+static bool
+audit_byte_plain(unsigned char c)
+{
+	return c >= 0x20 && c <= 0x7e && c != '\\';
+}
+
+int
+audit_event_set_escaped(struct audit_event *ev, const char *field, const char *value)
+{
+	static const char hex[] = "0123456789abcdef";
+	const struct audit_strfield *f = audit_strfield_find(field);
+	const unsigned char *v = (const unsigned char *)(value ? value : "");
+	char buf[AUDIT_ACTOR_MAX + 1];
+	size_t n = 0, need = 0, room;
+
+	if (f == NULL || f->form != AUDIT_FORM_TEXT || f->max > AUDIT_ACTOR_MAX)
+		return ERR_INVAL;
+	for (const unsigned char *p = v; *p; p++)
+		need += audit_byte_plain(*p) ? 1 : 4;
+	room = need <= f->max ? f->max : f->max - 3;	/* else "..." ends it */
+	for (const unsigned char *p = v; *p; p++) {
+		if (n + (audit_byte_plain(*p) ? 1 : 4) > room)
+			break;
+		if (audit_byte_plain(*p)) {
+			buf[n++] = (char)*p;
+		} else {
+			buf[n++] = '\\';
+			buf[n++] = 'x';
+			buf[n++] = hex[*p >> 4];
+			buf[n++] = hex[*p & 15];
+		}
+	}
+	if (need > f->max) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	if (n < f->min)
+		buf[n++] = '?';
+	return audit_store_str(ev, f, buf, n);
+}
+
 /*
  * Event ids: 16 bytes from the system CSPRNG through util_random_bytes (a
  * per-thread pool refilled 4 KiB at a time; a forked child refills before its

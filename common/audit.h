@@ -145,6 +145,14 @@ int audit_event_take_details(struct audit_event *ev, char **text);
  * ERR_TOOBIG, ERR_INVAL (bad chars or format, unknown field). */
 int audit_event_set(struct audit_event *ev, const char *field, const char *value);
 
+/* Sets a text field ("job", "session", "tenant", "actor") from any bytes
+ * that came from outside (a worker's host name, an approver's user name):
+ * bytes outside printable ASCII, and the backslash, become \xNN; a value
+ * longer than the field's bound is cut at a whole byte and ends in "...";
+ * an empty actor becomes "?".  So an event never fails for such a name.
+ * ERR_INVAL only for a field that is not a text field. */
+int audit_event_set_escaped(struct audit_event *ev, const char *field, const char *value);
+
 /* Checks every field of `ev` against its bounds.  ERR_OK or ERR_INVAL/
  * ERR_TOOBIG; a short reason goes to `why` (may be NULL). */
 int audit_event_validate(const struct audit_event *ev, char *why, size_t whysz);

@@ -105,4 +105,30 @@ check "... the session file is labelled confidential" grep -q "copy.txt *confide
 out=$("$BIN/sluice" session get s3 --path copy.txt 2>"$T/get.err")
 check "... and sluice session get does not return its data" test -z "$out"
 check "... but says it was withheld" grep -q "withheld" "$T/get.err"
+# Names from outside never break the audit trail.  A session that would not
+# fit the trail's session field whole is refused on SUBMIT (its events could
+# not be selected by it); a worker's host name that is not printable ASCII
+# is escaped in the actor.  Before, either made the commit round fail: every
+# job acknowledged in it was refused.
+long=$(printf 's%.0s' $(seq 65))
+out=$("$BIN/sluice" run "$peek" --session "$long" 2>&1); rc=$?
+check "a 65-byte session is refused with a clear error (rc $rc)" \
+	bash -c "[ $rc -ne 0 ] && grep -q 'session must be 1-64 bytes of printable ASCII' <<<'$out'"
+out=$("$BIN/sluice" session ls "$long" 2>&1); rc=$?
+check "... also by sluice session ls (rc $rc)" \
+	bash -c "[ $rc -ne 0 ] && grep -q 'session must be 1-64 bytes' <<<'$out'"
+j=$(run_json "$peek" --session "$(printf 's%.0s' $(seq 64))")
+check "a 64-byte session runs" test "$(jfield "$j" .status)" = ok
+kill "$W_w2" 2>/dev/null; wait "$W_w2" 2>/dev/null
+"$BIN/sluice-worker" --broker "$BACK" --host "wörker-ü" --state-dir "$T/w3" --slots 1 \
+	--heartbeat-ms 500 $WORKER_FLAGS >>"$T/w3.log" 2>&1 &
+PIDS+=("$!")
+require "a worker with a non-ASCII host name registers" \
+	wait_for 20 grep -aq 'rker-.* ready with 1 slots' "$T/broker.log"
+j=$(run_json "$copy" --session s4 --file "$T/secret.txt")
+check "its job runs and is stored (status $(jfield "$j" .status))" test "$(jfield "$j" .status)" = ok
+actors() { "$BIN/sluice" audit tail --data "$D" --json --count 200 | jq -r .actor; }
+check "its events name it escaped" grep -qxF 'worker@w\xc3\xb6rker-\xc3\xbc' <(actors)
+"$BIN/sluice" audit export --data "$D" --session s4 --out "$T/pack-s4" >/dev/null
+check "... and the session's pack verifies" bash -c "'$BIN/sluice' audit verify '$T/pack-s4' >/dev/null"
 exit 0

@@ -214,6 +214,49 @@ test_time_format(void **state)
 	assert_string_equal(t, "2027-01-01T23:04:05.120000000Z");
 }
 
+/* Names from outside (a worker's host, an approver's user) go into text
+ * fields escaped and cut, never failing the event. */
+static void
+test_set_escaped(void **state)
+{
+	struct audit_event ev;
+	char big[400];
+
+	(void)state;
+	assert_int_equal(audit_event_init(&ev, AUDIT_EXECUTION_START), ERR_OK);
+	assert_int_equal(audit_event_set_escaped(&ev, "actor", "worker@plain-host.1"), ERR_OK);
+	assert_string_equal(ev.actor, "worker@plain-host.1");
+	assert_int_equal(audit_event_set_escaped(&ev, "actor", "jos\xc3\xa9@h\\q\n"), ERR_OK);
+	assert_string_equal(ev.actor, "jos\\xc3\\xa9@h\\x5cq\\x0a");
+	assert_int_equal(audit_event_set_escaped(&ev, "actor", ""), ERR_OK);
+	assert_string_equal(ev.actor, "?");
+	assert_int_equal(audit_event_set_escaped(&ev, "actor", NULL), ERR_OK);
+	assert_string_equal(ev.actor, "?");
+	/* exactly the bound fits whole; one byte more is cut with "..." */
+	memset(big, 'a', sizeof(big));
+	big[AUDIT_ACTOR_MAX] = '\0';
+	assert_int_equal(audit_event_set_escaped(&ev, "actor", big), ERR_OK);
+	assert_int_equal(strlen(ev.actor), AUDIT_ACTOR_MAX);
+	assert_int_equal(strspn(ev.actor, "a"), AUDIT_ACTOR_MAX);
+	big[AUDIT_ACTOR_MAX] = 'a';
+	big[AUDIT_ACTOR_MAX + 1] = '\0';
+	assert_int_equal(audit_event_set_escaped(&ev, "actor", big), ERR_OK);
+	assert_int_equal(strlen(ev.actor), AUDIT_ACTOR_MAX);
+	assert_string_equal(ev.actor + AUDIT_ACTOR_MAX - 3, "...");
+	/* an escape is never cut in half */
+	memset(big, 0xff, 300);
+	big[300] = '\0';
+	assert_int_equal(audit_event_set_escaped(&ev, "session", big), ERR_OK);
+	assert_true(strlen(ev.session) <= AUDIT_NAME_MAX);
+	assert_string_equal(ev.session + strlen(ev.session) - 7, "\\xff...");
+	assert_int_equal((strlen(ev.session) - 3) % 4, 0);
+	assert_int_equal(audit_event_validate(&ev, NULL, 0), ERR_OK);
+	/* only text fields */
+	assert_int_equal(audit_event_set_escaped(&ev, "code_sha256", "x"), ERR_INVAL);
+	assert_int_equal(audit_event_set_escaped(&ev, "time", "x"), ERR_INVAL);
+	assert_int_equal(audit_event_set_escaped(&ev, "nope", "x"), ERR_INVAL);
+}
+
 /* The bounds of a time selection (`sluice audit export --since/--until`). */
 static void
 test_time_prefix(void **state)
@@ -586,6 +629,7 @@ main(void)
 		cmocka_unit_test(test_details_take),
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_time_prefix),
+		cmocka_unit_test(test_set_escaped),
 		cmocka_unit_test(test_event_ids_unique),
 		cmocka_unit_test(test_canonical_round_trip),
 		cmocka_unit_test(test_canonical_wrong_types),
