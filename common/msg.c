@@ -457,25 +457,45 @@ msg_sink_write(void *data, const char *bytes, size_t len)
 	return 0;
 }
 
+void
+msg_unset(struct msg *m, enum msg_field f)
+{
+	uint64_t bit = UINT64_C(1) << f;
+
+	if ((unsigned)f >= MSG_F__COUNT || !is_set(m, f))
+		return;
+	if (m->heap & bit)
+		free(m->v[f].bytes);
+	m->heap &= ~bit;
+	m->present &= ~bit;
+}
+
+size_t
+msg_body_bound(const struct msg *m)
+{
+	size_t cap = 5;		/* map header at most 5 bytes */
+
+	/* each header at most 5 bytes, each number at most 9 */
+	for (uint64_t set = m->present; set != 0; set &= set - 1) {
+		int f = __builtin_ctzll(set);
+		cap += 5 + fields[f].klen + 9 + (has_bytes(f) ? m->v[f].len : 0);
+	}
+	return cap;
+}
+
 enum err
 msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char **body,
     size_t *bodylen)
 {
-	struct msg_sink sink = { NULL, 5, 0 };	/* map header at most 5 bytes */
+	struct msg_sink sink = { NULL, msg_body_bound(m), 0 };
 	msgpack_packer pk;
-	unsigned n = 0;
+	unsigned n = (unsigned)__builtin_popcountll(m->present);
 	int rc = 0;
 
 	if ((m->def->required & ~m->present) != 0)
 		return ERR_MISSING;
-	/* One allocation of an upper bound (each header at most 5 bytes, each
-	 * number at most 9) instead of a growing buffer.  Fields in table order,
-	 * visiting only the ones set. */
-	for (uint64_t set = m->present; set != 0; set &= set - 1) {
-		int f = __builtin_ctzll(set);
-		n++;
-		sink.cap += 5 + fields[f].klen + 9 + (has_bytes(f) ? m->v[f].len : 0);
-	}
+	/* One allocation of an upper bound instead of a growing buffer.  Fields
+	 * in table order, visiting only the ones set. */
 	if ((sink.buf = malloc(sink.cap)) == NULL)
 		return ERR_NOMEM;
 	msgpack_packer_init(&pk, &sink, msg_sink_write);
@@ -517,6 +537,10 @@ msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN], unsigned char
 	hdr[1] = 'L';
 	hdr[2] = MSG_VERSION;
 	hdr[3] = (unsigned char)m->def->cmd;
+	if (sink.len > MSG_BODY_MAX) {	/* no peer would take it (ZMQ_MAXMSGSIZE) */
+		free(sink.buf);
+		return ERR_TOOBIG;
+	}
 	*body = sink.buf;
 	*bodylen = sink.len;
 	return ERR_OK;

@@ -71,6 +71,9 @@ enum err msg_set_bin(struct msg *m, enum msg_field f, const void *p, size_t len)
 /* RAW: `p` must be one well-formed msgpack value. */
 enum err msg_set_raw(struct msg *m, enum msg_field f, const void *p, size_t len);
 
+/* Removes field f (nothing when it is not set). */
+void msg_unset(struct msg *m, enum msg_field f);
+
 bool msg_has(const struct msg *m, enum msg_field f);
 uint64_t msg_u64(const struct msg *m, enum msg_field f, uint64_t dflt);
 int64_t msg_i64(const struct msg *m, enum msg_field f, int64_t dflt);
@@ -84,9 +87,14 @@ const void *msg_bin(const struct msg *m, enum msg_field f, size_t *len);
 enum err msg_copy_fields(struct msg *dst, const struct msg *src);
 
 /* Encodes into a fresh header (MSG_HEADER_LEN bytes, caller-provided) and a
- * fresh body the caller frees.  ERR_MISSING when a required field is absent. */
+ * fresh body the caller frees.  ERR_MISSING when a required field is absent,
+ * ERR_TOOBIG when the body would be over MSG_BODY_MAX (each field within its
+ * own bound can still add up to more): never a message no peer would take. */
 enum err msg_encode(const struct msg *m, unsigned char hdr[MSG_HEADER_LEN],
     unsigned char **body, size_t *bodylen);
+
+/* An upper bound of the encoded body's size (what msg_encode allocates). */
+size_t msg_body_bound(const struct msg *m);
 
 /* A bounded output for msgpack-c's packer over a caller's buffer:
  * msgpack_packer_init(&pk, &sink, msg_sink_write).  A write that does not

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -727,6 +728,17 @@ fail:
 	return NULL;
 }
 
+size_t
+runner_result_bytes(const struct runner *r)
+{
+	struct statvfs sv;
+	size_t n = r->out.len + r->err.len;
+
+	if (r->ws != NULL && statvfs(workspace_path(r->ws), &sv) == 0 && sv.f_blocks >= sv.f_bfree)
+		n += (size_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
+	return n;
+}
+
 const char *
 runner_id(const struct runner *r)
 {
@@ -1017,6 +1029,60 @@ set_privacy(struct msg *m, enum privacy_mode mode, const struct privacy_count *c
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* Room left in a DONE for what the broker adds to the RESULT it makes of it. */
+#define RUNNER_RESULT_SLACK	(64u * 1024)
+
+/*
+ * A DONE must be one message of at most MSG_BODY_MAX: the limits bound
+ * stdout, stderr and the files each (output_bytes), the privacy filter can
+ * grow text (a hash token is longer than an e-mail address), and together
+ * they can be more.  A DONE too big for the broker's socket would cut the
+ * worker off at every resend.  So over the budget the files go first (the
+ * session folder is then not kept), then stdout and stderr are cut to share
+ * what is left; the job ends in error saying so.
+ */
+static void
+fit_result(struct msg *m, char *reason, size_t reasonsz)
+{
+	const size_t budget = MSG_BODY_MAX - RUNNER_RESULT_SLACK;
+	size_t bound = msg_body_bound(m), olen = 0, elen = 0, fixed, avail, keep_o, keep_e;
+	bool session = msg_has(m, MSG_F_SFILES);
+	size_t k = strlen(reason);
+	const void *o, *e;
+
+	if (bound <= budget)
+		return;
+	msg_unset(m, MSG_F_FILES);
+	msg_unset(m, MSG_F_SFILES);
+	msg_set_bool(m, MSG_F_TRUNCATED, true);
+	if (strcmp(msg_str(m, MSG_F_STATUS, ""), job_status_name(JOB_OK)) == 0)
+		msg_set_str(m, MSG_F_STATUS, job_status_name(JOB_ERROR));
+	k += (size_t)snprintf(reason + k, reasonsz - k, "%sthe result was %zu MiB, over the %u MiB "
+	    "one may take: its files were dropped%s", k > 0 ? "; " : "", bound >> 20,
+	    MSG_BODY_MAX >> 20, session ? " and the session folder was not kept" : "");
+	if ((bound = msg_body_bound(m)) <= budget)
+		return;
+	o = msg_bin(m, MSG_F_STDOUT, &olen);
+	e = msg_bin(m, MSG_F_STDERR, &elen);
+	fixed = bound - olen - elen;
+	avail = fixed < budget ? budget - fixed : 0;
+	/* a fair share each; what one does not need goes to the other */
+	if (olen <= avail / 2)
+		keep_o = olen;
+	else if (elen <= avail / 2)
+		keep_o = olen < avail - elen ? olen : avail - elen;
+	else
+		keep_o = avail / 2;
+	keep_e = elen < avail - keep_o ? elen : avail - keep_o;
+	if (o != NULL)
+		msg_set_bin(m, MSG_F_STDOUT, o, keep_o);	/* in place: shorter */
+	if (e != NULL)
+		msg_set_bin(m, MSG_F_STDERR, e, keep_e);
+	if (k < reasonsz)
+		snprintf(reason + k, reasonsz - k, ", and its output was cut to the first %zu + %zu "
+		    "bytes", keep_o, keep_e);
+}
+
 struct msg *
 runner_result(struct runner *r, const struct privacy_config *pc)
 {
@@ -1070,8 +1136,6 @@ runner_result(struct runner *r, const struct privacy_config *pc)
 	msg_set_u64(m, MSG_F_WALL_MS, (uint64_t)(r->end_ms - r->start_ms));
 	msg_set_u64(m, MSG_F_CPU_MS, o->cpu_ms);
 	msg_set_u64(m, MSG_F_MAX_RSS_KB, o->max_rss_kb);
-	if (reason[0])
-		msg_set_str(m, MSG_F_REASON, reason);
 	unsigned char *calls;
 	size_t clen;
 	if (r->report != NULL && toolreport_count(r->report) > 0 &&
@@ -1079,6 +1143,9 @@ runner_result(struct runner *r, const struct privacy_config *pc)
 		msg_set_raw(m, MSG_F_TOOL_CALLS, calls, clen);
 		free(calls);
 	}
+	fit_result(m, reason, sizeof(reason));
+	if (reason[0])
+		msg_set_str(m, MSG_F_REASON, reason);
 	return m;
 }
 

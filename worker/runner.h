@@ -86,6 +86,11 @@ void runner_cancel(struct runner *r);
  * {mode, findings: [{type, count}]}. */
 struct msg *runner_result(struct runner *r, const struct privacy_config *pc);
 
+/* What runner_result will filter, about: the captured stdout and stderr and
+ * the bytes in the job's workspace.  The worker builds a big result off its
+ * poll thread, which must keep heartbeats going. */
+size_t runner_result_bytes(const struct runner *r);
+
 /* Kills what is left, removes the workspace, frees.  Accepts NULL. */
 void runner_destroy(struct runner **rp);
 

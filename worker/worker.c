@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +43,10 @@
 #include "worker/worker.h"
 
 #define WORKER_SLOTS_MAX 256
+/* A result that filters more than this is built on the finisher thread: the
+ * privacy filter of tens of MiB dense with findings takes seconds, and the
+ * poll thread must keep heartbeats and other jobs going meanwhile. */
+#define WORKER_INLINE_RESULT_BYTES (1u << 20)
 
 struct worker {
 	const struct worker_conf *conf;
@@ -68,6 +73,19 @@ struct worker {
 	pthread_t housekeeper;
 	bool housekeeping;
 	volatile int stop_housekeeper;
+	/* The finisher thread (finish_runners): a slot handed to it (fin_out,
+	 * the poll thread's own) is not touched by the poll thread until its
+	 * DONE is built (fin_done, under fin_mu) and taken back. */
+	pthread_t finisher;
+	bool finisher_started;
+	pthread_mutex_t fin_mu;
+	pthread_cond_t fin_cv;
+	int fin_efd;				/* finisher -> poll thread: built */
+	bool fin_stop;
+	bool fin_todo[WORKER_SLOTS_MAX];	/* under fin_mu */
+	bool fin_built[WORKER_SLOTS_MAX];	/* under fin_mu; its DONE in fin_done */
+	struct msg *fin_done[WORKER_SLOTS_MAX];
+	bool fin_out[WORKER_SLOTS_MAX];		/* poll thread: handed over */
 };
 
 /* Closes idle MCP connections and opens warm ones, once a second. */
@@ -423,8 +441,8 @@ static void
 on_cancel(struct worker *w, const struct msg *m)
 {
 	const char *id = msg_str(m, MSG_F_ID, "");
-	for (uint32_t i = 0; i < w->conf->slots; i++)
-		if (w->slot[i] != NULL && strcmp(runner_id(w->slot[i]), id) == 0)
+	for (uint32_t i = 0; i < w->conf->slots; i++)	/* a job being finished has ended */
+		if (w->slot[i] != NULL && !w->fin_out[i] && strcmp(runner_id(w->slot[i]), id) == 0)
 			runner_cancel(w->slot[i]);
 }
 
@@ -479,31 +497,131 @@ on_broker(struct worker *w)
 	msg_destroy(&m);
 }
 
+/* The DONE of the finished job in slot i.  Tokenize mode reads and grows
+ * the session's token map, shared with tool threads: under tokens_mu. */
+static struct msg *
+build_result(struct worker *w, uint32_t i)
+{
+	struct runner *r = w->slot[i];
+	bool shared = w->slot_mode[i] == PRIVACY_MODE_TOKENIZE;
+	struct msg *done;
+
+	if (shared)
+		pthread_mutex_lock(&w->tokens_mu);
+	struct privacy_config pc = privacy_for(w, runner_session(r), w->slot_mode[i]);
+	done = runner_result(r, &pc);
+	if (shared)
+		pthread_mutex_unlock(&w->tokens_mu);
+	return done;
+}
+
+static void *
+finisher_main(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t one = 1;
+
+	pthread_setname_np(pthread_self(), "sluice-finish");
+	pthread_mutex_lock(&w->fin_mu);
+	for (;;) {
+		uint32_t i;
+		for (i = 0; i < w->conf->slots && !w->fin_todo[i]; i++)
+			;
+		if (i == w->conf->slots) {
+			if (w->fin_stop)
+				break;
+			pthread_cond_wait(&w->fin_cv, &w->fin_mu);
+			continue;
+		}
+		w->fin_todo[i] = false;
+		pthread_mutex_unlock(&w->fin_mu);
+		struct msg *done = build_result(w, i);
+		pthread_mutex_lock(&w->fin_mu);
+		w->fin_done[i] = done;
+		w->fin_built[i] = true;
+		while (write(w->fin_efd, &one, sizeof(one)) < 0 && errno == EINTR)
+			;
+	}
+	pthread_mutex_unlock(&w->fin_mu);
+	return NULL;
+}
+
+/* Sends the DONE of slot i (NULL: out of memory) and frees the slot. */
+static void
+complete_runner(struct worker *w, uint32_t i, struct msg *done)
+{
+	if (done == NULL)
+		send_done_error(w, runner_id(w->slot[i]), JOB_ERROR, "worker out of memory");
+	else
+		send_done(w, &done);
+	TRACE_MARK("W4_done_sent");
+	runner_destroy(&w->slot[i]);
+	w->running--;
+}
+
 static void
 finish_runners(struct worker *w, int64_t now)
 {
+	uint64_t n;
+
+	if (w->finisher_started) {
+		while (read(w->fin_efd, &n, sizeof(n)) > 0)
+			;
+		for (uint32_t i = 0; i < w->conf->slots; i++) {
+			struct msg *done = NULL;
+			bool built;
+			if (!w->fin_out[i])
+				continue;
+			pthread_mutex_lock(&w->fin_mu);
+			if ((built = w->fin_built[i])) {
+				done = w->fin_done[i];
+				w->fin_done[i] = NULL;
+				w->fin_built[i] = false;
+			}
+			pthread_mutex_unlock(&w->fin_mu);
+			if (built) {
+				w->fin_out[i] = false;
+				complete_runner(w, i, done);
+			}
+		}
+	}
 	for (uint32_t i = 0; i < w->conf->slots; i++) {
 		struct runner *r = w->slot[i];
-		struct msg *done;
 
-		if (r == NULL)
+		if (r == NULL || w->fin_out[i])
 			continue;
 		runner_take_events(r, send_event, w);
 		if (!runner_step(r, now))
 			continue;
 		runner_take_events(r, send_event, w);
-		pthread_mutex_lock(&w->tokens_mu);
-		struct privacy_config pc = privacy_for(w, runner_session(r), w->slot_mode[i]);
-		done = runner_result(r, &pc);
-		pthread_mutex_unlock(&w->tokens_mu);
-		if (done == NULL)
-			send_done_error(w, runner_id(r), JOB_ERROR, "worker out of memory");
-		else
-			send_done(w, &done);
-		TRACE_MARK("W4_done_sent");
-		runner_destroy(&w->slot[i]);
-		w->running--;
+		if (w->finisher_started && runner_result_bytes(r) > WORKER_INLINE_RESULT_BYTES) {
+			w->fin_out[i] = true;
+			pthread_mutex_lock(&w->fin_mu);
+			w->fin_todo[i] = true;
+			pthread_cond_signal(&w->fin_cv);
+			pthread_mutex_unlock(&w->fin_mu);
+			continue;
+		}
+		complete_runner(w, i, build_result(w, i));
 	}
+}
+
+/* Stops the finisher once it built what it has; DONEs it built and nobody
+ * took are freed (their jobs end worker_lost at the broker). */
+static void
+stop_finisher(struct worker *w)
+{
+	if (!w->finisher_started)
+		return;
+	pthread_mutex_lock(&w->fin_mu);
+	w->fin_stop = true;
+	pthread_cond_signal(&w->fin_cv);
+	pthread_mutex_unlock(&w->fin_mu);
+	pthread_join(w->finisher, NULL);
+	w->finisher_started = false;
+	for (uint32_t i = 0; i < WORKER_SLOTS_MAX; i++)
+		msg_destroy(&w->fin_done[i]);
+	close(w->fin_efd);
 }
 
 static void
@@ -582,7 +700,7 @@ worker_run(const struct worker_conf *conf)
 {
 	struct worker w = { .conf = conf };
 	struct sigaction sa = { .sa_handler = on_signal };
-	zmq_pollitem_t items[1 + 2 * WORKER_SLOTS_MAX];
+	zmq_pollitem_t items[2 + 2 * WORKER_SLOTS_MAX];
 	int rc = 1;
 
 	if (conf->slots == 0 || conf->slots > WORKER_SLOTS_MAX) {
@@ -620,6 +738,17 @@ worker_run(const struct worker_conf *conf)
 		return 1;
 	}
 	pthread_mutex_init(&w.tokens_mu, NULL);
+	pthread_mutex_init(&w.fin_mu, NULL);
+	pthread_cond_init(&w.fin_cv, NULL);
+	/* Without the finisher every result is built on the poll thread. */
+	if ((w.fin_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) >= 0) {
+		if (pthread_create(&w.finisher, NULL, finisher_main, &w) == 0)
+			w.finisher_started = true;
+		else
+			close(w.fin_efd);
+	}
+	if (!w.finisher_started)
+		log_warnx("no finisher thread: big results are filtered on the poll thread");
 	if (conf->mcp_config != NULL) {
 		char why[512];
 		enum err e;
@@ -675,8 +804,10 @@ worker_run(const struct worker_conf *conf)
 		    (outbox_size(w.outbox) == 0 || now >= w.drain_ack_deadline_ms))
 			break;
 		items[n++] = (zmq_pollitem_t){ zsock_resolve(w.sock), 0, ZMQ_POLLIN, 0 };
+		if (w.finisher_started)
+			items[n++] = (zmq_pollitem_t){ NULL, w.fin_efd, ZMQ_POLLIN, 0 };
 		for (uint32_t i = 0; i < conf->slots; i++) {
-			if (w.slot[i] == NULL)
+			if (w.slot[i] == NULL || w.fin_out[i])
 				continue;
 			runner_fds(w.slot[i], fds);
 			for (int k = 0; k < 2; k++)
@@ -696,7 +827,7 @@ worker_run(const struct worker_conf *conf)
 			if (!(items[k].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
 				continue;
 			for (uint32_t i = 0; i < conf->slots; i++) {
-				if (w.slot[i] == NULL)
+				if (w.slot[i] == NULL || w.fin_out[i])
 					continue;
 				runner_fds(w.slot[i], fds);
 				if (fds[0] == items[k].fd || fds[1] == items[k].fd)
@@ -722,6 +853,7 @@ out:
 		log_warnx("stopping with %zu results sent but not acknowledged (if the broker lost "
 		    "them, those jobs end as worker_lost)", outbox_size(w.outbox));
 	outbox_destroy(&w.outbox);
+	stop_finisher(&w);
 	for (uint32_t i = 0; i < WORKER_SLOTS_MAX && i < conf->slots; i++)
 		runner_destroy(&w.slot[i]);
 	warm_destroy(&w.warm);

@@ -127,4 +127,25 @@ check "with Deno's audit silenced the read is still recorded" \
 p=$(jq -c 'select(.details.path=="/etc/passwd") | .details' <<<"$ev" | head -1)
 check "a read of /etc/passwd is recorded as denied (layer deno)" \
 	test "$(jq -r '"\(.op) \(.allowed) \(.layer)"' <<<"${p:-{\}}")" = "read false deno"
+# A result over the 80 MiB one message may take: stdout and stderr each
+# within output_bytes (14 MiB of e-mail addresses), which the privacy filter's
+# hash mode grows ~3.7x, plus a file.  The files are dropped, the outputs cut
+# to fit, the job ends in error saying so, and the worker stays in the farm.
+# Before, the broker's socket silently dropped such a DONE at every resend.
+big=$(prog big.ts <<'EOF2'
+const out = new TextEncoder().encode("a@b.co ".repeat(Math.floor((14 << 20) / 7)));
+Deno.stdout.writeSync(out);
+Deno.stderr.writeSync(out);
+Deno.writeFileSync("/work/big.bin", new Uint8Array(1 << 20));
+EOF2
+)
+r=$("$BIN/sluice" run --json --privacy-mode hash --output-bytes 16777216 "$big" |
+	jq -c '{status, reason, truncated, o: (.stdout | length), e: (.stderr | length), f: (.files // [] | length)}')
+check "an oversized result ends in error, files dropped ($r)" \
+	test "$(jq -r '"\(.status) \(.truncated) \(.f)"' <<<"$r")" = "error true 0"
+check "... its reason says why" grep -q "over the 80 MiB one may take: its files were dropped, and its output was cut" <<<"$r"
+check "... both outputs are cut to share what fits" \
+	test "$(jq '.o > 35000000 and .e > 35000000 and .o + .e < 83886080' <<<"$r")" = true
+j=$(timeout 60 "$BIN/sluice" run --json "$ok1")
+check "... and the worker (the only one) runs the next job" test "$(jfield "$j" .status)" = ok
 exit 0

@@ -1164,6 +1164,40 @@ test_setters_replace_sizes(void **state)
 	msg_destroy(&m);
 }
 
+/* Fields each within their bound can add up to more than one message may
+ * carry: msg_encode refuses that (no peer would take it), and msg_unset
+ * brings it back under. */
+static void
+test_encode_too_big(void **state)
+{
+	struct msg *m = msg_new(MSG_DONE);
+	unsigned char hdr[MSG_HEADER_LEN], *body = (unsigned char *)1;
+	size_t len = 99, half = MSG_BODY_MAX / 2 + 1;
+	char *big = calloc(1, half);
+
+	(void)state;
+	assert_non_null(m);
+	assert_non_null(big);
+	assert_int_equal(msg_set_str(m, MSG_F_ID, "j"), ERR_OK);
+	assert_int_equal(msg_set_str(m, MSG_F_STATUS, "ok"), ERR_OK);
+	assert_int_equal(msg_set_bin(m, MSG_F_STDOUT, big, half), ERR_OK);
+	assert_int_equal(msg_set_bin(m, MSG_F_STDERR, big, half), ERR_OK);
+	assert_true(msg_body_bound(m) > MSG_BODY_MAX);
+	assert_int_equal(msg_encode(m, hdr, &body, &len), ERR_TOOBIG);
+	assert_ptr_equal(body, (unsigned char *)1);	/* nothing handed out */
+	msg_unset(m, MSG_F_STDERR);
+	msg_unset(m, MSG_F_STDERR);			/* twice: nothing */
+	msg_unset(m, MSG_F_REASON);			/* never set: nothing */
+	assert_false(msg_has(m, MSG_F_STDERR));
+	assert_true(msg_body_bound(m) <= MSG_BODY_MAX);
+	assert_int_equal(msg_encode(m, hdr, &body, &len), ERR_OK);
+	assert_true(len <= msg_body_bound(m));
+	assert_true(len > half);
+	free(body);
+	msg_destroy(&m);
+	free(big);
+}
+
 static void
 test_encode_missing(void **state)
 {
@@ -1388,6 +1422,7 @@ main(void)
 		cmocka_unit_test(test_setters_follow_messages_def),
 		cmocka_unit_test(test_round_trip_every_command),
 		cmocka_unit_test(test_round_trip_values),
+		cmocka_unit_test(test_encode_too_big),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_decode_bad_header),
 		cmocka_unit_test(test_decode_body_not_map),
