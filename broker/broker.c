@@ -112,6 +112,8 @@ struct worker {
 	char host[256];
 	uint32_t slots;
 	uint32_t busy;
+	uint32_t carried;		/* of busy: jobs its READY counted that no
+					 * lease to this connection covers */
 	int64_t last_seen_ms;
 	char zkey[41];			/* its CURVE public key (Z85); "" in plaintext */
 };
@@ -1580,10 +1582,12 @@ send_done_ack(struct broker *b, zframe_t *rid, const char *id)
  * A DONE from the worker at `rid` (w: NULL when it is not registered).
  * Idempotent: a copy for a job that ended (stored, or being committed) only
  * gets its DONE_ACK.  Slot accounting: only the first copy of a DONE (no
- * `resent`) frees a slot, and only in its sender's count: a lease or the
- * sender's READY counted it there; a `resent` copy's slot was freed by the
- * first copy or not counted by the READY that preceded it.  A lessee that is
- * not the sender keeps its count: its own DONE (or its loss) settles it.
+ * `resent`) frees a slot, and only in its sender's count, where a lease to
+ * this connection or its READY (`carried`) counted it; a `resent` copy's slot
+ * was freed by the first copy or not counted by the READY that preceded it.
+ * A repeat, or a DONE for an unknown id, frees nothing once the READY's
+ * count is used up.  A lessee that is not the sender keeps its count: its
+ * own DONE (or its loss) settles it.
  */
 static void
 on_done(struct broker *b, struct worker *w, zframe_t *rid, struct msg *m)
@@ -1592,8 +1596,19 @@ on_done(struct broker *b, struct worker *w, zframe_t *rid, struct msg *m)
 	const char *id = msg_str(m, MSG_F_ID, "");
 	struct job *j = zhashx_lookup(b->jobs, id);
 
-	if (w != NULL && !msg_bool(m, MSG_F_RESENT, false) && w->busy > 0)
-		w->busy--;
+	/* A slot is freed by the first DONE of a job leased to this connection,
+	 * or of one its READY counted; never by a repeat or an unknown id (a
+	 * worker sending those must not be leased more than it has). */
+	if (w != NULL && !msg_bool(m, MSG_F_RESENT, false)) {
+		if (j != NULL && j->result == NULL && j->worker == w) {
+			if (w->busy > 0)
+				w->busy--;
+		} else if (w->carried > 0) {
+			w->carried--;
+			if (w->busy > 0)
+				w->busy--;
+		}
+	}
 	if (j == NULL) {
 		/* Ended before (its result is stored, fetched or expired), or
 		 * never ours: nothing to do but let the worker forget it. */
@@ -1644,6 +1659,19 @@ on_done(struct broker *b, struct worker *w, zframe_t *rid, struct msg *m)
 	j->ack_to = zframe_dup(rid);
 }
 
+/* How many jobs are leased to connection w (a walk of every job: only on a
+ * READY from a connection already known, which is rare). */
+static uint32_t
+leased_to(struct broker *b, const struct worker *w)
+{
+	uint32_t n = 0;
+
+	for (struct job *j = zhashx_first(b->jobs); j != NULL; j = zhashx_next(b->jobs))
+		if (j->worker == w && j->result == NULL)
+			n++;
+	return n;
+}
+
 /* Takes one worker message if one is waiting; false when none was. */
 static bool
 on_back(struct broker *b)
@@ -1684,6 +1712,8 @@ on_back(struct broker *b)
 			 * its running jobs are unaffected. */
 			w->slots = slots;
 			w->busy = free_slots < slots ? slots - free_slots : w->busy;
+			uint32_t leased = leased_to(b, w);
+			w->carried = w->busy > leased ? w->busy - leased : 0;
 			w->last_seen_ms = util_now_ms();
 			if (slots == 0)
 				log_info("worker %s is draining", w->host);
@@ -1697,6 +1727,7 @@ on_back(struct broker *b)
 			w->slots = slots;
 			/* Jobs it still runs from before (e.g. a broker restart). */
 			w->busy = free_slots < slots ? slots - free_slots : 0;
+			w->carried = w->busy;
 			w->last_seen_ms = util_now_ms();
 			zhashx_insert(b->workers, w->key, w);
 			log_info("worker %s ready with %u slots (%u busy)", w->host, w->slots, w->busy);

@@ -137,4 +137,26 @@ check "... and ends with its real result, not the forged one" \
 	jq -e '.status == "ok" and (.stdout | test("third done")) and (.stdout | test("forged") | not)' "$T/third.json"
 trail forge-s "$T/pack3"
 check "... one execution_end for it" test "$(events "$T/pack3" execution_end "$tid")" -eq 1
+
+# --- 4. a repeated DONE and a DONE for an unknown id free no slot ------------
+# (the broker would then lease a worker more jobs than it has slots: a real
+# worker answers the extra one "rejected", and that job never runs)
+kill "$W_w1"; wait "$W_w1" 2>/dev/null	# drains: READY with 0 slots, then gone
+"$TOOLS/dup_done" "$BACK" dupper 4000 >"$T/dup.out" 2>&1 &
+DUP=$!
+PIDS+=("$DUP")
+quick=$(prog quick.ts <<<'console.log("quick");')
+for k in 1 2; do
+	"$BIN/sluice" run --json --timeout 20000 "$quick" >"$T/dup$k.json" 2>&1 &
+	PIDS+=("$!")
+done
+require "the faulty worker takes both jobs" wait_for 10 grep -q '^leased ' "$T/dup.out"
+sleep 1	# its two copies of the first DONE and the unknown one are in
+free=$(free_slots)
+check "... after a DONE twice and an unknown DONE the broker counts 1 free slot ($free), not more" \
+	test "$free" = 1
+check "... the broker acknowledged the repeat without a second result" \
+	grep -q "a DONE again for job .*, which ended before (or is unknown): acknowledged" "$T/broker.log"
+wait "$DUP"
+check "... it was never leased more than it had" bash -c "! grep -q over-leased '$T/dup.out'"
 exit $((FAILS > 0))
