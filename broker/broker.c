@@ -1998,6 +1998,16 @@ heartbeat(struct broker *b, int64_t now)
 		zlistx_destroy(&dead);
 		return;
 	}
+	/* Before calling a worker lost, read what the back socket holds: when
+	 * this loop was the one that was slow, its heartbeats wait there. */
+	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
+		if (now - w->last_seen_ms > 3 * (int64_t)b->conf->heartbeat_ms) {
+			for (int k = 0; k < 4096 && on_back(b); k++)
+				;
+			now = util_now_ms();
+			break;
+		}
+	}
 	for (struct worker *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
 		if (now - w->last_seen_ms > 3 * (int64_t)b->conf->heartbeat_ms)
 			zlistx_add_end(dead, w);
@@ -2547,6 +2557,7 @@ broker_run(const struct broker_conf *conf)
 			if (running == 0 || now >= drain_deadline)
 				break;
 		}
+		const int64_t burst_ms = conf->heartbeat_ms / 4 > 10 ? conf->heartbeat_ms / 4 : 10;
 		zmq_pollitem_t items[] = {
 			{ zsock_resolve(b.front), 0, ZMQ_POLLIN, 0 },
 			{ zsock_resolve(b.back), 0, ZMQ_POLLIN, 0 },
@@ -2564,10 +2575,16 @@ broker_run(const struct broker_conf *conf)
 		/* Bounded bursts keep one busy socket from starving the other;
 		 * everything staged in a burst is committed together.  A socket
 		 * is drained without waiting (wire_try_recv) until it is empty:
-		 * no ZMQ_EVENTS query (poll + getpid) per message. */
-		for (int k = 0; k < 512 && (items[1].revents & ZMQ_POLLIN) && on_back(&b); k++)
+		 * no ZMQ_EVENTS query (poll + getpid) per message.  Bounded in
+		 * time too: 512 big SUBMITs (each scanned and stored) take
+		 * seconds, and the workers' heartbeats wait behind them. */
+		int64_t burst_end = util_now_ms() + burst_ms;
+		for (int k = 0; k < 512 && (items[1].revents & ZMQ_POLLIN) && on_back(&b) &&
+		    util_now_ms() < burst_end; k++)
 			;
-		for (int k = 0; k < 512 && (items[0].revents & ZMQ_POLLIN) && on_front(&b); k++)
+		burst_end = util_now_ms() + burst_ms;
+		for (int k = 0; k < 512 && (items[0].revents & ZMQ_POLLIN) && on_front(&b) &&
+		    util_now_ms() < burst_end; k++)
 			;
 		for (int k = 0; k < 64 && n > 0 && (zsock_events(b.approvals) & ZMQ_POLLIN); k++)
 			on_approvals(&b);
