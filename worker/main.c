@@ -38,7 +38,8 @@ usage(void)
 	    "  --file-class C       class of an unlabelled input file (default internal)\n"
 	    "  --withhold-from C    output files of class C and up are listed, not returned\n"
 	    "                       (default confidential; never: return every class)\n"
-	    "  --warm N             jails kept built with Deno started (default: = slots; 0: off)\n"
+	    "  --warm N             jails kept built with Deno started, 0..128 (default: = slots,\n"
+	    "                       at most 128; 0: off)\n"
 	    "  --warm-idle-ms MS    no job for MS: keep one warm jail fewer (default 60000)\n"
 	    "  --warm-prime LIST    Deno parts a warm jail initialises before its job:\n"
 	    "                       timers,intl,web,inspect or none (default none; each\n"
@@ -143,7 +144,7 @@ main(int argc, char **argv)
 			break;
 		case 'I': conf.insecure_no_jail = true; break;
 		case 'w':
-			if (!util_opt_u64("sluice-worker", "warm", optarg, 0, 128, &v))
+			if (!util_opt_u64("sluice-worker", "warm", optarg, 0, WARM_SIZE_MAX, &v))
 				return 2;
 			conf.warm = (uint32_t)v;
 			break;

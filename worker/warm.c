@@ -48,7 +48,7 @@
 #include "worker/warm.h"
 #include "worker/workspace.h"
 
-#define WARM_MAX		256	/* ready + starting jails at most */
+#define WARM_MAX		(2 * WARM_SIZE_MAX)	/* ready + starting jails at most */
 #define WARM_BOOT_FILE		"sluice-warm.js"
 #define WARM_PRIME_FILE		"sluice-prime.ts"
 #define WARM_READY_MARKER	"\x1eSLUICE-WARM\n"
@@ -85,7 +85,7 @@ static const char BOOTSTRAP_HEAD[] =
     "  if (ended) return;\n"
     "  ended = true;\n"
     "  const code = (((Deno.exitCode ?? 0) % 256) + 256) % 256;\n"
-    "  Deno.stderr.writeSync(enc.encode(\"\\x1eSLUICE-EXIT \" + code + \"\\n\"));\n"
+    "  try { Deno.stderr.writeSync(enc.encode(\"\\x1eSLUICE-EXIT \" + code + \"\\n\")); } catch {}\n"
     "};\n"
     "{ const f = () => {}; addEventListener(\"sluice-prime\", f);\n"
     "  dispatchEvent(new Event(\"sluice-prime\")); removeEventListener(\"sluice-prime\", f); }\n";
@@ -566,8 +566,8 @@ warm_new(const struct warm_conf *c, enum err *err, char *why, size_t whysz)
 {
 	struct warm *w;
 
-	if (c->size > WARM_MAX / 2) {
-		snprintf(why, whysz, "warm pool size %u above %d", c->size, WARM_MAX / 2);
+	if (c->size > WARM_SIZE_MAX) {
+		snprintf(why, whysz, "warm pool size %u above %d", c->size, WARM_SIZE_MAX);
 		*err = ERR_INVAL;
 		return NULL;
 	}
@@ -619,6 +619,17 @@ warm_is_fit(const struct warm *w, const struct job_limits *lim)
 	    lim->output_bytes == w->conf.lim.output_bytes;
 }
 
+/* An idle bootstrap holds its stdout and stderr open (stderr may hold its
+ * own permission-audit lines): a hang-up on either means its Deno died, and
+ * its init may not have noticed yet. */
+static bool
+warm_jail_idle(const struct warm_jail *wj)
+{
+	struct pollfd p[2] = { { wj->out_r, 0, 0 }, { wj->err_r, 0, 0 } };
+
+	return poll(p, 2, 0) == 0;
+}
+
 struct warm_jail *
 warm_take(struct warm *w, const struct job_limits *lim)
 {
@@ -634,7 +645,7 @@ warm_take(struct warm *w, const struct job_limits *lim)
 		wj = w->ready[0];	/* the oldest: FIFO */
 		memmove(&w->ready[0], &w->ready[1], (w->nready - 1) * sizeof(w->ready[0]));
 		w->nready--;
-		if (jail_reap(wj->jail, false, &oc) != ERR_TIMEOUT) {
+		if (jail_reap(wj->jail, false, &oc) != ERR_TIMEOUT || !warm_jail_idle(wj)) {
 			log_warnx("warm pool: %s died while idle; dropped", wj->name);
 			pthread_mutex_unlock(&w->mu);
 			warm_jail_drop(w, &wj);

@@ -65,6 +65,10 @@ struct warm_jail {
 /* The bootstrap's end-of-job record on stderr: MARKER + exit code + "\n". */
 #define WARM_EXIT_MARKER "\x1eSLUICE-EXIT "
 
+/* The largest pool a worker keeps (--warm; the default, one per slot, is
+ * capped here too). */
+#define WARM_SIZE_MAX		128
+
 struct warm;
 
 /* Parses --warm-prime: "none" or a comma-separated list of timers, intl,

@@ -653,7 +653,9 @@ worker_warm_size(const struct worker_conf *conf)
 {
 	if (conf->insecure_no_jail)
 		return 0;
-	return conf->warm == WORKER_WARM_SLOTS ? conf->slots : conf->warm;
+	if (conf->warm != WORKER_WARM_SLOTS)
+		return conf->warm;
+	return conf->slots < WARM_SIZE_MAX ? conf->slots : WARM_SIZE_MAX;
 }
 
 /* The warm pool (with size 0 it still tears jails down off the poll

@@ -22,8 +22,11 @@ warm_dirs() { find "$T/$1" -maxdepth 1 -name 'warm-*' 2>/dev/null | wc -l; }
 # wait_for SECONDS CMD...: until CMD succeeds (false after SECONDS).
 pool_logged() { grep -q "warm pool: 1 jails, RSS per idle warm jail [1-9][0-9]* KB" "$T/w1.log"; }
 # next_warm: waits until w1's pool has a ready jail again (or 20 s): more
-# jails got ready than jobs took.
-has_ready() { [ "$(grep -c 'warm pool: warm-[0-9-]* ready' "$T/w1.log")" -gt "$(grep -c 'runs in warm jail' "$T/w1.log")" ]; }
+# jails got ready than jobs took or the pool dropped.
+has_ready() {
+	[ "$(grep -c 'warm pool: warm-[0-9-]* ready' "$T/w1.log")" -gt \
+		"$(( $(grep -c 'runs in warm jail' "$T/w1.log") + $(grep -c 'died while idle; dropped' "$T/w1.log") ))" ]
+}
 next_warm() { wait_for 20 has_ready; }
 # expect NAME ACTUAL EXPECTED: ok when equal, else both are shown.
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else notok "$1" "got [$2], want [$3]"; fi; }
@@ -131,6 +134,49 @@ expect "Deno.exit(3) ends error with exit code 3 and its output" \
 check "... in a warm jail" ran_warm "$id"
 check "the bootstrap's exit record never reaches the result" test \
 	"$(jfield "$j" '.stderr|contains("SLUICE")')" = false
+
+# A job that closes its stderr: the bootstrap's exit record cannot be
+# written, and the job still ends as it would cold (ok, exit 0, no
+# bootstrap internals on stderr); and with an exit code of its own.
+closes=$(prog closes.ts <<'EOF'
+Deno.stderr.close();
+console.log("x");
+EOF
+)
+next_warm
+j=$(run_json "$closes"); id=$(job_id "$j")
+expect "a warm job that closes its stderr ends ok, exit 0, stderr empty" \
+	"$(jfield "$j" '[.status, .exit_code, .stdout, .stderr]|@json')" '["ok",0,"x\n",""]'
+check "... in a warm jail" ran_warm "$id"
+closes4=$(prog closes4.ts <<'EOF'
+Deno.stderr.close();
+Deno.exitCode = 4;
+EOF
+)
+next_warm
+j=$(run_json "$closes4")
+expect "... and with Deno.exitCode = 4 it ends error, exit code 4" \
+	"$(jfield "$j" '[.status, .exit_code]|@json')" '["error",4]'
+
+# A warm jail whose Deno died before its init noticed (init stopped here
+# to hold that moment open): dropped at take, and the job runs cold.
+next_warm
+dead_deno() {
+	local p d
+	for p in $(warm_inits); do
+		kill -STOP "$p"
+		for d in $(pgrep -P "$p"); do kill -9 "$d"; done
+		echo "$p"
+	done
+}
+stopped=$(dead_deno)
+sleep 0.2
+after_dead=$(prog hello2.ts <<<'console.log("hello");')
+j=$(run_json "$after_dead")
+for p in $stopped; do kill -CONT "$p" 2>/dev/null; done
+expect "a warm jail whose Deno died is dropped and the job runs cold" \
+	"$(jfield "$j" '[.status, .stdout]|@json')" '["ok","hello\n"]'
+check "... the pool says so" grep -q "warm pool: warm-[0-9-]* died while idle; dropped" "$T/w1.log"
 
 timers=$(prog timers.ts <<'EOF'
 let n = 0;
@@ -382,6 +428,16 @@ check "... and deletes itself and the prime (only main.ts is left)" \
 out=$(cd "$T/boot" && printf 'evil.ts\n' | env -i DENO_DIR="$T/boot-deno" NO_COLOR=1 \
 	"$DENO" run --quiet --no-config --allow-read=. --allow-write=. sluice-warm.js 2>&1)
 check "a name other than main.ts / main.js: the bootstrap exits 70 without importing it" test $? -eq 70
+
+# --slots above the pool's bound without --warm: the pool is capped (one
+# jail per slot up to 128), the worker starts.
+"$BIN/sluice-worker" --broker "ipc://$T/slots-nobroker" --state-dir "$T/slots200" \
+	--slots 200 >"$T/slots200.log" 2>&1 &
+SP=$!
+PIDS+=("$SP")
+check "--slots 200 without --warm starts with a pool of 128" \
+	wait_for 20 grep -q "200 slots, 128 warm jails" "$T/slots200.log"
+kill "$SP" 2>/dev/null; wait "$SP" 2>/dev/null
 
 # --- descriptors: the worker lifts its soft open-files limit to the hard
 # one, and warns at start when even that is short for its slots and pool
