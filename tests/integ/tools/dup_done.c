@@ -20,15 +20,7 @@
 #include "common/msg.h"
 #include "common/util.h"
 #include "common/wire.h"
-
-static int
-send_msg(zsock_t *s, struct msg *m)
-{
-	enum err e = m != NULL ? wire_send(s, NULL, m) : ERR_NOMEM;
-
-	msg_destroy(&m);
-	return e == ERR_OK ? 0 : 1;
-}
+#include "tests/integ/tools/fake_worker.h"
 
 static int
 send_id(zsock_t *s, enum msg_cmd cmd, const char *id)
@@ -42,7 +34,7 @@ send_id(zsock_t *s, enum msg_cmd cmd, const char *id)
 			msg_set_bin(m, MSG_F_STDOUT, "done\n", 5);
 		}
 	}
-	return send_msg(s, m);
+	return fake_send(s, m);
 }
 
 static int
@@ -52,7 +44,7 @@ heartbeat(zsock_t *s, uint64_t free_slots)
 
 	if (m != NULL)
 		msg_set_u64(m, MSG_F_FREE, free_slots);
-	return send_msg(s, m);
+	return fake_send(s, m);
 }
 
 int
@@ -62,24 +54,14 @@ main(int argc, char **argv)
 	uint64_t hold;
 	int n = 0;
 	zsock_t *s;
-	struct msg *m;
 
 	log_init("dup_done", LOG_LEVEL_WARN);
 	if (argc != 4 || !util_parse_u64(argv[3], 0, 600000, &hold)) {
 		fprintf(stderr, "usage: dup_done EP HOST HOLD_MS\n");
 		return 2;
 	}
-	if ((s = zsock_new_dealer(argv[1])) == NULL)
+	if ((s = fake_worker_ready(argv[1], argv[2], 2)) == NULL)
 		return 1;
-	wire_tune(s);
-	m = msg_new(MSG_READY);
-	if (m != NULL) {
-		msg_set_u64(m, MSG_F_SLOTS, 2);
-		msg_set_u64(m, MSG_F_FREE, 2);
-		msg_set_str(m, MSG_F_HOST, argv[2]);
-	}
-	if (send_msg(s, m) != 0)
-		goto fail;
 	zsock_set_rcvtimeo(s, 200);
 	for (int64_t end = util_now_ms() + 20000; n < 2 && util_now_ms() < end;) {
 		struct msg *r = NULL;
@@ -112,7 +94,7 @@ main(int argc, char **argv)
 				msg_set_str(d, MSG_F_STATUS, "rejected");
 				msg_set_str(d, MSG_F_REASON, "worker has no free slot");
 			}
-			send_msg(s, d);
+			fake_send(s, d);
 			printf("over-leased %s\n", msg_str(r, MSG_F_ID, ""));
 			fflush(stdout);
 		}

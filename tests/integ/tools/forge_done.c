@@ -17,15 +17,7 @@
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/wire.h"
-
-static int
-send_msg(zsock_t *s, struct msg *m)
-{
-	enum err e = m != NULL ? wire_send(s, NULL, m) : ERR_NOMEM;
-
-	msg_destroy(&m);
-	return e == ERR_OK ? 0 : 1;
-}
+#include "tests/integ/tools/fake_worker.h"
 
 int
 main(int argc, char **argv)
@@ -39,17 +31,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: forge_done EP HOST ID\n");
 		return 2;
 	}
-	if ((s = zsock_new_dealer(argv[1])) == NULL)
+	if ((s = fake_worker_ready(argv[1], argv[2], 1)) == NULL)
 		return 1;
-	wire_tune(s);
-	m = msg_new(MSG_READY);
-	if (m != NULL) {
-		msg_set_u64(m, MSG_F_SLOTS, 1);
-		msg_set_u64(m, MSG_F_FREE, 1);
-		msg_set_str(m, MSG_F_HOST, argv[2]);
-	}
-	if (send_msg(s, m) != 0)
-		goto fail;
 	zclock_sleep(300);	/* registered before the DONE */
 	m = msg_new(MSG_DONE);
 	if (m != NULL) {
@@ -57,7 +40,7 @@ main(int argc, char **argv)
 		msg_set_str(m, MSG_F_STATUS, "ok");
 		msg_set_bin(m, MSG_F_STDOUT, "forged\n", 7);
 	}
-	if (send_msg(s, m) != 0)
+	if (fake_send(s, m) != 0)
 		goto fail;
 	zsock_set_rcvtimeo(s, 250);
 	for (int i = 0; i < 2; i++) {
