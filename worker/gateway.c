@@ -54,6 +54,7 @@ struct gateway {
 	void *filter_ctx;
 	gateway_approve_fn approve;
 	void *approve_ctx;
+	const volatile int *ended;
 
 	enum split_state state;
 	size_t marked;		/* marker bytes matched (SPLIT_MARK) */
@@ -126,6 +127,7 @@ gateway_new(struct mcp_pool *pool, const struct gateway_conf *conf, enum err *er
 	gw->filter_ctx = conf->filter_ctx;
 	gw->approve = conf->approve;
 	gw->approve_ctx = conf->approve_ctx;
+	gw->ended = conf->ended;
 	if ((gw->job = strdup(conf->job ? conf->job : "")) == NULL)
 		goto fail;
 	if ((gw->allow = copy_globs(conf->allow)) == NULL ||
@@ -974,11 +976,34 @@ struct reply {
 	char message[512];
 };
 
+/* Replaces each byte that does not start a whole UTF-8 sequence with '?':
+ * a "%.200s" of a name the job chose can cut a character, and the message
+ * goes into JSON. */
+static void
+utf8_repair(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		size_t need = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 :
+		    (*p & 0xF8) == 0xF0 ? 4 : 0;
+		size_t k = 1;
+		while (need > 1 && k < need && (p[k] & 0xC0) == 0x80)
+			k++;
+		if (need == 0 || k < need) {
+			*p++ = '?';
+			continue;
+		}
+		p += need;
+	}
+}
+
 static void
 fail(struct reply *r, const char *code, const char *fmt, const char *arg)
 {
 	r->code = code;
 	snprintf(r->message, sizeof(r->message), fmt, arg);
+	utf8_repair(r->message);
 }
 
 static void
@@ -1118,6 +1143,16 @@ outcome_of(enum err e)
 	}
 }
 
+/* Copies s into out (outsz bytes with the NUL), cut at a UTF-8 boundary:
+ * names the job chose go into audit records, which must stay valid UTF-8. */
+static void
+copy_utf8(char *out, size_t outsz, const char *s, size_t n)
+{
+	utf8_prefix(s, &n, outsz - 1);
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
 /* Serves tools.call; returns the audit outcome. */
 static const char *
 do_call(struct gateway *gw, const json_t *params, struct reply *r, char *server, size_t serversz,
@@ -1135,10 +1170,10 @@ do_call(struct gateway *gw, const json_t *params, struct reply *r, char *server,
 		return "bad_request";
 	}
 	if ((dot = strchr(name, '.')) != NULL) {
-		snprintf(server, serversz, "%.*s", (int)(dot - name), name);
-		snprintf(tool, toolsz, "%s", dot + 1);
+		copy_utf8(server, serversz, name, (size_t)(dot - name));
+		copy_utf8(tool, toolsz, dot + 1, strlen(dot + 1));
 	} else {
-		snprintf(tool, toolsz, "%s", name);
+		copy_utf8(tool, toolsz, name, strlen(name));
 	}
 	if (!allowed(gw, name)) {
 		fail(r, "denied", "tool '%.200s' is not allowed for this job", name);
@@ -1254,23 +1289,59 @@ respond(struct gateway *gw, const json_t *id, struct reply *r, enum err *qerr)
 	return len + 1;
 }
 
+/* How many JSON values a request line holds, about (objects, arrays and
+ * the commas between items; string contents skipped): counted before the
+ * parse, which costs the worker ~100-200 bytes a value.  Stops counting
+ * past the bound. */
+_Static_assert(GATEWAY_REQUEST_VALUES == 100000, "serve's too_big message names it");
+
+static size_t
+json_values(const char *p, size_t len)
+{
+	size_t n = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len && n <= GATEWAY_REQUEST_VALUES; i++) {
+		char c = p[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[' || c == ',') {
+			n++;
+		}
+	}
+	return n;
+}
+
 static enum err
 serve(struct gateway *gw, const char *line, size_t len)
 {
 	int64_t t0 = util_now_ms();
-	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL), *id, *params;
+	json_t *req = NULL, *id, *params;
 	const char *method, *outcome = NULL;
 	char server[MCP_POOL_NAME_MAX + 1] = "", tool[256] = "";
 	struct reply r = { 0 };
 	enum err qerr;
 	size_t rlen;
 
+	if (gw->ended != NULL && *gw->ended) {
+		gw->st.dropped++;	/* the job is over: no tool runs for it */
+		return ERR_OK;
+	}
 	gw->st.requests++;
 	gw->st.request_bytes += len + MARKER_LEN + 1;
-	if (gw->st.requests > GATEWAY_CALLS_MAX) {
-		json_decref(req);
+	if (gw->st.requests > GATEWAY_CALLS_MAX)
 		return ERR_TOOBIG;
+	if (json_values(line, len) > GATEWAY_REQUEST_VALUES) {
+		fail(&r, "too_big", "request has more than %s JSON values", "100000");
+		respond(gw, NULL, &r, &qerr);
+		return qerr;
 	}
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
 	id = json_object_get(req, "id");
 	if (id != NULL && !json_is_integer(id) && !json_is_string(id))
 		id = NULL;
@@ -1299,7 +1370,16 @@ serve(struct gateway *gw, const char *line, size_t len)
 	if (outcome != NULL) {
 		/* The audit record comes before the answer: a failed audit write
 		 * fails the call. */
-		char *probe = r.result ? json_dumps(r.result, JSON_COMPACT) : NULL;
+		char *probe = r.result ? json_dumps(r.result, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+		if (probe != NULL && strlen(probe) > GATEWAY_RESPONSE_MAX - 256) {
+			/* too big to answer (respond would say so): audited as such */
+			free(probe);
+			probe = NULL;
+			json_decref(r.result);
+			r.result = NULL;
+			fail(&r, "too_big", "the result is larger than %s", "16 MiB");
+			outcome = "too_big";
+		}
 		struct gateway_audit rec = {
 			.job = gw->job, .server = server, .tool = tool,
 			.request_bytes = len + MARKER_LEN + 1,

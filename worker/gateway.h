@@ -37,6 +37,8 @@
 
 #define GATEWAY_MARKER		"\x1eSLUICE-RPC "
 #define GATEWAY_REQUEST_MAX	(4u << 20)	/* one request line */
+#define GATEWAY_REQUEST_VALUES	100000		/* JSON values in one request: parsed,
+						 * each costs the worker ~100-200 bytes */
 #define GATEWAY_RESPONSE_MAX	(16u << 20)	/* one response line */
 #define GATEWAY_STDIN_MAX	(32u << 20)	/* responses the job has not read yet */
 #define GATEWAY_CALLS_MAX	10000		/* requests per job */
@@ -53,7 +55,8 @@ struct gateway_audit {
 	int64_t duration_ms;
 	const char *outcome;		/* ok | tool_error | denied | approval_required |
 					 * approval_denied | not_found | failed | timeout |
-					 * bad_request */
+					 * bad_request | too_big (the answer would be
+					 * over GATEWAY_RESPONSE_MAX) */
 };
 
 /* Returns ERR_OK when the record is stored.  Anything else fails the call:
@@ -93,6 +96,10 @@ struct gateway_conf {
 	gateway_approve_fn approve;		/* optional: hold destructive tools for
 						 * approval (wins over refuse_destructive) */
 	void *approve_ctx;
+	const volatile int *ended;		/* optional: set once the job is over
+						 * (exited, killed, timed out, cancelled):
+						 * requests still in its pipe are dropped
+						 * unserved, no tool runs for it any more */
 };
 
 struct gateway_stats {
@@ -100,6 +107,7 @@ struct gateway_stats {
 	uint64_t calls;			/* tools.call requests */
 	uint64_t refused;		/* denied or approval_required */
 	uint64_t request_bytes, response_bytes;
+	uint64_t dropped;		/* requests read after the job ended: unserved */
 };
 
 struct gateway;

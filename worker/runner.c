@@ -382,6 +382,11 @@ tool_main(void *arg)
 		log_warnx("job %s abused the tool channel; killing it", r->id);
 		jail_kill(r->jail);
 	}
+	struct gateway_stats st;
+	gateway_stats(r->gw, &st);
+	if (st.dropped > 0)
+		log_info("job %s: %llu tool requests left unserved: the job had ended", r->id,
+		    (unsigned long long)st.dropped);
 	r->tool_done = 1;
 	return NULL;
 }
@@ -529,6 +534,7 @@ start_gateway(struct runner *r, const struct runner_conf *rc, const struct msg *
 		.filter_ctx = r,
 		.approve = rc->approvals ? tool_approve : NULL,
 		.approve_ctx = r,
+		.ended = &r->job_over,
 	}, &e);
 	r->approvals = rc->approvals;
 	if (r->gw == NULL || (r->events = zlistx_new()) == NULL ||
@@ -777,6 +783,7 @@ runner_step(struct runner *r, int64_t now)
 		 * output: take what is in the pipes and end the job now; the
 		 * jail dies and is destroyed off this path (warm_retire). */
 		r->reaped = true;
+		r->job_over = 1;	/* no tool call is served after its end */
 		r->end_ms = now;
 		jail_finish(r->jail, r->warm_code, &r->outcome);
 		if (r->out.fd >= 0)
@@ -788,10 +795,12 @@ runner_step(struct runner *r, int64_t now)
 	}
 	if (!r->reaped && now >= r->deadline_ms && !r->timed_out && !r->cancelled) {
 		r->timed_out = true;
+		r->job_over = 1;
 		jail_kill(r->jail);
 	}
 	if (!r->reaped && jail_reap(r->jail, false, &r->outcome) == ERR_OK) {
 		r->reaped = true;
+		r->job_over = 1;
 		r->end_ms = now;
 		/* Anything the top process left behind dies with it. */
 		jail_kill(r->jail);

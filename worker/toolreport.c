@@ -49,10 +49,20 @@ void
 toolreport_add(struct toolreport *tr, const char *server, const char *tool, bool ok,
     uint64_t bytes_in, uint64_t bytes_out, int64_t ms)
 {
-	char name[TOOLREPORT_NAME_MAX + 1];
+	char name[TOOLREPORT_NAME_MAX + 1], full[2 * TOOLREPORT_NAME_MAX + 512];
 	struct tally *t = NULL;
+	size_t n;
 
-	snprintf(name, sizeof(name), "%s%s%s", server, server[0] ? "." : "", tool);
+	/* cut at a UTF-8 boundary: the report is JSON for the client */
+	snprintf(full, sizeof(full), "%s%s%s", server, server[0] ? "." : "", tool);
+	n = strlen(full);
+	if (n > TOOLREPORT_NAME_MAX) {
+		n = TOOLREPORT_NAME_MAX;
+		while (n > 0 && ((unsigned char)full[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(name, full, n);
+	name[n] = '\0';
 	for (size_t i = 0; i < tr->n && t == NULL; i++)
 		if (strcmp(tr->t[i].tool, name) == 0)
 			t = &tr->t[i];

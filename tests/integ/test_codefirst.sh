@@ -124,4 +124,36 @@ kill -CONT "$W_w1"
 sleep 0.5
 n=$("$BIN/sluice" audit tail --data "$T/broker" --type network_access --json --count 1000 | jq -s 'map(select(.details.kind=="mcp_tool_call")) | length')
 check "every tool call is an audit event ($n)" test "$n" -ge 3
+# A job that queues thousands of calls as raw frames, then a write, and
+# exits at once: no call is served once the job is over (before, every
+# queued call still ran after its end, the write included, and its result
+# waited for them).
+flood=$(prog flood.ts <<'EOF2'
+const M = "\x1eSLUICE-RPC ";
+const f = (id: number, name: string, args: unknown) =>
+  M + JSON.stringify({ id, method: "tools.call", params: { name, args } }) + "\n";
+let s = "";
+for (let i = 0; i < 9000; i++) s += f(i, "memory.search_nodes", { query: "zz-none" });
+s += f(9999, "memory.create_entities",
+  { entities: [{ name: "written-after-the-end", entityType: "x", observations: [] }] });
+Deno.stdout.writeSync(new TextEncoder().encode(s));
+Deno.exit(0);
+EOF2
+)
+j=$(run_json "$flood"); fid=$(jfield "$j" .id)
+check "a job that floods the tool channel and exits ends ok ($(jfield "$j" .status))" \
+	test "$(jfield "$j" .status)" = ok
+served=$("$BIN/sluice" audit tail --data "$T/broker" --type network_access --json --count 100000 |
+	jq -s --arg j "$fid" 'map(select(.job == $j)) | length')
+check "... only the calls served before its end are in the trail ($served of 9001)" \
+	test "$served" -lt 9001
+probe=$(prog probe.ts <<'EOF2'
+const g = await mcp.memory.search_nodes({ query: "written-after-the-end" });
+console.log("found", g.entities.length);
+EOF2
+)
+j=$(run_json "$probe")
+check "... the write it queued behind its calls never ran" test "$(jfield "$j" .stdout)" = $'found 0'
+check "... the worker says what it left unserved" \
+	grep -q "job $fid: [0-9]* tool requests left unserved: the job had ended" "$T/w1.log"
 exit 0

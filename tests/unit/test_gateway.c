@@ -42,6 +42,8 @@ struct audit_log {
 	int n;
 	struct gateway_audit last;
 	char server[64], tool[64], outcome[32];
+	bool names_utf8;		/* server and tool were valid UTF-8 */
+	size_t server_len, tool_len;
 	enum err answer;
 };
 
@@ -54,6 +56,11 @@ record(void *ctx, const struct gateway_audit *rec)
 	snprintf(a->server, sizeof(a->server), "%s", rec->server);
 	snprintf(a->tool, sizeof(a->tool), "%s", rec->tool);
 	snprintf(a->outcome, sizeof(a->outcome), "%s", rec->outcome);
+	json_t *j = json_pack("{s:s, s:s}", "server", rec->server, "tool", rec->tool);
+	a->names_utf8 = j != NULL;	/* jansson refuses invalid UTF-8 */
+	json_decref(j);
+	a->server_len = strlen(rec->server);
+	a->tool_len = strlen(rec->tool);
 	return a->answer;
 }
 
@@ -649,6 +656,105 @@ test_bad_requests(void **state)
 	gateway_destroy(&gw);
 }
 
+/* A request of more JSON values than GATEWAY_REQUEST_VALUES is refused
+ * before it is parsed (a 4 MiB line of empty objects parsed to ~300 MB);
+ * string contents do not count. */
+static void
+test_request_values_capped(void **state)
+{
+	static const char *const all[] = { "*", NULL };
+	struct audit_log a = { .answer = ERR_OK };
+	struct gateway *gw = new_gw(all, false, &a);
+	size_t n = GATEWAY_REQUEST_VALUES + 10, len = 0;
+	char *req = malloc(64 + 3 * n);
+	json_t *r;
+	(void)state;
+
+	assert_non_null(req);
+	len += (size_t)sprintf(req, "%s{\"id\":1,\"method\":\"nope\",\"params\":{\"x\":[",
+	    GATEWAY_MARKER);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(req + len, "%s{}", i ? "," : "");
+	len += (size_t)sprintf(req + len, "]}}\n");
+	assert_int_equal(gateway_feed_stdout(gw, req, len, to_sink, &(struct sink){ .len = 0 }),
+	    ERR_OK);
+	r = response(drain(gw), 0);
+	assert_string_equal(err_code(r), "too_big");
+	json_decref(r);
+	/* commas inside a string are not values: this one is parsed and served */
+	len = (size_t)sprintf(req, "%s{\"id\":2,\"method\":\"nope\",\"params\":{\"s\":\"",
+	    GATEWAY_MARKER);
+	memset(req + len, ',', n);
+	len += n;
+	len += (size_t)sprintf(req + len, "\\\",\"}}\n");
+	assert_int_equal(gateway_feed_stdout(gw, req, len, to_sink, &(struct sink){ .len = 0 }),
+	    ERR_OK);
+	r = response(drain(gw), 0);
+	assert_string_equal(err_code(r), "bad_request");	/* unknown method: it was parsed */
+	json_decref(r);
+	free(req);
+	gateway_destroy(&gw);
+}
+
+/* Once the job is over (conf.ended set), requests still in its pipe are
+ * dropped: no tool runs, nothing is answered or audited, they are counted. */
+static void
+test_ended_job_served_nothing(void **state)
+{
+	static const char *const all[] = { "*", NULL };
+	struct audit_log a = { .answer = ERR_OK };
+	volatile int ended = 0;
+	struct gateway_conf c = {
+		.job = "job1", .allow = all, .audit = record, .audit_ctx = &a, .ended = &ended,
+	};
+	struct gateway_stats st;
+	enum err e;
+	struct gateway *gw = gateway_new(pool, &c, &e);
+	(void)state;
+
+	assert_non_null(gw);
+	feed_str(gw, "{\"id\":1,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.read_graph\"}}");
+	json_decref(response(drain(gw), 0));
+	assert_int_equal(a.n, 1);
+	ended = 1;
+	feed_str(gw, "{\"id\":2,\"method\":\"tools.call\",\"params\":{\"name\":\"memory.read_graph\"}}");
+	feed_str(gw, "{\"id\":3,\"method\":\"tools.list\"}");
+	assert_int_equal(gateway_stdin_pending(gw), 0);
+	assert_int_equal(a.n, 1);
+	gateway_stats(gw, &st);
+	assert_int_equal(st.dropped, 2);
+	assert_int_equal(st.calls, 1);
+	gateway_destroy(&gw);
+}
+
+/* A denied name the job chose, cut to the audit record's bounds, stays
+ * valid UTF-8 (a cut mid-character made the record fail, and the call
+ * went unaudited). */
+static void
+test_audit_names_cut_whole(void **state)
+{
+	static const char *const none[] = { "nothing.*", NULL };
+	struct audit_log a = { .answer = ERR_OK };
+	struct gateway *gw = new_gw(none, false, &a);
+	char req[4096], name[1024];
+	size_t n = 0;
+	(void)state;
+
+	for (int i = 0; i < 200; i++)	/* 400 bytes of "é" */
+		n += (size_t)sprintf(name + n, "\xc3\xa9");
+	snprintf(req, sizeof(req), "{\"id\":1,\"method\":\"tools.call\",\"params\":"
+	    "{\"name\":\"x%s.xy%s\"}}", name, name);
+	feed_str(gw, req);
+	json_decref(response(drain(gw), 0));
+	assert_int_equal(a.n, 1);
+	assert_string_equal(a.outcome, "denied");
+	assert_true(a.names_utf8);
+	/* both bounds fell inside a character: cut before it */
+	assert_int_equal(a.server_len, MCP_POOL_NAME_MAX - 1);
+	assert_int_equal(a.tool_len, 254);
+	gateway_destroy(&gw);
+}
+
 static void
 test_stdin_closed_and_unread(void **state)
 {
@@ -1104,6 +1210,9 @@ main(void)
 		cmocka_unit_test(test_destructive_approval),
 		cmocka_unit_test(test_call_audit_and_filter_seam),
 		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_request_values_capped),
+		cmocka_unit_test(test_ended_job_served_nothing),
+		cmocka_unit_test(test_audit_names_cut_whole),
 		cmocka_unit_test(test_stdin_closed_and_unread),
 		cmocka_unit_test(test_prelude_end_to_end),
 		cmocka_unit_test(test_broken_server_isolated),

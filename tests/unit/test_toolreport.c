@@ -85,12 +85,45 @@ test_bounded(void **state)
 	toolreport_destroy(&tr);
 }
 
+/* A name longer than the report keeps is cut before a whole character:
+ * the report reaches the client as JSON (a cut mid-character showed as
+ * U+FFFD there). */
+static void
+test_name_cut_whole(void **state)
+{
+	struct toolreport *tr = toolreport_new();
+	char tool[400];
+	size_t n = 0;
+	json_t *j;
+	const char *name;
+
+	(void)state;
+	assert_non_null(tr);
+	tool[n++] = 'y';
+	while (n < 300) {
+		tool[n++] = (char)0xc3;
+		tool[n++] = (char)0xa9;	/* é */
+	}
+	tool[n] = '\0';
+	toolreport_add(tr, "x", tool, true, 1, 1, 1);	/* "x.y" + é...: byte 128 is mid-é */
+	j = packed(tr);
+	name = json_string_value(json_object_get(json_array_get(j, 0), "tool"));
+	assert_non_null(name);
+	assert_int_equal(strlen(name), TOOLREPORT_NAME_MAX - 1);
+	json_t *v = json_string(name);	/* NULL for invalid UTF-8 */
+	assert_non_null(v);
+	json_decref(v);
+	json_decref(j);
+	toolreport_destroy(&tr);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tally),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_name_cut_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
