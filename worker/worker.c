@@ -54,6 +54,8 @@ struct worker {
 	zsock_t *sock;
 	struct runner *slot[WORKER_SLOTS_MAX];
 	enum privacy_mode slot_mode[WORKER_SLOTS_MAX];	/* each job's privacy mode */
+	struct privacy_tokens *slot_tokens[WORKER_SLOTS_MAX];	/* tokenize: its map */
+	bool slot_tokens_owned[WORKER_SLOTS_MAX];	/* a session-less job's own map */
 	uint32_t running;
 	int64_t next_heartbeat_ms;
 	int64_t broker_seen_ms;
@@ -145,32 +147,58 @@ job_privacy_mode(const struct worker *w, const struct msg *job)
 	return mode;
 }
 
-/* The filter configuration for a job of `session` in `mode`: in tokenize
- * mode each session has its own token map ([EMAIL_1] is stable within a
- * session); past WORKER_TOKEN_SESSIONS sessions new sessions get redaction. */
-static struct privacy_config
-privacy_for(struct worker *w, const char *session, enum privacy_mode mode)
+/* The token map of a tokenize-mode job (under tokens_mu).  A session's
+ * map is its tenant's and its own ([EMAIL_1] is stable within the session,
+ * and no other tenant's job, nor another session's, can turn it back into
+ * the value); a job without a session gets a map of its own, freed with
+ * it (*owned).  Past WORKER_TOKEN_SESSIONS sessions, or out of memory:
+ * NULL, and the job gets redaction. */
+static struct privacy_tokens *
+tokens_for(struct worker *w, const struct msg *job, bool *owned)
 {
-	struct privacy_config pc = {
-		.mode = mode,
-		.hash_key = w->hash_key,
-		.hash_key_len = sizeof(w->hash_key),
-	};
+	const char *tenant = msg_str(job, MSG_F_TENANT, ""), *session = msg_str(job, MSG_F_SESSION, "");
 	struct privacy_tokens *t;
+	char key[64 + 1 + 128 + 1];	/* tenant "/" session, each at its wire bound */
 	int err;
 
-	if (pc.mode != PRIVACY_MODE_TOKENIZE)
-		return pc;
+	*owned = session[0] == '\0';
+	if (*owned)
+		return privacy_tokens_new(WORKER_TOKENS_PER_SESSION, &err);
+	/* a tenant is [A-Za-z0-9._-]: "/" cannot occur in it */
+	snprintf(key, sizeof(key), "%s/%s", tenant, session);
 	/* Maps are never evicted while the worker runs (a running job's tool
 	 * thread may hold one): past the bound, new sessions get redaction. */
-	if ((t = zhashx_lookup(w->tokens, session)) == NULL &&
+	if ((t = zhashx_lookup(w->tokens, key)) == NULL &&
 	    zhashx_size(w->tokens) < WORKER_TOKEN_SESSIONS &&
 	    (t = privacy_tokens_new(WORKER_TOKENS_PER_SESSION, &err)) != NULL)
-		zhashx_insert(w->tokens, session, t);
-	if (t == NULL)
+		zhashx_insert(w->tokens, key, t);
+	return t;
+}
+
+/* The filter configuration of the job in slot i. */
+static struct privacy_config
+privacy_for(struct worker *w, uint32_t i)
+{
+	struct privacy_config pc = {
+		.mode = w->slot_mode[i],
+		.hash_key = w->hash_key,
+		.hash_key_len = sizeof(w->hash_key),
+		.tokens = w->slot_tokens[i],
+	};
+
+	if (pc.mode == PRIVACY_MODE_TOKENIZE && pc.tokens == NULL)
 		pc.mode = PRIVACY_MODE_REDACT;	/* never leak: fall back to redaction */
-	pc.tokens = t;
 	return pc;
+}
+
+/* Frees slot i's token map when it was the job's own. */
+static void
+release_tokens(struct worker *w, uint32_t i)
+{
+	if (w->slot_tokens_owned[i])
+		privacy_tokens_destroy(&w->slot_tokens[i]);
+	w->slot_tokens[i] = NULL;
+	w->slot_tokens_owned[i] = false;
 }
 
 static volatile sig_atomic_t worker_stop;
@@ -418,14 +446,17 @@ on_job(struct worker *w, const struct msg *job)
 		return;
 	}
 	struct runner_tokens tok = { NULL, &w->tokens_mu };
+	w->slot_tokens[i] = NULL;
+	w->slot_tokens_owned[i] = false;
 	if ((w->slot_mode[i] = job_privacy_mode(w, job)) == PRIVACY_MODE_TOKENIZE) {
 		pthread_mutex_lock(&w->tokens_mu);
-		tok.map = privacy_for(w, msg_str(job, MSG_F_SESSION, ""), w->slot_mode[i]).tokens;
+		tok.map = w->slot_tokens[i] = tokens_for(w, job, &w->slot_tokens_owned[i]);
 		pthread_mutex_unlock(&w->tokens_mu);
 	}
 	if ((w->slot[i] = runner_start(&w->rc, job, tok.map ? &tok : NULL, &e, why, sizeof(why))) == NULL) {
 		log_warnx("job %s could not start: %s", id, why);
 		send_done_error(w, id, JOB_ERROR, why);
+		release_tokens(w, i);
 		return;
 	}
 	w->running++;
@@ -508,7 +539,7 @@ build_result(struct worker *w, uint32_t i)
 
 	if (shared)
 		pthread_mutex_lock(&w->tokens_mu);
-	struct privacy_config pc = privacy_for(w, runner_session(r), w->slot_mode[i]);
+	struct privacy_config pc = privacy_for(w, i);
 	done = runner_result(r, &pc);
 	if (shared)
 		pthread_mutex_unlock(&w->tokens_mu);
@@ -555,7 +586,8 @@ complete_runner(struct worker *w, uint32_t i, struct msg *done)
 	else
 		send_done(w, &done);
 	TRACE_MARK("W4_done_sent");
-	runner_destroy(&w->slot[i]);
+	runner_destroy(&w->slot[i]);	/* its tool thread is gone: the map is free */
+	release_tokens(w, i);
 	w->running--;
 }
 
@@ -856,8 +888,10 @@ out:
 		    "them, those jobs end as worker_lost)", outbox_size(w.outbox));
 	outbox_destroy(&w.outbox);
 	stop_finisher(&w);
-	for (uint32_t i = 0; i < WORKER_SLOTS_MAX && i < conf->slots; i++)
+	for (uint32_t i = 0; i < WORKER_SLOTS_MAX && i < conf->slots; i++) {
 		runner_destroy(&w.slot[i]);
+		release_tokens(&w, i);
+	}
 	warm_destroy(&w.warm);
 	zsock_destroy(&w.sock);
 	if (w.housekeeping) {

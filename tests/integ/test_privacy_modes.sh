@@ -45,6 +45,23 @@ check "the refused job printed nothing of the program" bash -c "! grep -q alice 
 j=$(run_json "$leak" --session s-tok --privacy-mode tokenize)
 check "the session still runs in its own mode afterwards" test "$(jfield "$j" .status)" = ok
 
+# Token maps are per tenant and session; a job without a session has its
+# own.  Before, the map was keyed by session name alone: another tenant's job
+# (or any session-less job) got the token of a value it had only guessed,
+# and a tool call could turn that token back into the first tenant's value.
+three=$(prog three.ts <<<'console.log("alice.secret@corp-a.com carol.x@corp-a.com bob.private@corp-a.com");')
+probe=$(prog probe.ts <<<'console.log("probe bob.private@corp-a.com");')
+j=$(run_json "$three" --tenant acme --session shared --privacy-mode tokenize)
+check "tokenize: tenant acme's three addresses are [EMAIL_1..3]" \
+	test "$(jfield "$j" .stdout)" = "[EMAIL_1] [EMAIL_2] [EMAIL_3]"
+j=$(run_json "$probe" --tenant evil --session shared --privacy-mode tokenize)
+check "tokenize: another tenant's session of the same name has its own map ([EMAIL_1], not acme's [EMAIL_3])" \
+	test "$(jfield "$j" .stdout)" = "probe [EMAIL_1]"
+j=$(run_json "$three" --tenant acme --privacy-mode tokenize)
+j=$(run_json "$probe" --tenant acme --privacy-mode tokenize)
+check "tokenize: a job without a session has a map of its own" \
+	test "$(jfield "$j" .stdout)" = "probe [EMAIL_1]"
+
 # --- hash ------------------------------------------------------------------
 j=$(run_json "$leak" --session s-hash --privacy-mode hash)
 out=$(jfield "$j" .stdout)
