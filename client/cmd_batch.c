@@ -8,22 +8,29 @@
  *   {"line": 7, "key": "...", "id": "...", "status": "ok", ...the result...}
  * A bad input line gets a result line with status "rejected" and an error.
  * A progress bar is drawn on a terminal, plain counters when stderr is piped.
- * Exit 0 when every job ended ok, 1 otherwise, 2 on usage.
+ * Exit 0 when every job ended ok, 1 otherwise (also when a result line could
+ * not be written: the batch then stops sending), 2 on usage.  A key that
+ * repeats an earlier line's is rejected (one job per key).  A broker that
+ * answers nothing within RUNJOB_ACCEPT_MS ends the batch: every line not
+ * yet answered is rejected saying so.
  *
  * Resuming: run the same command again after a crash.  Lines with a `key`
  * that already ran are answered from the broker's store, not run again.
  */
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client/client.h"
 #include "client/cmd.h"
 #include "client/result.h"
+#include "client/runjob.h"
 #include "common/util.h"
 
 #define BATCH_LINES_MAX 10000000
@@ -44,7 +51,10 @@ struct batch {
 	struct item *items;
 	size_t n, next, in_flight, done, failed;
 	zhashx_t *by_req;
+	zhashx_t *by_key;	/* key -> its first line + 1 */
 	bool tty;
+	bool heard;		/* any answer from the broker yet */
+	bool write_failed;	/* a result line could not be written: stop */
 	int64_t last_progress_ms, start_ms;
 };
 
@@ -56,11 +66,10 @@ write_line(struct batch *b, size_t line, const struct item *it, json_t *o)
 	json_object_set_new(o, "line", json_integer((json_int_t)line + 1));
 	if (it->key[0])
 		json_object_set_new(o, "key", json_string(it->key));
-	if ((s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) != NULL) {
-		fprintf(b->out, "%s\n", s);
-		fflush(b->out);
-		free(s);
-	}
+	if ((s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL ||
+	    fprintf(b->out, "%s\n", s) < 0 || fflush(b->out) != 0)
+		b->write_failed = true;
+	free(s);
 }
 
 static void
@@ -90,10 +99,11 @@ reject(struct batch *b, size_t i, const char *why)
 
 /* Builds the SUBMIT for one input line; false with `why` on a bad line. */
 static bool
-parse_line(const char *line, struct item *it, char *why, size_t whysz)
+parse_line(const char *line, size_t linelen, struct item *it, char *why, size_t whysz)
 {
 	json_error_t jerr;
-	json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *v;
+	/* json_loadb: a NUL inside the line is an error, not its end */
+	json_t *o = json_loadb(line, linelen, JSON_REJECT_DUPLICATES, &jerr), *v;
 	const char *code_s = NULL, *file = NULL;
 	char *code = NULL;
 	size_t len = 0;
@@ -203,7 +213,8 @@ send_item(struct batch *b, size_t i)
 		b->in_flight++;
 		zhashx_insert(b->by_req, it->req, (void *)(uintptr_t)(i + 1));
 	}
-	it->deadline_ms = util_now_ms() + (int64_t)msg_u64(it->submit, MSG_F_TIMEOUT_MS, 30000) + 600000;
+	/* until ACCEPTED: as long as `sluice run` waits for it */
+	it->deadline_ms = util_now_ms() + RUNJOB_ACCEPT_MS;
 }
 
 static void
@@ -212,10 +223,14 @@ on_reply(struct batch *b, struct msg *r)
 	size_t i = (size_t)(uintptr_t)zhashx_lookup(b->by_req, msg_str(r, MSG_F_REQ, ""));
 	struct item *it;
 
+	b->heard = true;
 	if (i-- == 0 || (it = &b->items[i])->done)
 		return;
 	switch (msg_cmd(r)) {
 	case MSG_ACCEPTED:
+		/* then its run: its timeout, and room to wait in the queue */
+		it->deadline_ms = util_now_ms() + (int64_t)msg_u64(it->submit, MSG_F_TIMEOUT_MS,
+		    30000) + 600000;
 		break;
 	case MSG_BUSY:
 		it->retry_at_ms = util_now_ms() + (int64_t)msg_u64(r, MSG_F_RETRY_MS, 100);
@@ -267,13 +282,20 @@ cmd_batch(int argc, char **argv)
 		fprintf(stderr, "sluice batch: cannot open %s\n", argv[optind]);
 		return 1;
 	}
+	struct stat sin, sout;
+	if (strcmp(outpath, "-") != 0 && stat(outpath, &sout) == 0 && fstat(fileno(in), &sin) == 0 &&
+	    sin.st_dev == sout.st_dev && sin.st_ino == sout.st_ino) {
+		fprintf(stderr, "sluice batch: --out %s is the input file\n", outpath);
+		return 2;
+	}
 	if ((b.out = strcmp(outpath, "-") == 0 ? stdout : fopen(outpath, "w")) == NULL) {
-		fprintf(stderr, "sluice batch: cannot write %s\n", outpath);
+		fprintf(stderr, "sluice batch: cannot write %s: %s\n", outpath, strerror(errno));
 		return 1;
 	}
 	b.c = client_new(client_endpoint(broker));
 	b.by_req = zhashx_new();
-	if (b.c == NULL || b.by_req == NULL)
+	b.by_key = zhashx_new();
+	if (b.c == NULL || b.by_req == NULL || b.by_key == NULL)
 		return 1;
 	b.tty = isatty(2);
 	b.start_ms = util_now_ms();
@@ -292,16 +314,25 @@ cmd_batch(int argc, char **argv)
 		b.n++;
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
-		if ((size_t)len > BATCH_LINE_MAX)
+		struct item *it = &b.items[b.n - 1];
+		size_t first;
+		if ((size_t)len > BATCH_LINE_MAX) {
 			reject(&b, b.n - 1, "line longer than 2 MiB");
-		else if (!parse_line(line, &b.items[b.n - 1], why, sizeof(why)))
+		} else if (!parse_line(line, (size_t)len, it, why, sizeof(why))) {
 			reject(&b, b.n - 1, why);
+		} else if (it->key[0] && (first = (size_t)(uintptr_t)zhashx_lookup(b.by_key, it->key)) != 0) {
+			snprintf(why, sizeof(why), "key \"%.128s\" repeats line %zu's: one job per key",
+			    it->key, first);
+			reject(&b, b.n - 1, why);
+		} else if (it->key[0]) {
+			zhashx_insert(b.by_key, it->key, (void *)(uintptr_t)b.n);
+		}
 	}
 	free(line);
 	if (in != stdin)
 		fclose(in);
 
-	while (b.done < b.n) {
+	while (b.done < b.n && !b.write_failed) {
 		int64_t now = util_now_ms();
 		for (; b.next < b.n && b.in_flight < conc; b.next++)
 			if (!b.items[b.next].done)
@@ -313,6 +344,14 @@ cmd_batch(int argc, char **argv)
 			if (it->retry_at_ms && now >= it->retry_at_ms) {
 				it->retry_at_ms = 0;
 				send_item(&b, i);
+			} else if (now > it->deadline_ms && !b.heard) {
+				/* nothing at all from it: every line would wait as long */
+				snprintf(why, sizeof(why), "no answer from the broker at %s in %d s",
+				    client_endpoint(broker), RUNJOB_ACCEPT_MS / 1000);
+				for (size_t k = 0; k < b.n; k++)
+					if (!b.items[k].done)
+						reject(&b, k, why);
+				break;
 			} else if (now > it->deadline_ms) {
 				reject(&b, i, "no result from the broker in time");
 			}
@@ -330,14 +369,18 @@ cmd_batch(int argc, char **argv)
 		progress(&b, false);
 	}
 	progress(&b, true);
-	if (b.out != stdout)
-		fclose(b.out);
+	if ((b.out != stdout ? fclose(b.out) : fflush(b.out)) != 0)
+		b.write_failed = true;
+	if (b.write_failed)
+		fprintf(stderr, "sluice batch: cannot write the results to %s: %s (stopped; lines "
+		    "with a key resume when run again)\n", outpath, strerror(errno));
 	for (size_t i = 0; i < b.n; i++)
 		msg_destroy(&b.items[i].submit);
 	free(b.items);
 	zhashx_destroy(&b.by_req);
+	zhashx_destroy(&b.by_key);
 	client_destroy(&b.c);
-	return b.failed ? 1 : 0;
+	return b.failed || b.write_failed ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: sluice batch FILE.jsonl --out RESULTS.jsonl [--concurrency N] [--broker EP]\n");
 	return 2;

@@ -39,6 +39,33 @@ check "resubmitted keys return the original job ids" test \
 	"$(jq -r 'select(.key=="k3") | .id' "$T/results.jsonl")" = "$(jq -r 'select(.key=="k3") | .id' "$T/results2.jsonl")"
 done_before=$("$BIN/sluice" status --json | jq .done)
 
+# Bad batches end promptly and say why; results that cannot be written are
+# never reported as done.
+{
+	printf '{"code":"console.log(1)","key":"dup"}\n'
+	printf '{"code":"console.log(2)","key":"dup"}\n'
+	printf '{"code":"console.log(\\"nul\\")"}\0{"garbage"\n'
+} >"$T/odd.jsonl"
+timeout 60 "$BIN/sluice" batch "$T/odd.jsonl" --out "$T/odd.out" 2>/dev/null; rc=$?
+check "batch: a key repeated in the file is rejected, the first line runs (rc $rc)" test \
+	"$(jq -r '[.line, .status] | @csv' "$T/odd.out" | sort | paste -sd' ')" = '1,"ok" 2,"rejected" 3,"rejected"'
+check "... saying which line it repeats" grep -q "repeats line 1's: one job per key" "$T/odd.out"
+check "... and a NUL byte inside a line is an error, not the line's end" \
+	test "$(jq -r 'select(.line==3) | .error' "$T/odd.out" | grep -c .)" -eq 1
+cp "$T/batch.jsonl" "$T/same.jsonl"
+"$BIN/sluice" batch "$T/same.jsonl" --out "$T/same.jsonl" 2>"$T/same.err"; rc=$?
+check "batch: --out naming the input is refused (rc $rc), the input kept" test $rc -eq 2 -a \
+	"$(wc -l <"$T/same.jsonl")" -eq 23
+"$BIN/sluice" batch "$T/batch.jsonl" --out /dev/full 2>"$T/full.err"; rc=$?
+check "batch: results that cannot be written end in exit 1 (rc $rc), saying so" \
+	test $rc -eq 1 -a -n "$(grep -o 'cannot write the results to /dev/full' "$T/full.err")"
+t0=$(date +%s)
+timeout 120 "$BIN/sluice" batch "$T/batch.jsonl" --out "$T/nobroker.out" --broker "ipc://$T/nobroker" \
+	2>/dev/null; rc=$?
+dt=$(( $(date +%s) - t0 ))
+check "batch: no broker ends the batch in ~10 s (rc $rc, $dt s), every good line rejected saying so" \
+	test $rc -eq 1 -a "$dt" -lt 30 -a "$(grep -c 'no answer from the broker at' "$T/nobroker.out")" -eq 22
+
 # --- result and cancel -----------------------------------------------------
 id=$(jq -r 'select(.key=="k5") | .id' "$T/results.jsonl")
 check "sluice result fetches a finished job" test "$("$BIN/sluice" result --json "$id" | jq -r .stdout)" = 10
