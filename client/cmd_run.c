@@ -63,7 +63,9 @@ safe_rel_path(const unsigned char *p, uint32_t len)
 	return true;
 }
 
-/* Writes the result's output files below `dir`; returns how many. */
+/* Writes the result's output files below `dir` (never through a symlink
+ * found there); returns how many could not be written (reported), -1 when
+ * the list is malformed. */
 static int
 write_files(const struct msg *res, const char *dir)
 {
@@ -71,7 +73,7 @@ write_files(const struct msg *res, const char *dir)
 	struct mpread_item it;
 	size_t len;
 	const void *raw = msg_bin(res, MSG_F_FILES, &len);
-	int written = 0;
+	int failed = 0;
 
 	if (raw == NULL)
 		return 0;
@@ -105,6 +107,7 @@ write_files(const struct msg *res, const char *dir)
 		}
 		if (path == NULL || !safe_rel_path(path, plen)) {
 			fprintf(stderr, "sluice run: skipped an output file with an unsafe path\n");
+			failed++;
 			continue;
 		}
 		if (withheld) {
@@ -112,24 +115,19 @@ write_files(const struct msg *res, const char *dir)
 			    (int)plen, (const char *)path);
 			continue;
 		}
-		char full[PATH_MAX];
-		snprintf(full, sizeof(full), "%s/%.*s", dir, (int)plen, (const char *)path);
-		char *slash = strrchr(full, '/');
-		*slash = '\0';
-		if (!paths_mkdirs(full)) {
-			fprintf(stderr, "sluice run: cannot create %s: %s\n", full, strerror(errno));
-			continue;
+		char rel[PATH_MAX];
+		snprintf(rel, sizeof(rel), "%.*s", (int)plen, (const char *)path);
+		int fd = paths_create_beneath(dir, rel, 0644);
+		if (fd < 0 || util_write_all(fd, data ? (const void *)data : "", dlen) != ERR_OK) {
+			fprintf(stderr, "sluice run: cannot write %s/%s: %s\n", dir, rel,
+			    errno == ELOOP || errno == ENOTDIR ? "a symlink or a file is in the way" :
+			    strerror(errno));
+			failed++;
 		}
-		*slash = '/';
-		int fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd < 0 || util_write_all(fd, data ? (const void *)data : "", dlen) != ERR_OK)
-			fprintf(stderr, "sluice run: cannot write %s: %s\n", full, strerror(errno));
-		else
-			written++;
 		if (fd >= 0)
 			close(fd);
 	}
-	return written;
+	return failed;
 }
 
 int
@@ -205,9 +203,10 @@ cmd_run(int argc, char **argv)
 	} else {
 		runjob_print_output(res);
 	}
-	if (outdir != NULL && write_files(res, outdir) < 0)
+	int st = runjob_status(res, json), bad = outdir != NULL ? write_files(res, outdir) : 0;
+	if (bad < 0)
 		fprintf(stderr, "sluice run: the result's file list is malformed\n");
-	runjob_exit(runjob_status(res, json));
+	runjob_exit(bad != 0 && st == 0 ? 1 : st);	/* files asked for and not written: 1 */
 usage:
 	usage();
 	rc = 2;

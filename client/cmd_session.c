@@ -32,34 +32,28 @@ usage(void)
 	    "  rm   remove them all\n");
 }
 
-/* Writes one file below dir; false on failure (reported). */
+/* Writes one file below dir, never through a symlink found there; false on
+ * failure (reported). */
 static bool
 put_file(const char *dir, const char *rel, const unsigned char *data, uint32_t len)
 {
-	char full[PATH_MAX], *slash;
-	int fd;
-	bool ok;
+	int fd = paths_create_beneath(dir, rel, 0644);
+	bool ok = fd >= 0 && util_write_all(fd, data, len) == ERR_OK;
 
-	snprintf(full, sizeof(full), "%s/%s", dir, rel);
-	slash = strrchr(full, '/');
-	*slash = '\0';
-	if (!paths_mkdirs(full)) {
-		fprintf(stderr, "sluice session: cannot create %s: %s\n", full, strerror(errno));
-		return false;
-	}
-	*slash = '/';
-	fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	ok = fd >= 0 && util_write_all(fd, data, len) == ERR_OK;
 	if (!ok)
-		fprintf(stderr, "sluice session: cannot write %s: %s\n", full, strerror(errno));
+		fprintf(stderr, "sluice session: cannot write %s/%s: %s\n", dir, rel,
+		    errno == ELOOP || errno == ENOTDIR ? "a symlink or a file is in the way" :
+		    strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return ok;
 }
 
-/* Walks the reply's items [{path, class, size, data?}]; -1 when malformed. */
+/* Walks the reply's items [{path, class, size, data?}]; -1 when malformed,
+ * -2 when a file could not be written (reported).  For `get --path`, *got
+ * says what became of that one: 0 not there, 1 printed, 2 withheld. */
 static int
-show(const struct msg *r, const char *action, const char *outdir, const char *one)
+show(const struct msg *r, const char *action, const char *outdir, const char *one, int *got)
 {
 	struct mpread rd;
 	struct mpread_item it;
@@ -103,6 +97,8 @@ show(const struct msg *r, const char *action, const char *outdir, const char *on
 		if (path == NULL || wspath_normalize(path, plen, norm, why, sizeof(why)) != ERR_OK)
 			continue;	/* never a path that could leave DIR */
 		found++;
+		if (one != NULL && strcmp(one, norm) == 0)
+			*got = withheld || data == NULL ? 2 : 1;
 		if (withheld && strcmp(action, "get") == 0 && (one == NULL || strcmp(one, norm) == 0))
 			fprintf(stderr, "sluice: session/%s (%.*s, %llu bytes) withheld: its class is at or "
 			    "above the deployment's --session-withhold-from\n", norm, (int)clen,
@@ -114,7 +110,7 @@ show(const struct msg *r, const char *action, const char *outdir, const char *on
 			if (strcmp(one, norm) == 0 && data != NULL)
 				fwrite(data, 1, dlen, stdout);
 		} else if (outdir != NULL && data != NULL && !put_file(outdir, norm, data, dlen)) {
-			return -1;
+			return -2;
 		}
 	}
 	return found;
@@ -183,11 +179,21 @@ cmd_session(int argc, char **argv)
 		fprintf(stderr, "sluice session: %s\n", msg_str(r, MSG_F_MESSAGE, "error"));
 		goto out;
 	}
-	if ((n = show(r, action, outdir, one)) < 0) {
-		fprintf(stderr, "sluice session: malformed reply\n");
+	int got = 0;
+	if ((n = show(r, action, outdir, one, &got)) < 0) {
+		if (n == -1)
+			fprintf(stderr, "sluice session: malformed reply\n");
 		goto out;
 	}
-	rc = 0;
+	if (one != NULL && got == 0) {
+		fprintf(stderr, "sluice session get: no file session/%s in session %s\n", one, session);
+		goto out;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "sluice session: cannot write the output: %s\n", strerror(errno));
+		goto out;
+	}
+	rc = got == 2 ? 1 : 0;	/* withheld: said on stderr, nothing printed */
 out:
 	msg_destroy(&m);
 	msg_destroy(&r);

@@ -2,6 +2,7 @@
  * paths — finding sibling binaries and the pinned Deno (see paths.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,4 +100,36 @@ paths_mkdirs(const char *path)
 		return false;
 	}
 	return true;
+}
+
+int
+paths_create_beneath(const char *dir, const char *rel, mode_t mode)
+{
+	char buf[PATH_MAX], *part, *slash;
+	int dfd, fd = -1, saved;
+
+	if (strlen(rel) >= sizeof(buf) || rel[0] == '\0' || rel[0] == '/') {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 &&
+	    (errno != ENOENT || !paths_mkdirs(dir) ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0))
+		return -1;
+	memcpy(buf, rel, strlen(rel) + 1);
+	for (part = buf; (slash = strchr(part, '/')) != NULL; part = slash + 1) {
+		int nfd;
+		*slash = '\0';
+		if ((mkdirat(dfd, part, 0700) != 0 && errno != EEXIST) ||
+		    (nfd = openat(dfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			goto out;
+		close(dfd);
+		dfd = nfd;
+	}
+	fd = openat(dfd, part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+out:
+	saved = errno;
+	close(dfd);
+	errno = saved;
+	return fd;
 }

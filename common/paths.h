@@ -5,6 +5,7 @@
 #define SLUICE_PATHS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 
 /* Directory of the running executable into `out`.  False on failure. */
@@ -23,5 +24,12 @@ bool paths_deno(char *out, size_t outsz, char *why, size_t whysz);
 /* mkdir -p with mode 0700 for created components.  False (errno) on failure;
  * an existing `path` that is not a directory is ENOTDIR. */
 bool paths_mkdirs(const char *path);
+
+/* Creates (or truncates) file `rel` (relative, already checked: no "..")
+ * below directory `dir` (made when missing), making the directories on the
+ * way (0700), without following a symlink anywhere below `dir`: each part is
+ * opened from its parent's fd with O_NOFOLLOW.  An fd open for writing, or
+ * -1 with errno (ELOOP or ENOTDIR: a symlink or a file is in the way). */
+int paths_create_beneath(const char *dir, const char *rel, mode_t mode);
 
 #endif

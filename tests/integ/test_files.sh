@@ -127,6 +127,25 @@ check "with Deno's audit silenced the read is still recorded" \
 p=$(jq -c 'select(.details.path=="/etc/passwd") | .details' <<<"$ev" | head -1)
 check "a read of /etc/passwd is recorded as denied (layer deno)" \
 	test "$(jq -r '"\(.op) \(.allowed) \(.layer)"' <<<"${p:-{\}}")" = "read false deno"
+# --out never writes through a symlink already in the out dir, and files
+# asked for but not written make the exit code 1.
+sub=$(prog sub.ts <<'EOF2'
+Deno.mkdirSync("/work/sub");
+Deno.writeTextFileSync("/work/sub/escaped.txt", "out of bounds");
+Deno.writeTextFileSync("/work/top.txt", "fine");
+EOF2
+)
+mkdir -p "$T/out3" "$T/elsewhere"
+ln -s "$T/elsewhere" "$T/out3/sub"
+"$BIN/sluice" run "$sub" --out "$T/out3" >/dev/null 2>"$T/out3.err"; rc=$?
+check "--out: a symlinked directory in the out dir is not followed" test ! -e "$T/elsewhere/escaped.txt"
+check "... the file is reported and the run exits 1 (rc $rc)" test $rc -eq 1 -a \
+	-n "$(grep -o 'out3/sub/escaped.txt: a symlink or a file is in the way' "$T/out3.err")"
+check "... the other files are written" test "$(cat "$T/out3/top.txt")" = fine
+"$BIN/sluice" run "$sub" --out "$T/out4" >/dev/null 2>&1; rc=$?
+check "--out into a fresh dir writes every file, exit 0 (rc $rc)" \
+	test $rc -eq 0 -a "$(cat "$T/out4/sub/escaped.txt")" = "out of bounds"
+
 # A result over the 80 MiB one message may take: stdout and stderr each
 # within output_bytes (14 MiB of e-mail addresses), which the privacy filter's
 # hash mode grows ~3.7x, plus a file.  The files are dropped, the outputs cut

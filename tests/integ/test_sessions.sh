@@ -50,6 +50,11 @@ j=$(run_json "$peek" --session s1)
 check "changes and deletions carry over" test "$(jfield "$j" .stdout)" = "session=[skills,state.json] skills=[]"
 "$BIN/sluice" session get s1 --path state.json >"$T/state.json"
 check "sluice session get prints a file" test "$(cat "$T/state.json")" = '{"step":2}'
+"$BIN/sluice" session get s1 --path nonexist >/dev/null 2>"$T/get1.err"; rc=$?
+check "sluice session get --path of a file that is not there exits 1 (rc $rc), saying so" \
+	test $rc -eq 1 -a -n "$(grep -o 'no file session/nonexist in session s1' "$T/get1.err")"
+"$BIN/sluice" session get s1 --path state.json >/dev/full 2>/dev/null; rc=$?
+check "... and one whose output cannot be written exits 1 (rc $rc)" test $rc -eq 1
 
 j=$(run_json "$peek" --session s2)
 check "another session sees an empty session folder" test "$(jfield "$j" .stdout)" = "session=[skills] skills=[]"
@@ -131,4 +136,19 @@ actors() { "$BIN/sluice" audit tail --data "$D" --json --count 200 | jq -r .acto
 check "its events name it escaped" grep -qxF 'worker@w\xc3\xb6rker-\xc3\xbc' <(actors)
 "$BIN/sluice" audit export --data "$D" --session s4 --out "$T/pack-s4" >/dev/null
 check "... and the session's pack verifies" bash -c "'$BIN/sluice' audit verify '$T/pack-s4' >/dev/null"
+# `session get --out` never writes through a symlink already in DIR.
+deep=$(prog deep.ts <<'EOF2'
+Deno.mkdirSync("/work/session/d", { recursive: true });
+Deno.writeTextFileSync("/work/session/d/f.txt", "deep");
+EOF2
+)
+j=$(run_json "$deep" --session s5)
+mkdir -p "$T/sget" "$T/sget-elsewhere"
+ln -s "$T/sget-elsewhere" "$T/sget/d"
+"$BIN/sluice" session get s5 --out "$T/sget" >/dev/null 2>"$T/sget.err"; rc=$?
+check "sluice session get --out does not follow a symlinked directory in DIR (rc $rc)" \
+	test $rc -eq 1 -a -z "$(ls -A "$T/sget-elsewhere")" -a \
+	-n "$(grep -o 'a symlink or a file is in the way' "$T/sget.err")"
+"$BIN/sluice" session get s5 --out "$T/sget2" >/dev/null 2>&1
+check "... into a fresh DIR it writes the file" test "$(cat "$T/sget2/d/f.txt")" = deep
 exit 0
