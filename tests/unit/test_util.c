@@ -246,6 +246,45 @@ test_mkdirs(void **state)
 	unlink(file);
 }
 
+/* paths_create_beneath: directories made on the way, a symlink anywhere
+ * below the base refused (ELOOP/ENOTDIR), the base itself may be made. */
+static void
+test_create_beneath(void **state)
+{
+	char base[600], link[700], target[600], path[800];
+	int fd;
+
+	(void)state;
+	snprintf(base, sizeof(base), "%s/cb", tmpdir);
+	snprintf(target, sizeof(target), "%s/cb-target", tmpdir);
+	assert_true((fd = paths_create_beneath(base, "a/b/f.txt", 0644)) >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/a/b/f.txt", base);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(mkdir(target, 0700), 0);
+	snprintf(link, sizeof(link), "%s/l", base);
+	assert_int_equal(symlink(target, link), 0);
+	errno = 0;
+	assert_int_equal(paths_create_beneath(base, "l/f.txt", 0644), -1);
+	assert_true(errno == ELOOP || errno == ENOTDIR);
+	assert_int_equal(paths_create_beneath(base, "l", 0644), -1);	/* the last part too */
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(paths_create_beneath(base, "/abs", 0644), -1);
+	assert_int_equal(errno, EINVAL);
+	snprintf(path, sizeof(path), "%s/f.txt", target);
+	assert_int_equal(access(path, F_OK), -1);	/* nothing went through the link */
+	unlink(link);
+	rmdir(target);
+	snprintf(path, sizeof(path), "%s/a/b/f.txt", base);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/a/b", base);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/a", base);
+	rmdir(path);
+	rmdir(base);
+}
+
 /* A bound near SIZE_MAX means "no practical limit", not a tiny buffer. */
 static void
 test_read_file_huge_max(void **state)
@@ -494,6 +533,7 @@ main(void)
 		cmocka_unit_test(test_read_file_huge_max),
 		cmocka_unit_test(test_read_regular),
 		cmocka_unit_test(test_mkdirs),
+		cmocka_unit_test(test_create_beneath),
 		cmocka_unit_test(test_utf8_clean),
 		cmocka_unit_test(test_utf8_clean_every_byte),
 		cmocka_unit_test(test_random_hex),
