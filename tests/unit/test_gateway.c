@@ -666,27 +666,28 @@ test_request_values_capped(void **state)
 	struct audit_log a = { .answer = ERR_OK };
 	struct gateway *gw = new_gw(all, false, &a);
 	size_t n = GATEWAY_REQUEST_VALUES + 10, len = 0;
-	char *req = malloc(64 + 3 * n);
+	size_t cap = 64 + 3 * n;
+	char *req = malloc(cap);
 	json_t *r;
 	(void)state;
 
 	assert_non_null(req);
-	len += (size_t)sprintf(req, "%s{\"id\":1,\"method\":\"nope\",\"params\":{\"x\":[",
+	len += (size_t)snprintf(req, cap, "%s{\"id\":1,\"method\":\"nope\",\"params\":{\"x\":[",
 	    GATEWAY_MARKER);
 	for (size_t i = 0; i < n; i++)
-		len += (size_t)sprintf(req + len, "%s{}", i ? "," : "");
-	len += (size_t)sprintf(req + len, "]}}\n");
+		len += (size_t)snprintf(req + len, cap - len, "%s{}", i ? "," : "");
+	len += (size_t)snprintf(req + len, cap - len, "]}}\n");
 	assert_int_equal(gateway_feed_stdout(gw, req, len, to_sink, &(struct sink){ .len = 0 }),
 	    ERR_OK);
 	r = response(drain(gw), 0);
 	assert_string_equal(err_code(r), "too_big");
 	json_decref(r);
 	/* commas inside a string are not values: this one is parsed and served */
-	len = (size_t)sprintf(req, "%s{\"id\":2,\"method\":\"nope\",\"params\":{\"s\":\"",
+	len = (size_t)snprintf(req, cap, "%s{\"id\":2,\"method\":\"nope\",\"params\":{\"s\":\"",
 	    GATEWAY_MARKER);
 	memset(req + len, ',', n);
 	len += n;
-	len += (size_t)sprintf(req + len, "\\\",\"}}\n");
+	len += (size_t)snprintf(req + len, cap - len, "\\\",\"}}\n");
 	assert_int_equal(gateway_feed_stdout(gw, req, len, to_sink, &(struct sink){ .len = 0 }),
 	    ERR_OK);
 	r = response(drain(gw), 0);
@@ -741,7 +742,7 @@ test_audit_names_cut_whole(void **state)
 	(void)state;
 
 	for (int i = 0; i < 200; i++)	/* 400 bytes of "é" */
-		n += (size_t)sprintf(name + n, "\xc3\xa9");
+		n += (size_t)snprintf(name + n, sizeof(name) - n, "\xc3\xa9");
 	snprintf(req, sizeof(req), "{\"id\":1,\"method\":\"tools.call\",\"params\":"
 	    "{\"name\":\"x%s.xy%s\"}}", name, name);
 	feed_str(gw, req);
