@@ -373,6 +373,34 @@ utf8_seq(const unsigned char *p, size_t left)
 	return n;
 }
 
+bool
+util_utf8_prefix(const char *p, size_t *n, size_t max)
+{
+	if (*n <= max)
+		return false;
+	*n = max;
+	while (*n > 0 && ((unsigned char)p[*n] & 0xC0) == 0x80)
+		(*n)--;
+	return true;
+}
+
+void
+util_utf8_repair(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t left = strlen(s);
+
+	while (left > 0) {
+		size_t n = utf8_seq(p, left);
+		if (n == 0) {
+			*p = '?';
+			n = 1;
+		}
+		p += n;
+		left -= n;
+	}
+}
+
 char *
 util_utf8_clean(const void *src, size_t len, size_t *outlen)
 {

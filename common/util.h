@@ -68,6 +68,14 @@ long util_rss_kb(pid_t pid);
 /* Writes all of buf to fd, retrying on EINTR and short writes. */
 enum err util_write_all(int fd, const void *buf, size_t len);
 
+/* At most `max` bytes of `p` (*n bytes), cut at a UTF-8 boundary: *n is
+ * lowered; true when shortened. */
+bool util_utf8_prefix(const char *p, size_t *n, size_t max);
+
+/* In place: each byte that does not start a valid UTF-8 sequence becomes
+ * '?' (a "%.200s" of a name can cut a character; the text goes into JSON). */
+void util_utf8_repair(char *s);
+
 /* Sanitises to valid UTF-8 (invalid bytes become U+FFFD): fresh buffer. */
 char *util_utf8_clean(const void *p, size_t len, size_t *outlen);
 

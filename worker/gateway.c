@@ -283,11 +283,7 @@ one_line(const json_t *def)
 	if (d == NULL)
 		return json_string("");
 	n = strcspn(d, "\r\n");
-	if (n > ONE_LINE_MAX) {
-		n = ONE_LINE_MAX;
-		while (n > 0 && ((unsigned char)d[n] & 0xC0) == 0x80)
-			n--;	/* do not cut a UTF-8 sequence */
-	}
+	util_utf8_prefix(d, &n, ONE_LINE_MAX);
 	return json_stringn(d, n);
 }
 
@@ -444,19 +440,6 @@ struct sig {
 	const json_t *root;	/* the schema "$ref"s point into */
 };
 
-/* At most `max` bytes of `p` (n bytes), cut at a UTF-8 boundary; true when
- * shortened. */
-static bool
-utf8_prefix(const char *p, size_t *n, size_t max)
-{
-	if (*n <= max)
-		return false;
-	*n = max;
-	while (*n > 0 && ((unsigned char)p[*n] & 0xC0) == 0x80)
-		(*n)--;
-	return true;
-}
-
 /* Appends n bytes, control characters as spaces; on overflow appends what
  * fits (never half a UTF-8 sequence) and marks the line cut. */
 static void
@@ -468,7 +451,7 @@ sig_put(struct sig *s, const char *p, size_t n)
 		s->cut = true;	/* a short piece (a character, an escape) whole or not at all */
 		return;
 	}
-	if (utf8_prefix(p, &n, s->cap - s->len))
+	if (util_utf8_prefix(p, &n, s->cap - s->len))
 		s->cut = true;
 	for (size_t i = 0; i < n; i++)
 		s->buf[s->len++] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? ' ' : p[i];
@@ -485,7 +468,7 @@ sig_str(struct sig *s, const char *p)
 static void
 sig_quote(struct sig *s, const char *p, size_t n)
 {
-	bool shortened = utf8_prefix(p, &n, SIG_LITERAL);
+	bool shortened = util_utf8_prefix(p, &n, SIG_LITERAL);
 	char esc[8];
 
 	sig_put(s, "\"", 1);
@@ -864,7 +847,7 @@ first_sentence(const json_t *def, const char **p, size_t *n)
 			break;
 		}
 	}
-	utf8_prefix(*p, &end, ONE_LINE_MAX);
+	util_utf8_prefix(*p, &end, ONE_LINE_MAX);
 	*n = end;
 }
 
@@ -976,34 +959,12 @@ struct reply {
 	char message[512];
 };
 
-/* Replaces each byte that does not start a whole UTF-8 sequence with '?':
- * a "%.200s" of a name the job chose can cut a character, and the message
- * goes into JSON. */
-static void
-utf8_repair(char *s)
-{
-	unsigned char *p = (unsigned char *)s;
-
-	while (*p) {
-		size_t need = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 :
-		    (*p & 0xF8) == 0xF0 ? 4 : 0;
-		size_t k = 1;
-		while (need > 1 && k < need && (p[k] & 0xC0) == 0x80)
-			k++;
-		if (need == 0 || k < need) {
-			*p++ = '?';
-			continue;
-		}
-		p += need;
-	}
-}
-
 static void
 fail(struct reply *r, const char *code, const char *fmt, const char *arg)
 {
 	r->code = code;
 	snprintf(r->message, sizeof(r->message), fmt, arg);
-	utf8_repair(r->message);
+	util_utf8_repair(r->message);	/* a "%.200s" of a name may cut a character */
 }
 
 static void
@@ -1148,7 +1109,7 @@ outcome_of(enum err e)
 static void
 copy_utf8(char *out, size_t outsz, const char *s, size_t n)
 {
-	utf8_prefix(s, &n, outsz - 1);
+	util_utf8_prefix(s, &n, outsz - 1);
 	memcpy(out, s, n);
 	out[n] = '\0';
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "worker/toolreport.h"
 
 struct tally {
@@ -56,11 +57,7 @@ toolreport_add(struct toolreport *tr, const char *server, const char *tool, bool
 	/* cut at a UTF-8 boundary: the report is JSON for the client */
 	snprintf(full, sizeof(full), "%s%s%s", server, server[0] ? "." : "", tool);
 	n = strlen(full);
-	if (n > TOOLREPORT_NAME_MAX) {
-		n = TOOLREPORT_NAME_MAX;
-		while (n > 0 && ((unsigned char)full[n] & 0xC0) == 0x80)
-			n--;
-	}
+	util_utf8_prefix(full, &n, TOOLREPORT_NAME_MAX);
 	memcpy(name, full, n);
 	name[n] = '\0';
 	for (size_t i = 0; i < tr->n && t == NULL; i++)

@@ -317,6 +317,27 @@ assert_clean(const char *in, size_t inlen, const char *want)
 #define CLEAN(in, want) assert_clean(in, sizeof(in) - 1, want)
 
 static void
+test_utf8_prefix_and_repair(void **state)
+{
+	const char *s = "a\xc3\xa9\xe2\x82\xac";	/* a é € : 1 + 2 + 3 bytes */
+	char r[] = "ok \xc3\xa9 cut\xe2\x82 end \xff";
+	size_t n;
+
+	(void)state;
+	n = strlen(s);
+	assert_false(util_utf8_prefix(s, &n, 6));
+	assert_int_equal(n, 6);
+	for (size_t max = 0; max < 6; max++) {
+		static const size_t whole[] = { 0, 1, 1, 3, 3, 3 };
+		n = strlen(s);
+		assert_true(util_utf8_prefix(s, &n, max));
+		assert_int_equal(n, whole[max]);
+	}
+	util_utf8_repair(r);
+	assert_string_equal(r, "ok \xc3\xa9 cut?? end ?");
+}
+
+static void
 test_utf8_clean(void **state)
 {
 	(void)state;
@@ -534,6 +555,7 @@ main(void)
 		cmocka_unit_test(test_read_regular),
 		cmocka_unit_test(test_mkdirs),
 		cmocka_unit_test(test_create_beneath),
+		cmocka_unit_test(test_utf8_prefix_and_repair),
 		cmocka_unit_test(test_utf8_clean),
 		cmocka_unit_test(test_utf8_clean_every_byte),
 		cmocka_unit_test(test_random_hex),
