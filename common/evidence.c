@@ -264,16 +264,11 @@ evidence_digest_file(crypto_hash_sha256_state *st, const char *dir, const char *
 	struct stat sb;
 	size_t n;
 	FILE *f;
-	int fd;
 
 	if (evidence_path(path, sizeof(path), dir, name) != ERR_OK)
 		return ERR_TOOBIG;
-	if ((fd = util_open_regular(path)) < 0)
+	if ((f = util_fopen_regular(path)) == NULL)
 		return errno == ENOENT ? ERR_IO : ERR_TOOBIG;
-	if ((f = fdopen(fd, "r")) == NULL) {
-		close(fd);
-		return ERR_NOMEM;
-	}
 	if (fstat(fileno(f), &sb) != 0 || (uint64_t)sb.st_size > max) {
 		fclose(f);
 		return ERR_TOOBIG;
@@ -634,18 +629,14 @@ evidence_check_events(const char *dir, struct evidence_verify_state *vs,
 	char path[EVIDENCE_PATH_MAX];
 	char *buf;
 	size_t len = 0, line = 0;
-	int c, fd, rc = ERR_OK;
+	int c, rc = ERR_OK;
 	FILE *f;
 
 	if (evidence_path(path, sizeof(path), dir, "events.jsonl") != ERR_OK)
 		return ERR_TOOBIG;
-	if ((fd = util_open_regular(path)) < 0)
+	if ((f = util_fopen_regular(path)) == NULL)
 		return evidence_bad(rep, ERR_IO, 0, 0, "events.jsonl: %s",
 		    errno == EINVAL ? "not a regular file" : strerror(errno));
-	if ((f = fdopen(fd, "r")) == NULL) {
-		close(fd);
-		return ERR_NOMEM;
-	}
 	if ((buf = malloc(AUDIT_JSON_MAX + 1)) == NULL) {
 		fclose(f);
 		return ERR_NOMEM;

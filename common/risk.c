@@ -42,7 +42,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hs/hs.h>
 
@@ -209,21 +208,15 @@ static enum err
 risk_read_file(const char *path, size_t max, char **out, size_t *outlen,
     char *why, size_t whysz)
 {
-	FILE *f;
+	FILE *f = util_fopen_regular(path);
 	char *buf;
 	size_t n;
-	int fd = util_open_regular(path);
 
-	if (fd < 0) {
+	if (f == NULL) {
 		int saved = errno;
 		risk_why(why, whysz, "%s: %s", path,
 		    saved == EINVAL ? "not a regular file" : strerror(saved));
 		return saved == ENOENT ? ERR_NOTFOUND : ERR_IO;
-	}
-	if ((f = fdopen(fd, "rb")) == NULL) {
-		close(fd);
-		risk_why(why, whysz, "%s: out of memory", path);
-		return ERR_NOMEM;
 	}
 	buf = malloc(max + 2);
 	if (buf == NULL) {

@@ -246,6 +246,22 @@ util_open_regular(const char *path)
 	return fd;
 }
 
+FILE *
+util_fopen_regular(const char *path)
+{
+	int fd = util_open_regular(path);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if ((f = fdopen(fd, "r")) == NULL) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	return f;
+}
+
 /* Reads fd to its end (closing it) into a fresh NUL-terminated buffer. */
 static enum err
 util_read_fd(int fd, size_t max, char **out, size_t *len)

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -56,6 +57,9 @@ enum err util_read_file(const char *path, size_t max, char **out, size_t *len);
  * (O_NONBLOCK, which reads of a regular file ignore).  -1 with errno set:
  * EISDIR or EINVAL when it is not a regular file. */
 int util_open_regular(const char *path);
+
+/* util_open_regular as a stdio stream; NULL with errno. */
+FILE *util_fopen_regular(const char *path);
 
 /* util_read_file for files that must be regular (config, evidence): a FIFO,
  * device or directory in their place is ERR_INVAL at once, never a hang. */
