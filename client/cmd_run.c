@@ -117,15 +117,11 @@ write_files(const struct msg *res, const char *dir)
 		}
 		char rel[PATH_MAX];
 		snprintf(rel, sizeof(rel), "%.*s", (int)plen, (const char *)path);
-		int fd = paths_create_beneath(dir, rel, 0644);
-		if (fd < 0 || util_write_all(fd, data ? (const void *)data : "", dlen) != ERR_OK) {
+		if (!paths_write_beneath(dir, rel, data ? (const void *)data : "", dlen)) {
 			fprintf(stderr, "sluice run: cannot write %s/%s: %s\n", dir, rel,
-			    errno == ELOOP || errno == ENOTDIR ? "a symlink or a file is in the way" :
-			    strerror(errno));
+			    paths_beneath_error(errno));
 			failed++;
 		}
-		if (fd >= 0)
-			close(fd);
 	}
 	return failed;
 }

@@ -37,16 +37,11 @@ usage(void)
 static bool
 put_file(const char *dir, const char *rel, const unsigned char *data, uint32_t len)
 {
-	int fd = paths_create_beneath(dir, rel, 0644);
-	bool ok = fd >= 0 && util_write_all(fd, data, len) == ERR_OK;
-
-	if (!ok)
-		fprintf(stderr, "sluice session: cannot write %s/%s: %s\n", dir, rel,
-		    errno == ELOOP || errno == ENOTDIR ? "a symlink or a file is in the way" :
-		    strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return ok;
+	if (paths_write_beneath(dir, rel, data, len))
+		return true;
+	fprintf(stderr, "sluice session: cannot write %s/%s: %s\n", dir, rel,
+	    paths_beneath_error(errno));
+	return false;
 }
 
 /* Walks the reply's items [{path, class, size, data?}]; -1 when malformed,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/paths.h"
+#include "common/util.h"
 
 bool
 paths_exe_dir(char *out, size_t outsz)
@@ -132,4 +133,23 @@ out:
 	close(dfd);
 	errno = saved;
 	return fd;
+}
+
+bool
+paths_write_beneath(const char *dir, const char *rel, const void *data, size_t len)
+{
+	int fd = paths_create_beneath(dir, rel, 0644), saved;
+	bool ok = fd >= 0 && util_write_all(fd, data, len) == ERR_OK;
+
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+	return ok;
+}
+
+const char *
+paths_beneath_error(int err)
+{
+	return err == ELOOP || err == ENOTDIR ? "a symlink or a file is in the way" : strerror(err);
 }

@@ -32,4 +32,12 @@ bool paths_mkdirs(const char *path);
  * -1 with errno (ELOOP or ENOTDIR: a symlink or a file is in the way). */
 int paths_create_beneath(const char *dir, const char *rel, mode_t mode);
 
+/* Writes len bytes as file `rel` below `dir` (paths_create_beneath, 0644);
+ * false with errno. */
+bool paths_write_beneath(const char *dir, const char *rel, const void *data, size_t len);
+
+/* What went wrong, for a message: strerror(err), or "a symlink or a file is
+ * in the way" for what paths_create_beneath refuses. */
+const char *paths_beneath_error(int err);
+
 #endif
