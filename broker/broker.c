@@ -254,19 +254,12 @@ tenant_ok(const char *t)
 #define SESSION_RULE "session must be 1-64 bytes of printable ASCII"
 
 /* A session (optional on SUBMIT) names audit events and evidence packs:
- * it must fit the audit trail's session field whole (printable ASCII,
- * AUDIT_NAME_MAX bytes), or its events could not be selected by it. */
+ * it must fit the audit trail's session field whole, or its events could
+ * not be selected by it. */
 static bool
 session_ok(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > AUDIT_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
-			return false;
-	return true;
+	return *s != '\0' && audit_text_fits("session", s);
 }
 
 /* Input files are checked (common/wspath.c) before anything is stored or

@@ -352,7 +352,16 @@ audit_event_set(struct audit_event *ev, const char *field, const char *value)
 static bool
 audit_byte_plain(unsigned char c)
 {
-	return c >= 0x20 && c <= 0x7e && c != '\\';
+	return (audit_cclass[c] & AUDIT_C_PRINT) && c != '\\';
+}
+
+bool
+audit_text_fits(const char *field, const char *value)
+{
+	const struct audit_strfield *f = audit_strfield_find(field);
+
+	return f != NULL && f->form == AUDIT_FORM_TEXT && value != NULL &&
+	    audit_check_str(f, value, strlen(value)) == ERR_OK;
 }
 
 int

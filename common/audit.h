@@ -153,6 +153,10 @@ int audit_event_set(struct audit_event *ev, const char *field, const char *value
  * ERR_INVAL only for a field that is not a text field. */
 int audit_event_set_escaped(struct audit_event *ev, const char *field, const char *value);
 
+/* True when `value` fits text field `field` whole, as audit_event_set would
+ * take it (printable ASCII within the field's bound). */
+bool audit_text_fits(const char *field, const char *value);
+
 /* Checks every field of `ev` against its bounds.  ERR_OK or ERR_INVAL/
  * ERR_TOOBIG; a short reason goes to `why` (may be NULL). */
 int audit_event_validate(const struct audit_event *ev, char *why, size_t whysz);

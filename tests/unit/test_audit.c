@@ -251,6 +251,16 @@ test_set_escaped(void **state)
 	assert_string_equal(ev.session + strlen(ev.session) - 7, "\\xff...");
 	assert_int_equal((strlen(ev.session) - 3) % 4, 0);
 	assert_int_equal(audit_event_validate(&ev, NULL, 0), ERR_OK);
+	/* what fits whole, as audit_event_set takes it */
+	assert_true(audit_text_fits("session", "s-1 ok"));
+	assert_false(audit_text_fits("session", "jos\xc3\xa9"));
+	memset(big, 'a', sizeof(big));
+	big[AUDIT_NAME_MAX] = '\0';
+	assert_true(audit_text_fits("session", big));
+	big[AUDIT_NAME_MAX] = 'a';
+	big[AUDIT_NAME_MAX + 1] = '\0';
+	assert_false(audit_text_fits("session", big));
+	assert_false(audit_text_fits("code_sha256", "x"));
 	/* only text fields */
 	assert_int_equal(audit_event_set_escaped(&ev, "code_sha256", "x"), ERR_INVAL);
 	assert_int_equal(audit_event_set_escaped(&ev, "time", "x"), ERR_INVAL);
